@@ -1,0 +1,149 @@
+"""Validation and ordering of talkturn frames.
+
+A *talkturn frame* is a pandas DataFrame with one row per talkturn (see the user
+guide). Every public entry point of the package validates its frame here, so the
+error messages are the same everywhere.
+"""
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+
+__all__ = [
+    "AUX_PREFIX",
+    "LABEL_OFFSETS_ATTR",
+    "LOSS_WEIGHTS_ATTR",
+    "check_talkturn_frame",
+    "check_numeric_columns",
+    "conversation_sort_order",
+    "text_as_strings",
+]
+
+#: Prefix of the auxiliary target columns written by ``AuxiliaryTargets``.
+AUX_PREFIX = "aux:"
+#: ``DataFrame.attrs`` key under which ``MutualInfoLossWeights`` hands the fitted
+#: loss weights (a ``{task name: weight}`` dict) to the estimator of a pipeline.
+LOSS_WEIGHTS_ATTR = "skhanrock.loss_weights"
+#: ``DataFrame.attrs`` key under which ``AuxiliaryTargets`` hands the requested
+#: history/future label offsets (a tuple of non-zero ints) to the estimator.
+LABEL_OFFSETS_ATTR = "skhanrock.label_offsets"
+
+
+def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="turn",
+                         required=(), name="X"):
+    """Check that ``X`` is a non-empty talkturn frame and return a shallow copy.
+
+    Checks that ``X`` is a DataFrame with at least one row, that the
+    conversation and turn columns and every column in ``required`` exist, that
+    turns are integers without missing values and that no (conversation, turn)
+    pair repeats. The caller's frame is never modified.
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"{name} must be a pandas DataFrame with one row per talkturn, "
+            f"got {type(X).__name__}."
+        )
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty: at least one talkturn row is needed.")
+    columns = [conversation_column, turn_column, *required]
+    missing = [c for c in dict.fromkeys(columns) if c not in X.columns]
+    if missing:
+        raise ValueError(
+            f"{name} is missing the column(s) {missing}; the talkturn frame has "
+            f"columns {list(X.columns)}."
+        )
+    if X[conversation_column].isna().any():
+        row = X.index[X[conversation_column].isna().to_numpy()][0]
+        raise ValueError(f"{name}[{conversation_column!r}] is missing at row {row!r}.")
+    _check_integer_column(X, turn_column, name)
+    duplicated = X.duplicated([conversation_column, turn_column], keep=False).to_numpy()
+    if duplicated.any():
+        rows = list(X.index[duplicated][:4])
+        raise ValueError(
+            f"{name} has duplicate ({conversation_column!r}, {turn_column!r}) pairs, "
+            f"e.g. at rows {rows}; each talkturn must appear once."
+        )
+    return X.copy(deep=False)
+
+
+def _check_integer_column(X, column, name):
+    values = X[column]
+    if values.isna().any():
+        row = X.index[values.isna().to_numpy()][0]
+        raise ValueError(f"{name}[{column!r}] is missing at row {row!r}; turns must be integers.")
+    if is_integer_dtype(values) and not is_bool_dtype(values):
+        return
+    if is_numeric_dtype(values) and not is_bool_dtype(values):
+        as_float = values.to_numpy(dtype=float)
+        fractional = as_float != np.round(as_float)
+        if not fractional.any():
+            return
+        row = X.index[fractional][0]
+        raise ValueError(
+            f"{name}[{column!r}] must hold integers; row {row!r} has {values.loc[row]!r}."
+        )
+    raise TypeError(
+        f"{name}[{column!r}] must be an integer column (the order of the talkturn in "
+        f"its conversation), got dtype {values.dtype}."
+    )
+
+
+def check_numeric_columns(X, columns, *, name="X", allow_nan=True):
+    """Return ``X[columns]`` as a float array, with errors that name the column.
+
+    Non-numeric values and infinities are errors; missing values are kept as
+    NaN unless ``allow_nan`` is False.
+    """
+    values = np.empty((len(X), len(columns)), dtype=np.float64)
+    for j, column in enumerate(columns):
+        series = X[column]
+        if is_bool_dtype(series):
+            series = series.astype(float)
+        if not is_numeric_dtype(series):
+            converted = pd.to_numeric(series, errors="coerce")
+            bad = converted.isna().to_numpy() & series.notna().to_numpy()
+            if bad.any():
+                row = X.index[bad][0]
+                raise ValueError(
+                    f"{name}[{column!r}] must be numeric; row {row!r} holds "
+                    f"{series.loc[row]!r}."
+                )
+            series = converted
+        column_values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        infinite = np.isinf(column_values)
+        if infinite.any():
+            row = X.index[infinite][0]
+            raise ValueError(f"{name}[{column!r}] is infinite at row {row!r}.")
+        if not allow_nan and np.isnan(column_values).any():
+            row = X.index[np.isnan(column_values)][0]
+            raise ValueError(f"{name}[{column!r}] is missing at row {row!r}.")
+        values[:, j] = column_values
+    return values
+
+
+def text_as_strings(X, column, *, name="X"):
+    """Return ``X[column]`` as a list of strings; missing text becomes ``""``."""
+    series = X[column]
+    texts = []
+    for row, value in zip(X.index, series.to_numpy(dtype=object), strict=True):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            texts.append("")
+        elif isinstance(value, str):
+            texts.append(value)
+        else:
+            raise TypeError(
+                f"{name}[{column!r}] must hold text; row {row!r} holds "
+                f"{type(value).__name__} {value!r}."
+            )
+    return texts
+
+
+def conversation_sort_order(X, conversation_column="conversation", turn_column="turn"):
+    """Permutation that sorts rows by conversation, then turn (stable).
+
+    Conversations keep the order of their first appearance, so sorting does not
+    depend on how conversation ids compare with each other.
+    """
+    conversation_codes = pd.factorize(X[conversation_column], sort=False)[0]
+    turns = X[turn_column].to_numpy(dtype=np.int64)
+    return np.lexsort((turns, conversation_codes))

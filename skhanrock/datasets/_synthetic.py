@@ -1,0 +1,232 @@
+"""Built-in conversations with planted, learnable structure."""
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import check_random_state
+
+__all__ = ["EMOTIONS", "make_conversations"]
+
+#: The four emotion classes of the generator (IEMOCAP's 4-class set).
+EMOTIONS = ("angry", "happy", "neutral", "sad")
+
+_LEXICON = {
+    "angry": "angry furious hate annoyed ridiculous unbelievable stop shut damn stupid mad "
+             "fault unfair yell enough",
+    "happy": "great love wonderful happy amazing fantastic glad awesome laugh fun excited "
+             "beautiful perfect yay celebrate",
+    "neutral": "okay meeting tomorrow address office schedule number paper street thursday "
+               "noted form report train lunch",
+    "sad": "sorry miss lost alone cry sad tired hurt gone lonely never funeral sick broke "
+           "terrible",
+}
+_FILLER = ("i you the a and it that was is so we just really think know what well to of my "
+           "this about going there they he she like oh yeah but not all have do").split()
+_WORDS = {emotion: words.split() for emotion, words in _LEXICON.items()}
+
+# Mean intensity (0..5) of each action unit per emotion, in EMOTIONS order.
+_AU_MEANS = {
+    "AU05": (2.2, 1.0, 0.4, 0.3),
+    "AU06": (0.3, 2.6, 0.4, 0.2),
+    "AU12": (0.2, 3.0, 0.5, 0.2),
+    "AU17": (1.8, 0.3, 0.4, 2.0),
+    "AU20": (1.2, 0.4, 0.3, 1.4),
+    "AU25": (1.6, 2.2, 0.6, 0.4),
+}
+_TONES = ("neutrality", "happiness", "sadness", "anger", "fear")
+# Dirichlet concentration of the tone probabilities per emotion.
+_TONE_ALPHA = {
+    "angry": (1.0, 0.5, 0.5, 4.0, 0.6),
+    "happy": (1.0, 4.0, 0.4, 0.5, 0.5),
+    "neutral": (4.0, 0.8, 0.8, 0.6, 0.5),
+    "sad": (1.0, 0.4, 4.0, 0.6, 0.8),
+}
+_RATE_FACTOR = {"angry": 1.2, "happy": 1.1, "neutral": 1.0, "sad": 0.75}
+_PAUSE_FACTOR = {"angry": 0.7, "happy": 0.9, "neutral": 1.0, "sad": 1.8}
+_VALENCE = {"angry": 1.8, "happy": 4.2, "neutral": 3.0, "sad": 2.0}
+
+
+def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speakers=None,
+                       task="classification", signal_words=0.3, persistence=0.75,
+                       unlabelled_fraction=0.15, random_state=None):
+    """Generate conversations whose emotions can be learnt from text and nonverbal cues.
+
+    The generative story, per conversation:
+
+    1. Two speakers are drawn from a pool of ``n_speakers``. Each speaker has a
+       description (``"woman"`` or ``"man"``), a speaking rate, a typical pause,
+       a tone baseline and a valence bias of their own.
+    2. A hidden emotion (angry, happy, neutral, sad) evolves along the
+       talkturns as a Markov chain that keeps its state with probability
+       ``persistence``, so past and future labels are informative.
+    3. Each talkturn's words are filler words, except that each word is, with
+       probability ``signal_words``, drawn from an emotion lexicon: in four cases
+       out of five the hidden emotion's, otherwise another one's.
+    4. Nonverbal features are noisy views of the hidden emotion: mean action
+       unit intensities ``AUxx_r`` and "present in every frame" flags ``AUxx_c``
+       (OpenFace style), a smile flag, Vokaturi-style tone probabilities
+       ``tone_*`` drawn from an emotion-dependent Dirichlet mixed with the
+       speaker's baseline, and talkturn times whose speech rate and pauses
+       depend on emotion and speaker.
+    5. The label is the emotion (``task="classification"``) or a valence in
+       [1, 5] (``task="regression"``): the emotion's valence plus the speaker's
+       bias plus noise. A fraction ``unlabelled_fraction`` of the talkturns get
+       a missing label (None or NaN), as in IEMOCAP.
+
+    Parameters
+    ----------
+    n_conversations : int, default=40
+        Number of conversations.
+    min_turns, max_turns : int, default=8, 20
+        Range of the number of talkturns per conversation (inclusive).
+    n_speakers : int or None, default=None
+        Size of the speaker pool; ``max(2, n_conversations // 2)`` when None.
+    task : {"classification", "regression"}, default="classification"
+        Kind of label returned in ``y``.
+    signal_words : float in [0, 1], default=0.3
+        Probability that a word carries emotion; lower makes the text harder.
+    persistence : float in [0, 1), default=0.75
+        Probability that the hidden emotion stays the same from one talkturn
+        to the next.
+    unlabelled_fraction : float in [0, 1), default=0.15
+        Fraction of talkturns whose label is missing.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the generator.
+
+    Returns
+    -------
+    X : DataFrame
+        The talkturn frame: ``conversation, turn, speaker, speaker_label, text,
+        start, end``, the action unit columns ``AU05_r ... AU25_c``, ``smile``
+        and the tone columns ``tone_neutrality ... tone_fear``.
+    y : Series
+        One label per row of ``X``, named ``"emotion"`` or ``"valence"``.
+
+    Examples
+    --------
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=3, random_state=0)
+    >>> X[["conversation", "turn", "speaker", "text"]].head(2).shape
+    (2, 4)
+    >>> sorted(y.dropna().unique())
+    ['angry', 'happy', 'neutral', 'sad']
+    """
+    _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
+                               persistence, unlabelled_fraction)
+    rng = check_random_state(random_state)
+    n_speakers = max(2, n_conversations // 2) if n_speakers is None else int(n_speakers)
+    if n_speakers < 2:
+        raise ValueError(f"n_speakers must be at least 2, got {n_speakers}.")
+    speakers = _draw_speakers(n_speakers, rng)
+    frames = [
+        _one_conversation(f"conv{c:03d}", speakers, rng, min_turns, max_turns,
+                          signal_words, persistence)
+        for c in range(n_conversations)
+    ]
+    X = pd.concat(frames, ignore_index=True)
+    emotion = X.pop("_emotion")
+    valence_bias = X.pop("_valence_bias")
+    unlabelled = rng.random_sample(len(X)) < unlabelled_fraction
+    if task == "classification":
+        y = emotion.astype(object).where(~unlabelled, None).rename("emotion")
+    else:
+        valence = emotion.map(_VALENCE).to_numpy() + valence_bias.to_numpy()
+        valence = np.clip(valence + rng.normal(0.0, 0.3, len(X)), 1.0, 5.0)
+        y = pd.Series(np.where(unlabelled, np.nan, valence), name="valence")
+    return X, y
+
+
+def _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
+                               persistence, unlabelled_fraction):
+    if int(n_conversations) < 1:
+        raise ValueError(f"n_conversations must be at least 1, got {n_conversations}.")
+    if not 1 <= min_turns <= max_turns:
+        raise ValueError(
+            f"min_turns and max_turns must satisfy 1 <= min_turns <= max_turns, "
+            f"got {min_turns} and {max_turns}."
+        )
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    for name, value, upper_open in (("signal_words", signal_words, False),
+                                    ("persistence", persistence, True),
+                                    ("unlabelled_fraction", unlabelled_fraction, True)):
+        if not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
+            raise ValueError(f"{name} must lie in [0, 1{')' if upper_open else ']'}, got {value}.")
+
+
+def _draw_speakers(n_speakers, rng):
+    return pd.DataFrame({
+        "speaker": [f"spk{s:03d}" for s in range(n_speakers)],
+        "speaker_label": rng.choice(["woman", "man"], n_speakers),
+        "words_per_minute": rng.uniform(130, 190, n_speakers),
+        "pause": rng.uniform(0.2, 0.6, n_speakers),
+        "valence_bias": rng.normal(0.0, 0.3, n_speakers),
+        "tone_weight": rng.uniform(0.1, 0.4, n_speakers),
+    })
+
+
+def _emotion_chain(n_turns, persistence, rng):
+    states = np.empty(n_turns, dtype=np.int64)
+    states[0] = rng.randint(len(EMOTIONS))
+    switches = rng.random_sample(n_turns) >= persistence
+    for t in range(1, n_turns):
+        states[t] = rng.randint(len(EMOTIONS)) if switches[t] else states[t - 1]
+    return states
+
+
+def _one_conversation(conversation, speakers, rng, min_turns, max_turns, signal_words,
+                      persistence):
+    n_turns = rng.randint(min_turns, max_turns + 1)
+    pair = speakers.iloc[rng.choice(len(speakers), 2, replace=False)].reset_index(drop=True)
+    who = np.arange(n_turns) % 2
+    if rng.random_sample() < 0.5:
+        who = 1 - who
+    people = pair.iloc[who].reset_index(drop=True)
+    states = _emotion_chain(n_turns, persistence, rng)
+    emotions = np.asarray(EMOTIONS)[states]
+
+    texts, n_words = zip(*(_talkturn_text(e, signal_words, rng) for e in emotions), strict=True)
+    rate = people["words_per_minute"].to_numpy() * np.array([_RATE_FACTOR[e] for e in emotions])
+    rate *= rng.lognormal(0.0, 0.08, n_turns)
+    duration = np.asarray(n_words) / rate * 60.0
+    pause = people["pause"].to_numpy() * np.array([_PAUSE_FACTOR[e] for e in emotions])
+    pause *= rng.lognormal(0.0, 0.3, n_turns)
+    start = np.cumsum(pause) + np.r_[0.0, np.cumsum(duration)[:-1]]
+
+    frame = pd.DataFrame({
+        "conversation": conversation,
+        "turn": np.arange(n_turns),
+        "speaker": people["speaker"],
+        "speaker_label": people["speaker_label"],
+        "text": texts,
+        "start": np.round(start, 3),
+        "end": np.round(start + duration, 3),
+    })
+    for au, means in _AU_MEANS.items():
+        intensity = np.asarray(means)[states] + rng.normal(0.0, 0.6, n_turns)
+        frame[f"{au}_r"] = np.round(np.clip(intensity, 0.0, 5.0), 3)
+        always_present = intensity + rng.normal(0.0, 0.5, n_turns) > 1.8
+        frame[f"{au}_c"] = always_present.astype(float)
+    smile_run = (frame["AU06_r"] + frame["AU12_r"] + rng.normal(0.0, 0.7, n_turns)) > 3.5
+    frame["smile"] = smile_run.astype(float)
+    baseline = rng.dirichlet(np.ones(len(_TONES)) * 2.0, 2)[who]
+    weight = people["tone_weight"].to_numpy()[:, None]
+    emotional = np.vstack([rng.dirichlet(_TONE_ALPHA[e]) for e in emotions])
+    tones = weight * baseline + (1.0 - weight) * emotional
+    for j, tone in enumerate(_TONES):
+        frame[f"tone_{tone}"] = np.round(tones[:, j], 4)
+    frame["_emotion"] = emotions
+    frame["_valence_bias"] = people["valence_bias"].to_numpy()
+    return frame
+
+
+def _talkturn_text(emotion, signal_words, rng):
+    n_words = rng.randint(4, 15)
+    words = []
+    for _ in range(n_words):
+        if rng.random_sample() < signal_words:
+            source = emotion if rng.random_sample() < 0.8 else EMOTIONS[rng.randint(4)]
+            words.append(_WORDS[source][rng.randint(len(_WORDS[source]))])
+        else:
+            words.append(_FILLER[rng.randint(len(_FILLER))])
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + ".", n_words

@@ -1,0 +1,85 @@
+"""Masked additive attention, the pooling used at word, talkturn and task level."""
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["AdditiveAttention", "masked_softmax"]
+
+
+def masked_softmax(scores, mask, dim=-1):
+    """Softmax of ``scores`` over the positions where ``mask`` is True.
+
+    Masked positions get exactly zero weight, whatever their score, so padding
+    can never change a result; a slice without any real position gets all
+    zeros instead of NaN.
+
+    Examples
+    --------
+    >>> import torch
+    >>> scores = torch.tensor([[1.0, 2.0, 50.0]])
+    >>> masked_softmax(scores, torch.tensor([[True, True, False]])).round(decimals=3)
+    tensor([[0.2690, 0.7310, 0.0000]])
+    """
+    # softmax subtracts the max over the *finite* entries, so -inf padding keeps it stable.
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=dim)
+    return weights.masked_fill(~mask, 0.0)
+
+
+class AdditiveAttention(nn.Module):
+    """Additive attention ``u = relu(W h + b)``, ``alpha = softmax(u . u_ctx)``.
+
+    With ``groups=G`` it runs G independent attentions (own ``W``, ``b`` and
+    context vector each) in one batched computation; ``h`` then carries the
+    group axis before the features.
+
+    Parameters
+    ----------
+    input_size : int
+        Size of each input vector.
+    attention_size : int
+        Size of ``u`` and of the pooled output.
+    groups : int, default=1
+        Number of independent attentions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> attention = AdditiveAttention(4, 3)
+    >>> pooled, alpha = attention(torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.bool))
+    >>> pooled.shape, alpha.shape
+    (torch.Size([2, 3]), torch.Size([2, 5]))
+    """
+
+    def __init__(self, input_size, attention_size, groups=1):
+        super().__init__()
+        self.groups = groups
+        bound = 1.0 / math.sqrt(input_size)
+        self.weight = nn.Parameter(torch.empty(groups, input_size, attention_size)
+                                   .uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(groups, attention_size))
+        self.context = nn.Parameter(torch.empty(groups, attention_size)
+                                    .uniform_(-bound, bound))
+
+    def forward(self, h, mask):
+        """Pool ``h`` over its position axis.
+
+        Parameters
+        ----------
+        h : Tensor of shape (N, T, D), or (N, T, G, D) with groups
+        mask : BoolTensor of shape (N, T), True at real positions
+
+        Returns
+        -------
+        pooled : Tensor of shape (N, A), or (N, G, A) with groups
+        alpha : Tensor of shape (N, T), or (N, T, G) with groups
+        """
+        if self.groups == 1:
+            u = torch.relu(torch.nn.functional.linear(h, self.weight[0].T, self.bias[0]))
+            alpha = masked_softmax(u @ self.context[0], mask, dim=1)
+            return torch.einsum("nt,nta->na", alpha, u), alpha
+        u = torch.relu(torch.einsum("ntgd,gda->ntga", h, self.weight) + self.bias)
+        scores = (u * self.context).sum(-1)
+        alpha = masked_softmax(scores, mask.unsqueeze(-1), dim=1)
+        return torch.einsum("ntg,ntga->nga", alpha, u), alpha

@@ -1,0 +1,201 @@
+"""Encoded talkturns, context windows and the batches that share talkturn encodings."""
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Subset
+
+__all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
+
+
+class TalkturnBatch:
+    """A batch of context windows over the distinct talkturns they contain.
+
+    ``len(batch)`` is the number of samples (windows), which is what skorch
+    counts; the talkturn tensors have their own first dimension.
+    """
+
+    def __init__(self, tokens, lengths, windows, window_lengths, rows):
+        self.tokens = tokens
+        self.lengths = lengths
+        self.windows = windows
+        self.window_lengths = window_lengths
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.windows)
+
+    def module_inputs(self, device):
+        """The keyword arguments of :meth:`HanModule.forward`, on ``device``."""
+        return {
+            "tokens": self.tokens.to(device),
+            "lengths": self.lengths.to(device),
+            "windows": self.windows.to(device),
+            "window_lengths": self.window_lengths.to(device),
+        }
+
+
+class TalkturnDataset(Dataset):
+    """Talkturns sorted by conversation and turn; one sample per talkturn.
+
+    Item ``i`` is the sorted position ``i`` itself: :meth:`collate` builds the
+    windows of a whole batch at once, so that every distinct talkturn of the
+    batch is padded and encoded only once.
+
+    Parameters
+    ----------
+    token_ids, token_offsets, token_lengths : ndarray
+        Encoded talkturns in sorted order (see ``encode_texts``).
+    conversation_codes : ndarray of int, shape (n,)
+        Conversation of each sorted talkturn.
+    context_size : int
+        Talkturns per window: the current one and up to ``context_size - 1``
+        earlier ones of the same conversation.
+    sorted_to_caller : ndarray of int, shape (n,)
+        Caller row of each sorted position.
+    targets : dict of ndarray or None
+        Per sorted talkturn: ``primary``, ``aux`` and ``offsets`` targets.
+    """
+
+    def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
+                 context_size, sorted_to_caller, targets=None):
+        self.token_ids = torch.as_tensor(token_ids)
+        self.token_offsets = np.asarray(token_offsets)
+        self.token_lengths = np.asarray(token_lengths)
+        self.conversation_codes = np.asarray(conversation_codes)
+        self.context_size = int(context_size)
+        self.sorted_to_caller = np.asarray(sorted_to_caller)
+        self.targets = None if targets is None else {
+            name: torch.as_tensor(values) for name, values in targets.items()}
+        positions = np.arange(len(self.conversation_codes))
+        first = np.r_[True, self.conversation_codes[1:] != self.conversation_codes[:-1]]
+        self.conversation_start = np.maximum.accumulate(np.where(first, positions, 0))
+
+    def __len__(self):
+        return len(self.conversation_codes)
+
+    def __getitem__(self, i):
+        return i
+
+    def window_positions(self, rows):
+        """Sorted positions of each row's window (left-aligned) and the window lengths."""
+        rows = np.asarray(rows)
+        start = np.maximum(self.conversation_start[rows], rows - self.context_size + 1)
+        window_lengths = rows - start + 1
+        steps = np.arange(int(window_lengths.max()))
+        positions = start[:, None] + steps
+        positions = np.where(steps < window_lengths[:, None], positions, rows[:, None])
+        return positions, window_lengths
+
+    def collate(self, rows):
+        """Turn a list of sorted positions into ``(TalkturnBatch, targets)``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        positions, window_lengths = self.window_positions(rows)
+        distinct, windows = np.unique(positions, return_inverse=True)
+        lengths = self.token_lengths[distinct]
+        steps = np.arange(int(lengths.max()))
+        real = steps < lengths[:, None]
+        flat_index = np.where(real, self.token_offsets[distinct][:, None] + steps, 0)
+        tokens = self.token_ids[torch.from_numpy(flat_index)]
+        tokens = tokens.masked_fill(~torch.from_numpy(real), 0)
+        batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
+                              torch.from_numpy(windows.reshape(positions.shape)),
+                              torch.from_numpy(window_lengths), rows)
+        if self.targets is None:
+            return batch, None
+        index = torch.from_numpy(rows)
+        return batch, {name: values[index] for name, values in self.targets.items()}
+
+
+class ChunkedBatchSampler:
+    """Batches of consecutive samples, shuffled in chunks.
+
+    Samples are cut into chunks of ``chunk_size`` consecutive positions; with
+    ``shuffle`` the chunks are put in random order before being cut into
+    batches. Consecutive positions are consecutive talkturns of a conversation,
+    so the windows of a batch overlap and share their talkturn encodings, while
+    the chunk order still changes every epoch.
+
+    Parameters
+    ----------
+    n_samples : int
+    batch_size : int
+    chunk_size : int
+    shuffle : bool
+    seed : int or None
+        Seed of the chunk order; epoch ``e`` uses the ``e``-th draw.
+
+    Examples
+    --------
+    >>> sampler = ChunkedBatchSampler(7, batch_size=4, chunk_size=2, shuffle=False)
+    >>> [list(map(int, b)) for b in sampler]
+    [[0, 1, 2, 3], [4, 5, 6]]
+    """
+
+    def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None):
+        self.n_samples = n_samples
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return -(-self.n_samples // self.batch_size)
+
+    def __iter__(self):
+        order = np.arange(self.n_samples)
+        if self.shuffle:
+            chunks = np.array_split(order, -(-self.n_samples // self.chunk_size))
+            order = np.concatenate([chunks[i] for i in self.rng.permutation(len(chunks))])
+        for start in range(0, self.n_samples, self.batch_size):
+            yield order[start:start + self.batch_size]
+
+
+class ConversationValidSplit:
+    """skorch ``train_split`` that holds out whole conversations for validation.
+
+    Holding out rows at random would put talkturns of one conversation on
+    both sides, and a held-out talkturn's label would still be a history or
+    future target of its neighbours in training; whole conversations avoid
+    both.
+
+    Parameters
+    ----------
+    valid_fraction : float in (0, 1), default=0.2
+        Approximate fraction of conversations held out.
+    random_state : int or None, default=None
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock.nn import ConversationValidSplit
+    >>> from skorch.callbacks import EarlyStopping
+    >>> net = HanRockClassifier(train_split=ConversationValidSplit(0.2, random_state=0),
+    ...                         callbacks=[EarlyStopping(patience=3)])
+    """
+
+    def __init__(self, valid_fraction=0.2, random_state=None):
+        self.valid_fraction = valid_fraction
+        self.random_state = random_state
+
+    def __call__(self, dataset, y=None, groups=None):
+        if not 0.0 < self.valid_fraction < 1.0:
+            raise ValueError(
+                f"valid_fraction must lie strictly between 0 and 1, got {self.valid_fraction}.")
+        codes = dataset.conversation_codes
+        conversations = np.unique(codes)
+        if len(conversations) < 2:
+            raise ValueError(
+                "ConversationValidSplit needs at least 2 conversations to hold one out; "
+                f"the training data has {len(conversations)}.")
+        rng = np.random.default_rng(self.random_state)
+        n_valid = min(len(conversations) - 1,
+                      max(1, round(self.valid_fraction * len(conversations))))
+        held_out = rng.choice(conversations, n_valid, replace=False)
+        is_valid = np.isin(codes, held_out)
+        # Indices stay sorted so each batch still holds consecutive talkturns.
+        return (Subset(dataset, np.flatnonzero(~is_valid).tolist()),
+                Subset(dataset, np.flatnonzero(is_valid).tolist()))
+
+    def __repr__(self):
+        return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "
+                f"random_state={self.random_state})")

