@@ -28,8 +28,9 @@ def check_label_offsets(offsets, *, name="label_offsets"):
     """Validate a collection of non-zero integer offsets and return a sorted tuple."""
     try:
         values = [int(v) for v in offsets]
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a collection of non-zero integers, got {offsets!r}.")
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"{name} must be a collection of non-zero integers, got {offsets!r}.") from error
     if any(v != o for v, o in zip(values, offsets, strict=True)) or 0 in values:
         raise ValueError(f"{name} must hold non-zero integers, got {list(offsets)!r}.")
     if len(set(values)) != len(values):

@@ -19,8 +19,9 @@ _LEXICON = {
     "sad": "sorry miss lost alone cry sad tired hurt gone lonely never funeral sick broke "
            "terrible",
 }
-_FILLER = ("i you the a and it that was is so we just really think know what well to of my "
-           "this about going there they he she like oh yeah but not all have do").split()
+_FILLER_WORDS = ("i you the a and it that was is so we just really think know what well to of "
+                 "my this about going there they he she like oh yeah but not all have do")
+_FILLER = _FILLER_WORDS.split()
 _WORDS = {emotion: words.split() for emotion, words in _LEXICON.items()}
 
 # Mean intensity (0..5) of each action unit per emotion, in EMOTIONS order.

@@ -28,7 +28,12 @@ def masked_softmax(scores, mask, dim=-1):
 
 
 class AdditiveAttention(nn.Module):
-    """Additive attention ``u = relu(W h + b)``, ``alpha = softmax(u . u_ctx)``.
+    """Additive attention ``u = relu(W h + b)``, ``alpha = softmax(u . u_ctx)``, ``sum alpha h``.
+
+    The pooled output is the attention-weighted sum of the *inputs* ``h``, as in
+    the original HAN: pooling ``u`` instead lets a layer whose ReLUs all die
+    cut the primary signal for good (seen with HAN-ROCK's task-level
+    attention), while pooling ``h`` only makes the weights uniform then.
 
     With ``groups=G`` it runs G independent attentions (own ``W``, ``b`` and
     context vector each) in one batched computation; ``h`` then carries the
@@ -39,7 +44,7 @@ class AdditiveAttention(nn.Module):
     input_size : int
         Size of each input vector.
     attention_size : int
-        Size of ``u`` and of the pooled output.
+        Size of ``u``.
     groups : int, default=1
         Number of independent attentions.
 
@@ -49,7 +54,7 @@ class AdditiveAttention(nn.Module):
     >>> attention = AdditiveAttention(4, 3)
     >>> pooled, alpha = attention(torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.bool))
     >>> pooled.shape, alpha.shape
-    (torch.Size([2, 3]), torch.Size([2, 5]))
+    (torch.Size([2, 4]), torch.Size([2, 5]))
     """
 
     def __init__(self, input_size, attention_size, groups=1):
@@ -72,14 +77,14 @@ class AdditiveAttention(nn.Module):
 
         Returns
         -------
-        pooled : Tensor of shape (N, A), or (N, G, A) with groups
+        pooled : Tensor of shape (N, D), or (N, G, D) with groups
         alpha : Tensor of shape (N, T), or (N, T, G) with groups
         """
         if self.groups == 1:
             u = torch.relu(torch.nn.functional.linear(h, self.weight[0].T, self.bias[0]))
             alpha = masked_softmax(u @ self.context[0], mask, dim=1)
-            return torch.einsum("nt,nta->na", alpha, u), alpha
+            return torch.einsum("nt,ntd->nd", alpha, h), alpha
         u = torch.relu(torch.einsum("ntgd,gda->ntga", h, self.weight) + self.bias)
         scores = (u * self.context).sum(-1)
         alpha = masked_softmax(scores, mask.unsqueeze(-1), dim=1)
-        return torch.einsum("ntg,ntga->nga", alpha, u), alpha
+        return torch.einsum("ntg,ntgd->ngd", alpha, h), alpha

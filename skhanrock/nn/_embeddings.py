@@ -100,7 +100,7 @@ def embedding_matrix(vocabulary, embeddings, embedding_dim, rng):
     if isinstance(embeddings, str) and embeddings == "random":
         if int(embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be a positive integer, got {embedding_dim!r}.")
-        matrix = rng.normal(0.0, 0.1, (len(vocabulary), int(embedding_dim))).astype(np.float32)
+        matrix = rng.normal(0.0, 1.0, (len(vocabulary), int(embedding_dim))).astype(np.float32)
         matrix[0] = 0.0
         return matrix, 0
     found, dimension = _pretrained_lookup(embeddings, set(vocabulary))

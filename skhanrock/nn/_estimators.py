@@ -6,10 +6,9 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.dataset import unpack_data
 from torch.utils.data import DataLoader, Subset
@@ -312,9 +311,11 @@ class _HanRockNet(NeuralNet):
 
     # --------------------------------------------------------------- datasets
     def _check_fitted_encoding(self):
-        if not hasattr(self, "vocabulary_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet; call fit first.")
+        check_is_fitted(self, ["vocabulary_", "module_"])
+
+    def __sklearn_is_fitted__(self):
+        # skorch's own check only looks for module_, which exists before any data is seen.
+        return hasattr(self, "vocabulary_") and hasattr(self, "module_")
 
     def get_dataset(self, X, y=None):
         """Encode a talkturn frame (and its labels, when training) as a dataset."""
@@ -538,7 +539,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def predict(self, X):
         """Most probable class for every talkturn of ``X``, in row order."""
-        return self.classes_[self._primary_outputs(X).argmax(axis=1)]
+        outputs = self._primary_outputs(X)
+        return self.classes_[outputs.argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""

@@ -60,8 +60,8 @@ class HanModule(nn.Module):
     ``architecture="rock"`` is HAN-ROCK: a primary branch (``primary_units``)
     and an auxiliary branch (``aux_units``) whose shared word encoder feeds one
     talkturn encoder per auxiliary task; the primary vector and the task vectors
-    are projected to a common size and pooled by task-level attention into the
-    vector that feeds the primary head. Auxiliary losses therefore train only
+    are projected to a common size and pooled by task-level attention, and the
+    pooled vector plus the projected primary vector feeds the primary head. Auxiliary losses therefore train only
     the auxiliary branch; the primary loss reaches both through the fusion.
 
     Parameters
@@ -147,6 +147,10 @@ class HanModule(nn.Module):
             self.aux_reader = _WindowReader(2 * aux, aux, n_aux_tasks, gru_dropout,
                                             recurrent_dropout)
             self.task_projection = _TaskHeads(n_aux_tasks, 2 * aux, common)
+            # Zero-initialised, the auxiliary task vectors enter the fusion only as
+            # far as training finds them useful instead of adding noise in the
+            # primary vector's space from the first step.
+            nn.init.zeros_(self.task_projection.weight)
         self.task_attention = AdditiveAttention(common, common)
         self.primary_head = nn.Linear(common, self.n_primary_outputs)
         self.aux_heads = _TaskHeads(self.n_aux_targets, 2 * aux, 1)
@@ -224,5 +228,8 @@ class HanModule(nn.Module):
             fused_inputs.append(self.task_projection(task_vectors))
         stacked = torch.cat(fused_inputs, dim=1)
         all_tasks = torch.ones(stacked.shape[:2], dtype=torch.bool, device=stacked.device)
-        fused, attention["task"] = self.task_attention(stacked, all_tasks)
-        return self.primary_head(fused), task_vectors
+        pooled, attention["task"] = self.task_attention(stacked, all_tasks)
+        # The residual keeps the primary vector in the fusion: without it the task
+        # attention can settle on the (initially empty) auxiliary slots and cut
+        # the primary head off from its own branch, which stalled training.
+        return self.primary_head(fused_inputs[0].squeeze(1) + pooled), task_vectors

