@@ -86,3 +86,16 @@ def test_padding_never_changes_a_prediction(architecture):
         padded = module(padded_tokens, lengths, padded_windows, window_lengths)
     for a, b in zip(plain[:3], padded[:3], strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+
+
+def test_large_groups_run_as_separate_grus_with_the_same_semantics():
+    torch.manual_seed(0)
+    split = MaskedBiGRU(3, (40, 40, 40))
+    assert split.parts is not None and MaskedBiGRU(3, (256, 1)).parts is None
+    x = torch.randn(2, 4, 3)
+    lengths = torch.tensor([4, 2])
+    forward, backward = split(x, lengths)
+    assert forward.shape == backward.shape == (2, 4, 120)
+    first_forward, first_backward = split.parts[0](x, lengths)
+    assert torch.equal(forward[..., :40], first_forward)
+    assert torch.equal(backward[..., 40:80], split.parts[1](x, lengths)[1])

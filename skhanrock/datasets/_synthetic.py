@@ -105,7 +105,7 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     Examples
     --------
     >>> from skhanrock.datasets import make_conversations
-    >>> X, y = make_conversations(n_conversations=3, random_state=0)
+    >>> X, y = make_conversations(n_conversations=20, random_state=0)
     >>> X[["conversation", "turn", "speaker", "text"]].head(2).shape
     (2, 4)
     >>> sorted(y.dropna().unique())

@@ -18,6 +18,17 @@ def reverse_within_lengths(lengths, max_length):
     return torch.where(steps <= last, last - steps, steps)
 
 
+def _worth_fusing(group_sizes, small_units=64):
+    """Whether one block-diagonal GRU beats a GRU per group.
+
+    The fused GRU does ``sum(g) ** 2`` recurrent work instead of ``sum(g ** 2)``;
+    that waste is worth one kernel call instead of many only while the fused
+    GRU stays small or the waste stays below a factor of two.
+    """
+    total = sum(group_sizes)
+    return total <= small_units or total ** 2 <= 2 * sum(g * g for g in group_sizes)
+
+
 def _gather_steps(x, index):
     return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
@@ -31,9 +42,12 @@ class MaskedBiGRU(nn.Module):
     semantics with the plain fused GRU kernels, which on CPU are faster than
     PyTorch's packed path.
 
-    ``group_sizes`` runs several independent GRUs that read the same input as
-    one GRU of ``sum(group_sizes)`` units whose hidden-to-hidden weights are
-    masked to a block-diagonal: one kernel call instead of a Python loop.
+    ``group_sizes`` runs several independent GRUs that read the same input.
+    While the groups are small (HAN-ROCK's auxiliary encoders with A = 1), they
+    run as one GRU of ``sum(group_sizes)`` units whose hidden-to-hidden weights
+    are masked to a block-diagonal: one kernel call instead of a Python loop.
+    When the block-diagonal would multiply mostly zeros (many large groups),
+    each group gets its own GRU instead.
 
     Parameters
     ----------
@@ -61,6 +75,13 @@ class MaskedBiGRU(nn.Module):
         self.group_sizes = tuple(int(g) for g in group_sizes)
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
+        if not _worth_fusing(self.group_sizes):
+            self.parts = nn.ModuleList(
+                MaskedBiGRU(input_size, (units,), dropout, recurrent_dropout)
+                for units in self.group_sizes)
+            return
+        self.parts = None
+        self.register_buffer("block_mask", None, persistent=False)
         hidden = sum(self.group_sizes)
         self.forward_gru = nn.GRU(input_size, hidden, batch_first=True)
         self.backward_gru = nn.GRU(input_size, hidden, batch_first=True)
@@ -69,12 +90,10 @@ class MaskedBiGRU(nn.Module):
                 torch.arange(len(self.group_sizes)), torch.tensor(self.group_sizes))
             # Rows of weight_hh are the r, z, n gates stacked; each row belongs to one unit.
             same_group = group_of_unit.repeat(3).unsqueeze(1) == group_of_unit.unsqueeze(0)
-            self.register_buffer("block_mask", same_group.float(), persistent=False)
+            self.block_mask = same_group.float()
             with torch.no_grad():
                 for gru in (self.forward_gru, self.backward_gru):
                     gru.weight_hh_l0.mul_(self.block_mask)
-        else:
-            self.block_mask = None
 
     def _recurrent_weight(self, gru):
         weight = gru.weight_hh_l0
@@ -107,6 +126,9 @@ class MaskedBiGRU(nn.Module):
             Outputs of each direction, aligned with the input steps; values at
             padded steps are meaningless and must be masked by the caller.
         """
+        if self.parts is not None:
+            outputs = [part(x, lengths) for part in self.parts]
+            return tuple(torch.cat(direction, dim=-1) for direction in zip(*outputs, strict=True))
         x = nn.functional.dropout(x, self.dropout, self.training)
         forward = self._run(self.forward_gru, x)
         reverse = reverse_within_lengths(lengths, x.shape[1])
