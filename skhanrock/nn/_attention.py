@@ -72,7 +72,8 @@ class AdditiveAttention(nn.Module):
 
         Parameters
         ----------
-        h : Tensor of shape (N, T, D), or (N, T, G, D) with groups
+        h : Tensor of shape (N, T, D), or (N, T, G, D) for grouped attention
+            (G may be 1; the group axis is then kept in the output)
         mask : BoolTensor of shape (N, T), True at real positions
 
         Returns
@@ -80,7 +81,7 @@ class AdditiveAttention(nn.Module):
         pooled : Tensor of shape (N, D), or (N, G, D) with groups
         alpha : Tensor of shape (N, T), or (N, T, G) with groups
         """
-        if self.groups == 1:
+        if h.dim() == 3:
             u = torch.relu(torch.nn.functional.linear(h, self.weight[0].T, self.bias[0]))
             alpha = masked_softmax(u @ self.context[0], mask, dim=1)
             return torch.einsum("nt,ntd->nd", alpha, h), alpha

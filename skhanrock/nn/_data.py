@@ -14,12 +14,14 @@ class TalkturnBatch:
     counts; the talkturn tensors have their own first dimension.
     """
 
-    def __init__(self, tokens, lengths, windows, window_lengths, rows):
+    def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns):
         self.tokens = tokens
         self.lengths = lengths
         self.windows = windows
         self.window_lengths = window_lengths
+        #: Sorted positions of the samples (windows) and of the distinct talkturns.
         self.rows = rows
+        self.talkturns = talkturns
 
     def __len__(self):
         return len(self.windows)
@@ -99,7 +101,7 @@ class TalkturnDataset(Dataset):
         tokens = tokens.masked_fill(~torch.from_numpy(real), 0)
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
-                              torch.from_numpy(window_lengths), rows)
+                              torch.from_numpy(window_lengths), rows, distinct)
         if self.targets is None:
             return batch, None
         index = torch.from_numpy(rows)

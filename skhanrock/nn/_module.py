@@ -35,17 +35,18 @@ def _both_directions(forward, backward, start, stop):
 class _WindowReader(nn.Module):
     """Talkturn-level encoder: a bi-GRU over the windows, then talkturn attention."""
 
-    def __init__(self, input_size, units, n_groups, dropout, recurrent_dropout):
+    def __init__(self, input_size, units, n_groups, dropout, recurrent_dropout, grouped=False):
         super().__init__()
         self.units = units
         self.n_groups = n_groups
+        self.grouped = grouped
         self.gru = MaskedBiGRU(input_size, (units,) * n_groups, dropout, recurrent_dropout)
         self.attention = AdditiveAttention(2 * units, 2 * units, groups=n_groups)
 
     def forward(self, talkturn_vectors, windows, window_lengths, window_mask):
         sequences = talkturn_vectors[windows]
         forward, backward = self.gru(sequences, window_lengths)
-        if self.n_groups == 1:
+        if not self.grouped:
             return self.attention(torch.cat([forward, backward], dim=-1), window_mask)
         shape = (*forward.shape[:2], self.n_groups, self.units)
         encoded = torch.cat([forward.reshape(shape), backward.reshape(shape)], dim=-1)
@@ -145,7 +146,7 @@ class HanModule(nn.Module):
         self.primary_projection = nn.Linear(2 * primary, common)
         if n_aux_tasks:
             self.aux_reader = _WindowReader(2 * aux, aux, n_aux_tasks, gru_dropout,
-                                            recurrent_dropout)
+                                            recurrent_dropout, grouped=True)
             self.task_projection = _TaskHeads(n_aux_tasks, 2 * aux, common)
             # Zero-initialised, the auxiliary task vectors enter the fusion only as
             # far as training finds them useful instead of adding noise in the

@@ -1,0 +1,185 @@
+"""Word, talkturn and task attention of fitted estimators, as a tidy table."""
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .._frame import text_as_strings
+from ..nn._text import tokenize
+
+__all__ = ["BUCKETS", "attention_buckets", "explain"]
+
+#: Attention buckets of standardised attention: z < 0, [0, 1), [1, 2), >= 2.
+BUCKETS = ("None", "Low", "Medium", "High")
+OVERALL = "overall"
+
+
+def attention_buckets(z):
+    """Bucket z-scores: None (z < 0), Low (0..1), Medium (1..2), High (> 2).
+
+    Examples
+    --------
+    >>> list(attention_buckets([-0.5, 0.0, 1.5, 2.0]))
+    ['None', 'Low', 'Medium', 'High']
+    """
+    return np.asarray(BUCKETS, dtype=object)[np.digitize(np.asarray(z, dtype=float), [0, 1, 2])]
+
+
+def _standardise(values):
+    values = np.asarray(values, dtype=float)
+    spread = values.std()
+    return np.zeros_like(values) if spread == 0 else (values - values.mean()) / spread
+
+
+def _split_pipeline(estimator, X):
+    if isinstance(estimator, Pipeline):
+        return estimator[-1], estimator[:-1].transform(X)
+    return estimator, X
+
+
+def _positions(rows, n_rows):
+    positions = np.arange(n_rows) if rows is None else np.atleast_1d(np.asarray(rows))
+    if positions.dtype == bool:
+        if len(positions) != n_rows:
+            raise ValueError(f"rows as a mask needs {n_rows} values, got {len(positions)}.")
+        return np.flatnonzero(positions)
+    if not np.issubdtype(positions.dtype, np.integer):
+        raise TypeError("rows must be row positions (integers) or a boolean mask.")
+    if len(positions) and (positions.min() < 0 or positions.max() >= n_rows):
+        raise ValueError(f"rows must be positions between 0 and {n_rows - 1}.")
+    return positions
+
+
+class _Collector:
+    """Accumulates the tidy rows of one explanation."""
+
+    def __init__(self):
+        self.records = []
+
+    def add(self, row, level, task, attention, context=np.nan, talkturn=None, tokens=None):
+        """Add one group of weights; ``context`` and ``talkturn`` may be per item."""
+        attention = np.asarray(attention, dtype=float)
+        z = _standardise(attention)
+        positions = np.arange(len(attention))
+        if not isinstance(talkturn, list):
+            talkturn = [talkturn] * len(attention)
+        self.records.append(pd.DataFrame({
+            "row": [row] * len(attention), "level": level, "task": task,
+            "context": context, "talkturn": talkturn,
+            "position": positions if level == "word" else np.nan,
+            "token": tokens if tokens is not None else [None] * len(attention),
+            "attention": attention, "z": z, "bucket": attention_buckets(z),
+        }))
+
+    def frame(self):
+        return pd.concat(self.records, ignore_index=True)
+
+
+def _explain_sample(collector, net, b, batch, attention, words, index, caller_of):
+    """Add the word, talkturn and task attention of sample ``b`` of a batch."""
+    n_context = int(batch.window_lengths[b])
+    distinct = batch.windows[b, :n_context].numpy()
+    row = index[caller_of[batch.rows[b]]]
+    talkturns = [index[caller_of[batch.talkturns[u]]] for u in distinct]
+    is_rock = "task" in attention
+    task_alpha = attention["task"][b].numpy() if is_rock else np.ones(1)
+    task_names = net.task_names_[:len(task_alpha)] if is_rock else [OVERALL]
+    if is_rock:
+        collector.add(row, "task", OVERALL, task_alpha, tokens=task_names)
+
+    per_task = [attention["talkturn"][b, :n_context].numpy()]
+    if "aux_talkturn" in attention:
+        per_task += list(attention["aux_talkturn"][b, :n_context].numpy().T)
+    overall = sum(w * a for w, a in zip(task_alpha, per_task, strict=False))
+    offsets = np.arange(n_context) - (n_context - 1)
+    for name, alpha in ([*zip(task_names, per_task, strict=False)] if is_rock else []):
+        collector.add(row, "talkturn", name, alpha, offsets, talkturns)
+    collector.add(row, "talkturn", OVERALL, overall, offsets, talkturns)
+
+    branch_weights = [task_alpha[0], 1.0 - task_alpha[0]][:len(attention["word"])]
+    branch_names = ["y", "aux"]
+    for offset, (u, talkturn) in enumerate(zip(distinct, talkturns, strict=True)):
+        n_words = int(batch.lengths[u])
+        branches = [w[u, :n_words].numpy() for w in attention["word"]]
+        tokens = words[caller_of[batch.talkturns[u]]][:n_words]
+        context = offset - (n_context - 1)
+        if is_rock:
+            for name, alpha in zip(branch_names, branches, strict=False):
+                collector.add(row, "word", name, alpha, context, talkturn, tokens)
+        mixed = sum(w * a for w, a in zip(branch_weights, branches, strict=True))
+        collector.add(row, "word", OVERALL, mixed, context, talkturn, tokens)
+
+
+def explain(estimator, X, rows=None):
+    """Attention of a fitted HAN or HAN-ROCK on talkturns of ``X``, as a tidy DataFrame.
+
+    For each explained talkturn the table holds, one row per item:
+
+    - ``level="task"``: task-level attention over the primary and auxiliary
+      tasks (HAN-ROCK only; ``token`` is the task name);
+    - ``level="talkturn"``: attention over the talkturns of its context window,
+      per task and ``task="overall"`` (the task-attention-weighted average);
+    - ``level="word"``: attention over the words of each context talkturn, for
+      the primary branch (``task="y"``), the shared auxiliary branch
+      (``task="aux"``) and overall (weighted by the primary task's attention
+      and the rest).
+
+    Every group of attention weights (the words of one talkturn, the talkturns
+    of one window, the tasks of one sample) is standardised to z-scores and
+    bucketed: None (z < 0), Low (0..1), Medium (1..2), High (>= 2).
+
+    Parameters
+    ----------
+    estimator : HanRockClassifier, HanRockRegressor or Pipeline ending in one
+        A fitted estimator; a pipeline's earlier steps transform ``X`` first.
+    X : DataFrame
+        Talkturn frame (no labels needed).
+    rows : array-like of int or bool, default=None
+        Positions of the talkturns to explain (all when None).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``row, level, task, context, talkturn, position, token,
+        attention, z, bucket``: ``row`` and ``talkturn`` are row labels of
+        ``X``; ``context`` is 0 for the explained talkturn and -k for the k-th
+        one before it.
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.inspection import explain
+    >>> X, y = make_conversations(n_conversations=4, random_state=0)
+    >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+    ...                         random_state=0).fit(X, y)
+    >>> table = explain(clf, X, rows=[5])
+    >>> sorted(table["level"].unique())
+    ['talkturn', 'task', 'word']
+    """
+    net, frame = _split_pipeline(estimator, X)
+    check_is_fitted(net)
+    positions = _positions(rows, len(frame))
+    dataset = net.get_dataset(frame)
+    sorted_of_caller = np.empty(len(frame), dtype=np.int64)
+    sorted_of_caller[dataset.sorted_to_caller] = np.arange(len(frame))
+    words = [tokenize(text) or ["<empty>"] for text in text_as_strings(frame, net.text_column_)]
+    collector = _Collector()
+    targets = np.sort(sorted_of_caller[positions])
+    step = net.batch_size if net.batch_size > 0 else max(len(targets), 1)
+    net.module_.eval()
+    with torch.no_grad():
+        for start in range(0, len(targets), step):
+            batch, _ = dataset.collate(targets[start:start + step])
+            attention = _to_cpu(net.infer(batch)[3])
+            for b in range(len(batch)):
+                _explain_sample(collector, net, b, batch, attention, words, frame.index,
+                                dataset.sorted_to_caller)
+    return collector.frame()
+
+
+def _to_cpu(attention):
+    return {key: [v.float().cpu() for v in value] if isinstance(value, list)
+            else value.float().cpu() for key, value in attention.items()}
