@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from skhanrock.nn import AdditiveAttention, HanModule, MaskedBiGRU, masked_softmax
+from skhanrock.nn import AdditiveAttention, HanModule, MaskedBiGRU, WindowBiGRU, masked_softmax
 
 
 def test_masked_softmax_gives_padding_zero_weight_and_sums_to_one():
@@ -99,3 +99,32 @@ def test_large_groups_run_as_separate_grus_with_the_same_semantics():
     first_forward, first_backward = split.parts[0](x, lengths)
     assert torch.equal(forward[..., :40], first_forward)
     assert torch.equal(backward[..., 40:80], split.parts[1](x, lengths)[1])
+
+
+def _as_torch_gru(direction, group):
+    gru = torch.nn.GRU(direction.input_weight.shape[1], direction.recurrent_weight.shape[1],
+                       batch_first=True)
+    with torch.no_grad():
+        gru.weight_ih_l0.copy_(direction.input_weight[group].T)
+        gru.bias_ih_l0.copy_(direction.input_bias[group, 0])
+        gru.weight_hh_l0.copy_(direction.recurrent_weight[group].T)
+        gru.bias_hh_l0.copy_(direction.recurrent_bias[group, 0])
+    return gru
+
+
+def test_window_gru_matches_torch_gru_on_each_window():
+    torch.manual_seed(0)
+    gru = WindowBiGRU(input_size=4, hidden_size=3, n_groups=2)
+    vectors = torch.randn(6, 4)
+    windows = torch.tensor([[0, 1, 2], [3, 4, 4], [5, 5, 5]])
+    lengths = torch.tensor([3, 2, 1])
+    forward, backward = gru(vectors, windows, lengths)
+    for group in range(2):
+        torch_forward = _as_torch_gru(gru.forward_weights, group)
+        torch_backward = _as_torch_gru(gru.backward_weights, group)
+        for b, n in enumerate(lengths.tolist()):
+            sequence = vectors[windows[b, :n]].unsqueeze(0)
+            expected_forward, _ = torch_forward(sequence)
+            expected_backward, _ = torch_backward(sequence.flip(1))
+            assert torch.allclose(forward[group, b, :n], expected_forward[0], atol=1e-5)
+            assert torch.allclose(backward[group, b, :n], expected_backward[0].flip(0), atol=1e-5)

@@ -218,3 +218,18 @@ def test_gpu_matches_cpu_predictions(conversations):
     X, y = conversations
     gpu = HanRockClassifier(**TINY, device="cuda").fit(X, y)
     assert gpu.predict_proba(X).shape == (len(X), 4)
+
+
+def test_works_in_randomized_search_and_cross_validate(conversations):
+    from sklearn.model_selection import GroupKFold, RandomizedSearchCV, cross_validate
+
+    X, y = conversations
+    search = RandomizedSearchCV(
+        HanRockClassifier(**{**TINY, "max_epochs": 1}),
+        {"lr": [0.01, 0.001], "context_size": [1, 3], "optimizer__weight_decay": [0.0, 0.1]},
+        n_iter=2, cv=GroupKFold(2), random_state=0)
+    search.fit(X, y, groups=X["conversation"])
+    assert set(search.best_params_) == {"lr", "context_size", "optimizer__weight_decay"}
+    scores = cross_validate(HanRockClassifier(**{**TINY, "max_epochs": 1}), X, y,
+                            groups=X["conversation"], cv=GroupKFold(2))["test_score"]
+    assert np.all((scores >= 0) & (scores <= 1))

@@ -6,6 +6,7 @@ from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
 from ._gru import MaskedBiGRU
 from ._loss import MultiTaskLoss
 from ._module import HanModule
+from ._window_gru import WindowBiGRU
 
 __all__ = [
     "AdditiveAttention",
@@ -19,5 +20,6 @@ __all__ = [
     "MultiTaskLoss",
     "TalkturnBatch",
     "TalkturnDataset",
+    "WindowBiGRU",
     "masked_softmax",
 ]

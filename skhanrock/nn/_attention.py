@@ -82,10 +82,22 @@ class AdditiveAttention(nn.Module):
         alpha : Tensor of shape (N, T), or (N, T, G) with groups
         """
         if h.dim() == 3:
-            u = torch.relu(torch.nn.functional.linear(h, self.weight[0].T, self.bias[0]))
-            alpha = masked_softmax(u @ self.context[0], mask, dim=1)
-            return torch.einsum("nt,ntd->nd", alpha, h), alpha
+            return self._pool_real_positions(h, mask)
         u = torch.relu(torch.einsum("ntgd,gda->ntga", h, self.weight) + self.bias)
         scores = (u * self.context).sum(-1)
         alpha = masked_softmax(scores, mask.unsqueeze(-1), dim=1)
         return torch.einsum("ntg,ntgd->ngd", alpha, h), alpha
+
+    def _pool_real_positions(self, h, mask):
+        """Score only the real positions: padding costs no projection at all.
+
+        Talkturns of very different lengths leave much of a padded batch
+        empty; projecting only the real positions saves that share of the
+        attention's largest matrix product.
+        """
+        real = mask.reshape(-1).nonzero().squeeze(1)
+        h_real = h.reshape(-1, h.shape[-1]).index_select(0, real)
+        u = torch.relu(torch.nn.functional.linear(h_real, self.weight[0].T, self.bias[0]))
+        scores = h.new_full((mask.numel(),), float("-inf")).index_copy(0, real, u @ self.context[0])
+        alpha = torch.softmax(scores.view(mask.shape), dim=1).masked_fill(~mask, 0.0)
+        return torch.einsum("nt,ntd->nd", alpha, h), alpha

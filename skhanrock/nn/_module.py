@@ -7,6 +7,7 @@ from torch import nn
 
 from ._attention import AdditiveAttention
 from ._gru import MaskedBiGRU
+from ._window_gru import WindowBiGRU
 
 __all__ = ["HanModule"]
 
@@ -33,23 +34,23 @@ def _both_directions(forward, backward, start, stop):
 
 
 class _WindowReader(nn.Module):
-    """Talkturn-level encoder: a bi-GRU over the windows, then talkturn attention."""
+    """Talkturn-level encoder: bi-GRUs over the windows, then talkturn attention.
+
+    With ``grouped`` it holds one GRU and one attention per auxiliary task and
+    keeps the task axis in its output.
+    """
 
     def __init__(self, input_size, units, n_groups, dropout, recurrent_dropout, grouped=False):
         super().__init__()
-        self.units = units
-        self.n_groups = n_groups
         self.grouped = grouped
-        self.gru = MaskedBiGRU(input_size, (units,) * n_groups, dropout, recurrent_dropout)
+        self.gru = WindowBiGRU(input_size, units, n_groups, dropout, recurrent_dropout)
         self.attention = AdditiveAttention(2 * units, 2 * units, groups=n_groups)
 
     def forward(self, talkturn_vectors, windows, window_lengths, window_mask):
-        sequences = talkturn_vectors[windows]
-        forward, backward = self.gru(sequences, window_lengths)
+        forward, backward = self.gru(talkturn_vectors, windows, window_lengths)
+        encoded = torch.cat([forward, backward], dim=-1).permute(1, 2, 0, 3)  # (B, L, G, 2H)
         if not self.grouped:
-            return self.attention(torch.cat([forward, backward], dim=-1), window_mask)
-        shape = (*forward.shape[:2], self.n_groups, self.units)
-        encoded = torch.cat([forward.reshape(shape), backward.reshape(shape)], dim=-1)
+            return self.attention(encoded.squeeze(2), window_mask)
         return self.attention(encoded, window_mask)
 
 
