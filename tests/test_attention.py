@@ -84,8 +84,10 @@ def test_padding_never_changes_a_prediction(architecture):
     with torch.no_grad():
         plain = module(tokens, lengths, windows, window_lengths)
         padded = module(padded_tokens, lengths, padded_windows, window_lengths)
-    for a, b in zip(plain[:3], padded[:3], strict=True):
+        bucketed = module(tokens, lengths, windows, window_lengths, word_buckets=(0, 1, 3))
+    for a, b, c in zip(plain[:3], padded[:3], bucketed[:3], strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+        np.testing.assert_allclose(a.numpy(), c.numpy(), atol=1e-6)
 
 
 def test_large_groups_run_as_separate_grus_with_the_same_semantics():

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from skhanrock.nn import ChunkedBatchSampler, ConversationValidSplit, TalkturnDataset
+from skhanrock.nn._data import length_buckets
 from skhanrock.nn._text import EMPTY_ID, UNKNOWN_ID, encode_texts, fit_vocabulary, tokenize
 
 
@@ -29,8 +30,9 @@ def test_collate_encodes_each_distinct_talkturn_once(dataset):
     assert len(batch) == 4
     # windows of rows 1-4 use talkturns 0, 1, 2, 3, 4 once each
     assert batch.tokens.shape[0] == 5
-    recovered = batch.windows[np.arange(4), batch.window_lengths - 1]
-    np.testing.assert_array_equal(recovered.numpy(), [1, 2, 3, 4])
+    current = batch.windows[np.arange(4), batch.window_lengths - 1]
+    np.testing.assert_array_equal(batch.talkturns[current.numpy()], [1, 2, 3, 4])
+    assert np.all(np.diff(batch.lengths.numpy()) <= 0)  # sorted for the length buckets
     assert batch.tokens.shape[1] == int(batch.lengths.max())
 
 
@@ -64,3 +66,10 @@ def test_conversation_valid_split_holds_out_whole_conversations(dataset):
     assert list(train.indices) == sorted(train.indices)
     with pytest.raises(ValueError, match="valid_fraction"):
         ConversationValidSplit(1.5)(dataset)
+
+
+def test_length_buckets_split_only_where_padding_is_wasted():
+    assert length_buckets(np.array([9, 9, 8, 8])) == (0, 4)
+    bounds = length_buckets(np.array([60, 58, 12, 11, 10, 3, 3, 2, 2, 2]))
+    assert bounds[0] == 0 and bounds[-1] == 10 and 2 in bounds
+    assert len(bounds) - 1 <= 4

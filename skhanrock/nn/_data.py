@@ -7,6 +7,45 @@ from torch.utils.data import Dataset, Subset
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
 
 
+def length_buckets(lengths, max_buckets=4, min_saving=0.15):
+    """Split talkturns sorted by decreasing length into slices padded separately.
+
+    Padding a batch to its longest talkturn wastes the word encoder's work on
+    the padding of every shorter one; each bucket is padded to its own longest
+    talkturn instead. A bucket is split where that saves at least
+    ``min_saving`` of its padded size, since each bucket costs one more pass.
+
+    Returns
+    -------
+    tuple of int
+        Bucket boundaries ``(0, ..., len(lengths))``.
+
+    Examples
+    --------
+    >>> length_buckets(np.array([40, 38, 6, 5, 5, 4]))
+    (0, 2, 6)
+    """
+    bounds = [0, len(lengths)]
+    while len(bounds) - 1 < max_buckets:
+        candidates = [_best_split(lengths, start, stop, min_saving)
+                      for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+        saved, split = max(candidates)
+        if split is None:
+            break
+        bounds = sorted([*bounds, split])
+    return tuple(bounds)
+
+
+def _best_split(lengths, start, stop, min_saving):
+    """Largest padding saving of one split of the bucket [start, stop), and where."""
+    k = np.arange(start + 1, stop)
+    # Splitting before position k pads [k, stop) to lengths[k] instead of lengths[start].
+    saved = (stop - k) * (int(lengths[start]) - lengths[k])
+    if not len(saved) or saved.max() < min_saving * (stop - start) * int(lengths[start]):
+        return (0, None)
+    return (int(saved.max()), int(k[saved.argmax()]))
+
+
 class TalkturnBatch:
     """A batch of context windows over the distinct talkturns they contain.
 
@@ -14,7 +53,8 @@ class TalkturnBatch:
     counts; the talkturn tensors have their own first dimension.
     """
 
-    def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns):
+    def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns,
+                 word_buckets=None):
         self.tokens = tokens
         self.lengths = lengths
         self.windows = windows
@@ -22,6 +62,7 @@ class TalkturnBatch:
         #: Sorted positions of the samples (windows) and of the distinct talkturns.
         self.rows = rows
         self.talkturns = talkturns
+        self.word_buckets = word_buckets
 
     def __len__(self):
         return len(self.windows)
@@ -33,6 +74,7 @@ class TalkturnBatch:
             "lengths": self.lengths.to(device),
             "windows": self.windows.to(device),
             "window_lengths": self.window_lengths.to(device),
+            "word_buckets": self.word_buckets,
         }
 
 
@@ -93,6 +135,10 @@ class TalkturnDataset(Dataset):
         rows = np.asarray(rows, dtype=np.int64)
         positions, window_lengths = self.window_positions(rows)
         distinct, windows = np.unique(positions, return_inverse=True)
+        # Longest talkturns first, so that length buckets are contiguous slices.
+        by_length = np.argsort(-self.token_lengths[distinct], kind="stable")
+        distinct = distinct[by_length]
+        windows = np.argsort(by_length)[windows]
         lengths = self.token_lengths[distinct]
         steps = np.arange(int(lengths.max()))
         real = steps < lengths[:, None]
@@ -101,7 +147,8 @@ class TalkturnDataset(Dataset):
         tokens = tokens.masked_fill(~torch.from_numpy(real), 0)
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
-                              torch.from_numpy(window_lengths), rows, distinct)
+                              torch.from_numpy(window_lengths), rows, distinct,
+                              length_buckets(lengths))
         if self.targets is None:
             return batch, None
         index = torch.from_numpy(rows)

@@ -158,8 +158,24 @@ class HanModule(nn.Module):
         self.aux_heads = _TaskHeads(self.n_aux_targets, 2 * aux, 1)
         self.offset_heads = _TaskHeads(self.n_label_offsets, 2 * aux, self.n_offset_outputs)
 
-    def _encode_words(self, tokens, lengths):
-        """One vector per distinct talkturn and branch, plus the word attention."""
+    def _encode_words(self, tokens, lengths, word_buckets=None):
+        """One vector per distinct talkturn and branch, plus the word attention.
+
+        ``word_buckets`` slices talkturns sorted by decreasing length into
+        buckets that are each padded only to their own longest talkturn.
+        """
+        bounds = word_buckets or (0, len(tokens))
+        parts = [self._encode_word_bucket(tokens[start:stop, :int(lengths[start])],
+                                          lengths[start:stop])
+                 for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
+        vectors = [torch.cat(branch) for branch in zip(*(p[0] for p in parts), strict=True)]
+        width = tokens.shape[1]
+        word_attention = [
+            torch.cat([nn.functional.pad(alpha, (0, width - alpha.shape[1])) for alpha in branch])
+            for branch in zip(*(p[1] for p in parts), strict=True)]
+        return vectors, word_attention
+
+    def _encode_word_bucket(self, tokens, lengths):
         embedded = self.embedding(tokens)
         forward, backward = self.word_gru(embedded, lengths)
         token_mask = torch.arange(tokens.shape[1], device=tokens.device) < lengths.unsqueeze(1)
@@ -173,7 +189,7 @@ class HanModule(nn.Module):
             start += units
         return vectors, word_attention
 
-    def forward(self, tokens, lengths, windows, window_lengths):
+    def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None):
         """Predict every task for a batch of windows.
 
         Parameters
@@ -187,6 +203,10 @@ class HanModule(nn.Module):
             one last) as indices into the U talkturns, left-aligned.
         window_lengths : LongTensor (B,)
             Real talkturns per window.
+        word_buckets : tuple of int or None
+            Boundaries of length buckets over the talkturns, which must then be
+            sorted by decreasing length (see ``length_buckets``); None pads all
+            talkturns together.
 
         Returns
         -------
@@ -199,7 +219,7 @@ class HanModule(nn.Module):
             primary branch, ``aux_talkturn`` (B, L, K) and ``task`` (B, 1 + K)
             for HAN-ROCK.
         """
-        vectors, word_attention = self._encode_words(tokens, lengths)
+        vectors, word_attention = self._encode_words(tokens, lengths, word_buckets)
         window_mask = (torch.arange(windows.shape[1], device=windows.device)
                        < window_lengths.unsqueeze(1))
         primary_vector, talkturn_attention = self.primary_reader(
