@@ -85,8 +85,9 @@ class WindowBiGRU(nn.Module):
         hidden = inputs.new_zeros(*inputs.shape[:2], self.hidden_size)
         two_h = 2 * self.hidden_size
         outputs = []
-        for step in range(inputs.shape[2]):
-            gates_input = inputs[:, :, step]
+        # unbind, not inputs[:, :, step]: the backward of each slice would zero-fill a
+        # tensor of the whole sequence's size, quadratic in the window length.
+        for gates_input in inputs.unbind(2):
             gates_hidden = torch.baddbmm(weights.recurrent_bias, hidden, recurrent_weight)
             reset_update = torch.sigmoid(gates_input[..., :two_h] + gates_hidden[..., :two_h])
             reset, update = reset_update.chunk(2, dim=-1)
