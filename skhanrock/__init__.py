@@ -2,5 +2,13 @@
 
 from ._version import __version__
 from .nn import HanRockClassifier, HanRockRegressor
+from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
 
-__all__ = ["HanRockClassifier", "HanRockRegressor", "__version__"]
+__all__ = [
+    "AuxiliaryTargets",
+    "HanRockClassifier",
+    "HanRockRegressor",
+    "MonahTranscriber",
+    "MutualInfoLossWeights",
+    "__version__",
+]

@@ -1,0 +1,211 @@
+"""Preprocessed features reused as auxiliary training targets."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import QuantileTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from .._frame import AUX_PREFIX, LABEL_OFFSETS_ATTR, check_numeric_columns
+
+__all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
+
+#: Family ``a``: target name to feature column (mean action unit intensities).
+ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": "AU25_r"}
+#: Family ``p``: target name to feature column (Vokaturi tone probabilities).
+PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "tone_anger",
+                   "fear": "tone_fear"}
+_FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
+
+
+class AuxiliaryTargets(TransformerMixin, BaseEstimator):
+    """Turn preprocessed features into auxiliary targets (``aux:<name>`` columns).
+
+    Each feature becomes its percentile rank among the *training* rows
+    (scikit-learn's :class:`~sklearn.preprocessing.QuantileTransformer`), scaled
+    to the primary target's range, so that every auxiliary loss lives on the
+    primary task's scale. Missing features give missing targets, which the
+    estimator leaves out of the loss.
+
+    The history and future families (``h``, ``f``) need the labels, which a
+    transformer does not see at prediction time: this step only records the
+    requested offsets (``-history..-1`` and ``1..future``) in the frame's
+    ``attrs``, and the estimator builds those targets from ``y`` in ``fit``.
+
+    Parameters
+    ----------
+    families : str, default="ap"
+        Letters among ``a`` (actions: AU05, AU17, AU20, AU25 intensities),
+        ``p`` (prosody: happy, sad, angry, fear tone), ``h`` (past labels) and
+        ``f`` (future labels); ``""`` for none.
+    columns : dict, list or None, default=None
+        Further feature columns to reuse as targets: a list of column names,
+        or a dict from target name to column.
+    target_range : "auto" or (low, high), default="auto"
+        Range the percentiles are scaled to. "auto" takes the range of a
+        numeric, non-integer ``y`` seen in ``fit`` (regression: e.g. [1, 5] for
+        IEMOCAP, [-1, 1] for SEMAINE) and [0, 1] otherwise (classification, or
+        no ``y``).
+    history, future : int, default=4
+        How many past and future labels the ``h`` and ``f`` families request.
+    n_quantiles : int, default=1000
+        Resolution of the percentile ranks (capped by the number of rows).
+
+    Attributes
+    ----------
+    target_columns_ : dict
+        Target column (``aux:<name>``) to feature column.
+    constant_features_ : list of str
+        Feature columns that were constant on the training rows; their
+        targets carry no information and are not produced (a warning names
+        them).
+    target_range_ : tuple of float
+    label_offsets_ : tuple of int
+
+    Examples
+    --------
+    >>> from skhanrock import AuxiliaryTargets
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=4, random_state=0)
+    >>> out = AuxiliaryTargets(families="aphf").fit_transform(X, y)
+    >>> [c for c in out.columns if c.startswith("aux:")]
+    ['aux:AU05', 'aux:AU17', 'aux:AU20', 'aux:AU25', 'aux:happy', 'aux:sad', 'aux:angry', \
+'aux:fear']
+    >>> out.attrs["skhanrock.label_offsets"]
+    (-4, -3, -2, -1, 1, 2, 3, 4)
+    """
+
+    def __init__(self, families="ap", columns=None, target_range="auto", history=4, future=4,
+                 n_quantiles=1000):
+        self.families = families
+        self.columns = columns
+        self.target_range = target_range
+        self.history = history
+        self.future = future
+        self.n_quantiles = n_quantiles
+
+    def _requested_targets(self):
+        if not isinstance(self.families, str) or set(self.families) - set("aphf"):
+            raise ValueError(
+                f"families must be letters among 'a' (actions), 'p' (prosody), 'h' (history) "
+                f"and 'f' (future), got {self.families!r}.")
+        targets = {}
+        for letter in "ap":
+            if letter in self.families:
+                targets.update(_FAMILIES[letter])
+        if isinstance(self.columns, dict):
+            targets.update(self.columns)
+        elif self.columns is not None:
+            targets.update({str(column): column for column in self.columns})
+        return {f"{AUX_PREFIX}{name}": column for name, column in targets.items()}
+
+    def _label_offsets(self):
+        offsets = []
+        for letter, count, sign in (("h", self.history, -1), ("f", self.future, 1)):
+            if letter in self.families:
+                if int(count) < 1:
+                    raise ValueError(f"{'history' if sign < 0 else 'future'} must be at least "
+                                     f"1 when family {letter!r} is requested, got {count}.")
+                offsets += [sign * k for k in range(1, int(count) + 1)]
+        return tuple(sorted(offsets))
+
+    def _fit_target_range(self, y):
+        if self.target_range != "auto":
+            low, high = (float(v) for v in self.target_range)
+            if not low < high:
+                raise ValueError(f"target_range must be (low, high) with low < high, "
+                                 f"got {self.target_range!r}.")
+            return low, high
+        if y is None:
+            return 0.0, 1.0
+        values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce")
+        labelled = pd.notna(pd.Series(np.asarray(y, dtype=object)))
+        numeric = values[labelled]
+        is_regression = len(numeric) and numeric.notna().all() and \
+            not np.allclose(numeric, np.round(numeric))
+        return (float(numeric.min()), float(numeric.max())) if is_regression else (0.0, 1.0)
+
+    def fit(self, X, y=None):
+        """Fit the percentile ranks on the rows of ``X`` (the training rows).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with the feature columns of the requested families.
+        y : array-like or None
+            Primary labels; only used to pick the target range with "auto".
+
+        Returns
+        -------
+        self
+        """
+        targets = self._requested_targets()
+        self.label_offsets_ = self._label_offsets()
+        self._check_columns(X, targets)
+        values = check_numeric_columns(X, list(targets.values()))
+        constant = [column for column, v in zip(targets.values(), values.T, strict=True)
+                    if np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)
+                    or np.isnan(v).all()]
+        if constant:
+            warnings.warn(
+                f"AuxiliaryTargets: feature column(s) {constant} are constant (or all missing) "
+                "on the training rows; their percentile targets carry no information and are "
+                "left out.", UserWarning, stacklevel=2)
+        self.constant_features_ = constant
+        self.target_columns_ = {t: c for t, c in targets.items() if c not in constant}
+        keep = [i for i, c in enumerate(targets.values()) if c not in constant]
+        self.target_range_ = self._fit_target_range(y)
+        self.quantiles_ = None
+        if keep:
+            self.quantiles_ = QuantileTransformer(
+                n_quantiles=max(2, min(int(self.n_quantiles), len(X))),
+                output_distribution="uniform").fit(values[:, keep])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        return self
+
+    def _check_columns(self, X, targets):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}.")
+        missing = [c for c in targets.values() if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"AuxiliaryTargets(families={self.families!r}) needs the feature column(s) "
+                f"{missing}, which X does not have.")
+
+    def transform(self, X):
+        """Return a copy of ``X`` with the ``aux:*`` target columns added.
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        DataFrame
+        """
+        check_is_fitted(self, "target_columns_")
+        self._check_columns(X, self.target_columns_)
+        output = X.copy()
+        if self.target_columns_:
+            values = check_numeric_columns(X, list(self.target_columns_.values()))
+            low, high = self.target_range_
+            ranks = self.quantiles_.transform(values) * (high - low) + low
+            for j, target in enumerate(self.target_columns_):
+                output[target] = ranks[:, j]
+        output.attrs[LABEL_OFFSETS_ATTR] = self.label_offsets_
+        return output
+
+    def get_feature_names_out(self, input_features=None):
+        """Input column names plus the target columns."""
+        check_is_fitted(self, "target_columns_")
+        return np.asarray([*self.feature_names_in_, *self.target_columns_], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        return tags

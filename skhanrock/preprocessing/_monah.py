@@ -1,0 +1,326 @@
+"""MONAH: nonverbal cues woven into the transcript as narratives."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._frame import (
+    check_numeric_columns,
+    check_talkturn_frame,
+    conversation_sort_order,
+    text_as_strings,
+)
+
+__all__ = ["DEFAULT_ACTIONS", "MonahTranscriber", "hundreds_in_words"]
+
+#: Action units and the words MONAH uses for them.
+DEFAULT_ACTIONS = {
+    "AU05": "raised upper lid",
+    "AU17": "raised chin",
+    "AU20": "stretched lip",
+    "AU25": "dropped jaw",
+}
+# Tones in order of precedence when several fire: sad over angry over happy.
+_TONES = (("tone_sadness", "sadly"), ("tone_anger", "angrily"), ("tone_happiness", "happily"))
+_RATE_WORDS = ("very slowly", "slowly", None, "quickly", "very quickly")
+_DELAY_WORDS = (None, "a short delay", "a slightly long delay", "a long delay",
+                "a significantly long delay")
+_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+
+
+def hundreds_in_words(milliseconds, largest=12):
+    """Spoken length of a pause: ``"after N hundred milliseconds"``.
+
+    N is the number of whole hundreds, in words; above ``largest`` hundred
+    milliseconds it is ``"more than twelve"``.
+
+    Examples
+    --------
+    >>> hundreds_in_words(250)
+    'after two hundred milliseconds'
+    >>> hundreds_in_words(1200), hundreds_in_words(1201)
+    ('after twelve hundred milliseconds', 'after more than twelve hundred milliseconds')
+    """
+    if milliseconds > largest * 100:
+        return f"after more than {_NUMBER_WORDS[largest]} hundred milliseconds"
+    return f"after {_NUMBER_WORDS[int(milliseconds // 100)]} hundred milliseconds"
+
+
+def _bin_word(z, edges, words):
+    """Word of the half-open bin ``[edge_i, edge_i+1)`` that ``z`` falls in; None if NaN."""
+    if np.isnan(z):
+        return None
+    return words[int(np.searchsorted(edges, z, side="right"))]
+
+
+class MonahTranscriber(TransformerMixin, BaseEstimator):
+    """Weave nonverbal cues into each talkturn's text (the MONAH narrative).
+
+    Adds a ``narrative`` column following the MONAH rules; the template is
+    ``"the <speaker> <actions> <delay> the <speaker> <tone> and <rate> said
+    <text>."`` where each part appears only when its cue fired:
+
+    - actions (family ``a``): an action unit whose ``AUxx_c`` flag is 1 (present
+      in every frame of the talkturn), ``smiled`` when the ``smile`` flag is 1
+      (AU06 and AU12 together for at least 0.5 s), ``displayed a positive
+      expression`` when ``AU12_c`` is 1;
+    - tone (family ``p``): a Vokaturi probability whose z-score against the
+      same speaker's earlier talkturns exceeds ``tone_threshold`` gives
+      ``happily``, ``angrily`` or ``sadly`` (sad wins over angry over happy);
+    - speech rate (family ``p``): words per minute, z-scored the same way, in
+      the bins ``rate_edges``: very slowly, slowly, (nothing), quickly, very
+      quickly;
+    - delay (family ``p``): a pause of at least ``min_delay`` seconds before a
+      change of speaker, attached to the talkturn after the pause: ``after N
+      hundred milliseconds`` followed by a short / slightly long / long /
+      significantly long delay for the pause's z-score in the bins
+      ``delay_edges`` (nothing below the first edge).
+
+    z-scores use only the *earlier* talkturns of the same speaker in the same
+    conversation, at least ``min_history`` of them with a non-zero spread, so
+    the narrative of a row never depends on later rows. Missing features leave
+    their cue out. The transformer learns nothing from data.
+
+    Parameters
+    ----------
+    families : str, default="vpa"
+        ``v`` verbatim words, ``p`` prosody (tone, rate, delay), ``a`` actions.
+        The verbatim words are always included.
+    actions : dict or None, default=None
+        Action unit name to words; None uses :data:`DEFAULT_ACTIONS`.
+    tone_threshold : float, default=2.0
+    rate_edges : tuple of 4 floats, default=(-2, -1, 1, 2)
+    min_delay : float, default=0.2
+        Seconds.
+    delay_edges : tuple of 4 floats, default=(-1, 0, 1, 2)
+    min_history : int, default=2
+        Earlier talkturns of the speaker needed for a z-score.
+    conversation_column, turn_column, speaker_column, speaker_label_column, \
+text_column, start_column, end_column : str
+        Column roles. Without ``speaker_label`` the speaker is "the speaker";
+        without times there is no rate or delay.
+    output_column : str, default="narrative"
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhanrock import MonahTranscriber
+    >>> X = pd.DataFrame({"conversation": [1, 1], "turn": [0, 1],
+    ...                   "speaker": ["a", "b"], "speaker_label": ["man", "woman"],
+    ...                   "text": ["Hello there.", "no."], "start": [0.0, 2.5],
+    ...                   "end": [2.0, 3.0], "AU17_c": [0.0, 1.0]})
+    >>> MonahTranscriber().fit_transform(X)["narrative"].tolist()
+    ['the man said hello there.', 'the woman raised chin after five hundred milliseconds \
+the woman said no.']
+    """
+
+    def __init__(self, families="vpa", actions=None, tone_threshold=2.0,
+                 rate_edges=(-2.0, -1.0, 1.0, 2.0), min_delay=0.2,
+                 delay_edges=(-1.0, 0.0, 1.0, 2.0), min_history=2,
+                 conversation_column="conversation", turn_column="turn",
+                 speaker_column="speaker", speaker_label_column="speaker_label",
+                 text_column="text", start_column="start", end_column="end",
+                 output_column="narrative"):
+        self.families = families
+        self.actions = actions
+        self.tone_threshold = tone_threshold
+        self.rate_edges = rate_edges
+        self.min_delay = min_delay
+        self.delay_edges = delay_edges
+        self.min_history = min_history
+        self.conversation_column = conversation_column
+        self.turn_column = turn_column
+        self.speaker_column = speaker_column
+        self.speaker_label_column = speaker_label_column
+        self.text_column = text_column
+        self.start_column = start_column
+        self.end_column = end_column
+        self.output_column = output_column
+
+    def _check_parameters(self):
+        unknown = sorted(set(str(self.families)) - set("vpa"))
+        if unknown or not isinstance(self.families, str):
+            raise ValueError(
+                f"families must be letters among 'v' (verbatim), 'p' (prosody) and 'a' "
+                f"(actions), got {self.families!r}.")
+        for name in ("rate_edges", "delay_edges"):
+            edges = np.asarray(getattr(self, name), dtype=float)
+            if edges.shape != (4,) or np.any(np.diff(edges) <= 0):
+                raise ValueError(f"{name} must be 4 increasing numbers, got {edges.tolist()}.")
+        if int(self.min_history) < 1:
+            raise ValueError(f"min_history must be at least 1, got {self.min_history}.")
+
+    def _check_frame(self, X):
+        return check_talkturn_frame(
+            X, conversation_column=self.conversation_column, turn_column=self.turn_column,
+            required=[self.speaker_column, self.text_column])
+
+    def fit(self, X, y=None):
+        """Check the parameters and the frame; nothing is learnt.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameters()
+        frame = self._check_frame(X)
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = len(frame.columns)
+        return self
+
+    def transform(self, X):
+        """Return a copy of ``X`` with the narrative column added.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame.
+
+        Returns
+        -------
+        DataFrame
+        """
+        check_is_fitted(self)
+        self._check_parameters()
+        frame = self._check_frame(X)
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        ordered = frame.iloc[order]
+        narratives = np.empty(len(frame), dtype=object)
+        narratives[order] = self._narratives(ordered)
+        output = frame.copy()
+        output[self.output_column] = narratives
+        return output
+
+    def get_feature_names_out(self, input_features=None):
+        """Input column names plus the narrative column."""
+        check_is_fitted(self)
+        return np.asarray([*self.feature_names_in_, self.output_column], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.requires_fit = False
+        return tags
+
+    # ------------------------------------------------------------- the cues
+    def _earlier_z(self, ordered, values):
+        """z-score of each value against the same speaker's earlier values in the conversation."""
+        keys = [ordered[self.conversation_column].to_numpy(),
+                ordered[self.speaker_column].to_numpy()]
+        series = pd.Series(values, index=ordered.index)
+        grouped = series.groupby(keys, sort=False)
+        history = int(self.min_history)
+        mean = grouped.transform(lambda s: s.shift().expanding(history).mean())
+        spread = grouped.transform(lambda s: s.shift().expanding(history).std(ddof=0))
+        z = (series - mean) / spread.where(spread > 0)
+        return z.to_numpy(dtype=float)
+
+    def _actions(self, ordered):
+        actions = DEFAULT_ACTIONS if self.actions is None else self.actions
+        cues = [(f"{au}_c", words) for au, words in actions.items()]
+        cues += [("smile", "smiled"), ("AU12_c", "displayed a positive expression")]
+        present = [(column, words) for column, words in cues if column in ordered.columns]
+        if not present:
+            return [[] for _ in range(len(ordered))]
+        flags = check_numeric_columns(ordered, [c for c, _ in present]) == 1
+        return [[words for (_, words), on in zip(present, row, strict=True) if on]
+                for row in flags]
+
+    def _tones(self, ordered):
+        tones = [[] for _ in range(len(ordered))]
+        for column, word in _TONES:
+            if column not in ordered.columns:
+                continue
+            z = self._earlier_z(ordered, check_numeric_columns(ordered, [column])[:, 0])
+            for i in np.flatnonzero(z > self.tone_threshold):
+                tones[i].append(word)
+        return [t[0] if t else None for t in tones]
+
+    def _times(self, ordered):
+        if self.start_column not in ordered.columns or self.end_column not in ordered.columns:
+            return None
+        times = check_numeric_columns(ordered, [self.start_column, self.end_column])
+        backwards = times[:, 1] < times[:, 0]
+        if backwards.any():
+            row = ordered.index[np.flatnonzero(backwards)[0]]
+            raise ValueError(
+                f"Talkturn at row {row!r} ends ({times[backwards][0, 1]}) before it starts "
+                f"({times[backwards][0, 0]}): {self.end_column!r} must be >= "
+                f"{self.start_column!r}.")
+        return times
+
+    def _rates(self, ordered, texts, times):
+        if times is None:
+            return [None] * len(ordered)
+        words = np.array([len(t.split()) for t in texts], dtype=float)
+        duration = times[:, 1] - times[:, 0]
+        per_minute = np.where(duration > 0, words / np.where(duration > 0, duration, 1) * 60,
+                              np.nan)
+        z = self._earlier_z(ordered, per_minute)
+        edges = np.asarray(self.rate_edges, dtype=float)
+        return [_bin_word(v, edges, _RATE_WORDS) for v in z]
+
+    def _delays(self, ordered, times):
+        if times is None:
+            return [None] * len(ordered)
+        conversation = ordered[self.conversation_column].to_numpy()
+        speaker = ordered[self.speaker_column].to_numpy()
+        follows_other = np.r_[False, (conversation[1:] == conversation[:-1])
+                              & (speaker[1:] != speaker[:-1])]
+        pause = np.full(len(ordered), np.nan)
+        # Rounded to the microsecond, so that 1.2 s - 1.0 s counts as the 200 ms it is.
+        pause[1:] = np.round(times[1:, 0] - times[:-1, 1], 6)
+        pause[~follows_other] = np.nan
+        z = self._earlier_z(ordered, pause)
+        edges = np.asarray(self.delay_edges, dtype=float)
+        delays = []
+        for seconds, z_value in zip(pause, z, strict=True):
+            if np.isnan(seconds) or seconds < self.min_delay:
+                delays.append(None)
+                continue
+            words = hundreds_in_words(round(seconds * 1000, 3))
+            qualifier = _bin_word(z_value, edges, _DELAY_WORDS)
+            delays.append(f"{words} {qualifier}" if qualifier else words)
+        return delays
+
+    def _narratives(self, ordered):
+        families = str(self.families)
+        texts = text_as_strings(ordered, self.text_column)
+        n = len(ordered)
+        times = self._times(ordered)
+        actions = self._actions(ordered) if "a" in families else [[]] * n
+        prosody = "p" in families
+        tones = self._tones(ordered) if prosody else [None] * n
+        rates = self._rates(ordered, texts, times) if prosody else [None] * n
+        delays = self._delays(ordered, times) if prosody else [None] * n
+        if self.speaker_label_column in ordered.columns:
+            speakers = [s if s else "speaker"
+                        for s in text_as_strings(ordered, self.speaker_label_column)]
+        else:
+            speakers = ["speaker"] * n
+        return [_narrative(*parts) for parts in
+                zip(speakers, actions, delays, tones, rates, texts, strict=True)]
+
+
+def _narrative(speaker, actions, delay, tone, rate, text):
+    parts = []
+    if actions:
+        parts.append(f"the {speaker} " + " and ".join(actions))
+    if delay:
+        parts.append(delay)
+    manner = " and ".join(w for w in (tone, rate) if w)
+    parts.append(f"the {speaker} {manner} said" if manner else f"the {speaker} said")
+    spoken = text.strip().lower()
+    if spoken:
+        parts.append(spoken)
+    sentence = " ".join(parts)
+    return sentence if sentence.endswith((".", "!", "?")) else sentence + "."

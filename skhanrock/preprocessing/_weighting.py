@@ -1,0 +1,227 @@
+"""Loss weights of the primary and auxiliary tasks from mutual information."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._frame import (
+    AUX_PREFIX,
+    LABEL_OFFSETS_ATTR,
+    LOSS_WEIGHTS_ATTR,
+    check_numeric_columns,
+    check_talkturn_frame,
+    conversation_sort_order,
+)
+from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
+
+__all__ = ["MutualInfoLossWeights", "is_classification_target"]
+
+PRIMARY_TASK = "y"
+
+
+def is_classification_target(labels):
+    """Whether labels are classes: non-numeric, or numeric with integer values only.
+
+    Examples
+    --------
+    >>> is_classification_target(["sad", "happy"]), is_classification_target([1.5, 2.0])
+    (True, False)
+    """
+    values = pd.Series(np.asarray(labels, dtype=object)).dropna()
+    numeric = pd.to_numeric(values, errors="coerce")
+    if numeric.isna().any() or values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+        return True
+    return bool(np.allclose(numeric, np.round(numeric)))
+
+
+class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
+    """Split the loss weight between the primary task and the auxiliary tasks.
+
+    The primary task gets ``primary_weight``; the rest, ``1 - primary_weight``,
+    is split over the auxiliary tasks (every ``aux:*`` column, and the
+    history/future labels requested by a preceding
+    :class:`~skhanrock.AuxiliaryTargets`):
+
+    - ``"random"``: a draw from a flat Dirichlet distribution;
+    - ``"linear"``: in proportion to each task's mutual information with the
+      primary target;
+    - ``"softmax"``: by the softmax of the mutual information.
+
+    Mutual information comes from scikit-learn's ``mutual_info_classif``
+    (class labels) or ``mutual_info_regression`` (numeric targets), on the
+    training rows where both the primary label and the task's target exist.
+    History/future targets are built from ``y`` with the estimator's rule
+    (nearest labelled talkturn in that direction, within the conversation).
+
+    ``transform`` hands the fitted weights to the estimator of a pipeline
+    through the frame's ``attrs``; nothing else changes.
+
+    Parameters
+    ----------
+    assignment : {"random", "linear", "softmax"}, default="softmax"
+    primary_weight : float in (0, 1], default=0.5
+    n_neighbors : int, default=3
+        Neighbours of scikit-learn's mutual information estimator.
+    conversation_column, turn_column : str
+    random_state : int, RandomState or None, default=None
+
+    Attributes
+    ----------
+    mutual_info_ : Series
+        Mutual information of each auxiliary task with the primary target.
+    loss_weights_ : Series
+        Weight per task, ``"y"`` first; sums to one.
+
+    Examples
+    --------
+    >>> from skhanrock import AuxiliaryTargets, MutualInfoLossWeights
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=6, random_state=0)
+    >>> X = AuxiliaryTargets(families="ph").fit_transform(X, y)
+    >>> weights = MutualInfoLossWeights(random_state=0).fit(X, y).loss_weights_
+    >>> weights.index[:3].tolist(), float(round(weights.sum(), 6))
+    (['y', 'aux:happy', 'aux:sad'], 1.0)
+    """
+
+    def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3,
+                 conversation_column="conversation", turn_column="turn", random_state=None):
+        self.assignment = assignment
+        self.primary_weight = primary_weight
+        self.n_neighbors = n_neighbors
+        self.conversation_column = conversation_column
+        self.turn_column = turn_column
+        self.random_state = random_state
+
+    def _check_parameters(self):
+        if self.assignment not in ("random", "linear", "softmax"):
+            raise ValueError(f"assignment must be 'random', 'linear' or 'softmax', "
+                             f"got {self.assignment!r}.")
+        weight = self.primary_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)) \
+                or not 0.0 < weight <= 1.0:
+            raise ValueError(f"primary_weight must be a number in (0, 1], got {weight!r}.")
+
+    def fit(self, X, y):
+        """Compute the mutual information and the loss weights on the training rows.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with ``aux:*`` columns (and, optionally, the label
+            offsets requested by ``AuxiliaryTargets`` in ``X.attrs``).
+        y : array-like
+            Primary labels; missing values mark unlabelled talkturns.
+
+        Returns
+        -------
+        self
+        """
+        self._check_parameters()
+        frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
+                                     turn_column=self.turn_column)
+        labels = pd.Series(np.asarray(y, dtype=object).ravel())
+        if len(labels) != len(frame):
+            raise ValueError(f"y has {len(labels)} values but X has {len(frame)} rows.")
+        if labels.notna().sum() == 0:
+            raise ValueError("y has no labelled row; mutual information needs labels.")
+        tasks = self._task_targets(frame, labels)
+        self.mutual_info_ = self._mutual_information(tasks, labels)
+        self.loss_weights_ = self._weights(self.mutual_info_)
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = len(frame.columns)
+        return self
+
+    def _task_targets(self, frame, labels):
+        """Each auxiliary task's target per row (caller order), NaN where missing."""
+        aux_columns = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
+        targets = pd.DataFrame(check_numeric_columns(frame, aux_columns),
+                               columns=aux_columns, index=frame.index)
+        offsets = check_label_offsets(frame.attrs.get(LABEL_OFFSETS_ATTR, ()))
+        if offsets:
+            order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+            codes = pd.factorize(frame[self.conversation_column].iloc[order], sort=False)[0]
+            sorted_labels = labels.iloc[order].reset_index(drop=True)
+            sources = label_offset_sources(codes, sorted_labels.notna().to_numpy(), offsets)
+            for j, offset in enumerate(offsets):
+                values = np.full(len(frame), None, dtype=object)
+                found = sources[:, j] >= 0
+                values[order[found]] = sorted_labels.to_numpy()[sources[found, j]]
+                targets[label_offset_task_name(offset)] = values
+        return targets
+
+    def _mutual_information(self, tasks, labels):
+        classification = is_classification_target(labels)
+        codes, classes = pd.factorize(labels)
+        code_of = {label: code for code, label in enumerate(classes)}
+        information = {}
+        rng = check_random_state(self.random_state)
+        for name, column in tasks.items():
+            present = labels.notna().to_numpy() & pd.notna(column).to_numpy()
+            if present.sum() <= self.n_neighbors:
+                information[name] = 0.0
+                continue
+            feature = column.to_numpy()[present]
+            # History/future targets of a classifier are labels too: discrete codes.
+            discrete = classification and not str(name).startswith(AUX_PREFIX)
+            if discrete:
+                feature = [code_of[label] for label in feature]
+            feature = np.asarray(feature, dtype=float).reshape(-1, 1)
+            seed = rng.randint(2 ** 31 - 1)
+            if classification:
+                value = mutual_info_classif(feature, codes[present], discrete_features=discrete,
+                                            n_neighbors=self.n_neighbors, random_state=seed)
+            else:
+                target = pd.to_numeric(labels[present]).to_numpy(dtype=float)
+                value = mutual_info_regression(feature, target, n_neighbors=self.n_neighbors,
+                                               random_state=seed)
+            information[name] = float(value[0])
+        return pd.Series(information, dtype=float, name="mutual_info")
+
+    def _weights(self, information):
+        rest = 1.0 - float(self.primary_weight)
+        n_tasks = len(information)
+        if n_tasks == 0:
+            return pd.Series({PRIMARY_TASK: 1.0}, name="loss_weight")
+        if self.assignment == "random":
+            shares = check_random_state(self.random_state).dirichlet(np.ones(n_tasks))
+        elif self.assignment == "linear":
+            total = information.sum()
+            shares = information / total if total > 0 else np.full(n_tasks, 1.0 / n_tasks)
+        else:
+            exponent = np.exp(information - information.max())
+            shares = exponent / exponent.sum()
+        weights = pd.Series(np.asarray(shares, dtype=float) * rest, index=information.index)
+        return pd.concat([pd.Series({PRIMARY_TASK: float(self.primary_weight)}),
+                          weights]).rename("loss_weight")
+
+    def transform(self, X):
+        """Return a shallow copy of ``X`` carrying the weights in ``attrs``.
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        DataFrame
+        """
+        check_is_fitted(self, "loss_weights_")
+        output = X.copy(deep=False)
+        output.attrs = {**X.attrs, LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
+        return output
+
+    def get_feature_names_out(self, input_features=None):
+        """The input column names (the weights travel in ``attrs``)."""
+        check_is_fitted(self, "loss_weights_")
+        return self.feature_names_in_.copy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags

@@ -1,0 +1,147 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from skhanrock import MonahTranscriber
+
+
+def talkturns(rows):
+    """A frame from (conversation, speaker, text, start, end, extra-columns) tuples."""
+    records = []
+    for turn, (conversation, speaker, text, start, end, extra) in enumerate(rows):
+        records.append({"conversation": conversation, "turn": turn, "speaker": speaker,
+                        "speaker_label": "woman" if speaker == "A" else "man", "text": text,
+                        "start": start, "end": end, **extra})
+    return pd.DataFrame(records)
+
+
+def narrative_of_last(rows, **params):
+    frame = talkturns(rows)
+    return MonahTranscriber(**params).fit_transform(frame)["narrative"].iloc[-1]
+
+
+def words(n):
+    return " ".join(["word"] * n)
+
+
+# Speaker A speaks at 60 then 120 words per minute (mean 90, sd 30); the third talkturn
+# lasts 2 s, so n words give 30 n words per minute.
+@pytest.mark.parametrize("n_words, expected", [
+    (1, "the woman slowly said word."),               # 30 wpm: z = -2 -> [-2, -1)
+    (2, "the woman said word word."),                 # 60 wpm: z = -1 -> nothing
+    (4, "the woman quickly said word word word word."),          # z = 1 -> [1, 2)
+    (5, "the woman very quickly said word word word word word."),  # z = 2 -> [2, inf)
+])
+def test_speech_rate_bins_at_their_edges(n_words, expected):
+    rows = [("c", "A", words(2), 0.0, 2.0, {}), ("c", "A", words(4), 2.0, 4.0, {}),
+            ("c", "A", words(n_words), 4.0, 6.0, {})]
+    assert narrative_of_last(rows) == expected
+
+
+def test_very_slowly_below_minus_two():
+    rows = [("c", "A", words(2), 0.0, 2.0, {}), ("c", "A", words(4), 2.0, 4.0, {}),
+            ("c", "A", words(1), 4.0, 8.0, {})]                       # 15 wpm: z = -2.5
+    assert narrative_of_last(rows) == "the woman very slowly said word."
+
+
+@pytest.mark.parametrize("happiness, sadness, anger, expected", [
+    (0.5, 0.0, 0.0, "the woman said hi."),            # z exactly 2 does not fire
+    (0.51, 0.0, 0.0, "the woman happily said hi."),
+    (0.51, 0.0, 0.51, "the woman angrily said hi."),  # angry wins over happy
+    (0.51, 0.51, 0.51, "the woman sadly said hi."),   # sad wins over angry
+])
+def test_tone_fires_above_two_and_sad_wins(happiness, sadness, anger, expected):
+    history = {"tone_happiness": [0.125, 0.375], "tone_sadness": [0.125, 0.375],
+               "tone_anger": [0.125, 0.375]}
+    rows = [("c", "A", "hi", None, None, {k: v[i] for k, v in history.items()})
+            for i in range(2)]
+    rows.append(("c", "A", "hi", None, None, {"tone_happiness": happiness,
+                                              "tone_sadness": sadness, "tone_anger": anger}))
+    assert narrative_of_last(rows) == expected
+
+
+@pytest.mark.parametrize("pause, expected", [
+    (0.199, "the man said yes."),
+    (0.2, "after two hundred milliseconds the man said yes."),
+    (1.2, "after twelve hundred milliseconds the man said yes."),
+    (1.25, "after more than twelve hundred milliseconds the man said yes."),
+])
+def test_delay_threshold_and_hundreds(pause, expected):
+    rows = [("c", "A", "hello", 0.0, 1.0, {}), ("c", "B", "yes", 1.0 + pause, 3.0, {})]
+    assert narrative_of_last(rows) == expected
+
+
+# Speaker B's earlier pauses are 1 s and 2 s (mean 1.5, sd 0.5).
+@pytest.mark.parametrize("pause, qualifier", [
+    (0.5, ""),                                   # z = -2: below the first bin
+    (1.0, " a short delay"),                     # z = -1
+    (1.5, " a slightly long delay"),             # z = 0
+    (2.0, " a long delay"),                      # z = 1
+    (2.5, " a significantly long delay"),        # z = 2
+])
+def test_delay_z_bins(pause, qualifier):
+    rows, clock = [], 0.0
+    for speaker, gap in [("A", 0.0), ("B", 1.0), ("A", 0.0), ("B", 2.0), ("A", 0.0),
+                         ("B", pause)]:
+        start = clock + gap
+        rows.append(("c", speaker, "ok", start, start + 1.0, {}))
+        clock = start + 1.0
+    hundreds = {0.5: "five", 1.0: "ten", 1.5: "more than twelve", 2.0: "more than twelve",
+                2.5: "more than twelve"}[pause]
+    expected = f"after {hundreds} hundred milliseconds{qualifier} the man said ok."
+    assert narrative_of_last(rows) == expected
+
+
+@pytest.mark.parametrize("flags, expected", [
+    ({"AU05_c": 1}, "the woman raised upper lid the woman said no."),
+    ({"AU17_c": 1, "AU25_c": 1}, "the woman raised chin and dropped jaw the woman said no."),
+    ({"AU20_c": 1, "AU05_c": 0}, "the woman stretched lip the woman said no."),
+    ({"smile": 1}, "the woman smiled the woman said no."),
+    ({"AU12_c": 1}, "the woman displayed a positive expression the woman said no."),
+    ({"AU05_c": np.nan}, "the woman said no."),
+])
+def test_action_units(flags, expected):
+    assert narrative_of_last([("c", "A", "No.", 0.0, 1.0, flags)]) == expected
+
+
+def test_families_switch_cues_off():
+    rows = [("c", "A", "hello", 0.0, 1.0, {}),
+            ("c", "B", "No.", 1.5, 2.0, {"AU17_c": 1})]
+    assert narrative_of_last(rows, families="v") == "the man said no."
+    assert narrative_of_last(rows, families="va") == "the man raised chin the man said no."
+    assert narrative_of_last(rows, families="vp") == \
+        "after five hundred milliseconds the man said no."
+
+
+def test_rows_in_any_order_and_no_dependence_on_later_rows():
+    rows = [("c", "A", words(k), 2.0 * k, 2.0 * k + 1, {"tone_anger": 0.1 * k})
+            for k in range(1, 7)]
+    frame = talkturns(rows)
+    full = MonahTranscriber().fit_transform(frame)["narrative"]
+    truncated = MonahTranscriber().fit_transform(frame.iloc[:4])["narrative"]
+    assert list(full.iloc[:4]) == list(truncated)
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    assert (MonahTranscriber().fit_transform(shuffled)["narrative"] == full.loc[shuffled.index]).all()
+
+
+def test_missing_features_never_print_nan_and_input_is_untouched():
+    frame = talkturns([("c", "A", None, np.nan, np.nan, {"tone_happiness": np.nan}),
+                       ("c", "B", "fine", 0.0, np.nan, {"AU05_c": np.nan})])
+    before = frame.copy()
+    narratives = MonahTranscriber().fit_transform(frame)["narrative"]
+    assert not narratives.str.contains("nan").any()
+    assert list(narratives) == ["the woman said.", "the man said fine."]
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_bad_input_errors():
+    frame = talkturns([("c", "A", "hi", 2.0, 1.0, {})])
+    with pytest.raises(ValueError, match="ends .* before it starts"):
+        MonahTranscriber().fit_transform(frame)
+    with pytest.raises(ValueError, match="families"):
+        MonahTranscriber(families="vx").fit(talkturns([("c", "A", "hi", 0.0, 1.0, {})]))
+    with pytest.raises(ValueError, match="numeric"):
+        MonahTranscriber().fit_transform(talkturns([("c", "A", "hi", 0.0, 1.0,
+                                                     {"AU05_c": "yes"})]))
+    with pytest.raises(ValueError, match="missing the column"):
+        MonahTranscriber().fit(talkturns([("c", "A", "hi", 0.0, 1.0, {})]).drop(columns="speaker"))
