@@ -1,5 +1,15 @@
 """Built-in data and readers for conversation corpora and feature files."""
 
+from ._files import make_feature_files
+from ._readers import VOKATURI_EMOTIONS, align_frames, read_openface, read_vokaturi
 from ._synthetic import EMOTIONS, make_conversations
 
-__all__ = ["EMOTIONS", "make_conversations"]
+__all__ = [
+    "EMOTIONS",
+    "VOKATURI_EMOTIONS",
+    "align_frames",
+    "make_conversations",
+    "make_feature_files",
+    "read_openface",
+    "read_vokaturi",
+]

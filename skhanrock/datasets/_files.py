@@ -1,0 +1,134 @@
+"""OpenFace- and Vokaturi-style files for built-in conversations."""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._readers import VOKATURI_EMOTIONS
+
+__all__ = ["make_feature_files"]
+
+_FPS = 30.0
+_SMILE_RUN_SECONDS = 0.6
+
+
+def _frame_flags(presence_in_every_frame, n_frames, rng):
+    """Presence flags of one action unit over a talkturn's frames.
+
+    Present in every frame when the talkturn-level flag says so; otherwise
+    present in some frames but certainly absent in at least one.
+    """
+    if presence_in_every_frame == 1 or n_frames == 0:
+        return np.ones(n_frames)
+    flags = (rng.random_sample(n_frames) < 0.5).astype(float)
+    flags[rng.randint(n_frames)] = 0.0
+    return flags
+
+
+def _talkturn_frames(row, action_units, rng):
+    stamps = np.arange(np.ceil(row["start"] * _FPS), np.floor(row["end"] * _FPS) + 1) / _FPS
+    n_frames = len(stamps)
+    columns = {"timestamp": stamps}
+    for au in action_units:
+        columns[f"{au}_r"] = np.clip(row[f"{au}_r"] + rng.normal(0, 0.2, n_frames), 0, 5)
+        columns[f"{au}_c"] = _frame_flags(row[f"{au}_c"], n_frames, rng)
+    if "AU06" in action_units and "AU12" in action_units:
+        _plant_smile(columns, row, stamps, rng)
+    return columns
+
+
+def _plant_smile(columns, row, stamps, rng):
+    """Make AU06 and AU12 co-occur for a run long enough to be a smile, or never."""
+    together = (columns["AU06_c"] == 1) & (columns["AU12_c"] == 1)
+    if row.get("smile", 0) != 1:
+        # break every co-occurrence unless AU12 must stay present throughout
+        target = "AU06_c" if row["AU06_c"] != 1 else "AU12_c"
+        columns[target][together] = 0.0
+        return
+    run = int(np.ceil(_SMILE_RUN_SECONDS * _FPS)) + 1
+    start = rng.randint(max(1, len(stamps) - run + 1))
+    columns["AU06_c"][start:start + run] = 1.0
+    columns["AU12_c"][start:start + run] = 1.0
+
+
+def _write_openface(path, frames):
+    header = ["frame", "face_id", "timestamp", "confidence", "success",
+              *[c for c in frames if c.startswith("AU")]]
+    n = len(frames["timestamp"])
+    values = np.column_stack([np.arange(1, n + 1), np.zeros(n), *[frames[c] for c in header[2:]]])
+    # OpenFace writes ", " between fields, in the header too.
+    np.savetxt(path, values, delimiter=", ", header=", ".join(header), comments="",
+               fmt=["%d", "%d", "%.3f", "%.2f", "%d", *["%.3f"] * (len(header) - 5)])
+
+
+def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
+    """Write a generated talkturn frame's features as OpenFace and Vokaturi files.
+
+    One OpenFace-style CSV per conversation (30 frames per second inside each
+    talkturn, intensities around the talkturn's ``AUxx_r``, presence flags
+    consistent with its ``AUxx_c`` and ``smile`` flags, and a fraction
+    ``failure_rate`` of extra frames where face tracking failed), and one
+    Vokaturi-style CSV with the tone probabilities. Reading them back with
+    :func:`read_openface`, :func:`read_vokaturi` and :func:`align_frames`
+    recovers the talkturn features, as with real tool output.
+
+    Parameters
+    ----------
+    X : DataFrame
+        A frame from :func:`make_conversations`.
+    directory : str or path
+        Where to write (created if needed).
+    random_state : int, RandomState or None
+    failure_rate : float, default=0.03
+
+    Returns
+    -------
+    dict
+        ``{"openface": [paths], "vokaturi": path}``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skhanrock.datasets import make_conversations, make_feature_files
+    >>> X, _ = make_conversations(n_conversations=2, random_state=0)
+    >>> paths = make_feature_files(X, tempfile.mkdtemp(), random_state=0)
+    >>> len(paths["openface"])
+    2
+    """
+    rng = check_random_state(random_state)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    action_units = sorted({c[:-2] for c in X.columns if c.startswith("AU") and c.endswith("_r")})
+    openface = []
+    for conversation, talkturns in X.groupby("conversation", sort=False):
+        frames = _conversation_frames(talkturns, action_units, rng, failure_rate)
+        path = directory / f"{conversation}.csv"
+        _write_openface(path, frames)
+        openface.append(str(path))
+    tones = X[["conversation", "turn"]].copy()
+    for emotion in VOKATURI_EMOTIONS:
+        tones[emotion] = X[f"tone_{emotion}"]
+    vokaturi = directory / "vokaturi.csv"
+    tones.to_csv(vokaturi, index=False)
+    return {"openface": openface, "vokaturi": str(vokaturi)}
+
+
+def _conversation_frames(talkturns, action_units, rng, failure_rate):
+    pieces = [_talkturn_frames(row, action_units, rng) for _, row in talkturns.iterrows()]
+    frames = {key: np.concatenate([p[key] for p in pieces]) for key in pieces[0]}
+    n = len(frames["timestamp"])
+    frames["confidence"] = rng.uniform(0.85, 0.99, n)
+    frames["success"] = np.ones(n)
+    failures = int(round(failure_rate * n))
+    if failures:
+        # Failed frames sit between talkturns' frames, so they never change a flag.
+        stamps = frames["timestamp"]
+        extra = np.sort(rng.uniform(stamps.min(), stamps.max(), failures))
+        merged = {key: np.concatenate([values, np.zeros(failures)]) for key, values in
+                  frames.items()}
+        merged["timestamp"][n:] = extra
+        merged["confidence"][n:] = rng.uniform(0.0, 0.3, failures)
+        order = np.argsort(merged["timestamp"], kind="stable")
+        frames = {key: values[order] for key, values in merged.items()}
+    return frames
