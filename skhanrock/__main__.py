@@ -1,0 +1,32 @@
+"""Command line: ``python -m skhanrock demo`` (also installed as ``skhanrock``)."""
+
+import argparse
+import sys
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="skhanrock", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser(
+        "demo", help="fit HAN-ROCK on built-in data, with and without auxiliary targets")
+    demo.add_argument("--conversations", type=int, default=100,
+                      help="number of generated conversations (default: 100)")
+    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``skhanrock`` command."""
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        from ._demo import run_demo
+
+        run_demo(n_conversations=args.conversations, max_epochs=args.epochs,
+                 random_state=args.seed, progress=not args.no_progress)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
