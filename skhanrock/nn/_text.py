@@ -15,18 +15,21 @@ UNKNOWN_ID = 1
 EMPTY_ID = 2
 _SPECIAL_TOKENS = ("<pad>", "<unk>", "<empty>")
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
+# Clitics are split as in the GloVe (Stanford) tokenisation: "don't" -> "do", "n't";
+# "it's" -> "it", "'s"; so that pretrained vectors cover them.
+_TOKEN = re.compile(r"n't|[a-z0-9]+(?=n't)|'[a-z]+|[a-z0-9]+|[^\sa-z0-9]")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
 
 def tokenize(text):
-    """Lower-case ``text`` and split it into words and punctuation marks.
+    """Lower-case ``text`` and split it into words, clitics and punctuation marks.
 
     Examples
     --------
-    >>> tokenize("The woman sadly said: No, don't.")
-    ['the', 'woman', 'sadly', 'said', ':', 'no', ',', "don't", '.']
+    >>> tokenize("The woman sadly said: No, don't. It\u2019s fine.")
+    ['the', 'woman', 'sadly', 'said', ':', 'no', ',', 'do', "n't", '.', 'it', "'s", 'fine', '.']
     """
-    return _TOKEN.findall(text.lower())
+    return _TOKEN.findall(text.lower().translate(_APOSTROPHES))
 
 
 def fit_vocabulary(texts, min_count=1):

@@ -1,0 +1,97 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skhanrock.datasets import load_iemocap, load_meld, load_semaine
+
+MELD_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "meld"
+MELD_HEADER = ("Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,"
+               "Episode,StartTime,EndTime\n")
+
+
+def test_meld_small_files(tmp_path):
+    (tmp_path / "train_sent_emo.csv").write_text(
+        MELD_HEADER
+        + '1,You\u2019re here!,Ross,joy,positive,3,0,1,2,"00:01:02,500","00:01:03,250"\n'
+        + '2,Yeah.,Rachel,neutral,neutral,3,1,1,2,"00:01:04,000","00:01:05,000"\n')
+    frame = load_meld(tmp_path, splits=("train",))
+    assert frame["text"].tolist() == ["You're here!", "Yeah."]
+    assert frame["start"].tolist() == [62.5, 64.0] and frame["turn"].tolist() == [0, 1]
+    assert set(frame["conversation"]) == {"train_3"}
+    (tmp_path / "dev_sent_emo.csv").write_text(MELD_HEADER + '1,Hi,Joey,joy,positive,0,0,1,1,'
+                                               '"00:01",x\n')
+    with pytest.raises(ValueError, match="HH:MM:SS"):
+        load_meld(tmp_path, splits=("dev",))
+    with pytest.raises(FileNotFoundError, match="test"):
+        load_meld(tmp_path, splits=("test",))
+
+
+@pytest.mark.skipif(not MELD_ROOT.is_dir(), reason="no local MELD copy")
+def test_meld_real_copy():
+    frame = load_meld(MELD_ROOT)
+    assert len(frame) == 13708 and frame["emotion"].nunique() == 7
+    assert not frame.duplicated(["conversation", "turn"]).any()
+    assert (frame["end"] >= frame["start"]).all()
+
+
+def write_iemocap(root):
+    dialog = root / "Session2" / "dialog"
+    (dialog / "transcriptions").mkdir(parents=True)
+    (dialog / "EmoEvaluation").mkdir(parents=True)
+    (dialog / "transcriptions" / "Ses02M_script01_1.txt").write_text(
+        "Ses02M_script01_1_M001 [010.5000-012.0000]: Then go.\n"
+        "Ses02M_script01_1_F000 [002.0000-004.2500]: I can't stay.\n"
+        "M: [LAUGHTER]\n"
+        "Ses02M_script01_1_F002 [013.0000-014.0000]: Fine.\n")
+    (dialog / "EmoEvaluation" / "Ses02M_script01_1.txt").write_text(
+        "% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]\n\n"
+        "[2.0000 - 4.2500]\tSes02M_script01_1_F000\tsad\t[1.5000, 2.0000, 2.5000]\n"
+        "C-E1:\tSadness;\t()\n"
+        "[10.5000 - 12.0000]\tSes02M_script01_1_M001\tfru\t[2.0000, 3.5000, 3.0000]\n"
+        "[13.0000 - 14.0000]\tSes02M_script01_1_F002\texc\t[4.0000, 4.0000, 3.0000]\n")
+
+
+def test_iemocap_layout(tmp_path):
+    write_iemocap(tmp_path)
+    frame = load_iemocap(tmp_path)
+    assert frame["text"].tolist() == ["I can't stay.", "Then go.", "Fine."]
+    assert frame["turn"].tolist() == [0, 1, 2]
+    assert frame["speaker"].tolist() == ["Ses02_F", "Ses02_M", "Ses02_F"]
+    assert frame["speaker_label"].tolist() == ["woman", "man", "woman"]
+    assert frame["category"].tolist() == ["sad", "fru", "exc"]
+    assert frame["label4"].tolist()[0] == "sad" and frame["label4"].isna().tolist()[1]
+    assert frame["label4"].tolist()[2] == "happy"
+    assert frame["valence"].tolist() == [1.5, 2.0, 4.0] and set(frame["session"]) == {2}
+    with pytest.raises(FileNotFoundError, match="Session"):
+        load_iemocap(tmp_path / "Session2")
+
+
+def write_semaine_session(root, session, recording, with_user=True):
+    folder = root / "Sessions" / str(session)
+    folder.mkdir(parents=True)
+    (folder / "session.xml").write_text(f'<session recording="{recording}" character="Spike"/>')
+    if with_user:
+        (folder / "wordLevel_alignedTranscript_user.txt").write_text(
+            "100 500 I\n500 900 AM\n900 1300 ANGRY\n3000 3400 NO\n")
+    (folder / "wordLevel_alignedTranscript_operator.txt").write_text(
+        "1500 2000 WHY\n2000 2500 SO\n")
+    for rater, offset in ((1, 0.0), (2, 0.2)):
+        trace = "\n".join(f"{t / 10:.1f} {0.5 + offset - t / 100:.2f}" for t in range(0, 36))
+        (folder / f"R{rater}S{session}TUCSpDA.txt").write_text(trace)
+
+
+def test_semaine_layout(tmp_path):
+    write_semaine_session(tmp_path, 3, recording=2)
+    write_semaine_session(tmp_path, 4, recording=2, with_user=False)
+    frame = load_semaine(tmp_path)
+    assert set(frame["conversation"]) == {"3"}
+    assert frame["text"].tolist() == ["i am angry", "why so", "no"]
+    assert frame["speaker"].tolist() == ["user-2", "operator-Spike", "user-2"]
+    assert frame["start"].tolist() == [0.1, 1.5, 3.0]
+    # traces of both raters averaged (offset 0.1), then over the talkturn's time span
+    expected = np.mean([0.6 - t / 100 for t in range(1, 14)])
+    assert frame["activation"].iloc[0] == pytest.approx(expected)
+    assert np.isnan(frame["activation"].iloc[1])
+    with pytest.raises(FileNotFoundError):
+        load_semaine(tmp_path / "nowhere")
