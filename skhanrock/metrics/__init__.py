@@ -1,0 +1,23 @@
+"""The paper's metrics and bootstrap comparisons."""
+
+from ._bootstrap import (
+    BootstrapComparison,
+    BootstrapInterval,
+    bootstrap_ci,
+    bootstrap_compare,
+    bootstrap_search_compare,
+)
+from ._scores import METRICS, classwise_f1, labelled_rows, paper_scorers, score
+
+__all__ = [
+    "METRICS",
+    "BootstrapComparison",
+    "BootstrapInterval",
+    "bootstrap_ci",
+    "bootstrap_compare",
+    "bootstrap_search_compare",
+    "classwise_f1",
+    "labelled_rows",
+    "paper_scorers",
+    "score",
+]

@@ -1,0 +1,291 @@
+"""Vectorised bootstrap confidence intervals and paired comparisons."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ._scores import METRICS, labelled_rows
+
+__all__ = ["BootstrapComparison", "BootstrapInterval", "bootstrap_ci", "bootstrap_compare",
+           "bootstrap_search_compare"]
+
+
+@dataclass(frozen=True)
+class BootstrapInterval:
+    """A metric with its bootstrap confidence interval."""
+
+    metric: str
+    estimate: float
+    low: float
+    high: float
+    resamples: np.ndarray
+
+
+@dataclass(frozen=True)
+class BootstrapComparison:
+    """Paired difference ``challenger - baseline`` of a metric, with its interval.
+
+    ``significant`` is True when the central interval excludes zero;
+    ``p_value`` is the two-sided bootstrap fraction of resampled differences on
+    the other side of zero.
+    """
+
+    metric: str
+    difference: float
+    low: float
+    high: float
+    significant: bool
+    p_value: float
+    resamples: np.ndarray
+
+
+def _resample_weights(n_rows, n_resamples, groups, rng):
+    """How often each row is drawn in each resample, as an (R, n) matrix.
+
+    With groups, whole groups (conversations) are drawn and their rows follow.
+    """
+    if groups is None:
+        return rng.multinomial(n_rows, np.full(n_rows, 1.0 / n_rows), size=n_resamples) \
+            .astype(np.float32)
+    codes, uniques = pd.factorize(pd.Series(np.asarray(groups, dtype=object)))
+    counts = rng.multinomial(len(uniques), np.full(len(uniques), 1.0 / len(uniques)),
+                             size=n_resamples).astype(np.float32)
+    return counts[:, codes]
+
+
+def _class_counts(weights, y_true, y_pred):
+    """Weighted true positives, predicted and true counts per class."""
+    classes = np.unique(np.concatenate([y_true, y_pred]).astype(str))
+    true = (y_true.astype(str)[:, None] == classes).astype(np.float32)
+    predicted = (y_pred.astype(str)[:, None] == classes).astype(np.float32)
+    return weights @ (true * predicted), weights @ predicted, weights @ true
+
+
+def _safe_ratio(numerator, denominator):
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator),
+                     where=denominator > 0)
+
+
+def _weighted_metric(metric, weights, y_true, y_pred):
+    """The metric on every resample at once, from the resample weights."""
+    if metric == "mae":
+        errors = np.abs(y_true.astype(float) - y_pred.astype(float)).astype(np.float32)
+        return weights @ errors / weights.sum(1)
+    if metric == "accuracy":
+        return weights @ (y_true.astype(str) == y_pred.astype(str)).astype(np.float32) \
+            / weights.sum(1)
+    hits, predicted, support = _class_counts(weights, y_true, y_pred)
+    if metric == "balanced_accuracy":
+        present = support > 0
+        return (_safe_ratio(hits, support) * present).sum(1) / present.sum(1)
+    f1 = _safe_ratio(2 * hits, predicted + support)
+    if metric == "macro_f1":
+        present = support > 0
+        return (f1 * present).sum(1) / present.sum(1)
+    return (f1 * support).sum(1) / support.sum(1)
+
+
+def _metric_on_resamples(metric, weights, y_true, y_pred):
+    if isinstance(metric, str):
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {sorted(METRICS)} or a callable, "
+                             f"got {metric!r}.")
+        return _weighted_metric(metric, weights, y_true, y_pred).astype(float)
+    # An arbitrary callable: one call per resample, rows repeated by their weight.
+    indices = np.arange(len(y_true))
+    return np.array([metric(y_true[np.repeat(indices, w.astype(int))],
+                            y_pred[np.repeat(indices, w.astype(int))]) for w in weights])
+
+
+def _interval(values, confidence):
+    tail = (1.0 - confidence) / 2 * 100
+    return np.percentile(values, [tail, 100 - tail])
+
+
+def _prepare(y_true, predictions, groups, n_resamples, confidence):
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}.")
+    if int(n_resamples) < 1:
+        raise ValueError(f"n_resamples must be a positive integer, got {n_resamples}.")
+    if len(np.asarray(y_true, dtype=object).ravel()) == 0:
+        raise ValueError("bootstrap needs at least one row; y_true is empty.")
+    if groups is not None and len(groups) != len(np.asarray(y_true, dtype=object).ravel()):
+        raise ValueError(f"groups has {len(groups)} values but y_true has {len(y_true)}.")
+    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object).ravel())).to_numpy()
+    arrays = labelled_rows(y_true, *predictions)
+    return arrays, None if groups is None else np.asarray(groups, dtype=object)[keep]
+
+
+def _metric_name(metric):
+    return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+
+
+def bootstrap_ci(y_true, y_pred, metric="accuracy", n_resamples=1000, confidence=0.95,
+                 groups=None, random_state=None):
+    """Bootstrap confidence interval of a metric.
+
+    The metrics of :data:`~skhanrock.metrics.METRICS` are computed for all
+    resamples at once from a matrix of resample weights (1000 resamples of
+    10,000 rows take a fraction of a second); any other callable
+    ``metric(y_true, y_pred)`` is evaluated resample by resample. Unlabelled
+    rows are skipped.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like
+    metric : str or callable, default="accuracy"
+        "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1", "mae" or a
+        callable.
+    n_resamples : int, default=1000
+    confidence : float, default=0.95
+    groups : array-like or None, default=None
+        Cluster ids (e.g. conversations): whole clusters are resampled, since
+        talkturns of one conversation are not independent.
+    random_state : int or None
+
+    Returns
+    -------
+    BootstrapInterval
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import bootstrap_ci
+    >>> result = bootstrap_ci([0, 1, 1, 0] * 25, [0, 1, 0, 0] * 25, random_state=0)
+    >>> result.estimate, bool(result.low < 0.75 < result.high)
+    (0.75, True)
+    """
+    (y_true, y_pred), groups = _prepare(y_true, [y_pred], groups, n_resamples, confidence)
+    rng = np.random.default_rng(random_state)
+    weights = _resample_weights(len(y_true), int(n_resamples), groups, rng)
+    values = _metric_on_resamples(metric, weights, y_true, y_pred)
+    ones = np.ones((1, len(y_true)), dtype=np.float32)
+    estimate = float(_metric_on_resamples(metric, ones, y_true, y_pred)[0])
+    low, high = _interval(values, confidence)
+    return BootstrapInterval(_metric_name(metric), estimate, float(low), float(high), values)
+
+
+def _comparison(metric, differences, estimate, confidence):
+    low, high = _interval(differences, confidence)
+    p_value = min(1.0, 2 * min(np.mean(differences <= 0), np.mean(differences >= 0)))
+    return BootstrapComparison(_metric_name(metric), float(estimate), float(low), float(high),
+                               bool(low > 0 or high < 0), float(p_value), differences)
+
+
+def bootstrap_compare(y_true, y_pred_baseline, y_pred_challenger, metric="accuracy",
+                      n_resamples=1000, confidence=0.95, groups=None, random_state=None):
+    """Paired bootstrap of ``metric(challenger) - metric(baseline)`` on the same rows.
+
+    Both models are scored on the same resamples, so the interval reflects
+    the difference between them, not the spread of each. For MAE a negative
+    difference means the challenger is better.
+
+    Parameters
+    ----------
+    y_true, y_pred_baseline, y_pred_challenger : array-like
+    metric, n_resamples, confidence, groups, random_state
+        As in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    BootstrapComparison
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import bootstrap_compare
+    >>> y = [0, 1] * 200
+    >>> result = bootstrap_compare(y, [0, 0] * 200, y, random_state=0)
+    >>> result.difference, result.significant
+    (0.5, True)
+    """
+    (y_true, baseline, challenger), groups = _prepare(
+        y_true, [y_pred_baseline, y_pred_challenger], groups, n_resamples, confidence)
+    weights = _resample_weights(len(y_true), int(n_resamples), groups,
+                                np.random.default_rng(random_state))
+    differences = (_metric_on_resamples(metric, weights, y_true, challenger)
+                   - _metric_on_resamples(metric, weights, y_true, baseline))
+    ones = np.ones((1, len(y_true)), dtype=np.float32)
+    estimate = (_metric_on_resamples(metric, ones, y_true, challenger)
+                - _metric_on_resamples(metric, ones, y_true, baseline))[0]
+    return _comparison(metric, differences, estimate, confidence)
+
+
+def _check_records(records, name):
+    if not records:
+        raise ValueError(f"{name} holds no trial.")
+    fields = ("dev_true", "dev_pred", "test_true", "test_pred")
+    for i, record in enumerate(records):
+        missing = [f for f in fields if f not in record]
+        if missing:
+            raise ValueError(f"{name}[{i}] lacks {missing}; each trial needs {list(fields)}.")
+
+
+def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_better):
+    """Test score, per resample, of the trial that is best on that resample's dev rows."""
+    dev = np.stack([_metric_on_resamples(metric, dev_weights, *labelled_rows(
+        r["dev_true"], r["dev_pred"])) for r in records])
+    test = np.stack([_metric_on_resamples(metric, test_weights, *labelled_rows(
+        r["test_true"], r["test_pred"])) for r in records])
+    best = dev.argmax(0) if higher_is_better else dev.argmin(0)
+    return test[best, np.arange(test.shape[1])]
+
+
+def bootstrap_search_compare(baseline_records, challenger_records, metric="accuracy",
+                             n_resamples=1000, confidence=0.95, random_state=None):
+    """The paper's comparison of two random searches.
+
+    Each record is one trial with its per-row predictions on the dev and the
+    test rows: ``{"dev_true", "dev_pred", "test_true", "test_pred"}`` (every
+    trial of both searches must use the same dev rows and the same test rows).
+    For each resample of the dev rows and of the test rows, the trial that is
+    best on the resampled dev rows is selected in each search and its score
+    on the resampled test rows is read; the paired differences (challenger
+    minus baseline) give the interval, and the difference is significant when
+    the interval excludes zero.
+
+    Parameters
+    ----------
+    baseline_records, challenger_records : list of dict
+    metric : str, default="accuracy"
+        One of "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1",
+        "mae" (lower is better, so the best trial is the one with least MAE).
+    n_resamples, confidence, random_state
+        As in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    BootstrapComparison
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import bootstrap_search_compare
+    >>> truth = [0, 1] * 100
+    >>> weak = [{"dev_true": truth, "dev_pred": [0] * 200, "test_true": truth,
+    ...          "test_pred": [0] * 200}]
+    >>> strong = [{"dev_true": truth, "dev_pred": truth, "test_true": truth,
+    ...            "test_pred": truth}]
+    >>> bootstrap_search_compare(weak, strong, random_state=0).significant
+    True
+    """
+    _check_records(baseline_records, "baseline_records")
+    _check_records(challenger_records, "challenger_records")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
+    rng = np.random.default_rng(random_state)
+    n_dev = len(labelled_rows(baseline_records[0]["dev_true"])[0])
+    n_test = len(labelled_rows(baseline_records[0]["test_true"])[0])
+    dev_weights = _resample_weights(n_dev, int(n_resamples), None, rng)
+    test_weights = _resample_weights(n_test, int(n_resamples), None, rng)
+    higher_is_better = METRICS[metric][1]
+    baseline = _selected_test_scores(baseline_records, metric, dev_weights, test_weights,
+                                     higher_is_better)
+    challenger = _selected_test_scores(challenger_records, metric, dev_weights, test_weights,
+                                       higher_is_better)
+    differences = challenger - baseline
+    ones_dev = np.ones((1, n_dev), dtype=np.float32)
+    ones_test = np.ones((1, n_test), dtype=np.float32)
+    estimate = (_selected_test_scores(challenger_records, metric, ones_dev, ones_test,
+                                      higher_is_better)
+                - _selected_test_scores(baseline_records, metric, ones_dev, ones_test,
+                                        higher_is_better))[0]
+    return _comparison(metric, differences, estimate, confidence)

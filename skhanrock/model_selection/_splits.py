@@ -1,0 +1,130 @@
+"""Speaker-disjoint cross-validation splits."""
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.model_selection import GroupKFold
+from sklearn.model_selection._split import _BaseKFold
+
+__all__ = ["SpeakerGroupKFold", "speaker_groups"]
+
+
+def speaker_groups(X, speaker_column="speaker", conversation_column="conversation",
+                   groups=None):
+    """Groups that keep every speaker and every conversation on one side of a split.
+
+    Speakers and conversations are the nodes of a bipartite graph, linked when
+    a speaker talks in a conversation (and, with ``groups``, when two rows share
+    a group); a group is a connected component. Splitting by these groups
+    never puts one speaker, or one conversation, on both sides.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Talkturn frame.
+    speaker_column, conversation_column : str
+        Columns of ``X``; a missing one is simply not used.
+    groups : array-like or None
+        Extra grouping to respect (e.g. sessions), one value per row.
+
+    Returns
+    -------
+    ndarray of int
+        Component id per row.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"conversation": ["a", "a", "b", "b", "c"],
+    ...                   "speaker": ["ann", "bob", "bob", "cy", "dee"]})
+    >>> speaker_groups(X).tolist()
+    [0, 0, 0, 0, 1]
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a talkturn DataFrame, got {type(X).__name__}.")
+    keys = [X[c].to_numpy() for c in (speaker_column, conversation_column) if c in X.columns]
+    if groups is not None:
+        groups = np.asarray(groups)
+        if len(groups) != len(X):
+            raise ValueError(f"groups has {len(groups)} values but X has {len(X)} rows.")
+        keys.append(groups)
+    if not keys:
+        raise ValueError(f"X has neither {speaker_column!r} nor {conversation_column!r}; "
+                         "pass groups.")
+    # One node per row and per distinct key value; rows link to their key values.
+    codes = [pd.factorize(pd.Series(k, dtype=object).astype(str))[0] for k in keys]
+    offsets = np.cumsum([len(X)] + [c.max() + 1 for c in codes[:-1]])
+    rows = np.concatenate([np.arange(len(X))] * len(codes))
+    nodes = np.concatenate([c + o for c, o in zip(codes, offsets, strict=True)])
+    size = offsets[-1] + codes[-1].max() + 1
+    graph = coo_matrix((np.ones(len(rows)), (rows, nodes)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
+    return pd.factorize(labels[:len(X)])[0]
+
+
+class SpeakerGroupKFold(_BaseKFold):
+    """K-fold splits where no speaker and no conversation is on both sides.
+
+    Rows are grouped with :func:`speaker_groups` (the connected components of
+    the speaker/conversation graph, merged with any ``groups`` passed to
+    ``split``), and the groups are dealt into folds of balanced size like
+    scikit-learn's :class:`~sklearn.model_selection.GroupKFold`. Works as
+    ``cv=`` in ``cross_validate``, ``GridSearchCV`` and ``RandomizedSearchCV``
+    (pass ``groups=X["speaker"]`` or nothing: the frame's own columns are used).
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=False
+        Shuffle the groups before dealing them (sizes stay balanced).
+    random_state : int or None, default=None
+    speaker_column, conversation_column : str
+
+    Examples
+    --------
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.model_selection import SpeakerGroupKFold
+    >>> X, y = make_conversations(n_conversations=30, n_speakers=90, random_state=0)
+    >>> train, test = next(SpeakerGroupKFold(n_splits=3).split(X, y))
+    >>> set(X["speaker"].iloc[train]) & set(X["speaker"].iloc[test])
+    set()
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None,
+                 speaker_column="speaker", conversation_column="conversation"):
+        super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
+        self.speaker_column = speaker_column
+        self.conversation_column = conversation_column
+
+    def _components(self, X, groups):
+        components = speaker_groups(X, self.speaker_column, self.conversation_column, groups)
+        n_components = components.max() + 1
+        if n_components < self.n_splits:
+            raise ValueError(
+                f"SpeakerGroupKFold(n_splits={self.n_splits}) needs at least {self.n_splits} "
+                f"speaker-disjoint groups, but the speaker/conversation graph of X has only "
+                f"{n_components} connected component(s).")
+        if self.shuffle:
+            rng = np.random.default_rng(self.random_state)
+            components = rng.permutation(n_components)[components]
+        return components
+
+    def _iter_test_indices(self, X, y=None, groups=None):
+        components = self._components(X, groups)
+        folds = GroupKFold(n_splits=self.n_splits)
+        for _, test in folds.split(np.zeros(len(components)), groups=components):
+            yield test
+
+    def split(self, X, y=None, groups=None):
+        """Yield train and test row positions of each fold.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with speaker and/or conversation columns.
+        y : ignored
+        groups : array-like or None
+            Extra grouping, merged with the speaker/conversation graph.
+        """
+        return super().split(X, y, groups)

@@ -1,0 +1,84 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY
+from scipy.stats import randint
+from sklearn.model_selection import RandomizedSearchCV, cross_validate
+from sklearn.pipeline import Pipeline
+
+from skhanrock import HanRockClassifier, MutualInfoLossWeights
+from skhanrock.datasets import make_conversations
+from skhanrock.model_selection import (
+    SpeakerGroupKFold,
+    ZeroOrLogUniform,
+    check_search_space,
+    paper_search_space,
+    speaker_groups,
+)
+
+
+@pytest.fixture(scope="module")
+def many_speakers():
+    return make_conversations(n_conversations=24, min_turns=4, max_turns=6, n_speakers=40,
+                              random_state=0)
+
+
+def test_groups_are_connected_components_of_speakers_and_conversations():
+    X = pd.DataFrame({"conversation": ["a", "a", "b", "b", "c", "d"],
+                      "speaker": ["ann", "bob", "bob", "cy", "dee", "eve"]})
+    assert speaker_groups(X).tolist() == [0, 0, 0, 0, 1, 2]
+    # an extra grouping merges components that share a group value
+    assert speaker_groups(X, groups=["s1"] * 5 + ["s1"]).tolist() == [0] * 6
+    with pytest.raises(ValueError, match="groups has 2 values"):
+        speaker_groups(X, groups=[1, 2])
+
+
+def test_folds_never_share_a_speaker_or_a_conversation(many_speakers):
+    X, y = many_speakers
+    folds = list(SpeakerGroupKFold(n_splits=3, shuffle=True, random_state=0).split(X, y))
+    assert len(folds) == 3
+    covered = np.concatenate([test for _, test in folds])
+    assert sorted(covered) == list(range(len(X)))
+    for train, test in folds:
+        for column in ("speaker", "conversation"):
+            assert not set(X[column].iloc[train]) & set(X[column].iloc[test])
+
+
+def test_too_few_components_is_a_clear_error():
+    X, y = make_conversations(n_conversations=6, n_speakers=2, random_state=0)
+    with pytest.raises(ValueError, match="connected component"):
+        list(SpeakerGroupKFold(n_splits=3).split(X, y))
+
+
+def test_works_as_cv_with_groups(many_speakers):
+    X, y = many_speakers
+    scores = cross_validate(HanRockClassifier(**{**TINY, "max_epochs": 1}), X, y,
+                            groups=X["speaker"], cv=SpeakerGroupKFold(n_splits=2))
+    assert len(scores["test_score"]) == 2
+
+
+def test_paper_search_space_draws_valid_parameters(many_speakers):
+    X, y = many_speakers
+    space = paper_search_space()
+    assert space["han__primary_units"] == [1, 64, 128, 192, 256]
+    assert set(space["weights__assignment"]) == {"random", "linear", "softmax"}
+    rng = np.random.default_rng(0)
+    learning_rates = space["han__lr"].rvs(size=500, random_state=0)
+    assert learning_rates.min() >= 2 ** -10 and learning_rates.max() <= 2 ** -5
+    decay = space["han__optimizer__weight_decay"].rvs(size=500, random_state=0)
+    assert (decay == 0).any() and decay.max() <= 0.5 and rng is not None
+    assert space["han__context_size"].rvs(size=200, random_state=0).min() >= 1
+    pipe = Pipeline([("weights", MutualInfoLossWeights()), ("han", HanRockClassifier())])
+    check_search_space(pipe, space)
+    small = {"han__lr": space["han__lr"], "han__context_size": randint(1, 3),
+             "han__optimizer__weight_decay": ZeroOrLogUniform(1e-4, 0.5),
+             "weights__assignment": space["weights__assignment"]}
+    pipe.set_params(han__primary_units=4, han__aux_units=2, han__max_epochs=1,
+                    han__embedding_dim=8, han__random_state=0)
+    RandomizedSearchCV(pipe, small, n_iter=2, cv=SpeakerGroupKFold(2), random_state=0).fit(X, y)
+
+
+def test_unknown_search_key_is_named():
+    with pytest.raises(ValueError, match="han__learning_rate"):
+        check_search_space(Pipeline([("han", HanRockClassifier())]),
+                           {"han__learning_rate": [0.1]})
