@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 from sklearn.pipeline import Pipeline
 from skorch.callbacks import ProgressBar
 
@@ -18,6 +17,7 @@ from .datasets import (
     read_openface,
     read_vokaturi,
 )
+from .metrics import score
 from .nn import HanRockClassifier
 from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
 
@@ -69,15 +69,10 @@ def _han_pipeline(families, max_epochs, random_state, progress):
 
 
 def _scores(y_true, y_pred, seconds):
-    labelled = pd.notna(y_true).to_numpy()
-    y_true, y_pred = np.asarray(y_true)[labelled], np.asarray(y_pred)[labelled]
-    return {
-        "accuracy": accuracy_score(y_true, y_pred),
-        "balanced accuracy": balanced_accuracy_score(y_true, y_pred),
-        "macro F1": f1_score(y_true, y_pred, average="macro"),
-        "weighted F1": f1_score(y_true, y_pred, average="weighted"),
-        "fit seconds": seconds,
-    }
+    names = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
+             "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
+    return {shown: score(y_true, y_pred, metric) for metric, shown in names.items()} \
+        | {"fit seconds": seconds}
 
 
 def _conversation_split(X, test_fraction, random_state):

@@ -16,6 +16,7 @@ __all__ = [
     "check_talkturn_frame",
     "check_numeric_columns",
     "conversation_sort_order",
+    "talkturn_frame_tags",
     "text_as_strings",
 ]
 
@@ -147,3 +148,11 @@ def conversation_sort_order(X, conversation_column="conversation", turn_column="
     conversation_codes = pd.factorize(X[conversation_column], sort=False)[0]
     turns = X[turn_column].to_numpy(dtype=np.int64)
     return np.lexsort((turns, conversation_codes))
+
+
+def talkturn_frame_tags(tags):
+    """Tag an estimator as taking a talkturn frame: a DataFrame with text and gaps."""
+    tags.input_tags.two_d_array = False
+    tags.input_tags.string = True
+    tags.input_tags.allow_nan = True
+    return tags

@@ -20,6 +20,7 @@ from .._frame import (
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
+    talkturn_frame_tags,
     text_as_strings,
 )
 from .._labels import (
@@ -28,6 +29,7 @@ from .._labels import (
     label_offset_sources,
     label_offset_task_name,
 )
+from ..metrics import labelled_rows
 from ._data import ChunkedBatchSampler, TalkturnDataset
 from ._embeddings import embedding_matrix
 from ._loss import MultiTaskLoss
@@ -392,17 +394,9 @@ class _HanRockNet(NeuralNet):
         return in_caller_order
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
+        tags = talkturn_frame_tags(super().__sklearn_tags__())
         tags.target_tags.required = True
         return tags
-
-
-def _labelled(y_true, y_pred):
-    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object))).to_numpy()
-    return np.asarray(y_true, dtype=object)[keep], np.asarray(y_pred, dtype=object)[keep]
 
 
 class HanRockClassifier(ClassifierMixin, _HanRockNet):
@@ -544,7 +538,7 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
-        y_true, y_pred = _labelled(y, self.predict(X))
+        y_true, y_pred = labelled_rows(y, self.predict(X))
         return accuracy_score(y_true.tolist(), y_pred.tolist())
 
 
@@ -618,5 +612,5 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
 
     def score(self, X, y, sample_weight=None):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
-        y_true, y_pred = _labelled(y, self.predict(X))
+        y_true, y_pred = labelled_rows(y, self.predict(X))
         return r2_score(y_true.astype(float), y_pred.astype(float))

@@ -8,7 +8,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import QuantileTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from .._frame import AUX_PREFIX, LABEL_OFFSETS_ATTR, check_numeric_columns
+from .._frame import (
+    AUX_PREFIX,
+    LABEL_OFFSETS_ATTR,
+    check_numeric_columns,
+    talkturn_frame_tags,
+)
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -204,8 +209,5 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         return np.asarray([*self.feature_names_in_, *self.target_columns_], dtype=object)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
+        tags = talkturn_frame_tags(super().__sklearn_tags__())
         return tags

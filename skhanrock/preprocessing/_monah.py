@@ -9,6 +9,7 @@ from .._frame import (
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
+    talkturn_frame_tags,
     text_as_strings,
 )
 
@@ -204,10 +205,7 @@ the woman said no.']
         return np.asarray([*self.feature_names_in_, self.output_column], dtype=object)
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
+        tags = talkturn_frame_tags(super().__sklearn_tags__())
         tags.requires_fit = False
         return tags
 

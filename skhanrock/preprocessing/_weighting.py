@@ -14,6 +14,7 @@ from .._frame import (
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
+    talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
 
@@ -219,9 +220,6 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         return self.feature_names_in_.copy()
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.input_tags.allow_nan = True
+        tags = talkturn_frame_tags(super().__sklearn_tags__())
         tags.target_tags.required = True
         return tags
