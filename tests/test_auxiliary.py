@@ -102,3 +102,13 @@ def test_weighting_is_searchable_and_clonable(conversations):
         MutualInfoLossWeights(primary_weight=1.5).fit(X, y)
     with pytest.raises(ValueError, match="no labelled row"):
         MutualInfoLossWeights().fit(X, [None] * len(X))
+
+
+def test_weighting_leaves_the_callers_frame_and_attrs_alone(conversations):
+    X, y = conversations
+    frame = AuxiliaryTargets(families="ah").fit_transform(X, y)
+    attrs_before, frame_before = dict(frame.attrs), frame.copy()
+    out = MutualInfoLossWeights(random_state=0).fit_transform(frame, y)
+    assert frame.attrs == attrs_before and LOSS_WEIGHTS_ATTR not in frame.attrs
+    pd.testing.assert_frame_equal(frame, frame_before)
+    assert LOSS_WEIGHTS_ATTR in out.attrs and out.attrs[LABEL_OFFSETS_ATTR] == (-4, -3, -2, -1)
