@@ -153,7 +153,8 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
 
 
 _BUCKET_COLOURS = {"None": "#fafafa", "Low": "#fff4d6", "Medium": "#ffe0a8", "High": "#ffc27a"}
-_WORD_WEIGHT = {"None": "light", "Low": "normal", "Medium": "bold", "High": "heavy"}
+_WORD_WEIGHT = {"None": "normal", "Low": "normal", "Medium": "bold", "High": "bold"}
+_WORD_COLOUR = {"None": "#777777", "Low": "#222222", "Medium": "#222222", "High": "#990000"}
 
 
 def plot_attention(explanation, row=None, ax=None, words_per_line=12):
@@ -212,7 +213,8 @@ def plot_attention(explanation, row=None, ax=None, words_per_line=12):
         for i, (token, bucket) in enumerate(zip(own["token"], own["bucket"], strict=True)):
             line, column = divmod(i, words_per_line)
             ax.text(0.01 + column / words_per_line, -top - 0.45 - 0.6 * line, str(token),
-                    fontsize=9, fontweight=_WORD_WEIGHT[bucket], va="center")
+                    fontsize=9, fontweight=_WORD_WEIGHT[bucket], color=_WORD_COLOUR[bucket],
+                    va="center")
         top += height + 0.2
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-top, 0.1)

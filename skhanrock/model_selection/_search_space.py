@@ -48,11 +48,12 @@ def paper_search_space(prefix="han__", weights_prefix="weights__"):
 
     Parameters
     ----------
-    prefix : str, default="han__"
-        Pipeline prefix of the estimator's parameters ("" for a bare estimator).
-    weights_prefix : str or None, default="weights__"
-        Pipeline prefix of the :class:`~skhanrock.MutualInfoLossWeights` step;
-        None leaves the assignment out.
+    prefix : str
+        Pipeline prefix of the estimator's parameters, ``"han__"`` by default
+        (``""`` for a bare estimator).
+    weights_prefix : str or None
+        Pipeline prefix of the :class:`~skhanrock.MutualInfoLossWeights` step,
+        ``"weights__"`` by default; None leaves the assignment out.
 
     Returns
     -------

@@ -28,7 +28,10 @@ def masked_softmax(scores, mask, dim=-1):
 
 
 class AdditiveAttention(nn.Module):
-    """Additive attention ``u = relu(W h + b)``, ``alpha = softmax(u . u_ctx)``, ``sum alpha h``.
+    """Additive attention over positions, masked to the real ones.
+
+    Scores ``u = relu(W h + b)`` against a context vector ``u_ctx``
+    (``alpha = softmax(u · u_ctx)``) and returns ``sum(alpha * h)``.
 
     The pooled output is the attention-weighted sum of the *inputs* ``h``, as in
     the original HAN: pooling ``u`` instead lets a layer whose ReLUs all die
