@@ -24,7 +24,6 @@ from skhanrock import HanRockClassifier
 from skhanrock.datasets import load_meld, make_conversations
 
 DEFAULT_MELD = Path(__file__).resolve().parents[2] / "shared" / "data" / "meld"
-MODES = {"chunks of 16": 16, "fully random": 1}
 
 
 def built_in_data(seed):
@@ -56,11 +55,16 @@ def one_fit(train, test, chunk_size, seed, estimator_params):
             "seconds": seconds}
 
 
-def compare(name, make_data, seeds, estimator_params):
+def mode_name(chunk_size):
+    return "fully random" if chunk_size == 1 else f"chunks of {chunk_size}"
+
+
+def compare(name, make_data, seeds, chunk_sizes, estimator_params):
     rows = []
     for seed in seeds:
         train, test = make_data(seed)
-        for mode, chunk_size in MODES.items():
+        for chunk_size in chunk_sizes:
+            mode = mode_name(chunk_size)
             rows.append({"data": name, "mode": mode, "seed": seed,
                          **one_fit(train, test, chunk_size, seed, estimator_params)})
             print(f"{name}, {mode}, seed {seed}: accuracy {rows[-1]['accuracy']:.3f}, "
@@ -81,25 +85,29 @@ def main():
     parser.add_argument("--meld-root", default=str(DEFAULT_MELD))
     parser.add_argument("--meld-dialogues", type=int, default=300,
                         help="training dialogues of MELD to use (time budget)")
+    parser.add_argument("--chunks", type=int, nargs="+", default=[16, 1],
+                        help="chunk sizes to compare; 1 is fully random batches")
     parser.add_argument("--quick", action="store_true", help="one seed, two epochs")
     args = parser.parse_args()
     torch.set_num_threads(2)
     seeds = range(1 if args.quick else args.seeds)
     params = {"context_size": 8, "max_epochs": 2 if args.quick else args.epochs}
-    rows = compare("built-in", built_in_data, seeds, params)
+    rows = compare("built-in", built_in_data, seeds, args.chunks, params)
     if Path(args.meld_root).is_dir():
         meld = meld_data(args.meld_root, args.meld_dialogues)
-        rows += compare("MELD", lambda seed: meld, seeds,
+        rows += compare("MELD", lambda seed: meld, seeds, args.chunks,
                         {**params, "primary_units": 128, "embeddings": "glove-6b-50d",
                          "label_offsets": (-2, -1, 1, 2), "loss_weights": 0.7})
     table = summary(rows)
     print("\n" + table.to_string())
+    random = mode_name(1)
     for data in table.index.get_level_values("data").unique():
-        chunks, random = table.loc[(data, "chunks of 16")], table.loc[(data, "fully random")]
-        print(f"{data}: accuracy difference (chunks - random) "
-              f"{chunks[('accuracy', 'mean')] - random[('accuracy', 'mean')]:+.3f}, "
-              f"training time ratio random/chunks "
-              f"x{random[('seconds', 'mean')] / chunks[('seconds', 'mean')]:.2f}")
+        for chunk_size in (c for c in args.chunks if c != 1 and 1 in args.chunks):
+            chunks, baseline = table.loc[(data, mode_name(chunk_size))], table.loc[(data, random)]
+            print(f"{data}: accuracy difference ({mode_name(chunk_size)} - random) "
+                  f"{chunks[('accuracy', 'mean')] - baseline[('accuracy', 'mean')]:+.3f}, "
+                  f"training time ratio random/chunks "
+                  f"x{baseline[('seconds', 'mean')] / chunks[('seconds', 'mean')]:.2f}")
     return np.nan
 
 

@@ -80,7 +80,11 @@ class WindowBiGRU(nn.Module):
     def _run(self, weights, vectors, windows):
         projected = torch.baddbmm(weights.input_bias, vectors.expand(
             len(weights.input_weight), -1, -1), weights.input_weight)
-        inputs = projected[:, windows]                      # (G, B, L, 3H)
+        # index_select, not projected[:, windows]: the backward of advanced indexing
+        # is index_put_ with accumulation, whose multi-threaded CPU kernel adds in
+        # a racy order and made two fits with one random_state differ.
+        inputs = projected.index_select(1, windows.reshape(-1)).view(
+            len(projected), *windows.shape, -1)             # (G, B, L, 3H)
         recurrent_weight = self._recurrent_weight(weights)
         hidden = inputs.new_zeros(*inputs.shape[:2], self.hidden_size)
         two_h = 2 * self.hidden_size
