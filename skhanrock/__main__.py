@@ -1,7 +1,9 @@
-"""Command line: ``python -m skhanrock demo`` (also installed as ``skhanrock``)."""
+"""Command line: ``python -m skhanrock demo|experiment`` (also installed as ``skhanrock``)."""
 
 import argparse
 import sys
+
+from .experiments._command import add_experiment_command, run_experiment_command
 
 
 def _parser():
@@ -14,6 +16,7 @@ def _parser():
     demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    add_experiment_command(commands)
     return parser
 
 
@@ -25,6 +28,12 @@ def main(argv=None):
 
         run_demo(n_conversations=args.conversations, max_epochs=args.epochs,
                  random_state=args.seed, progress=not args.no_progress)
+    else:
+        try:
+            run_experiment_command(args)
+        except ValueError as error:
+            print(f"skhanrock experiment: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

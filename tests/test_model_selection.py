@@ -9,6 +9,8 @@ from sklearn.pipeline import Pipeline
 from skhanrock import HanRockClassifier, MutualInfoLossWeights
 from skhanrock.datasets import make_conversations
 from skhanrock.model_selection import (
+    IEMOCAP_PARTITIONS,
+    PartitionSplit,
     SpeakerGroupKFold,
     ZeroOrLogUniform,
     check_search_space,
@@ -78,7 +80,86 @@ def test_paper_search_space_draws_valid_parameters(many_speakers):
     RandomizedSearchCV(pipe, small, n_iter=2, cv=SpeakerGroupKFold(2), random_state=0).fit(X, y)
 
 
+def test_successive_halving_spends_epochs_as_its_resource(many_speakers):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    X, y = many_speakers
+    pipe = Pipeline([("weights", MutualInfoLossWeights()),
+                     ("han", HanRockClassifier(**{**TINY, "max_epochs": 1}))])
+    search = HalvingRandomSearchCV(
+        pipe, {"han__lr": [0.003, 0.01, 0.03, 0.1]}, resource="han__max_epochs",
+        min_resources=1, max_resources=4, factor=2, n_candidates=4,
+        cv=SpeakerGroupKFold(2), random_state=0).fit(X, y)
+    assert search.n_resources_ == [1, 2, 4]
+    assert search.n_candidates_ == [4, 2, 1]
+    assert search.best_estimator_.named_steps["han"].max_epochs == 4
+    assert len(search.best_estimator_.named_steps["han"].history) == 4
+
+
 def test_unknown_search_key_is_named():
     with pytest.raises(ValueError, match="han__learning_rate"):
         check_search_space(Pipeline([("han", HanRockClassifier())]),
                            {"han__learning_rate": [0.1]})
+
+
+@pytest.fixture(scope="module")
+def iemocap_like():
+    sessions = np.repeat([1, 2, 3, 4, 5], 4)
+    X = pd.DataFrame({"session": sessions,
+                      "speaker": [f"Ses0{s}_{g}" for s, g in zip(sessions, "FMFM" * 5, strict=True)],
+                      "conversation": [f"Ses0{s}" for s in sessions]})
+    y = pd.Series(["ang", "hap", "neu", "sad"] * 5)
+    return X, y
+
+
+@pytest.mark.parametrize(("test", "expected"), [("dev", [12, 13, 14, 15]),
+                                                ("test", [16, 17, 18, 19])])
+def test_partition_split_reads_iemocap_sessions(iemocap_like, test, expected):
+    X, y = iemocap_like
+    splits = list(PartitionSplit("session", test=test, mapping=IEMOCAP_PARTITIONS).split(X, y))
+    assert len(splits) == 1
+    assert splits[0][0].tolist() == list(range(12)) and splits[0][1].tolist() == expected
+
+
+def test_partition_split_works_as_cv(iemocap_like):
+    from sklearn.dummy import DummyClassifier
+
+    X, y = iemocap_like
+    result = cross_validate(DummyClassifier(), X, y,
+                            cv=PartitionSplit("session", mapping=IEMOCAP_PARTITIONS))
+    assert result["test_score"].shape == (1,)
+
+
+def test_partition_split_refuses_a_shared_speaker(iemocap_like):
+    X, y = iemocap_like
+    X = X.assign(speaker=X["speaker"].where(X["session"] != 4, "Ses01_F"))
+    with pytest.raises(ValueError, match=r"speaker\(s\) \['Ses01_F'\] on both sides"):
+        next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS).split(X, y))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"column": "fold"}, "no partition column 'fold'"),
+    ({"column": "session", "test": "eval"}, r"no row of X is in test=\['eval'\]"),
+    ({"column": "session", "test": ["train"]}, r"\['train'\] are both train and test"),
+    ({"column": "session", "speaker_column": "actor"}, "no speaker column 'actor'"),
+])
+def test_partition_split_bad_arguments_are_named(iemocap_like, kwargs, message):
+    X, y = iemocap_like
+    with pytest.raises(ValueError, match=message):
+        next(PartitionSplit(mapping=IEMOCAP_PARTITIONS, **kwargs).split(X, y))
+
+
+def test_a_class_missing_from_training_is_an_error(iemocap_like, many_speakers):
+    X, y = iemocap_like
+    y = y.where(X["session"] >= 4, y.replace("sad", "neu"))
+    with pytest.raises(ValueError, match=r"class\(es\) \['sad'\] of y have no labelled row"):
+        next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS).split(X, y))
+    X, y = many_speakers
+    rare = y.copy()
+    rare.iloc[0] = "only-once"
+    with pytest.raises(ValueError, match="SpeakerGroupKFold fold 0: class"):
+        list(SpeakerGroupKFold(n_splits=3).split(X, rare))
+    # regression targets and missing labels are not classes
+    list(SpeakerGroupKFold(n_splits=3).split(X, np.linspace(0, 1, len(X))))
+    list(SpeakerGroupKFold(n_splits=3).split(X, y.where(y.index % 5 > 0)))

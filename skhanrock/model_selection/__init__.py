@@ -1,15 +1,19 @@
-"""Speaker-disjoint splits and the paper's random-search space."""
+"""Speaker-disjoint splits, predefined partitions and the paper's random-search space."""
 
 from ._median_stopping import MedianStopping, SQLiteCurveStore
+from ._partition import IEMOCAP_PARTITIONS, PartitionSplit
 from ._search_space import ZeroOrLogUniform, check_search_space, paper_search_space
-from ._splits import SpeakerGroupKFold, speaker_groups
+from ._splits import SpeakerGroupKFold, check_split_classes, speaker_groups
 
 __all__ = [
+    "IEMOCAP_PARTITIONS",
     "MedianStopping",
+    "PartitionSplit",
     "SQLiteCurveStore",
     "SpeakerGroupKFold",
     "ZeroOrLogUniform",
     "check_search_space",
+    "check_split_classes",
     "paper_search_space",
     "speaker_groups",
 ]

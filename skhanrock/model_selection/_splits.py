@@ -6,8 +6,48 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupKFold
 from sklearn.model_selection._split import _BaseKFold
+from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["SpeakerGroupKFold", "speaker_groups"]
+__all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups"]
+
+
+def check_split_classes(y, train, where):
+    """Raise when a class of ``y`` has no labelled row among the training rows.
+
+    A model fitted on such a split cannot predict that class, and its
+    ``predict_proba`` columns no longer line up across folds. Regression
+    targets and ``y=None`` pass; missing labels are ignored.
+
+    Parameters
+    ----------
+    y : array-like or None
+    train : ndarray of int
+        Training row positions.
+    where : str
+        Names the split in the message.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_split_classes(["a", "b", "a"], np.array([0, 2]), "fold 0")
+    Traceback (most recent call last):
+    ...
+    ValueError: fold 0: class(es) ['b'] of y have no labelled row in the training rows...
+    """
+    if y is None:
+        return
+    y = pd.Series(np.asarray(y))
+    labelled = y.notna()
+    if not labelled.any() or type_of_target(y[labelled].infer_objects().to_numpy()) in (
+            "continuous", "continuous-multioutput"):
+        return
+    in_train = set(y.iloc[train][labelled.iloc[train]])
+    missing = sorted(set(y[labelled]) - in_train, key=str)
+    if missing:
+        raise ValueError(
+            f"{where}: class(es) {missing} of y have no labelled row in the training rows; a "
+            "model fitted there cannot predict them. Use fewer folds, other partitions, or "
+            "merge rare classes.")
 
 
 def speaker_groups(X, speaker_column="speaker", conversation_column="conversation",
@@ -126,5 +166,12 @@ class SpeakerGroupKFold(_BaseKFold):
         y : ignored
         groups : array-like or None
             Extra grouping, merged with the speaker/conversation graph.
+
+        Raises
+        ------
+        ValueError
+            When a class of ``y`` has no labelled row in a fold's training rows.
         """
-        return super().split(X, y, groups)
+        for fold, (train, test) in enumerate(super().split(X, y, groups)):
+            check_split_classes(y, train, f"SpeakerGroupKFold fold {fold}")
+            yield train, test

@@ -1,0 +1,83 @@
+"""``skhanrock experiment``: a hypothesis from the command line."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..datasets import make_conversations
+from ._run import run_experiment
+
+__all__ = ["add_experiment_command", "run_experiment_command"]
+
+
+def _setting(text):
+    key, found, value = text.partition("=")
+    if not found or not key:
+        raise ValueError(f"--set expects KEY=VALUE, got {text!r}.")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def add_experiment_command(commands):
+    """Add the ``experiment`` sub-command to an argparse sub-parser collection."""
+    command = commands.add_parser(
+        "experiment", help="run hypothesis H1, H2 or H3 with random searches and the bootstrap")
+    command.add_argument("--data", help="talkturn frame (.parquet or .csv); default: built-in data")
+    command.add_argument("--target", help="column of the primary labels (needed with --data)")
+    command.add_argument("--hypothesis", default="H1", choices=("H1", "H2", "H3"))
+    command.add_argument("--trials", type=int, default=30, help="trials per arm (default: 30)")
+    command.add_argument("--epochs", type=int, default=30, help="epochs per trial (default: 30)")
+    command.add_argument("--jobs", type=int, default=1, help="trials fitted in parallel")
+    command.add_argument("--out", default="results", help="folder for results and tables")
+    command.add_argument("--partition", help="column with train/dev/test (default: 'partition' "
+                         "when present, else a random speaker-disjoint split)")
+    command.add_argument("--metric", help="metric name (default: accuracy or mae)")
+    command.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
+    command.add_argument("--conversations", type=int, default=60,
+                         help="built-in conversations when --data is omitted (default: 60)")
+    command.add_argument("--seed", type=int, default=0)
+    command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="pipeline parameter fixed in every trial, e.g. han__device=cuda")
+    command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _load(args):
+    if args.data is None:
+        X, y = make_conversations(n_conversations=args.conversations,
+                                  n_speakers=3 * args.conversations, random_state=args.seed)
+        return X, y, f"built-in data ({args.conversations} conversations)"
+    path = Path(args.data)
+    if not path.is_file():
+        raise ValueError(f"--data {str(path)!r} is not a file.")
+    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    if args.target is None or args.target not in frame.columns:
+        raise ValueError(f"--target must name a column of {path.name}; got {args.target!r}, "
+                         f"columns are {list(frame.columns)}.")
+    return frame.drop(columns=[args.target]), frame[args.target], str(path)
+
+
+def run_experiment_command(args, print=print):
+    """Run the experiment the parsed arguments describe; write and print its tables."""
+    X, y, source = _load(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = args.hypothesis
+    print(f"{name} on {source}: {len(X)} talkturns, {args.trials} trials per arm, "
+          f"{args.epochs} epochs each; results in {out}/")
+    result = run_experiment(
+        X, y, name, n_trials=args.trials, max_epochs=args.epochs, metric=args.metric,
+        partition=args.partition, fixed_params=dict(_setting(s) for s in args.set),
+        n_jobs=args.jobs, results_file=out / f"{name}.jsonl", n_resamples=args.resamples,
+        random_state=args.seed, progress=not args.no_progress)
+    result.table.to_csv(out / f"{name}.csv")
+    result.trials.to_csv(out / f"{name}_trials.csv", index=False)
+    markdown = result.to_markdown()
+    (out / f"{name}.md").write_text(markdown + "\n")
+    print(f"\n{result.n_fitted} trial(s) fitted now, the rest read from {name}.jsonl.")
+    print(f"Test {result.metric} of the trial best on dev; differences against "
+          f"{result.baseline!r} with 95% bootstrap intervals (* = significant):\n")
+    print(markdown)
+    return result

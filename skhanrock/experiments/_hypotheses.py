@@ -1,0 +1,82 @@
+"""The paper's three hypotheses as named arms of one pipeline."""
+
+from dataclasses import dataclass, field
+
+from sklearn.pipeline import Pipeline
+
+from ..nn import HanRockClassifier, HanRockRegressor
+from ..preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
+
+__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """Named arms compared against a baseline arm.
+
+    Each arm is ``{"families": <auxiliary families>, <pipeline parameter>: value}``:
+    the families decide the pipeline's steps, the other entries are fixed
+    parameters that the random search does not draw.
+    """
+
+    question: str
+    baseline: str
+    arms: dict = field(default_factory=dict)
+
+
+_CAPACITIES = (1, 64, 128, 192, 256)
+
+#: The paper's hypotheses. H1: do auxiliary targets help (none / ap / aphf)?
+#: H2: how should capacity be split (P = primary units, A = 257 - P; the
+#: baseline P = 256 leaves the auxiliary branch one unit)? H3: does the
+#: auxiliary branch belong below the primary task (HAN-ROCK) rather than
+#: beside it (flat MTL, the baseline)?
+HYPOTHESES = {
+    "H1": Hypothesis("auxiliary targets", "none",
+                     {"none": {"families": ""}, "ap": {"families": "ap"},
+                      "aphf": {"families": "aphf"}}),
+    "H2": Hypothesis("capacity split", "P=256",
+                     {f"P={p}": {"families": "aphf", "han__primary_units": p}
+                      for p in _CAPACITIES}),
+    "H3": Hypothesis("supervision hierarchy", "flat",
+                     {"flat": {"families": "aphf", "han__architecture": "flat"},
+                      "rock": {"families": "aphf", "han__architecture": "rock"}}),
+}
+
+
+def hypothesis_pipeline(families, task="classification", random_state=None):
+    """The paper's pipeline for one set of auxiliary families.
+
+    MONAH narratives, then (when ``families`` is not empty) auxiliary targets
+    and mutual-information loss weights, then HAN-ROCK. Without families the
+    network gets no history/future heads either: single-task learning.
+
+    Parameters
+    ----------
+    families : str
+        Letters of "aphf"; "" for no auxiliary target.
+    task : {"classification", "regression"}
+    random_state : int or None
+
+    Returns
+    -------
+    Pipeline
+
+    Examples
+    --------
+    >>> from skhanrock.experiments import hypothesis_pipeline
+    >>> [name for name, _ in hypothesis_pipeline("ap").steps]
+    ['monah', 'aux', 'weights', 'han']
+    >>> [name for name, _ in hypothesis_pipeline("").steps]
+    ['monah', 'han']
+    """
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    steps = [("monah", MonahTranscriber())]
+    if families:
+        steps += [("aux", AuxiliaryTargets(families=families)),
+                  ("weights", MutualInfoLossWeights(random_state=random_state))]
+    estimator = HanRockClassifier if task == "classification" else HanRockRegressor
+    steps.append(("han", estimator(label_offsets="auto" if families else (),
+                                   random_state=random_state)))
+    return Pipeline(steps)

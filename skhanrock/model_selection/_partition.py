@@ -1,0 +1,137 @@
+"""Predefined train/dev/test partitions read from a column of the talkturn frame."""
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import BaseCrossValidator
+
+from ._splits import check_split_classes
+
+__all__ = ["IEMOCAP_PARTITIONS", "PartitionSplit"]
+
+#: The paper's IEMOCAP partitions: sessions 1-3 train, 4 dev, 5 test (each
+#: session has its own two actors, so no speaker crosses partitions).
+IEMOCAP_PARTITIONS = {1: "train", 2: "train", 3: "train", 4: "dev", 5: "test"}
+
+
+def _as_names(value, parameter):
+    names = (value,) if isinstance(value, str) else tuple(value)
+    if not names:
+        raise ValueError(f"{parameter} must name at least one partition.")
+    return names
+
+
+class PartitionSplit(BaseCrossValidator):
+    """One split between predefined partitions, such as a corpus's train and dev sessions.
+
+    Each row's partition is read from a column of the talkturn frame,
+    optionally through a mapping (IEMOCAP's ``session`` column with
+    :data:`IEMOCAP_PARTITIONS`). The split trains on the ``train`` partitions
+    and tests on the ``test`` ones; rows of other partitions are left out.
+    Because the paper's partitions never share a speaker, a split whose two
+    sides share one is an error rather than a silently optimistic score.
+
+    Parameters
+    ----------
+    column : str, default="partition"
+        Column of ``X`` with the partition (or the key ``mapping`` maps).
+    train : str or sequence of str, default="train"
+        Partition(s) to train on.
+    test : str or sequence of str, default="dev"
+        Partition(s) to test on.
+    mapping : dict or None, default=None
+        Column value -> partition name; values it lacks belong to no partition.
+    speaker_column : str or None, default="speaker"
+        Column checked for speakers on both sides; None skips the check.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhanrock.model_selection import IEMOCAP_PARTITIONS, PartitionSplit
+    >>> X = pd.DataFrame({"session": [1, 2, 4, 5],
+    ...                   "speaker": ["Ses01_F", "Ses02_M", "Ses04_F", "Ses05_M"]})
+    >>> split = PartitionSplit("session", mapping=IEMOCAP_PARTITIONS)
+    >>> [(train.tolist(), test.tolist()) for train, test in split.split(X)]
+    [([0, 1], [2])]
+    >>> split.partition(X).tolist()
+    ['train', 'train', 'dev', 'test']
+    """
+
+    def __init__(self, column="partition", train="train", test="dev", mapping=None,
+                 speaker_column="speaker"):
+        self.column = column
+        self.train = train
+        self.test = test
+        self.mapping = mapping
+        self.speaker_column = speaker_column
+
+    def partition(self, X):
+        """Partition name of each row (missing where the mapping has no entry).
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        Series
+        """
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"PartitionSplit needs a talkturn DataFrame, got {type(X).__name__}.")
+        if self.column not in X.columns:
+            raise ValueError(f"PartitionSplit: X has no partition column {self.column!r}; "
+                             f"its columns are {list(X.columns)}.")
+        values = X[self.column]
+        return values.map(self.mapping) if self.mapping is not None else values
+
+    def _rows_of(self, partition, names, parameter):
+        rows = np.flatnonzero(partition.isin(names).to_numpy())
+        if not len(rows):
+            found = sorted(partition.dropna().astype(str).unique())
+            raise ValueError(f"PartitionSplit: no row of X is in {parameter}={list(names)}; "
+                             f"column {self.column!r} gives the partitions {found}.")
+        return rows
+
+    def _check_speakers(self, X, train, test):
+        if self.speaker_column is None:
+            return
+        if self.speaker_column not in X.columns:
+            raise ValueError(f"PartitionSplit: X has no speaker column {self.speaker_column!r} "
+                             "to check; pass speaker_column=None to skip the check.")
+        speakers = X[self.speaker_column].to_numpy()
+        shared = sorted(set(speakers[train]) & set(speakers[test]), key=str)
+        if shared:
+            raise ValueError(
+                f"PartitionSplit(train={self.train!r}, test={self.test!r}) would put speaker(s) "
+                f"{shared[:10]} on both sides; partitions must be speaker-disjoint.")
+
+    def split(self, X, y=None, groups=None):
+        """Yield the one (train, test) pair of row positions.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with the partition column.
+        y : array-like or None
+            Labels; a class that occurs in ``y`` but not in the training rows
+            is an error.
+        groups : ignored
+        """
+        partition = self.partition(X)
+        train = self._rows_of(partition, _as_names(self.train, "train"), "train")
+        test = self._rows_of(partition, _as_names(self.test, "test"), "test")
+        overlap = set(_as_names(self.train, "train")) & set(_as_names(self.test, "test"))
+        if overlap:
+            raise ValueError(f"PartitionSplit: partition(s) {sorted(overlap)} are both train "
+                             "and test.")
+        self._check_speakers(X, train, test)
+        check_split_classes(y, train, f"PartitionSplit(train={self.train!r})")
+        yield train, test
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Always 1.
+
+        Parameters
+        ----------
+        X, y, groups : ignored
+        """
+        return 1

@@ -1,0 +1,124 @@
+import json
+
+import numpy as np
+import pytest
+from scipy.stats import loguniform, randint
+
+from skhanrock.__main__ import main
+from skhanrock.datasets import make_conversations
+from skhanrock.experiments import HYPOTHESES, paper_table, run_experiment
+
+SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
+               "weights__assignment": ["random", "linear", "softmax"]}
+TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
+              "han__batch_size": 32}
+SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,
+            "n_resamples": 50}
+
+
+@pytest.fixture(scope="module")
+def conversations_of_many_speakers():
+    return make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
+                              random_state=0)
+
+
+@pytest.fixture(scope="module")
+def h1(conversations_of_many_speakers, tmp_path_factory):
+    X, y = conversations_of_many_speakers
+    path = tmp_path_factory.mktemp("h1") / "results.jsonl"
+    return run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS), path
+
+
+def test_h1_gives_every_arm_the_same_draws(h1):
+    result, _ = h1
+    assert result.n_fitted == 6 and result.baseline == "none" and result.metric == "accuracy"
+    assert result.table.index.tolist() == ["none", "ap", "aphf"]
+    assert (result.table["trials"] == 2).all()
+    for _, trial in result.trials.groupby("trial"):
+        assert trial["han__lr"].nunique() == 1 and trial["han__context_size"].nunique() == 1
+    baseline = result.table.loc["none"]
+    assert np.isnan(baseline["difference"]) and not baseline["significant"]
+    challenger = result.table.loc["aphf"]
+    assert challenger["difference"] == pytest.approx(challenger["test"] - baseline["test"])
+    assert challenger["low"] <= challenger["high"] and 0 <= challenger["p_value"] <= 1
+    assert challenger["cell"].startswith(f"{challenger['test']:.3f}")
+    assert "| H1 | test accuracy |" in result.to_markdown()
+
+
+def test_a_rerun_resumes_from_the_results_file(h1, conversations_of_many_speakers):
+    X, y = conversations_of_many_speakers
+    first, path = h1
+    again = run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+    assert again.n_fitted == 0
+    assert again.table["test"].tolist() == first.table["test"].tolist()
+    # an interruption in the middle of writing a trial: that trial alone runs again
+    text = path.read_text()
+    path.write_text(text[:-20])
+    more = run_experiment(X, y, "H1", n_trials=3, results_file=path, **SETTINGS)
+    assert more.n_fitted == 4 and (more.table["trials"] == 3).all()
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 + 9 and all(json.loads(line) for line in lines)
+
+
+def test_a_results_file_of_another_experiment_is_refused(h1, conversations_of_many_speakers):
+    X, y = conversations_of_many_speakers
+    _, path = h1
+    with pytest.raises(ValueError, match="belongs to another experiment"):
+        run_experiment(X, y, "H1", n_trials=2, results_file=path,
+                       **{**SETTINGS, "max_epochs": 2})
+
+
+def test_regression_experiments_compare_mae(tmp_path):
+    X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
+                              task="regression", random_state=2)
+    partition = np.where(X["conversation"].isin(X["conversation"].unique()[:8]), "train",
+                         np.where(X["conversation"].isin(X["conversation"].unique()[8:10]),
+                                  "dev", "test"))
+    X = X.assign(speaker=X["conversation"].astype(str) + X["speaker_label"])
+    result = run_experiment(X, y, "H3", n_trials=1, partition=partition, **SETTINGS)
+    assert result.metric == "mae" and result.table.index.tolist() == ["flat", "rock"]
+    assert (result.trials["test mae"] >= 0).all()
+    table = paper_table({"valence MAE": result})
+    assert table.columns.tolist() == ["valence MAE"] and len(table) == 2
+
+
+def test_h2_fixes_the_capacity_of_each_arm():
+    arms = HYPOTHESES["H2"].arms
+    assert [a["han__primary_units"] for a in arms.values()] == [1, 64, 128, 192, 256]
+    assert HYPOTHESES["H2"].baseline == "P=256" and HYPOTHESES["H3"].baseline == "flat"
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"hypothesis": "H4"}, "hypothesis must be one of"),
+    ({"search_space": {"han__learning_rate": [0.1]}}, "han__learning_rate"),
+    ({"partition": "fold"}, "partition='fold' is not a column"),
+    ({"metric": "f2"}, "metric must be one of"),
+    ({"results_file": "/proc/forbidden/results.jsonl"}, "cannot be written"),
+])
+def test_bad_experiment_arguments_are_named(conversations_of_many_speakers, kwargs, message):
+    X, y = conversations_of_many_speakers
+    with pytest.raises(ValueError, match=message):
+        run_experiment(X, y, **{**SETTINGS, "n_trials": 1, **kwargs})
+
+
+def test_partitions_sharing_a_speaker_are_refused(conversations_of_many_speakers):
+    X, y = conversations_of_many_speakers
+    partition = np.resize(["train", "dev", "test"], len(X))
+    with pytest.raises(ValueError, match="on both sides"):
+        run_experiment(X, y, n_trials=1, partition=partition, **SETTINGS)
+
+
+def test_experiment_command_line_writes_tables(tmp_path, capsys):
+    frame, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
+                                  random_state=1)
+    data = tmp_path / "frame.csv"
+    frame.assign(emotion=y).to_csv(data, index=False)
+    code = main(["experiment", "--data", str(data), "--target", "emotion", "--hypothesis",
+                 "H3", "--trials", "1", "--epochs", "1", "--out", str(tmp_path / "out"),
+                 "--resamples", "50", "--set", "han__primary_units=6", "--set",
+                 "han__aux_units=2", "--set", "han__embedding_dim=8", "--no-progress"])
+    assert code == 0
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["H3.csv", "H3.jsonl", "H3.md", "H3_trials.csv"]
+    printed = capsys.readouterr().out
+    assert "| H3 | test accuracy |" in printed and "flat" in printed
