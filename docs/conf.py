@@ -49,7 +49,8 @@ sphinx_gallery_conf = {
 }
 
 SUBPACKAGES = ["skhanrock", "skhanrock.datasets", "skhanrock.preprocessing", "skhanrock.nn",
-               "skhanrock.model_selection", "skhanrock.metrics", "skhanrock.inspection"]
+               "skhanrock.model_selection", "skhanrock.metrics", "skhanrock.inspection",
+               "skhanrock.experiments"]
 
 
 def _write_api_page():
