@@ -1,6 +1,8 @@
-"""Explanations of fitted models for human analysts: attention at word, talkturn and task level."""
+"""Explanations for human analysts (attention at word, talkturn and task level) and result figures."""
 
 from ._explain import BUCKETS, attention_buckets, explain
+from ._plots import plot_bootstrap, plot_experiment, plot_learning_curves
 from ._render import plot_attention, render_html
 
-__all__ = ["BUCKETS", "attention_buckets", "explain", "plot_attention", "render_html"]
+__all__ = ["BUCKETS", "attention_buckets", "explain", "plot_attention", "plot_bootstrap",
+           "plot_experiment", "plot_learning_curves", "render_html"]
