@@ -6,9 +6,10 @@ conversations (random token ids, talkturns of 3 to T=40 words), P=256 / A=1, bat
 chunk-shuffled batches, batched auxiliary encoders, fused Adam) and for a
 reference written here the straightforward way (per-sample windows, every
 talkturn re-encoded in every window it appears in, one GRU per auxiliary task in
-a Python loop, packed talkturn sequences, plain Adam). Each configuration runs in
-its own fresh process, so peak memory (max RSS growth during training) is
-comparable.
+a Python loop, packed talkturn sequences, plain Adam). Each configuration runs
+in a fresh process of its own (peak memory is its max RSS growth during
+training) and the processes take turns step by step, so that all see the same
+machine load; speed comes from the median step time.
 
 Run ``python benchmarks/speed.py`` (about 10 minutes on 2 cores) or
 ``python benchmarks/speed.py --quick``; ``--out results.json`` keeps the numbers.
@@ -48,6 +49,12 @@ def conversations(context_size, n_aux_targets, n_offsets, seed=0):
                            np.r_[0, np.cumsum(lengths)[:-1]], lengths,
                            np.repeat(np.arange(N_CONVERSATIONS), TURNS), context_size,
                            np.arange(n), targets)
+
+
+def endless(batches):
+    """Batches from a re-iterable sampler, epoch after epoch, for any number of steps."""
+    while True:
+        yield from batches
 
 
 def split_tasks(n_tasks):
@@ -166,7 +173,7 @@ def reference_loss(outputs, targets, n_aux_targets):
 
 
 # ------------------------------------------------------------- measurement
-def package_steps(dataset, n_aux_targets, n_offsets, n_steps):
+def package_steps(dataset, n_aux_targets, n_offsets, chunk_size):
     module = HanModule(VOCABULARY, EMBEDDING, primary_units=PRIMARY_UNITS, aux_units=AUX_UNITS,
                        n_primary_outputs=N_CLASSES, n_aux_targets=n_aux_targets,
                        n_label_offsets=n_offsets, n_offset_outputs=N_CLASSES + 1,
@@ -174,7 +181,8 @@ def package_steps(dataset, n_aux_targets, n_offsets, n_steps):
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3, fused=True)
     loss = MultiTaskLoss("classification")
     weights = torch.full((1 + n_aux_targets + n_offsets,), 1.0 / (1 + n_aux_targets + n_offsets))
-    sampler = iter(ChunkedBatchSampler(len(dataset), BATCH, 16, shuffle=True, seed=0))
+    sampler = endless(ChunkedBatchSampler(len(dataset), BATCH, chunk_size, shuffle=True, seed=0,
+                                          conversations=dataset.conversation_codes))
 
     def step():
         batch, targets = dataset.collate(next(sampler))
@@ -184,11 +192,11 @@ def package_steps(dataset, n_aux_targets, n_offsets, n_steps):
     return step
 
 
-def reference_steps(dataset, n_aux_targets, n_offsets, n_steps):
+def reference_steps(dataset, n_aux_targets, n_offsets, chunk_size):
     module = ReferenceHanRock(n_aux_targets, n_offsets)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     order = np.random.default_rng(0).permutation(len(dataset))
-    batches = iter(np.array_split(order, len(order) // BATCH))
+    batches = endless(np.array_split(order, len(order) // BATCH))
 
     def step():
         tokens, window_lengths, targets = reference_batch(dataset, next(batches))
@@ -201,43 +209,75 @@ def reference_steps(dataset, n_aux_targets, n_offsets, n_steps):
 IMPLEMENTATIONS = {"package": package_steps, "reference": reference_steps}
 
 
-def measure(implementation, context_size, n_tasks, n_steps, queue):
-    """Samples per second and peak memory growth of one configuration (own process)."""
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
+def build_steps(implementation, context_size, n_tasks, chunk_size):
     n_aux_targets, n_offsets = split_tasks(n_tasks)
     dataset = conversations(context_size, n_aux_targets, n_offsets)
-    step = IMPLEMENTATIONS[implementation](dataset, n_aux_targets, n_offsets, n_steps)
+    return IMPLEMENTATIONS[implementation](dataset, n_aux_targets, n_offsets, chunk_size)
+
+
+def worker(connection, implementation, context_size, n_tasks, chunk_size):
+    """Run one configuration's training steps on request; report its peak memory at the end."""
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    step = build_steps(implementation, context_size, n_tasks, chunk_size)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(2):
+    connection.send("ready")
+    while connection.recv() == "step":
+        start = time.perf_counter()
         step()
-    start = time.perf_counter()
-    for _ in range(n_steps):
-        step()
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    queue.put({"samples_per_second": n_steps * BATCH / seconds, "peak_mib": peak / 1024})
+        connection.send(time.perf_counter() - start)
+    connection.send((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
 
 
-def run(implementation, context_size, n_tasks, n_steps):
+def take_turns(configurations, n_steps):
+    """Speed and peak memory of several configurations that take turns, one step each.
+
+    The machine's speed drifts by tens of percent over minutes (shared cores),
+    so configurations measured one after the other are not comparable; here
+    each lives in a process of its own (its own allocator and memory peak) and
+    the processes run their steps alternately, so all see the same load.
+    Speed comes from the median step time after two warm-up steps.
+    """
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=measure,
-                              args=(implementation, context_size, n_tasks, n_steps, queue))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        raise RuntimeError(f"{implementation} at L={context_size}, {n_tasks} tasks failed "
-                           f"(exit code {process.exitcode}); see the traceback above.")
-    return queue.get()
+    workers = {}
+    for name, arguments in configurations.items():
+        ours, theirs = context.Pipe()
+        process = context.Process(target=worker, args=(theirs, *arguments))
+        process.start()
+        workers[name] = (process, ours)
+    seconds = {name: [] for name in configurations}
+    results = {}
+    try:
+        # No step is timed while another process is still importing and building.
+        for _, connection in workers.values():
+            connection.recv()
+        for repeat in range(n_steps + 2):
+            for name, (_, connection) in workers.items():
+                connection.send("step")
+                elapsed = connection.recv()
+                if repeat >= 2:
+                    seconds[name].append(elapsed)
+        for name, (_, connection) in workers.items():
+            connection.send("stop")
+            results[name] = {"samples_per_second": BATCH / float(np.median(seconds[name])),
+                             "peak_mib": connection.recv()}
+    except EOFError as error:
+        raise RuntimeError("a benchmark process died; see the traceback above.") from error
+    finally:
+        for process, _ in workers.values():
+            process.join(timeout=60)
+            if process.is_alive():
+                process.terminate()
+    return results
 
 
-def context_sweep(lengths, n_steps):
+def context_sweep(lengths, n_steps, chunk_size):
     rows = []
     for context_size in lengths:
-        package = run("package", context_size, 16, n_steps)
-        reference = run("reference", context_size, 16, max(2, n_steps // 2))
-        rows.append({"L": context_size, "package": package, "reference": reference,
+        results = take_turns({name: (name, context_size, 16, chunk_size)
+                              for name in ("package", "reference")}, n_steps)
+        package, reference = results["package"], results["reference"]
+        rows.append({"L": context_size, **results,
                      "speed-up": package["samples_per_second"]
                      / reference["samples_per_second"],
                      "memory ratio": package["peak_mib"] / max(reference["peak_mib"], 1e-9)})
@@ -248,43 +288,14 @@ def context_sweep(lengths, n_steps):
     return rows
 
 
-def measure_tasks(task_counts, n_steps, queue):
-    """Median step time of each auxiliary-task count, interleaved in one process.
-
-    Interleaving puts every configuration under the same machine load, which
-    separate runs a minute apart do not.
-    """
-    torch.set_num_threads(2)
-    torch.manual_seed(0)
-    steps = {}
-    for n_tasks in task_counts:
-        n_aux_targets, n_offsets = split_tasks(n_tasks)
-        dataset = conversations(10, n_aux_targets, n_offsets)
-        steps[n_tasks] = package_steps(dataset, n_aux_targets, n_offsets, n_steps)
-    seconds = {n_tasks: [] for n_tasks in task_counts}
-    for repeat in range(n_steps + 2):
-        for n_tasks, step in steps.items():
-            start = time.perf_counter()
-            step()
-            if repeat >= 2:
-                seconds[n_tasks].append(time.perf_counter() - start)
-    queue.put({n: BATCH / float(np.median(s)) for n, s in seconds.items()})
-
-
-def task_sweep(task_counts, n_steps):
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=measure_tasks, args=(task_counts, 2 * n_steps, queue))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        raise RuntimeError("the auxiliary-task sweep failed; see the traceback above.")
-    speeds = queue.get()
+def task_sweep(task_counts, n_steps, chunk_size):
+    results = take_turns({n_tasks: ("package", 10, n_tasks, chunk_size)
+                          for n_tasks in task_counts}, 2 * n_steps)
     rows = []
     for n_tasks in task_counts:
-        rows.append({"tasks": n_tasks, "samples_per_second": speeds[n_tasks]})
-        print(f"{n_tasks:>2} auxiliary tasks (L=10): {speeds[n_tasks]:7.1f} samples/s "
-              "(median step, configurations interleaved)", flush=True)
+        speed = results[n_tasks]["samples_per_second"]
+        rows.append({"tasks": n_tasks, "samples_per_second": speed})
+        print(f"{n_tasks:>2} auxiliary tasks (L=10): {speed:7.1f} samples/s", flush=True)
     return rows
 
 
@@ -309,16 +320,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="L in {1, 10}, few steps")
     parser.add_argument("--steps", type=int, default=6, help="timed steps per configuration")
+    parser.add_argument("--chunk-size", type=int, default=64,
+                        help="the package's chunk size (64 is the estimators' default)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     lengths = (1, 10) if args.quick else (1, 5, 10, 20, 30)
     tasks = (0, 16) if args.quick else (0, 4, 8, 16, 32)
     steps = 3 if args.quick else args.steps
     print(f"P={PRIMARY_UNITS}, A={AUX_UNITS}, T={TOKENS}, batch {BATCH}, 2 threads, "
-          f"{steps} timed steps after 2 warm-up steps\n")
-    context_rows = context_sweep(lengths, steps)
+          f"chunk size {args.chunk_size}, {steps} timed steps after 2 warm-up steps, "
+          "configurations taking turns\n")
+    context_rows = context_sweep(lengths, steps, args.chunk_size)
     print()
-    task_rows = task_sweep(tasks, steps)
+    task_rows = task_sweep(tasks, steps, args.chunk_size)
     print()
     checks = verdicts(context_rows, task_rows)
     if args.out:

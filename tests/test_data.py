@@ -73,3 +73,22 @@ def test_length_buckets_split_only_where_padding_is_wasted():
     bounds = length_buckets(np.array([60, 58, 12, 11, 10, 3, 3, 2, 2, 2]))
     assert bounds[0] == 0 and bounds[-1] == 10 and 2 in bounds
     assert len(bounds) - 1 <= 4
+
+
+def test_chunked_sampler_restarts_chunks_at_each_conversation():
+    conversations = np.repeat([0, 1, 2], [7, 3, 5])
+    sampler = ChunkedBatchSampler(15, batch_size=4, chunk_size=4, shuffle=True, seed=1,
+                                  conversations=conversations)
+    chunks = sampler.chunks()
+    assert [list(c) for c in chunks] == [[0, 1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12, 13],
+                                         [14]]
+    order = np.concatenate(list(sampler))
+    assert sorted(order) == list(range(15))
+    starts = {int(c[0]) for c in chunks}
+    position = 0
+    while position < len(order):
+        # Every chunk comes out whole and in order.
+        assert order[position] in starts
+        chunk = next(c for c in chunks if c[0] == order[position])
+        np.testing.assert_array_equal(order[position:position + len(chunk)], chunk)
+        position += len(chunk)

@@ -233,3 +233,18 @@ def test_works_in_randomized_search_and_cross_validate(conversations):
     scores = cross_validate(HanRockClassifier(**{**TINY, "max_epochs": 1}), X, y,
                             groups=X["conversation"], cv=GroupKFold(2))["test_score"]
     assert np.all((scores >= 0) & (scores <= 1))
+
+
+def test_training_chunks_never_span_two_conversations(fitted, conversations):
+    X, y = conversations
+    clf = fitted["rock"]
+    dataset = clf.get_dataset(with_aux(X), y)
+    # A training split is a Subset; the chunks follow the conversations it keeps.
+    kept = np.flatnonzero(dataset.conversation_codes % 3 != 0)
+    iterator = clf.get_iterator(torch.utils.data.Subset(dataset, kept), training=True)
+    codes = dataset.conversation_codes[kept]
+    for chunk in iterator.batch_sampler.chunks():
+        assert len(set(codes[chunk])) == 1
+        assert len(chunk) <= clf.chunk_size
+    batches = [batch for batch, _ in iterator]
+    assert sum(len(batch) for batch in batches) == len(kept)

@@ -7,13 +7,17 @@ from torch.utils.data import Dataset, Subset
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
 
 
-def length_buckets(lengths, max_buckets=4, min_saving=0.15):
+def length_buckets(lengths, max_buckets=2, min_saving=0.15):
     """Split talkturns sorted by decreasing length into slices padded separately.
 
     Padding a batch to its longest talkturn wastes the word encoder's work on
     the padding of every shorter one; each bucket is padded to its own longest
     talkturn instead. A bucket is split where that saves at least
     ``min_saving`` of its padded size, since each bucket costs one more pass.
+    Two buckets are the default because more passes over fewer rows made the
+    word encoder slower on CPU (``benchmarks/word_encoder.py``: 4 buckets
+    10-15% slower than 2 on talkturns of 3 to 40 words; PyTorch's packed
+    path, which wastes no padding at all, 20-25% slower).
 
     Returns
     -------
@@ -158,11 +162,14 @@ class TalkturnDataset(Dataset):
 class ChunkedBatchSampler:
     """Batches of consecutive samples, shuffled in chunks.
 
-    Samples are cut into chunks of ``chunk_size`` consecutive positions; with
-    ``shuffle`` the chunks are put in random order before being cut into
-    batches. Consecutive positions are consecutive talkturns of a conversation,
-    so the windows of a batch overlap and share their talkturn encodings, while
-    the chunk order still changes every epoch.
+    Each conversation's samples are cut into chunks of ``chunk_size``
+    consecutive positions (the last one of a conversation may be shorter);
+    with ``shuffle`` the chunks are put in random order before being cut into
+    batches. Consecutive positions are consecutive talkturns, so the windows of
+    a batch overlap and share their talkturn encodings, while the chunk order
+    still changes every epoch. A chunk never spans two conversations: one that
+    starts where its conversation starts needs no earlier talkturn encoded for
+    its windows.
 
     Parameters
     ----------
@@ -172,28 +179,48 @@ class ChunkedBatchSampler:
     shuffle : bool
     seed : int or None
         Seed of the chunk order; epoch ``e`` uses the ``e``-th draw.
+    conversations : array-like of shape (n_samples,) or None
+        Conversation of each sample, samples of one conversation consecutive;
+        None treats all samples as one conversation.
 
     Examples
     --------
     >>> sampler = ChunkedBatchSampler(7, batch_size=4, chunk_size=2, shuffle=False)
     >>> [list(map(int, b)) for b in sampler]
     [[0, 1, 2, 3], [4, 5, 6]]
+    >>> sampler = ChunkedBatchSampler(7, batch_size=3, chunk_size=2, shuffle=True, seed=0,
+    ...                               conversations=[0, 0, 0, 1, 1, 1, 1])
+    >>> [list(map(int, c)) for c in sampler.chunks()]
+    [[0, 1], [2], [3, 4], [5, 6]]
     """
 
-    def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None):
+    def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None,
+                 conversations=None):
         self.n_samples = n_samples
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
+        self.conversations = conversations
 
     def __len__(self):
         return -(-self.n_samples // self.batch_size)
 
+    def chunks(self):
+        """The chunks in their natural order, as arrays of sample positions."""
+        positions = np.arange(self.n_samples)
+        conversation_start = np.zeros(self.n_samples, dtype=int)
+        if self.conversations is not None:
+            codes = np.asarray(self.conversations)
+            first = np.r_[True, codes[1:] != codes[:-1]]
+            conversation_start = np.maximum.accumulate(np.where(first, positions, 0))
+        starts = np.flatnonzero((positions - conversation_start) % self.chunk_size == 0)
+        return np.split(positions, starts[1:])
+
     def __iter__(self):
         order = np.arange(self.n_samples)
         if self.shuffle:
-            chunks = np.array_split(order, -(-self.n_samples // self.chunk_size))
+            chunks = self.chunks()
             order = np.concatenate([chunks[i] for i in self.rng.permutation(len(chunks))])
         for start in range(0, self.n_samples, self.batch_size):
             yield order[start:start + self.batch_size]

@@ -97,6 +97,15 @@ def _check_in_range(name, value, low, high, *, integer=False, high_open=False):
         raise ValueError(f"{name} must be {what} in [{low}, {high}{bracket}, got {value!r}.")
 
 
+def _base_positions(dataset):
+    """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
+    positions = np.arange(len(dataset))
+    while isinstance(dataset, Subset):
+        positions = np.asarray(dataset.indices)[positions]
+        dataset = dataset.dataset
+    return dataset, positions
+
+
 class _HanRockNet(NeuralNet):
     """Shared machinery of the classifier and the regressor.
 
@@ -113,7 +122,7 @@ class _HanRockNet(NeuralNet):
                  freeze_embeddings=False, max_words=64, min_word_count=1, gru_dropout=0.1,
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
-                 chunk_size=16, random_state=None, module=HanModule, criterion=MultiTaskLoss,
+                 chunk_size=64, random_state=None, module=HanModule, criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
                  train_split=None, verbose=0, device="cpu", **kwargs):
         super().__init__(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -356,13 +365,12 @@ class _HanRockNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         """Batches of consecutive windows, chunk-shuffled when training."""
-        base = dataset
-        while isinstance(base, Subset):
-            base = base.dataset
+        base, positions = _base_positions(dataset)
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         _check_in_range("batch_size", batch_size, 1, np.inf, integer=True)
         sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
-                                      shuffle=training, seed=getattr(self, "seed_", None))
+                                      shuffle=training, seed=getattr(self, "seed_", None),
+                                      conversations=base.conversation_codes[positions])
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate)
 
     # -------------------------------------------------------- training steps
@@ -453,10 +461,10 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         Column read as text; "auto" is ``narrative`` when present, else ``text``.
     conversation_column, turn_column : str
         Column roles of the talkturn frame.
-    chunk_size : int, default=16
-        Training batches are made of shuffled chunks of this many consecutive
-        talkturns, so windows in a batch share talkturn encodings; 1 gives fully
-        random batches.
+    chunk_size : int, default=64
+        Training batches are made of shuffled chunks of up to this many
+        consecutive talkturns of one conversation, so windows in a batch share
+        talkturn encodings; 1 gives fully random batches.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.
