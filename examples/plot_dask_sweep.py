@@ -15,6 +15,7 @@ import tempfile
 
 import joblib
 import matplotlib.pyplot as plt
+import torch
 from dask.distributed import Client, LocalCluster
 from scipy.stats import loguniform
 from sklearn.model_selection import RandomizedSearchCV
@@ -29,18 +30,22 @@ quick = bool(os.environ.get("SKHANROCK_DOCS_QUICK"))
 
 def sweep(store):
     """A random search over the learning rate, fitted on two local worker processes."""
-    X, y = make_conversations(n_conversations=20 if quick else 40, n_speakers=80, random_state=0)
+    X, y = make_conversations(n_conversations=20 if quick else 30, n_speakers=80, random_state=0)
     net = HanRockClassifier(
-        primary_units=32, context_size=6, max_epochs=6 if quick else 12, random_state=0,
+        primary_units=32, aux_units=4, context_size=6, max_epochs=6 if quick else 10,
+        random_state=0,
         train_split=ConversationValidSplit(0.25, random_state=0),
         callbacks=[MedianStopping(store, study="sweep", first_check=3, every=2)])
     search = RandomizedSearchCV(net, {"lr": loguniform(2 ** -12, 2 ** -3)},
-                                n_iter=4 if quick else 8, cv=SpeakerGroupKFold(2),
+                                n_iter=3 if quick else 6, cv=SpeakerGroupKFold(2),
                                 random_state=0)
     # Worker processes, one thread each, listening on the loopback interface only.
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            host="127.0.0.1", dashboard_address=None)
-    with cluster, Client(cluster), joblib.parallel_config(backend="dask"):
+    with cluster, Client(cluster) as client, joblib.parallel_config(backend="dask"):
+        # torch would start one thread per core in every worker; two workers on
+        # two cores would then spin against each other and run several times slower.
+        client.run(torch.set_num_threads, 1)
         search.fit(X, y)
     return search
 

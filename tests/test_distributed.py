@@ -2,6 +2,7 @@
 
 import joblib
 import pytest
+import torch
 from conftest import TINY
 from sklearn.model_selection import RandomizedSearchCV
 
@@ -20,6 +21,9 @@ def client():
                                        host="127.0.0.1", dashboard_address=None,
                                        worker_dashboard_address=None)
     with cluster, distributed.Client(cluster) as client:
+        # One torch thread per worker: two workers of two threads on two cores spin
+        # against each other.
+        client.run(torch.set_num_threads, 1)
         yield client
 
 
