@@ -16,6 +16,8 @@ def test_demo_runs_the_whole_pipeline_and_reports_every_model():
     assert "Fitted loss weights" in output and "y-1" in output
 
 
-def test_command_line_runs_the_demo(capsys):
-    assert main(["demo", "--conversations", "10", "--epochs", "1", "--no-progress"]) == 0
-    assert "weighted F1" in capsys.readouterr().out
+def test_command_line_runs_the_demo_with_progress_bars(capsys):
+    assert main(["demo", "--conversations", "10", "--epochs", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "weighted F1" in captured.out
+    assert "100%" in captured.err  # one tqdm bar per fit, run to its end

@@ -165,10 +165,10 @@ def test_pretrained_embeddings(conversations, tmp_path, embeddings):
         expected_dim = 50
     elif embeddings == "file":
         path = tmp_path / "glove.txt"
-        path.write_text("sad 0.1 0.2 0.3\nhappy -0.1 0.5 0.2\nthe 0 0 1\n")
+        path.write_text("and 0.1 0.2 0.3\nthe -0.1 0.5 0.2\nzyzzyva 0 0 1\n")
         embeddings, expected_dim = str(path), 3
     else:
-        embeddings, expected_dim = (np.eye(2, 4), ["sad", "happy"]), 4
+        embeddings, expected_dim = (np.eye(2, 4), ["and", "the"]), 4
     clf = HanRockClassifier(**{**TINY, "max_epochs": 1}, embeddings=embeddings,
                             freeze_embeddings=True).fit(X, y)
     weight = clf.module_.embedding.weight
@@ -248,3 +248,179 @@ def test_training_chunks_never_span_two_conversations(fitted, conversations):
         assert len(chunk) <= clf.chunk_size
     batches = [batch for batch, _ in iterator]
     assert sum(len(batch) for batch in batches) == len(kept)
+
+
+def test_vocabulary_never_sees_the_held_out_conversations(conversations):
+    X, y = conversations
+    split = ConversationValidSplit(0.25, random_state=0)
+    held_out = split.held_out(X["conversation"])
+    X = X.copy()
+    in_valid = X["conversation"].isin(held_out)
+    X.loc[in_valid, "text"] = "okapi " + X.loc[in_valid, "text"]
+    X.loc[~in_valid, "text"] = "quokka " + X.loc[~in_valid, "text"]
+    clf = HanRockClassifier(**TINY, train_split=split).fit(X, y)
+    np.testing.assert_array_equal(clf.valid_conversations_, held_out)
+    assert "quokka" in clf.vocabulary_ and "okapi" not in clf.vocabulary_
+    # the validation epochs ran on exactly the held-out talkturns
+    assert clf.history[-1, "valid_batch_count"] == -(-in_valid.sum() // TINY["batch_size"])
+
+
+def test_row_level_validation_splits_are_refused(conversations):
+    from skorch.dataset import ValidSplit
+
+    X, y = conversations
+    with pytest.raises(ValueError, match="train_split must be None, a ConversationValidSplit"):
+        HanRockClassifier(**TINY, train_split=ValidSplit(0.2)).fit(X, y)
+
+
+@pytest.mark.parametrize(("param", "value"), [
+    ("primary_units", 0), ("primary_units", 2.5), ("aux_units", 0), ("context_size", 0),
+    ("freeze_embeddings", "yes"), ("embedding_dim", 0), ("gru_dropout", 1.0),
+    ("max_words", -1), ("chunk_size", 0)])
+def test_bad_hyper_parameters_are_named_before_torch_sees_them(conversations, param, value):
+    X, y = conversations
+    with pytest.raises(ValueError, match=param):
+        HanRockClassifier(**{**TINY, param: value}).fit(X, y)
+
+
+def test_auxiliary_targets_may_be_missing_but_not_all_missing(conversations):
+    X, y = conversations
+    with pytest.raises(ValueError, match=r"no value in the auxiliary target column\(s\) \['aux:x'\]"):
+        HanRockClassifier(**TINY).fit(X.assign(**{"aux:x": np.nan}), y)
+    with pytest.raises(ValueError, match=r"X\['aux:x'\] must be numeric; row"):
+        HanRockClassifier(**TINY).fit(X.assign(**{"aux:x": "high"}), y)
+
+
+def test_prediction_validates_the_frame_too(fitted, conversations):
+    X, _ = conversations
+    clf = fitted["rock"]
+    with pytest.raises(ValueError, match="missing the column"):
+        clf.predict(X.drop(columns="text"))
+    with pytest.raises(TypeError, match=r"X\['text'\] must hold text; row"):
+        clf.predict(X.assign(text=3))
+    with pytest.raises(ValueError, match="duplicate"):
+        clf.predict(pd.concat([X, X.head(1)]))
+    with pytest.raises(ValueError, match="empty"):
+        clf.predict_proba(X.iloc[:0])
+
+
+def test_prediction_needs_no_labels_and_no_auxiliary_columns(fitted, conversations):
+    X, _ = conversations
+    assert fitted["rock"].predict(X[["conversation", "turn", "text"]]).shape == (len(X),)
+
+
+def test_errors_in_y_name_the_row(conversations, regression_conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**TINY).fit(X, y)
+    unseen = y.copy()
+    unseen.iloc[3] = "bored"
+    with pytest.raises(ValueError, match=rf"y at row {X.index[3]} has the class 'bored'"):
+        clf.partial_fit(X, unseen)
+    X_r, y_r = regression_conversations
+    bad = y_r.astype(object)
+    bad.iloc[5] = "high"
+    with pytest.raises(ValueError, match=rf"y at row {X_r.index[5]} is 'high'"):
+        HanRockRegressor(**TINY).fit(X_r, bad)
+
+
+def test_regressor_target_range_ignores_unlabelled_rows(regression_conversations):
+    X, y = regression_conversations
+    assert y.isna().any()
+    reg = HanRockRegressor(**{**TINY, "max_epochs": 1}).fit(X, y)
+    assert reg.target_range_ == (y.min(), y.max())
+
+
+def test_score_honours_sample_weight(fitted, conversations):
+    from sklearn.metrics import accuracy_score
+
+    X, y = conversations
+    clf = fitted["rock"]
+    weights = np.linspace(0.1, 2.0, len(X))
+    labelled = y.notna().to_numpy()
+    expected = accuracy_score(y[labelled].tolist(), clf.predict(X)[labelled].tolist(),
+                              sample_weight=weights[labelled])
+    assert clf.score(X, y, sample_weight=weights) == pytest.approx(expected)
+    correct = clf.predict(X) == y.to_numpy()
+    assert clf.score(X, y, sample_weight=correct.astype(float)) == 1.0
+
+
+def test_partial_fit_continues_the_batch_order(conversations):
+    from skorch.callbacks import Callback
+
+    class FirstBatch(Callback):
+        def on_epoch_begin(self, net, **kwargs):
+            self.pending = True
+
+        def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+            if training and self.pending:
+                orders.append(tuple(batch[0].rows))
+                self.pending = False
+
+    X, y = conversations
+    orders = []
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1, "chunk_size": 2},
+                            callbacks=[FirstBatch()])
+    clf.fit(X, y)
+    clf.partial_fit(X, y)
+    clf.partial_fit(X, y)
+    assert len(set(orders)) == 3
+    again = []
+    orders = again
+    HanRockClassifier(**{**TINY, "max_epochs": 3, "chunk_size": 2},
+                      callbacks=[FirstBatch()]).fit(X, y)
+    assert len(set(again)) == 3
+
+
+def test_default_aux_units_complete_the_257_units(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "primary_units": 250, "aux_units": None,
+                               "max_epochs": 1}).fit(X, y)
+    assert clf.module_.primary_units == 250 and clf.module_.aux_units == 7
+
+
+def test_dropout_acts_in_training_only(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "gru_dropout": 0.5, "recurrent_dropout": 0.5,
+                               "max_epochs": 1}).fit(X, y)
+    batch, _ = next(iter(clf.get_iterator(clf.get_dataset(X), training=False)))
+    inputs = batch.module_inputs("cpu")
+    clf.module_.train()
+    with torch.no_grad():
+        assert not torch.allclose(clf.module_(**inputs)[0], clf.module_(**inputs)[0])
+    clf.module_.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(clf.module_(**inputs)[0], clf.module_(**inputs)[0])
+
+
+def test_auxiliary_losses_never_train_the_primary_branch(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(with_aux(X), y)
+    dataset = clf.get_dataset(with_aux(X), y)
+    batch, targets = next(iter(clf.get_iterator(dataset, training=False)))
+    clf.module_.zero_grad()
+    losses = clf.criterion_.task_losses(clf.infer(batch), targets)
+    losses[1:].sum().backward()  # every auxiliary and history/future task, no primary
+    module = clf.module_
+    for name, parameter in module.named_parameters():
+        primary_only = name.startswith(("primary_reader", "primary_projection", "primary_head",
+                                        "task_attention", "task_projection"))
+        if primary_only:
+            assert parameter.grad is None or not parameter.grad.any(), name
+    # the primary units of the shared word GRU get no gradient either
+    units, total = module.primary_units, module.primary_units + module.aux_units
+    for gru in (module.word_gru.forward_gru, module.word_gru.backward_gru):
+        for name in ("weight_hh_l0", "weight_ih_l0", "bias_ih_l0", "bias_hh_l0"):
+            by_unit = getattr(gru, name).grad.view(3, total, -1)
+            assert not by_unit[:, :units].any(), name
+            assert by_unit[:, units:].any(), name
+
+
+def test_checkpointed_model_restores_in_a_new_estimator(conversations, tmp_path):
+    X, y = conversations
+    clf = HanRockClassifier(
+        **{**TINY, "max_epochs": 3}, train_split=ConversationValidSplit(0.25, random_state=0),
+        callbacks=[Checkpoint(dirname=str(tmp_path), monitor="valid_loss_best",
+                              f_pickle="model.pkl", load_best=True)]).fit(X, y)
+    with open(tmp_path / "model.pkl", "rb") as file:
+        restored = pickle.load(file)
+    np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)

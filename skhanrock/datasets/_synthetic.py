@@ -102,6 +102,11 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     y : Series
         One label per row of ``X``, named ``"emotion"`` or ``"valence"``.
 
+    See Also
+    --------
+    make_feature_files : Write the nonverbal features of ``X`` as OpenFace
+        frame files and a Vokaturi table, to run the readers and the aligner.
+
     Examples
     --------
     >>> from skhanrock.datasets import make_conversations
@@ -162,6 +167,7 @@ def _draw_speakers(n_speakers, rng):
         "pause": rng.uniform(0.2, 0.6, n_speakers),
         "valence_bias": rng.normal(0.0, 0.3, n_speakers),
         "tone_weight": rng.uniform(0.1, 0.4, n_speakers),
+        "tone_baseline": list(rng.dirichlet(np.ones(len(_TONES)) * 2.0, n_speakers)),
     })
 
 
@@ -209,7 +215,7 @@ def _one_conversation(conversation, speakers, rng, min_turns, max_turns, signal_
         frame[f"{au}_c"] = always_present.astype(float)
     smile_run = (frame["AU06_r"] + frame["AU12_r"] + rng.normal(0.0, 0.7, n_turns)) > 3.5
     frame["smile"] = smile_run.astype(float)
-    baseline = rng.dirichlet(np.ones(len(_TONES)) * 2.0, 2)[who]
+    baseline = np.vstack(people["tone_baseline"])
     weight = people["tone_weight"].to_numpy()[:, None]
     emotional = np.vstack([rng.dirichlet(_TONE_ALPHA[e]) for e in emotions])
     tones = weight * baseline + (1.0 - weight) * emotional

@@ -15,6 +15,21 @@ def masked_softmax(scores, mask, dim=-1):
     can never change a result; a slice without any real position gets all
     zeros instead of NaN.
 
+    Parameters
+    ----------
+    scores : Tensor
+        Attention scores.
+    mask : BoolTensor, broadcastable to ``scores``
+        True at the real positions.
+    dim : int, default=-1
+        Axis of the positions.
+
+    Returns
+    -------
+    Tensor
+        Weights of the shape of ``scores``, summing to one over the real
+        positions of each slice.
+
     Examples
     --------
     >>> import torch

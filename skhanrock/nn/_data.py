@@ -1,6 +1,7 @@
 """Encoded talkturns, context windows and the batches that share talkturn encodings."""
 
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.data import Dataset, Subset
 
@@ -55,6 +56,34 @@ class TalkturnBatch:
 
     ``len(batch)`` is the number of samples (windows), which is what skorch
     counts; the talkturn tensors have their own first dimension.
+    :meth:`TalkturnDataset.collate` builds it; the network reads it through
+    :meth:`module_inputs`.
+
+    Parameters
+    ----------
+    tokens : LongTensor of shape (U, T)
+        Word ids of the U distinct talkturns, left-aligned, sorted by
+        decreasing length.
+    lengths : LongTensor of shape (U,)
+        Words per talkturn.
+    windows : LongTensor of shape (B, L)
+        Each sample's talkturns, oldest first, as indices into ``tokens``.
+    window_lengths : LongTensor of shape (B,)
+        Real talkturns per window.
+    rows, talkturns : ndarray of int
+        Sorted dataset positions of the B samples and of the U talkturns.
+    word_buckets : tuple of int or None, default=None
+        Boundaries of the length buckets over the talkturns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dataset = TalkturnDataset(np.array([5, 6, 7, 8]), np.array([0, 2, 3]),
+    ...                           np.array([2, 1, 1]), np.array([0, 0, 0]),
+    ...                           context_size=2, sorted_to_caller=np.arange(3))
+    >>> batch, targets = dataset.collate([1, 2])
+    >>> len(batch), batch.windows.tolist(), targets is None
+    (2, [[0, 1], [1, 2]], True)
     """
 
     def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns,
@@ -102,6 +131,21 @@ class TalkturnDataset(Dataset):
         Caller row of each sorted position.
     targets : dict of ndarray or None
         Per sorted talkturn: ``primary``, ``aux`` and ``offsets`` targets.
+
+    Examples
+    --------
+    Three talkturns of one conversation, then one of another; windows of
+    two talkturns never reach across the conversation boundary:
+
+    >>> import numpy as np
+    >>> dataset = TalkturnDataset(token_ids=np.array([3, 4, 5, 6, 7]),
+    ...                           token_offsets=np.array([0, 2, 3, 4]),
+    ...                           token_lengths=np.array([2, 1, 1, 1]),
+    ...                           conversation_codes=np.array([0, 0, 0, 1]),
+    ...                           context_size=2, sorted_to_caller=np.arange(4))
+    >>> positions, lengths = dataset.window_positions([0, 1, 2, 3])
+    >>> positions.tolist(), lengths.tolist()
+    ([[0, 0], [0, 1], [1, 2], [3, 3]], [1, 2, 2, 1])
     """
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
@@ -177,8 +221,9 @@ class ChunkedBatchSampler:
     batch_size : int
     chunk_size : int
     shuffle : bool
-    seed : int or None
-        Seed of the chunk order; epoch ``e`` uses the ``e``-th draw.
+    seed : int, numpy Generator or None
+        Seed of the chunk order; epoch ``e`` uses the ``e``-th draw. A
+        Generator is used as it is, so its draws continue where they stopped.
     conversations : array-like of shape (n_samples,) or None
         Conversation of each sample, samples of one conversation consecutive;
         None treats all samples as one conversation.
@@ -226,51 +271,78 @@ class ChunkedBatchSampler:
             yield order[start:start + self.batch_size]
 
 
+def split_by_conversation(dataset, is_valid):
+    """Training and validation :class:`~torch.utils.data.Subset` of ``dataset``.
+
+    ``is_valid`` flags the sorted positions to hold out. Indices stay sorted,
+    so each batch still holds consecutive talkturns.
+    """
+    is_valid = np.asarray(is_valid, dtype=bool)
+    return (Subset(dataset, np.flatnonzero(~is_valid).tolist()),
+            Subset(dataset, np.flatnonzero(is_valid).tolist()))
+
+
 class ConversationValidSplit:
     """skorch ``train_split`` that holds out whole conversations for validation.
 
     Holding out rows at random would put talkturns of one conversation on
     both sides, and a held-out talkturn's label would still be a history or
     future target of its neighbours in training; whole conversations avoid
-    both.
+    both. The estimators draw the held-out conversations once per training
+    call, before they fit the vocabulary, so nothing is fitted on them (the
+    drawn ids are the estimator's ``valid_conversations_``).
 
     Parameters
     ----------
     valid_fraction : float in (0, 1), default=0.2
         Approximate fraction of conversations held out.
     random_state : int or None, default=None
+        Seed of the draw; None draws differently at every training call.
 
     Examples
     --------
     >>> from skhanrock import HanRockClassifier
     >>> from skhanrock.nn import ConversationValidSplit
     >>> from skorch.callbacks import EarlyStopping
-    >>> net = HanRockClassifier(train_split=ConversationValidSplit(0.2, random_state=0),
-    ...                         callbacks=[EarlyStopping(patience=3)])
+    >>> split = ConversationValidSplit(0.5, random_state=0)
+    >>> split.held_out(["a", "a", "b", "c", "c", "d"]).tolist()
+    ['c', 'd']
+    >>> net = HanRockClassifier(train_split=split, callbacks=[EarlyStopping(patience=3)])
     """
 
     def __init__(self, valid_fraction=0.2, random_state=None):
         self.valid_fraction = valid_fraction
         self.random_state = random_state
 
-    def __call__(self, dataset, y=None, groups=None):
+    def held_out(self, conversations):
+        """The conversations held out for validation.
+
+        Parameters
+        ----------
+        conversations : array-like of shape (n_rows,)
+            Conversation id of each talkturn.
+
+        Returns
+        -------
+        ndarray
+            The held-out conversation ids, in order of first appearance. The
+            same ids and ``random_state`` always give the same draw.
+        """
         if not 0.0 < self.valid_fraction < 1.0:
             raise ValueError(
                 f"valid_fraction must lie strictly between 0 and 1, got {self.valid_fraction}.")
-        codes = dataset.conversation_codes
-        conversations = np.unique(codes)
-        if len(conversations) < 2:
+        ids = pd.unique(np.asarray(conversations))
+        if len(ids) < 2:
             raise ValueError(
                 "ConversationValidSplit needs at least 2 conversations to hold one out; "
-                f"the training data has {len(conversations)}.")
+                f"the training data has {len(ids)}.")
         rng = np.random.default_rng(self.random_state)
-        n_valid = min(len(conversations) - 1,
-                      max(1, round(self.valid_fraction * len(conversations))))
-        held_out = rng.choice(conversations, n_valid, replace=False)
-        is_valid = np.isin(codes, held_out)
-        # Indices stay sorted so each batch still holds consecutive talkturns.
-        return (Subset(dataset, np.flatnonzero(~is_valid).tolist()),
-                Subset(dataset, np.flatnonzero(is_valid).tolist()))
+        n_valid = min(len(ids) - 1, max(1, round(self.valid_fraction * len(ids))))
+        return ids[np.sort(rng.choice(len(ids), n_valid, replace=False))]
+
+    def __call__(self, dataset, y=None, groups=None):
+        codes = dataset.conversation_codes
+        return split_by_conversation(dataset, np.isin(codes, self.held_out(codes)))
 
     def __repr__(self):
         return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "

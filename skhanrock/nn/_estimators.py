@@ -30,7 +30,12 @@ from .._labels import (
     label_offset_task_name,
 )
 from ..metrics import labelled_rows
-from ._data import ChunkedBatchSampler, TalkturnDataset
+from ._data import (
+    ChunkedBatchSampler,
+    ConversationValidSplit,
+    TalkturnDataset,
+    split_by_conversation,
+)
 from ._embeddings import embedding_matrix
 from ._loss import MultiTaskLoss
 from ._module import HanModule
@@ -163,6 +168,19 @@ class _HanRockNet(NeuralNet):
             _check_in_range(name, getattr(self, name), 1, np.inf, integer=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             _check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
+        if not isinstance(self.freeze_embeddings, bool | np.bool_):
+            raise ValueError(
+                f"freeze_embeddings must be True or False, got {self.freeze_embeddings!r}.")
+        if self.embeddings == "random":
+            _check_in_range("embedding_dim", self.embedding_dim, 1, np.inf, integer=True)
+        if self.train_split is not None and not isinstance(
+                self.train_split, ConversationValidSplit | FrameValidSplit):
+            raise ValueError(
+                "train_split must be None, a ConversationValidSplit or a FrameValidSplit, got "
+                f"{self.train_split!r}. A split of single talkturns (such as skorch's "
+                "ValidSplit) would leak: held-out talkturns would still be context of the "
+                "training windows, and their labels history/future targets of their "
+                "neighbours.")
         _check_device(self.device)
 
     def _resolved_aux_units(self):
@@ -170,7 +188,8 @@ class _HanRockNet(NeuralNet):
 
     def initialize_module(self):
         """Build the network with the sizes fitted on the training frame."""
-        _check_device(self.device)
+        # Checked before any torch layer exists, so a bad size is our error, not torch's.
+        self._check_hyper_parameters()
         sizes = self._data_dependent_sizes()
         kwargs = {
             "architecture": self.architecture,
@@ -226,42 +245,58 @@ class _HanRockNet(NeuralNet):
         return args, kwargs
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Fit the vocabulary, tasks and loss weights, then rebuild the network."""
-        if not getattr(self, "needs_data_fit_", True):
+        """Draw the validation conversations; on a fresh model fit the encoding too.
+
+        The vocabulary, tasks and loss weights are fitted on the training
+        conversations only, then the network is rebuilt with their sizes.
+        """
+        refit = getattr(self, "needs_data_fit_", True)
+        text_column = self._resolve_text_column(X) if refit else self.text_column_
+        frame = self._check_frame(X, text_column)
+        self.valid_conversations_ = self._held_out_conversations(frame)
+        if not refit:
             return
-        self._check_hyper_parameters()
-        seed = check_random_state(self.random_state).randint(2 ** 31 - 1) \
-            if self.random_state is not None else None
-        self.seed_ = seed
-        if seed is not None:
-            torch.manual_seed(seed)
-        self._fit_encoding(X, y)
+        self.seed_ = None if self.random_state is None else \
+            check_random_state(self.random_state).randint(2 ** 31 - 1)
+        if self.seed_ is not None:
+            torch.manual_seed(self.seed_)
+        # Chunk orders come from one generator for the model's whole life, so a
+        # later partial_fit continues the sequence instead of repeating it.
+        self.batch_order_rng_ = np.random.default_rng(self.seed_)
+        self._fit_encoding(frame, y, text_column)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
+
+    def _held_out_conversations(self, frame):
+        ids = frame[self.conversation_column].to_numpy()
+        if isinstance(self.train_split, ConversationValidSplit):
+            return self.train_split.held_out(ids)
+        return ids[:0]
 
     # ------------------------------------------------------------ data fitting
     def _resolve_text_column(self, X):
         if self.text_column != "auto":
             return self.text_column
-        return "narrative" if "narrative" in X.columns else "text"
+        columns = X.columns if isinstance(X, pd.DataFrame) else ()
+        return "narrative" if "narrative" in columns else "text"
 
     def _check_frame(self, X, text_column):
         return check_talkturn_frame(X, conversation_column=self.conversation_column,
                                     turn_column=self.turn_column, required=[text_column])
 
-    def _fit_encoding(self, X, y):
-        text_column = self._resolve_text_column(X) if isinstance(X, pd.DataFrame) else "text"
-        frame = self._check_frame(X, text_column)
+    def _fit_encoding(self, frame, y, text_column):
         validate_data(self, frame, skip_check_array=True, reset=True)
-        labels = self._check_y(y, frame)
-        self._fit_targets(labels)
+        # Classes come from every labelled row: they name the output space and
+        # carry nothing about the held-out texts.
+        self._fit_targets(self._check_y(y, frame))
+        training = frame[~frame[self.conversation_column].isin(self.valid_conversations_)]
         self.text_column_ = text_column
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
-        check_numeric_columns(frame, self.aux_columns_)
+        self._check_aux_targets(training)
         self.label_offsets_ = self._resolve_label_offsets(frame)
-        texts = text_as_strings(frame, text_column)
-        self.vocabulary_ = fit_vocabulary(texts, self.min_word_count)
+        self.vocabulary_ = fit_vocabulary(text_as_strings(training, text_column),
+                                          self.min_word_count)
         rng = np.random.default_rng(self.seed_)
         self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
             self.vocabulary_, self.embeddings, self.embedding_dim, rng)
@@ -269,14 +304,30 @@ class _HanRockNet(NeuralNet):
                             *map(label_offset_task_name, self.label_offsets_)]
         self.loss_weights_ = self._resolve_loss_weights(frame)
 
+    def _check_aux_targets(self, training):
+        """Auxiliary targets are numbers; missing ones are left out of their loss.
+
+        A column without a single value among the training rows would train a
+        head with no loss at all, which is almost certainly a mistake upstream.
+        """
+        values = check_numeric_columns(training, self.aux_columns_)
+        empty = [c for c, present in zip(self.aux_columns_, np.isfinite(values).any(0),
+                                         strict=True) if not present]
+        if empty:
+            raise ValueError(
+                f"X has no value in the auxiliary target column(s) {empty} among the "
+                f"{len(training)} training rows; drop them or fill them in.")
+
     def _check_y(self, y, frame):
         if y is None:
             raise ValueError(f"{type(self).__name__} needs y to fit; got y=None.")
-        labels = pd.Series(np.asarray(y, dtype=object).ravel()
-                           if not isinstance(y, pd.Series) else y.to_numpy(dtype=object))
-        if len(labels) != len(frame):
+        values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else \
+            np.asarray(y, dtype=object).ravel()
+        if len(values) != len(frame):
             raise ValueError(
-                f"y has {len(labels)} values but X has {len(frame)} talkturn rows.")
+                f"y has {len(values)} values but X has {len(frame)} talkturn rows.")
+        # Indexed like X, so that errors can name the row.
+        labels = pd.Series(values, index=frame.index)
         if labels.notna().sum() == 0:
             raise ValueError(
                 "y has no labelled row: every value is missing. At least one talkturn "
@@ -334,21 +385,23 @@ class _HanRockNet(NeuralNet):
             return X
         self._check_fitted_encoding()
         frame = self._check_frame(X, self.text_column_)
+        labels = None if y is None else self._check_y(y, frame)
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         frame = frame.iloc[order]
         ids, offsets, lengths = encode_texts(text_as_strings(frame, self.text_column_),
                                              self.vocabulary_, self.max_words)
         codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
-        targets = None if y is None else self._training_targets(frame, y, order, codes)
+        targets = None if labels is None else self._training_targets(frame, labels.iloc[order],
+                                                                     codes)
         return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets)
 
-    def _training_targets(self, frame, y, order, codes):
-        labels = self._check_y(y, frame).iloc[order].reset_index(drop=True)
+    def _training_targets(self, frame, labels, codes):
+        """Targets of every task, for the sorted ``frame`` and its ``labels``."""
         missing = [c for c in self.aux_columns_ if c not in frame.columns]
         if missing:
             raise ValueError(f"X is missing the auxiliary target column(s) {missing} "
                              "it was fitted with.")
-        primary = self._encode_primary(labels, frame)
+        primary = self._encode_primary(labels)
         sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
         return {
             "primary": primary,
@@ -357,11 +410,16 @@ class _HanRockNet(NeuralNet):
         }
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """Split as skorch does, or encode the dev frame of a :class:`FrameValidSplit`."""
+        """Hold out the drawn conversations, or encode the dev frame of a :class:`~skhanrock.nn.FrameValidSplit`."""
         if isinstance(self.train_split, FrameValidSplit):
             return (self.get_dataset(X, y),
                     self.get_dataset(self.train_split.X_valid, self.train_split.y_valid))
-        return super().get_split_datasets(X, y, **fit_params)
+        dataset = self.get_dataset(X, y)
+        if self.train_split is None:
+            return dataset, None
+        # The conversations drawn in on_train_begin, whose texts the vocabulary never saw.
+        conversations = np.asarray(X[self.conversation_column])[dataset.sorted_to_caller]
+        return split_by_conversation(dataset, np.isin(conversations, self.valid_conversations_))
 
     def get_iterator(self, dataset, training=False):
         """Batches of consecutive windows, chunk-shuffled when training."""
@@ -369,13 +427,14 @@ class _HanRockNet(NeuralNet):
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         _check_in_range("batch_size", batch_size, 1, np.inf, integer=True)
         sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
-                                      shuffle=training, seed=getattr(self, "seed_", None),
+                                      shuffle=training,
+                                      seed=getattr(self, "batch_order_rng_", None),
                                       conversations=base.conversation_codes[positions])
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate)
 
     # -------------------------------------------------------- training steps
     def infer(self, x, **fit_params):
-        """Run the module on a :class:`TalkturnBatch`."""
+        """Run the module on a :class:`~skhanrock.nn.TalkturnBatch`."""
         return self.module_(**x.module_inputs(self.device), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -400,6 +459,14 @@ class _HanRockNet(NeuralNet):
         in_caller_order = np.empty_like(sorted_outputs)
         in_caller_order[dataset.sorted_to_caller] = sorted_outputs
         return in_caller_order
+
+    def _labelled_predictions(self, X, y, sample_weight):
+        """True labels, predictions and weights of the labelled talkturns of ``X``."""
+        if sample_weight is None:
+            y_true, y_pred = labelled_rows(y, self.predict(X))
+            return y_true, y_pred, None
+        y_true, y_pred, weights = labelled_rows(y, self.predict(X), sample_weight)
+        return y_true, y_pred, weights.astype(float)
 
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())
@@ -468,12 +535,27 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.
-    lr, max_epochs, batch_size, optimizer, train_split, callbacks, device, verbose
+    module, criterion : class, default=HanModule, MultiTaskLoss
+        The network and the loss; ``module__*`` and ``criterion__*``
+        parameters reach them as in skorch.
+    optimizer, lr, max_epochs, batch_size
         As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
-        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``train_split``
-        defaults to None (no internal validation); use
-        :class:`~skhanrock.nn.ConversationValidSplit` or
-        :class:`~skhanrock.nn.FrameValidSplit` for early stopping.
+        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
+        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows.
+    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
+        Internal validation for early stopping and checkpoints: whole
+        conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
+        or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
+        Splits of single talkturns, such as skorch's ``ValidSplit``, are
+        refused: their talkturns would still be context and history/future
+        targets of the training rows.
+    verbose, device
+        As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
+        ``"cuda"`` or ``"cuda:N"``.
+    **kwargs
+        Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
+        (EarlyStopping, Checkpoint, LRScheduler, ProgressBar, ...),
+        ``warm_start``, ``optimizer__*``, ``iterator_train__*``.
 
     Attributes
     ----------
@@ -487,6 +569,18 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         Normalised loss weight per task.
     n_features_in_, feature_names_in_
         Columns of the training frame.
+    valid_conversations_ : ndarray
+        Conversations held out for validation at the last training call
+        (empty without a :class:`~skhanrock.nn.ConversationValidSplit`).
+    history, module_, optimizer_, criterion_
+        As in :class:`skorch.NeuralNet`.
+
+    Notes
+    -----
+    The vocabulary and the task heads are sized by the training data, so a
+    model is restored in a new process from a pickle (``pickle.dump`` of the
+    fitted estimator, or ``Checkpoint(f_pickle=...)``), not by
+    ``load_params`` into a fresh, unfitted estimator.
 
     Examples
     --------
@@ -517,14 +611,13 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     def _n_primary_outputs(self):
         return len(self.classes_)
 
-    def _encode_primary(self, labels, frame):
+    def _encode_primary(self, labels):
         index = {label: i for i, label in enumerate(self.classes_)}
         codes = np.full(len(labels), -1, dtype=np.int64)
-        for position, label in enumerate(labels):
+        for position, (row, label) in enumerate(labels.items()):
             if pd.isna(label):
                 continue
             if label not in index:
-                row = frame.index[position]
                 raise ValueError(
                     f"y at row {row!r} has the class {label!r}, unseen when the classes were "
                     f"fitted ({list(self.classes_)}).")
@@ -546,8 +639,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
-        y_true, y_pred = labelled_rows(y, self.predict(X))
-        return accuracy_score(y_true.tolist(), y_pred.tolist())
+        y_true, y_pred, weights = self._labelled_predictions(X, y, sample_weight)
+        return accuracy_score(y_true.tolist(), y_pred.tolist(), sample_weight=weights)
 
 
 class HanRockRegressor(RegressorMixin, _HanRockNet):
@@ -562,8 +655,8 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     ----------
     loss : {"l1", "l2"}, default="l1"
         Loss of the primary and history/future tasks.
-    **params
-        Every other parameter as in :class:`HanRockClassifier`.
+    **kwargs
+        Every other parameter as in :class:`~skhanrock.HanRockClassifier`.
 
     Examples
     --------
@@ -588,26 +681,28 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         return {"loss": self.loss}
 
     def _fit_targets(self, labels):
-        self.target_range_ = (float(self._numeric(labels).min()),
-                              float(self._numeric(labels).max()))
+        values = self._numeric(labels)
+        self.target_range_ = (float(np.nanmin(values)), float(np.nanmax(values)))
 
     @staticmethod
     def _numeric(labels):
         values = pd.to_numeric(labels, errors="coerce")
         bad = values.isna() & labels.notna()
         if bad.any():
-            position = int(np.flatnonzero(bad.to_numpy())[0])
+            row = labels.index[bad.to_numpy()][0]
             raise ValueError(
-                f"y must be numeric for {HanRockRegressor.__name__}; value {position} is "
-                f"{labels.iloc[position]!r}.")
-        if np.isinf(values.to_numpy(dtype=float)).any():
-            raise ValueError("y holds an infinite value; regression targets must be finite.")
-        return values.to_numpy(dtype=float)
+                f"y must be numeric for {HanRockRegressor.__name__}; y at row {row!r} is "
+                f"{labels.loc[row]!r}.")
+        values = values.to_numpy(dtype=float)
+        if np.isinf(values).any():
+            row = labels.index[np.isinf(values)][0]
+            raise ValueError(f"y is infinite at row {row!r}; regression targets must be finite.")
+        return values
 
     def _n_primary_outputs(self):
         return 1
 
-    def _encode_primary(self, labels, frame):
+    def _encode_primary(self, labels):
         return self._numeric(labels).astype(np.float32)
 
     def _offset_targets(self, primary, sources):
@@ -620,5 +715,5 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
 
     def score(self, X, y, sample_weight=None):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
-        y_true, y_pred = labelled_rows(y, self.predict(X))
-        return r2_score(y_true.astype(float), y_pred.astype(float))
+        y_true, y_pred, weights = self._labelled_predictions(X, y, sample_weight)
+        return r2_score(y_true.astype(float), y_pred.astype(float), sample_weight=weights)
