@@ -37,8 +37,10 @@ print(frames.iloc[:3, :8])
 
 # %%
 # Attach frames to talkturns by time. Frames where OpenFace lost the face
-# (``success == 0`` or low confidence) are ignored; a talkturn with no usable
-# frame gets missing values, not zeros.
+# (``success == 0`` or low confidence) are ignored, and they end a run of
+# presence (a smile needs AU06 and AU12 together for 0.5 s without a break); a
+# talkturn with no usable frame gets missing values, not zeros. The talkturns'
+# ``conversation`` ids must equal the videos' ids, here the file names.
 transcript = generated[["conversation", "turn", "speaker", "speaker_label", "text", "start",
                         "end"]]
 talkturns = align_frames(transcript.merge(tones, on=["conversation", "turn"]), frames,

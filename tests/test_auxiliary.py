@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -5,6 +7,7 @@ from sklearn.base import clone
 
 from skhanrock import AuxiliaryTargets, MutualInfoLossWeights
 from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
+from skhanrock.preprocessing import is_classification_target
 
 
 def test_percentiles_are_fitted_on_training_rows_only(conversations):
@@ -31,6 +34,77 @@ def test_target_range_follows_the_primary_target(conversations, regression_conve
     assert explicit.filter(like="aux:").min().min() == -1.0
     classification = AuxiliaryTargets(families="p").fit_transform(X, y)
     assert classification.filter(like="aux:").max().max() == 1.0
+
+
+ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
+
+
+@pytest.mark.parametrize("labels, params, task, target_range", [
+    (["sad", None, "happy", "sad", "angry", None, "sad", "happy"], {}, "classification",
+     (0.0, 1.0)),
+    ([0, 1, None, 2, 1, 0, None, 2], {}, "classification", (0.0, 1.0)),     # ints, gaps
+    (pd.Series([0, 1, None, 2, 1, 0, None, 2], dtype="Int64"), {}, "classification",
+     (0.0, 1.0)),
+    ([True, False, True, None, True, False, False, True], {}, "classification", (0.0, 1.0)),
+    ([1.5, 2.25, np.nan, 3.0, 4.5, 1.75, 2.0, 3.5], {}, "regression", (1.5, 4.5)),
+    (ROUNDED_VALENCE, {"task": "regression"}, "regression", (1.0, 5.0)),
+    (ROUNDED_VALENCE, {"task": "regression", "target_range": "auto"}, "regression", (1.0, 5.0)),
+    ([2.0, 3.0, np.nan, 3.0, 4.0, 3.0, 2.0, 4.0], {"target_range": "iemocap"}, "regression",
+     (1.0, 5.0)),
+    ([0.1, -0.3, np.nan, 0.2, 0.4, 0.0, -0.1, 0.3], {"target_range": "semaine"}, "regression",
+     (-1.0, 1.0)),
+    ([0.0, 1.0, np.nan, 2.0, 1.0, 0.0, 2.0, 1.0], {"task": "classification"},
+     "classification", (0.0, 1.0)),                                  # float class codes
+    (["sad"] * 8, {"target_range": (10, 20)}, "classification", (10.0, 20.0)),
+    (None, {}, None, (0.0, 1.0)),
+    (None, {"task": "regression", "target_range": "iemocap"}, "regression", (1.0, 5.0)),
+])
+def test_task_and_target_range_rule(labels, params, task, target_range):
+    X = pd.DataFrame({"f": [0.1, 0.5, 0.3, 0.9, 0.7, 0.2, 0.4, 0.8]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # none of these is a guess worth a warning
+        aux = AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
+    assert (aux.task_, aux.target_range_) == (task, target_range)
+    targets = aux.transform(X)["aux:f"]
+    assert targets.min() == target_range[0] and targets.max() == target_range[1]
+
+
+def test_whole_number_floats_are_regression_with_a_warning():
+    X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
+    with pytest.warns(UserWarning, match="whole numbers.*task='classification'"):
+        aux = AuxiliaryTargets(families="", columns=["f"]).fit(X, ROUNDED_VALENCE)
+    assert aux.task_ == "regression" and aux.target_range_ == (1.0, 5.0)
+    assert is_classification_target(pd.Series(ROUNDED_VALENCE)) is False
+    assert is_classification_target(pd.Categorical([1.0, 2.0, 1.0])) is True
+
+
+@pytest.mark.parametrize("params, labels, message", [
+    ({"task": "ordinal"}, ROUNDED_VALENCE, "task must be one of"),
+    ({"task": "ordinal"}, None, "task must be one of"),
+    ({"target_range": "meld"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
+    ({"target_range": (1, 1)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
+    ({"target_range": (0, np.inf)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
+    ({"target_range": "15"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
+    ({"task": "regression"}, ["sad"] * 8, "y must be numeric.*position 0 is 'sad'"),
+    ({"task": "regression"}, None, "y=None.*target_range"),
+    ({"task": "regression"}, [2.0] * 8, "two different values.*target_range"),
+    ({}, [1.5, 2.5], "y has 2 values but X has 8 rows"),
+])
+def test_task_and_range_errors_name_the_parameter(params, labels, message):
+    X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
+    with pytest.raises(ValueError, match=message):
+        AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
+
+
+def test_percentiles_are_exact_and_reproducible_beyond_ten_thousand_rows():
+    # scikit-learn's default subsamples 10,000 rows at random: two fits would differ.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"f": rng.lognormal(size=12_000)})
+    fits = [AuxiliaryTargets(families="", columns=["f"]).fit(X) for _ in range(2)]
+    assert fits[0].quantiles_.subsample is None
+    np.testing.assert_array_equal(fits[0].quantiles_.quantiles_, fits[1].quantiles_.quantiles_)
+    np.testing.assert_allclose(fits[0].quantiles_.quantiles_[[0, -1], 0],
+                               [X["f"].min(), X["f"].max()])
 
 
 def test_user_columns_history_future_and_missing_values(conversations):
@@ -112,3 +186,17 @@ def test_weighting_leaves_the_callers_frame_and_attrs_alone(conversations):
     assert frame.attrs == attrs_before and LOSS_WEIGHTS_ATTR not in frame.attrs
     pd.testing.assert_frame_equal(frame, frame_before)
     assert LOSS_WEIGHTS_ATTR in out.attrs and out.attrs[LABEL_OFFSETS_ATTR] == (-4, -3, -2, -1)
+
+
+def test_weighting_decides_the_task_by_the_same_rule(conversations):
+    X, y = conversations
+    codes = pd.Series(pd.factorize(y)[0], dtype=float).where(y.notna().to_numpy())
+    with pytest.warns(UserWarning, match="whole numbers"):
+        assert MutualInfoLossWeights(random_state=0).fit(X, codes).task_ == "regression"
+    assert MutualInfoLossWeights(task="classification", random_state=0).fit(X, codes).task_ \
+        == "classification"
+    assert MutualInfoLossWeights(random_state=0).fit(X, y).task_ == "classification"
+    with pytest.raises(ValueError, match="task must be one of"):
+        MutualInfoLossWeights(task="ordinal").fit(X, y)
+    with pytest.raises(ValueError, match="y must be numeric"):
+        MutualInfoLossWeights(task="regression").fit(X, y)

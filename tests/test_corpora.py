@@ -67,6 +67,23 @@ def test_iemocap_layout(tmp_path):
         load_iemocap(tmp_path / "Session2")
 
 
+def write_trace(path, value_at):
+    """A FeelTrace file: every 0.1 s from 0 to 3.5 s, the value ``value_at(t)``."""
+    path.write_text("\n".join(f"{t / 10:.1f} {value_at(t / 10):.3f}" for t in range(36)))
+
+
+# Trace files as named in the release (and in copies of it), with the dimension each
+# rates. Two raters for activation and valence; the operator's trace is not read.
+TRACES = {"R1S{s}TUCSpDA.txt": ("activation", lambda t: 0.5 - t / 10),
+          "R2S{s}TUCSpDA.txt": ("activation", lambda t: 0.7 - t / 10),
+          "R1S{s}TUCSpDV.txt": ("valence", lambda t: -0.4),
+          "R3S{s}TUCSp2DV.txt": ("valence", lambda t: -0.2),
+          "R1S{s}TUCSpDP.txt": ("power", lambda t: 0.1 * t),
+          "A1S{s}TUCSpI.txt": ("intensity", lambda t: 0.9),
+          "R1S{s}TOCSpDV.txt": (None, lambda t: 5.0),
+          "R1S{s}TUCSpDX.txt": (None, lambda t: 5.0)}
+
+
 def write_semaine_session(root, session, recording, with_user=True):
     folder = root / "Sessions" / str(session)
     folder.mkdir(parents=True)
@@ -76,9 +93,8 @@ def write_semaine_session(root, session, recording, with_user=True):
             "100 500 I\n500 900 AM\n900 1300 ANGRY\n3000 3400 NO\n")
     (folder / "wordLevel_alignedTranscript_operator.txt").write_text(
         "1500 2000 WHY\n2000 2500 SO\n")
-    for rater, offset in ((1, 0.0), (2, 0.2)):
-        trace = "\n".join(f"{t / 10:.1f} {0.5 + offset - t / 100:.2f}" for t in range(0, 36))
-        (folder / f"R{rater}S{session}TUCSpDA.txt").write_text(trace)
+    for name, (_, value_at) in TRACES.items():
+        write_trace(folder / name.format(s=session), value_at)
 
 
 def test_semaine_layout(tmp_path):
@@ -89,9 +105,19 @@ def test_semaine_layout(tmp_path):
     assert frame["text"].tolist() == ["i am angry", "why so", "no"]
     assert frame["speaker"].tolist() == ["user-2", "operator-Spike", "user-2"]
     assert frame["start"].tolist() == [0.1, 1.5, 3.0]
-    # traces of both raters averaged (offset 0.1), then over the talkturn's time span
-    expected = np.mean([0.6 - t / 100 for t in range(1, 14)])
-    assert frame["activation"].iloc[0] == pytest.approx(expected)
-    assert np.isnan(frame["activation"].iloc[1])
     with pytest.raises(FileNotFoundError):
         load_semaine(tmp_path / "nowhere")
+
+
+def test_semaine_traces_are_averaged_over_raters_then_talkturns(tmp_path):
+    write_semaine_session(tmp_path, 3, recording=2)
+    frame = load_semaine(tmp_path)
+    assert {"activation", "valence", "power", "intensity"} <= set(frame.columns)
+    assert "expectation" not in frame.columns
+    first = np.arange(1, 14) / 10            # trace times inside the first talkturn
+    expected = {"activation": np.mean(0.6 - first / 10), "valence": -0.3,
+                "power": np.mean(0.1 * first), "intensity": 0.9}
+    for dimension, value in expected.items():
+        assert frame[dimension].iloc[0] == pytest.approx(value), dimension
+        assert np.isnan(frame[dimension].iloc[1]), dimension     # the operator's talkturn
+    assert frame["power"].iloc[2] == pytest.approx(np.mean(0.1 * np.arange(30, 35) / 10))

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from skhanrock import MonahTranscriber
+from skhanrock.preprocessing import hundreds_in_words
 
 
 def talkturns(rows):
@@ -145,3 +146,60 @@ def test_bad_input_errors():
                                                      {"AU05_c": "yes"})]))
     with pytest.raises(ValueError, match="missing the column"):
         MonahTranscriber().fit(talkturns([("c", "A", "hi", 0.0, 1.0, {})]).drop(columns="speaker"))
+
+
+SAD_HISTORY = [{"tone_sadness": 0.125, "tone_fear": 0.125},
+               {"tone_sadness": 0.375, "tone_fear": 0.375}]   # mean 0.25, sd 0.125
+
+
+def speaker_a_history():
+    """Speaker A at 60 then 120 words per minute, with the tone history above."""
+    return [("c", "A", words(2), 0.0, 2.0, SAD_HISTORY[0]),
+            ("c", "A", words(4), 2.0, 4.0, SAD_HISTORY[1])]
+
+
+# Speaker B (the man) pauses 1 s then 2 s after A (mean 1.5, sd 0.5), speaks at 60 then
+# 120 words per minute, and has the tone history above; his third talkturn comes 1 s
+# after A's (z = -1), lasts 2 s with one word (30 wpm, z = -2) and is sad (z = 2.08).
+FULL_NARRATIVE = [("c", "A", "ok", 0.0, 1.0, {}),
+                  ("c", "B", words(2), 2.0, 4.0, SAD_HISTORY[0]),
+                  ("c", "A", "ok", 4.0, 5.0, {}),
+                  ("c", "B", words(4), 7.0, 9.0, SAD_HISTORY[1]),
+                  ("c", "A", "ok", 9.0, 10.0, {}),
+                  ("c", "B", "Word.", 11.0, 13.0,
+                   {"tone_sadness": 0.51, "AU17_c": 1, "AU25_c": 1})]
+
+
+@pytest.mark.parametrize("rows, expected", [
+    pytest.param(speaker_a_history() + [("c", "A", words(1), 4.0, 6.0, {"tone_sadness": 0.51})],
+                 "the woman sadly and slowly said word.", id="tone-and-rate"),
+    pytest.param(speaker_a_history() + [("c", "A", words(2), 4.0, 6.0, {"tone_fear": 0.99})],
+                 "the woman said word word.", id="fear-is-never-voiced"),
+    pytest.param(speaker_a_history() + [("c", "A", words(2), 4.0, 6.0,
+                                         {"tone_fear": 0.99, "tone_sadness": 0.51})],
+                 "the woman sadly said word word.", id="fear-does-not-hide-sadness"),
+    pytest.param(FULL_NARRATIVE,
+                 "the man raised chin and dropped jaw after ten hundred milliseconds a short "
+                 "delay the man sadly and slowly said word.", id="full-template"),
+    # No words in 2 s is no rate at all, not 0 words per minute (z = -3, "very slowly").
+    pytest.param(speaker_a_history() + [("c", "A", "", 4.0, 6.0, {})],
+                 "the woman said.", id="empty-text-has-no-rate"),
+    pytest.param(speaker_a_history() + [("c", "A", "   ", 4.0, 6.0, {})],
+                 "the woman said.", id="blank-text-has-no-rate"),
+    # ... and stays out of the speaker's statistics: 150 wpm against {60, 120} is z = 2
+    # (against {0, 60, 120} it would be z = 1.84, "quickly").
+    pytest.param(speaker_a_history() + [("c", "A", "", 4.0, 6.0, {}),
+                                        ("c", "A", words(5), 6.0, 8.0, {})],
+                 "the woman very quickly said word word word word word.",
+                 id="empty-text-out-of-statistics"),
+])
+def test_hand_worked_narratives(rows, expected):
+    assert narrative_of_last(rows) == expected
+
+
+@pytest.mark.parametrize("milliseconds, largest, message", [
+    (-1, 12, "milliseconds"), (float("nan"), 12, "milliseconds"), (300, 13, "largest"),
+    (300, 2.5, "largest")])
+def test_hundreds_in_words_rejects_bad_arguments(milliseconds, largest, message):
+    with pytest.raises(ValueError, match=message):
+        hundreds_in_words(milliseconds, largest=largest)

@@ -35,6 +35,9 @@ def test_fitted_weights_and_offsets_reach_the_estimator(conversations):
 def test_regression_pipeline_scales_targets_to_the_primary_range(regression_conversations):
     X, y = regression_conversations
     pipe = paper_pipeline(HanRockRegressor(**TINY)).fit(X, y)
+    # Float labels are a regression target for every step; with target_range="auto"
+    # the range is that of the training labels (a preset such as "iemocap" fixes it).
+    assert pipe.named_steps["aux"].task_ == pipe.named_steps["weights"].task_ == "regression"
     assert pipe.named_steps["aux"].target_range_ == (y.min(), y.max())
     assert np.isfinite(pipe.predict(X)).all()
 

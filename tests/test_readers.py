@@ -90,3 +90,87 @@ def test_reader_errors(tmp_path):
                                    "end": [1.0]}), read_openface(first))
     with pytest.raises(FileNotFoundError):
         read_openface(tmp_path / "missing.csv")
+
+
+def smile_frames(video, stamps, success=1, confidence=0.95):
+    """Frames where AU06 and AU12 are both present, at the given timestamps."""
+    return pd.DataFrame({"video": video, "timestamp": stamps, "confidence": confidence,
+                         "success": success, "AU06_c": 1.0, "AU12_r": 2.0, "AU12_c": 1.0})
+
+
+def one_talkturn(video="v", start=0.0, end=0.9):
+    return pd.DataFrame({"conversation": [video], "turn": [0], "start": [start], "end": [end]})
+
+
+# Two 0.3 s runs of co-presence at 10 frames per second, 0.4 s apart.
+FIRST_RUN, GAP, SECOND_RUN = [0.0, 0.1, 0.2], [0.3, 0.4, 0.5, 0.6], [0.7, 0.8, 0.9]
+
+
+@pytest.mark.parametrize("between", [
+    smile_frames("v", GAP, success=0),               # tracking failed
+    smile_frames("v", GAP, confidence=0.1),          # low confidence
+    smile_frames("v", [])])                          # frames missing from the file
+def test_runs_break_at_excluded_frames_and_time_gaps(between):
+    frames = pd.concat([smile_frames("v", FIRST_RUN), between, smile_frames("v", SECOND_RUN)])
+    aligned = align_frames(one_talkturn(), frames, present_seconds=0.5)
+    assert aligned[["smile", "AU12_present"]].iloc[0].tolist() == [0.0, 0.0]
+    # every usable frame still shows AU12, so the "every frame" flag is unaffected
+    assert aligned["AU12_c"].iloc[0] == 1.0
+
+
+def test_an_unbroken_run_is_a_smile():
+    frames = smile_frames("v", FIRST_RUN + GAP + SECOND_RUN)
+    aligned = align_frames(one_talkturn(), frames, present_seconds=0.5)
+    assert aligned[["smile", "AU12_present"]].iloc[0].tolist() == [1.0, 1.0]
+
+
+def test_frame_duration_is_estimated_per_video():
+    # A long 30 fps video would make a pooled estimate 1/30 s, and every 0.1 s step
+    # of the 10 fps video a break in its runs.
+    fast = smile_frames("fast", np.arange(90) / 30)
+    slow = smile_frames("slow", [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    talkturns = pd.DataFrame({"conversation": ["fast", "slow"], "turn": [0, 0],
+                              "start": [0.0, 0.0], "end": [0.6, 0.5]})
+    aligned = align_frames(talkturns, pd.concat([fast, slow]))
+    assert aligned["smile"].tolist() == [1.0, 1.0]
+
+
+def test_talkturns_without_frames_warn_and_no_match_raises(tmp_path):
+    rows = [(k, 0, k / 10, 0.95, 1, 1, 1.0, 1) for k in range(10)]
+    frames = read_openface([write_openface(tmp_path / "1.csv", rows),
+                            write_openface(tmp_path / "2.csv", rows)])
+    numbered = pd.DataFrame({"conversation": [1, 2], "turn": [0, 0], "start": 0.0,
+                             "end": 0.5})
+    with pytest.raises(ValueError, match=r"\[1, 2\] \(int\).*'1', '2'.*astype\(str\)"):
+        align_frames(numbered, frames)
+    partly = numbered.assign(conversation=["1", "3"])
+    with pytest.warns(UserWarning, match=r"1 of 2 videos.*\['3'\]"):
+        aligned = align_frames(partly, frames)
+    assert aligned["AU12_r"].iloc[0] == 1.0 and np.isnan(aligned["AU12_r"].iloc[1])
+
+
+def test_align_frames_never_modifies_its_inputs():
+    frames = pd.concat([smile_frames("v", SECOND_RUN), smile_frames("v", GAP, success=0),
+                        smile_frames("v", FIRST_RUN)])      # out of time order
+    talkturns = one_talkturn().assign(AU12_r=-1.0)          # a column the aligner replaces
+    talkturns.attrs["note"] = "kept"
+    frames_before, talkturns_before = frames.copy(), talkturns.copy()
+    aligned = align_frames(talkturns, frames)
+    pd.testing.assert_frame_equal(frames, frames_before)
+    pd.testing.assert_frame_equal(talkturns, talkturns_before)
+    assert talkturns.attrs == {"note": "kept"}
+    assert aligned["AU12_r"].iloc[0] == 2.0 and aligned["smile"].iloc[0] == 0.0
+
+
+def test_read_vokaturi_reads_several_files(tmp_path):
+    header = "conversation,turn,neutrality,happiness,sadness,anger,fear\n"
+    (tmp_path / "tones_a.csv").write_text(header + "a,0,0.6,0.2,0.1,0.05,0.05\n"
+                                                   "a,1,0.1,0.1,0.7,0.05,0.05\n")
+    (tmp_path / "tones_b.csv").write_text(header + "b,0,0.2,0.5,0.1,0.1,0.1\n")
+    listed = read_vokaturi([tmp_path / "tones_a.csv", tmp_path / "tones_b.csv"])
+    assert listed[["conversation", "turn"]].values.tolist() == [["a", 0], ["a", 1], ["b", 0]]
+    assert listed["tone_sadness"].tolist() == [0.1, 0.7, 0.1]
+    pd.testing.assert_frame_equal(read_vokaturi(tmp_path / "tones_*.csv"), listed)
+    (tmp_path / "tones_c.csv").write_text("conversation,turn,neutrality\nc,0,1.0\n")
+    with pytest.raises(ValueError, match="tones_c.csv.*happiness"):
+        read_vokaturi(tmp_path / "tones_*.csv")

@@ -45,6 +45,7 @@ def load_meld(root, splits=_MELD_SPLITS):
     root : str or path
         Folder holding the MELD CSV files.
     splits : tuple of str, default=("train", "dev", "test")
+        Which ``<split>_sent_emo.csv`` files to read, in this order.
 
     Returns
     -------
@@ -187,7 +188,10 @@ def load_iemocap(root):
                   "activation", "dominance"]]
 
 
-_TRACE = re.compile(r"^[AR](\d+)S\d+TUC\w*?D([AEIPV])\.txt$")
+# FeelTrace files rating the user (target "TU"): rater, session, character, dimension,
+# e.g. R5S1TUCPoDA.txt. Observed variants are kept: "A" raters, "R" before the
+# session, a digit after the character (TUCPo2DV), no "D" before the dimension.
+_TRACE = re.compile(r"^[AR](\d+)[RS](\d+)TU(?:C[A-Za-z]+\d?)?D?([AEIPV])\.txt$")
 _DIMENSIONS = {"A": "activation", "E": "expectation", "I": "intensity", "P": "power",
                "V": "valence"}
 
@@ -221,7 +225,7 @@ def _semaine_traces(folder):
         match = _TRACE.match(path.name)
         if match:
             pairs = np.loadtxt(path, ndmin=1).reshape(-1, 2)
-            traces.setdefault(_DIMENSIONS[match.group(2)], []).append(pairs)
+            traces.setdefault(_DIMENSIONS[match.group(3)], []).append(pairs)
     averaged = {}
     for dimension, raters in traces.items():
         n = min(len(r) for r in raters)
@@ -235,10 +239,16 @@ def load_semaine(root):
     Each ``Sessions/<id>/`` folder holds ``session.xml`` (attributes
     ``recording`` and ``character``), word-level aligned transcripts
     ``wordLevel_alignedTranscript*_user*`` and ``*_operator*`` (lines
-    ``start_ms end_ms WORD``) and FeelTrace files named like
-    ``R1S12TUCPoD*.txt`` whose last letter gives the dimension (A activation,
-    E expectation, I intensity, P power, V valence) and which hold
-    ``time value`` pairs. Consecutive words of one speaker make a talkturn;
+    ``start_ms end_ms WORD``) and FeelTrace files of ``time value`` pairs
+    named ``R<rater>S<session>TUC<character>D<dimension>.txt``, e.g.
+    ``R5S1TUCPoDA.txt``: ``TU`` says the trace rates the user, the character
+    is ``Po`` (Poppy), ``Pr`` (Prudence), ``Sp`` (Spike) or ``Ob`` (Obadiah),
+    and the last letter gives the dimension (A activation, E expectation,
+    I intensity, P power, V valence). Variants seen in copies of the release
+    are accepted too: an ``A`` instead of ``R`` before the rater, ``R``
+    instead of ``S`` before the session, a digit after the character
+    (``TUCPo2DV``) and no ``D`` (``TUCPoA``). Traces of the operator (``TO``)
+    and other files are ignored. Consecutive words of one speaker make a talkturn;
     the traces, which rate the user, are averaged over raters and then over
     each *user* talkturn's time span. Operator talkturns are context only
     (their labels are missing). Sessions without a user transcript are

@@ -79,8 +79,12 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
         A frame from :func:`make_conversations`.
     directory : str or path
         Where to write (created if needed).
-    random_state : int, RandomState or None
+    random_state : int, RandomState or None, default=None
+        Seed of the frame-level noise and of the failed frames.
     failure_rate : float, default=0.03
+        Failed frames added, as a fraction of each video's frames. They lie
+        before and between talkturns, so they change no talkturn's flags,
+        but a reader must still skip them.
 
     Returns
     -------
@@ -96,6 +100,9 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
     >>> len(paths["openface"])
     2
     """
+    if isinstance(failure_rate, bool) or not isinstance(failure_rate, (int, float)) \
+            or not 0.0 <= failure_rate < 1.0:
+        raise ValueError(f"failure_rate must be a fraction in [0, 1), got {failure_rate!r}.")
     rng = check_random_state(random_state)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -122,9 +129,7 @@ def _conversation_frames(talkturns, action_units, rng, failure_rate):
     frames["success"] = np.ones(n)
     failures = int(round(failure_rate * n))
     if failures:
-        # Failed frames sit between talkturns' frames, so they never change a flag.
-        stamps = frames["timestamp"]
-        extra = np.sort(rng.uniform(stamps.min(), stamps.max(), failures))
+        extra = _between_talkturns(pieces, rng.uniform(0.0, 1.0, failures))
         merged = {key: np.concatenate([values, np.zeros(failures)]) for key, values in
                   frames.items()}
         merged["timestamp"][n:] = extra
@@ -132,3 +137,21 @@ def _conversation_frames(talkturns, action_units, rng, failure_rate):
         order = np.argsort(merged["timestamp"], kind="stable")
         frames = {key: values[order] for key, values in merged.items()}
     return frames
+
+
+def _between_talkturns(pieces, fractions):
+    """Times of failed frames: spread over the gaps before and between talkturns.
+
+    Inside a talkturn a failed frame would break the runs that the talkturn's
+    ``smile`` flag was planted with; between talkturns it changes no flag, yet
+    the reader must still skip it.
+    """
+    spans = sorted((p["timestamp"][0], p["timestamp"][-1]) for p in pieces
+                   if len(p["timestamp"]))
+    lows = np.array([0.0] + [last for _, last in spans[:-1]])
+    highs = np.array([first for first, _ in spans])
+    lengths = np.clip(highs - lows, 0.0, None)
+    ends = np.cumsum(lengths)
+    positions = np.sort(fractions) * ends[-1]
+    gap = np.minimum(np.searchsorted(ends, positions, side="right"), len(ends) - 1)
+    return lows[gap] + positions - (ends[gap] - lengths[gap])

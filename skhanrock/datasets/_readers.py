@@ -2,6 +2,7 @@
 
 import glob
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ __all__ = ["VOKATURI_EMOTIONS", "align_frames", "read_openface", "read_vokaturi"
 #: Emotion probabilities of a Vokaturi table, in its column order.
 VOKATURI_EMOTIONS = ("neutrality", "happiness", "sadness", "anger", "fear")
 _OPENFACE_REQUIRED = ("frame", "timestamp", "confidence", "success")
+# Neighbouring frames further apart than this many frame durations are not
+# consecutive: the frames between them are missing from the file.
+_GAP_FRAMES = 1.5
 
 
 def _expand_paths(path):
@@ -116,11 +120,24 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
     Parameters
     ----------
     path : str, path, glob pattern or list of them
+        One table, several tables (e.g. one per conversation) or a pattern
+        such as ``"vokaturi/*.csv"``; their rows are concatenated in file
+        order (a pattern's matches sorted by name).
     key_columns : tuple of str, default=("conversation", "turn")
+        Columns that identify the talkturn of each row, to merge the tones
+        into the talkturn frame.
 
     Returns
     -------
     DataFrame
+        The key columns and ``tone_neutrality ... tone_fear``, one row per
+        row of the files.
+
+    Raises
+    ------
+    ValueError
+        When a file lacks a column, or holds a value that is not a
+        probability; the message names the file.
 
     Examples
     --------
@@ -132,8 +149,12 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
     ['conversation', 'turn', 'tone_neutrality', 'tone_happiness', 'tone_sadness', \
 'tone_anger', 'tone_fear']
     """
-    table = pd.concat([pd.read_csv(p, skipinitialspace=True) for p in _expand_paths(path)],
-                      ignore_index=True)
+    tables = [_read_one_vokaturi(p, list(key_columns)) for p in _expand_paths(path)]
+    return pd.concat(tables, ignore_index=True)
+
+
+def _read_one_vokaturi(path, key_columns):
+    table = pd.read_csv(path, skipinitialspace=True)
     missing = [c for c in (*key_columns, *VOKATURI_EMOTIONS) if c not in table.columns]
     if missing:
         raise ValueError(f"Vokaturi table {path!r} lacks the column(s) {missing}.")
@@ -143,40 +164,129 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
         row, column = np.argwhere(outside)[0]
         raise ValueError(f"Vokaturi table {path!r}: {VOKATURI_EMOTIONS[column]!r} at row {row} "
                          f"is {values[row, column]}, not a probability in [0, 1].")
-    renamed = table[[*key_columns, *VOKATURI_EMOTIONS]].rename(
+    return table[[*key_columns, *VOKATURI_EMOTIONS]].rename(
         columns={e: f"tone_{e}" for e in VOKATURI_EMOTIONS})
-    return renamed
 
 
 def _longest_run_seconds(present, timestamps, frame_seconds):
-    """Length in seconds of the longest run of consecutive present frames."""
+    """Length in seconds of the longest run of consecutive present frames.
+
+    ``present`` and ``timestamps`` cover every frame of the window, usable or
+    not, with excluded frames marked absent, so that a lost face splits a run.
+    Frames missing from the file split it too: a gap of more than 1.5 frame
+    durations between neighbours ends the run.
+    """
     if not present.any():
         return 0.0
-    edges = np.diff(np.r_[0, present.astype(np.int8), 0])
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    breaks = np.diff(timestamps) > _GAP_FRAMES * frame_seconds
+    starts = present & np.r_[True, ~present[:-1] | breaks]
+    stops = present & np.r_[~present[1:] | breaks, True]
     return float((timestamps[stops] - timestamps[starts]).max() + frame_seconds)
 
 
-def _talkturn_features(frames, action_units, present_seconds, smile_seconds, frame_seconds):
-    """Features of one talkturn from its usable frames (NaN when there are none)."""
-    features = {}
-    n_frames = len(frames)
-    timestamps = frames["timestamp"].to_numpy(dtype=float)
+def _feature_names(action_units, columns, present_seconds):
+    names = []
     for au in action_units:
-        intensity, presence = f"{au}_r", f"{au}_c"
-        if intensity in frames:
-            features[intensity] = frames[intensity].mean() if n_frames else np.nan
-        if presence in frames:
-            present = frames[presence].to_numpy(dtype=float) == 1
-            features[presence] = float(present.all()) if n_frames else np.nan
+        if f"{au}_r" in columns:
+            names.append(f"{au}_r")
+        if f"{au}_c" in columns:
+            names.append(f"{au}_c")
             if present_seconds is not None:
-                run = _longest_run_seconds(present, timestamps, frame_seconds)
-                features[f"{au}_present"] = float(run >= present_seconds) if n_frames else np.nan
-    if "AU06_c" in frames and "AU12_c" in frames:
-        both = (frames["AU06_c"].to_numpy() == 1) & (frames["AU12_c"].to_numpy() == 1)
-        run = _longest_run_seconds(both, timestamps, frame_seconds)
-        features["smile"] = float(run >= smile_seconds) if n_frames else np.nan
+                names.append(f"{au}_present")
+    if "AU06_c" in columns and "AU12_c" in columns:
+        names.append("smile")
+    return names
+
+
+class _Video:
+    """One video's frames as arrays, sorted by time, with its frame duration."""
+
+    def __init__(self, frames, min_confidence):
+        frames = frames.sort_values("timestamp", kind="stable")
+        self.timestamps = frames["timestamp"].to_numpy(dtype=float)
+        self.usable = (frames["success"].to_numpy() == 1) & \
+            (frames["confidence"].to_numpy(dtype=float) >= min_confidence)
+        self.columns = {c: frames[c].to_numpy(dtype=float) for c in frames.columns
+                        if str(c).startswith("AU")}
+        # Per video: videos recorded at different rates must not share one estimate.
+        steps = np.diff(np.unique(self.timestamps))
+        self.frame_seconds = float(np.median(steps)) if len(steps) else 0.0
+
+    def window(self, start, end):
+        return slice(np.searchsorted(self.timestamps, start, "left"),
+                     np.searchsorted(self.timestamps, end, "right"))
+
+
+def _talkturn_features(video, window, names, present_seconds, smile_seconds):
+    """Features of one talkturn's frames (all NaN when none is usable).
+
+    Means and "every frame" flags use the usable frames only; runs are measured
+    over every frame of the window, so that an excluded frame breaks them.
+    """
+    usable = video.usable[window]
+    if not usable.any():
+        return dict.fromkeys(names, np.nan)
+    stamps = video.timestamps[window]
+
+    def present(column):
+        return usable & (video.columns[column][window] == 1)
+
+    def lasts(flags, seconds):
+        return float(_longest_run_seconds(flags, stamps, video.frame_seconds) >= seconds)
+
+    features = {}
+    for name in names:
+        if name.endswith("_r"):
+            features[name] = float(video.columns[name][window][usable].mean())
+        elif name.endswith("_c"):
+            features[name] = float(present(name)[usable].all())
+        elif name.endswith("_present"):
+            features[name] = lasts(present(name[:-8] + "_c"), present_seconds)
+    if "smile" in names:
+        features["smile"] = lasts(present("AU06_c") & present("AU12_c"), smile_seconds)
     return features
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds, so that messages read naturally."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _check_videos_match(talkturn_videos, frame_videos, video_column):
+    """Talkturns whose video has no frame at all get missing features: say so.
+
+    The usual cause is ids of different types (integer conversation ids
+    against the string file stems of ``read_openface``), which would otherwise
+    leave every feature silently missing.
+    """
+    wanted = [_plain(v) for v in pd.unique(talkturn_videos)]
+    available = {_plain(v) for v in pd.unique(frame_videos)}
+    missing = [v for v in wanted if v not in available]
+    if not missing:
+        return
+    shown = sorted(available, key=str)[:5]
+    detail = (f"talkturns[{video_column!r}] has {missing[:5]!r} "
+              f"({type(missing[0]).__name__}), frames['video'] has {shown!r}"
+              + (f" ({type(shown[0]).__name__})" if shown else " (no frame at all)"))
+    text_ids = {str(v) for v in available}
+    hint = (" The ids match as text: give both columns the same type, e.g. "
+            f"talkturns[{video_column!r}].astype(str)."
+            if any(str(v) in text_ids for v in missing) else "")
+    if len(missing) == len(wanted):
+        raise ValueError(f"No talkturn's video has frames: {detail}.{hint}")
+    warnings.warn(
+        f"{len(missing)} of {len(wanted)} videos of the talkturns have no frames, so their "
+        f"talkturns get missing features: {detail}.{hint}", UserWarning, stacklevel=3)
+
+
+def _check_align_parameters(min_confidence, smile_seconds, present_seconds):
+    for name, value in (("min_confidence", min_confidence), ("smile_seconds", smile_seconds),
+                        ("present_seconds", present_seconds)):
+        if name == "present_seconds" and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+                or not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
 
 
 def align_frames(talkturns, frames, *, video_column="conversation", start_column="start",
@@ -192,6 +302,13 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     run of at least ``smile_seconds``). A talkturn without any usable frame
     gets missing values, not zeros.
 
+    A run is a stretch of consecutive frames where the action unit is present:
+    an excluded frame (tracking failed or low confidence) ends it, and so does
+    a gap of more than 1.5 frame durations between neighbouring frames (frames
+    missing from the file). A run of ``k`` frames lasts ``k`` frame durations;
+    the frame duration is the median step between the timestamps of each
+    video, estimated per video.
+
     Parameters
     ----------
     talkturns : DataFrame
@@ -200,17 +317,32 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
         From :func:`read_openface`: ``video, timestamp, confidence, success,
         AUxx_r, AUxx_c``.
     video_column : str, default="conversation"
-        Column of ``talkturns`` naming the video of each talkturn.
-    start_column, end_column : str
+        Column of ``talkturns`` naming the video of each talkturn; its values
+        must equal ``frames["video"]`` (same type too: ``read_openface`` names
+        videos by their file stems, which are strings).
+    start_column, end_column : str, default="start", "end"
+        Columns of ``talkturns`` with the talkturn's times in the video, in
+        seconds, on the clock of the frames' ``timestamp``.
     min_confidence : float, default=0.8
+        Frames whose face-tracking confidence is lower are ignored.
     smile_seconds : float, default=0.5
+        Shortest run of AU06 and AU12 together that counts as a smile.
     present_seconds : float or None, default=None
+        When given, add ``AUxx_present``: 1.0 when the action unit is present
+        for a run of at least this many seconds.
 
     Returns
     -------
     DataFrame
         A copy of ``talkturns`` with the feature columns added (replacing any
-        of the same name).
+        of the same name). Neither input is modified.
+
+    Raises
+    ------
+    ValueError
+        When a talkturn ends before it starts, ``frames`` lacks a required
+        column, or no talkturn's video appears in ``frames``. When only some
+        videos have no frames, a warning names them.
 
     Examples
     --------
@@ -223,29 +355,36 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     >>> align_frames(talkturns, frames)[["AU05_r", "AU05_c"]].to_numpy().tolist()
     [[2.0, 1.0]]
     """
+    _check_align_parameters(min_confidence, smile_seconds, present_seconds)
     table = check_talkturn_frame(talkturns, required=[video_column, start_column, end_column],
                                  name="talkturns")
     times = check_numeric_columns(table, [start_column, end_column], name="talkturns")
     backwards = times[:, 1] < times[:, 0]
     if backwards.any():
         row = table.index[np.flatnonzero(backwards)[0]]
-        raise ValueError(f"Talkturn at row {row!r} ends before it starts.")
+        raise ValueError(f"Talkturn at row {row!r} ends before it starts: "
+                         f"{end_column!r} must be >= {start_column!r}.")
+    if not isinstance(frames, pd.DataFrame):
+        raise TypeError(f"frames must be a DataFrame from read_openface, got "
+                        f"{type(frames).__name__}.")
     missing = [c for c in ("video", "timestamp", "confidence", "success") if c not in frames]
     if missing:
         raise ValueError(f"frames lacks the column(s) {missing}; read it with read_openface.")
-    usable = frames[(frames["success"] == 1) & (frames["confidence"] >= min_confidence)]
+    check_numeric_columns(frames, ["timestamp", "confidence", "success"], name="frames")
+    _check_videos_match(table[video_column], frames["video"], video_column)
     action_units = sorted({c[:-2] for c in frames.columns
-                           if c.startswith("AU") and c.endswith(("_r", "_c"))})
-    frame_seconds = float(np.median(np.diff(np.sort(frames["timestamp"].unique())))) \
-        if frames["timestamp"].nunique() > 1 else 0.0
-    by_video = {video: group.sort_values("timestamp") for video, group in usable.groupby("video")}
+                           if str(c).startswith("AU") and str(c).endswith(("_r", "_c"))})
+    names = _feature_names(action_units, frames.columns, present_seconds)
+    videos = {video: _Video(group, min_confidence)
+              for video, group in frames.groupby("video", sort=False)}
     rows = []
-    for video, (start, end) in zip(table[video_column], times, strict=True):
-        video_frames = by_video.get(video, usable.iloc[:0])
-        stamps = video_frames["timestamp"].to_numpy()
-        inside = video_frames.iloc[np.searchsorted(stamps, start, "left"):
-                                   np.searchsorted(stamps, end, "right")]
-        rows.append(_talkturn_features(inside, action_units, present_seconds, smile_seconds,
-                                       frame_seconds))
-    features = pd.DataFrame(rows, index=table.index)
-    return table.drop(columns=[c for c in features.columns if c in table.columns]).join(features)
+    for video_id, (start, end) in zip(table[video_column], times, strict=True):
+        video = videos.get(video_id)
+        # Without a video or without times a talkturn has no frames: missing features.
+        if video is None or np.isnan(start) or np.isnan(end):
+            rows.append(dict.fromkeys(names, np.nan))
+        else:
+            rows.append(_talkturn_features(video, video.window(start, end), names,
+                                           present_seconds, smile_seconds))
+    features = pd.DataFrame(rows, index=table.index, columns=names, dtype=float)
+    return table.drop(columns=[c for c in names if c in table.columns]).join(features)

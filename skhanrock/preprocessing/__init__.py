@@ -2,7 +2,8 @@
 
 from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, AuxiliaryTargets
 from ._monah import DEFAULT_ACTIONS, MonahTranscriber, hundreds_in_words
-from ._weighting import MutualInfoLossWeights, is_classification_target
+from ._targets import is_classification_target
+from ._weighting import MutualInfoLossWeights
 
 __all__ = [
     "ACTION_TARGETS",

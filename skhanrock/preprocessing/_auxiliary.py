@@ -14,6 +14,7 @@ from .._frame import (
     check_numeric_columns,
     talkturn_frame_tags,
 )
+from ._targets import TASKS, regression_labels, resolve_task
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -23,16 +24,38 @@ ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": 
 PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "tone_anger",
                    "fear": "tone_fear"}
 _FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
+# Label scales of the paper's regression corpora: IEMOCAP rates 1..5, SEMAINE -1..1.
+_RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
 
 
 class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     """Turn preprocessed features into auxiliary targets (``aux:<name>`` columns).
 
     Each feature becomes its percentile rank among the *training* rows
-    (scikit-learn's :class:`~sklearn.preprocessing.QuantileTransformer`), scaled
-    to the primary target's range, so that every auxiliary loss lives on the
-    primary task's scale. Missing features give missing targets, which the
-    estimator leaves out of the loss.
+    (scikit-learn's :class:`~sklearn.preprocessing.QuantileTransformer`, with
+    exact quantiles so that a fit is reproducible), scaled to the primary
+    target's range, so that every auxiliary loss lives on the primary task's
+    scale. Missing features give missing targets, which the estimator leaves
+    out of the loss.
+
+    The range (``target_range_``) is, in order of precedence:
+
+    1. ``target_range`` when it is ``(low, high)`` or a preset:
+       ``"iemocap"`` is (1, 5) (IEMOCAP valence, activation, dominance:
+       ``p * 4 + 1``), ``"semaine"`` is (-1, 1) (SEMAINE traces: ``p * 2 - 1``);
+    2. (0, 1), the percentiles themselves, for a classification task or when
+       ``fit`` gets no ``y``;
+    3. for a regression task, the smallest and largest labelled ``y`` among
+       the training rows. A preset or an explicit range is the principled
+       choice when the label scale is known, since a training sample need not
+       reach the ends of the scale.
+
+    The transformer cannot see the pipeline's estimator, so ``task="auto"``
+    decides from ``y`` by the rule of
+    :func:`~skhanrock.preprocessing.is_classification_target`: floats are
+    regression targets (with a warning when they are all whole numbers, as
+    class codes with ``NaN`` for unlabelled rows would be); strings, booleans,
+    categoricals and integers are classes. Pass ``task`` to decide yourself.
 
     The history and future families (``h``, ``f``) need the labels, which a
     transformer does not see at prediction time: this step only records the
@@ -48,11 +71,11 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     columns : dict, list or None, default=None
         Further feature columns to reuse as targets: a list of column names,
         or a dict from target name to column.
-    target_range : "auto" or (low, high), default="auto"
-        Range the percentiles are scaled to. "auto" takes the range of a
-        numeric, non-integer ``y`` seen in ``fit`` (regression: e.g. [1, 5] for
-        IEMOCAP, [-1, 1] for SEMAINE) and [0, 1] otherwise (classification, or
-        no ``y``).
+    target_range : "auto", "iemocap", "semaine" or (low, high), default="auto"
+        Range the percentiles are scaled to (see above).
+    task : {"auto", "classification", "regression"}, default="auto"
+        Kind of primary target; only used to choose the range when
+        ``target_range="auto"``.
     history, future : int, default=4
         How many past and future labels the ``h`` and ``f`` families request.
     n_quantiles : int, default=1000
@@ -66,8 +89,15 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         Feature columns that were constant on the training rows; their
         targets carry no information and are not produced (a warning names
         them).
+    task_ : {"classification", "regression"} or None
+        The task the range was chosen for; None when fitted without ``y`` and
+        with ``task="auto"``.
     target_range_ : tuple of float
+        ``(low, high)``: a percentile ``p`` becomes ``low + p * (high - low)``.
     label_offsets_ : tuple of int
+        History/future label offsets handed to the estimator.
+    quantiles_ : QuantileTransformer or None
+        The fitted percentile ranks; None when no target is produced.
 
     Examples
     --------
@@ -80,13 +110,21 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
 'aux:fear']
     >>> out.attrs["skhanrock.label_offsets"]
     (-4, -3, -2, -1, 1, 2, 3, 4)
+
+    Valence on IEMOCAP's 1..5 scale, rounded to whole numbers:
+
+    >>> valence = y.map({"sad": 1.0, "angry": 2.0, "neutral": 3.0, "happy": 5.0})
+    >>> aux = AuxiliaryTargets(task="regression", target_range="iemocap").fit(X, valence)
+    >>> aux.task_, aux.target_range_
+    ('regression', (1.0, 5.0))
     """
 
-    def __init__(self, families="ap", columns=None, target_range="auto", history=4, future=4,
-                 n_quantiles=1000):
+    def __init__(self, families="ap", columns=None, target_range="auto", task="auto",
+                 history=4, future=4, n_quantiles=1000):
         self.families = families
         self.columns = columns
         self.target_range = target_range
+        self.task = task
         self.history = history
         self.future = future
         self.n_quantiles = n_quantiles
@@ -116,21 +154,52 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
                 offsets += [sign * k for k in range(1, int(count) + 1)]
         return tuple(sorted(offsets))
 
-    def _fit_target_range(self, y):
-        if self.target_range != "auto":
-            low, high = (float(v) for v in self.target_range)
-            if not low < high:
-                raise ValueError(f"target_range must be (low, high) with low < high, "
-                                 f"got {self.target_range!r}.")
-            return low, high
+    def _fit_task(self, y):
         if y is None:
+            if self.task not in TASKS:
+                raise ValueError(f"AuxiliaryTargets: task must be one of {TASKS}, "
+                                 f"got {self.task!r}.")
+            return None if self.task == "auto" else self.task
+        # With an explicit range the task changes nothing, so a guess needs no warning.
+        return resolve_task(self.task, y, "AuxiliaryTargets",
+                            warn=self._explicit_range() is None)
+
+    def _explicit_range(self):
+        """The range ``target_range`` names, or None for "auto"."""
+        if isinstance(self.target_range, str):
+            if self.target_range == "auto":
+                return None
+            if self.target_range in _RANGE_PRESETS:
+                return _RANGE_PRESETS[self.target_range]
+            raise ValueError(
+                f"target_range must be 'auto', one of {sorted(_RANGE_PRESETS)} or "
+                f"(low, high), got {self.target_range!r}.")
+        try:
+            low, high = (float(v) for v in self.target_range)
+        except (TypeError, ValueError):
+            low = high = np.nan
+        if not low < high or not np.isfinite([low, high]).all():
+            raise ValueError(f"target_range must be (low, high) with finite low < high, "
+                             f"got {self.target_range!r}.")
+        return low, high
+
+    def _fit_target_range(self, y):
+        explicit = self._explicit_range()
+        if explicit is not None:
+            return explicit
+        if self.task_ != "regression":
             return 0.0, 1.0
-        values = pd.to_numeric(pd.Series(np.asarray(y, dtype=object)), errors="coerce")
-        labelled = pd.notna(pd.Series(np.asarray(y, dtype=object)))
-        numeric = values[labelled]
-        is_regression = len(numeric) and numeric.notna().all() and \
-            not np.allclose(numeric, np.round(numeric))
-        return (float(numeric.min()), float(numeric.max())) if is_regression else (0.0, 1.0)
+        if y is None:
+            raise ValueError("AuxiliaryTargets(task='regression', target_range='auto') "
+                             "takes the range of y, but fit got y=None; pass y or "
+                             "target_range=(low, high).")
+        labels = regression_labels(y, "AuxiliaryTargets")
+        if len(labels) == 0 or labels.min() == labels.max():
+            raise ValueError(
+                "AuxiliaryTargets(target_range='auto') takes a regression target's range "
+                "from the labelled y, which needs two different values; pass "
+                "target_range=(low, high) or a preset such as 'iemocap'.")
+        return float(labels.min()), float(labels.max())
 
     def fit(self, X, y=None):
         """Fit the percentile ranks on the rows of ``X`` (the training rows).
@@ -139,16 +208,20 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         ----------
         X : DataFrame
             Talkturn frame with the feature columns of the requested families.
-        y : array-like or None
-            Primary labels; only used to pick the target range with "auto".
+        y : array-like or None, default=None
+            Primary labels, one per row of ``X``; only used to choose the task
+            and the range when ``target_range="auto"``.
 
         Returns
         -------
-        self
+        self : AuxiliaryTargets
+            The fitted transformer.
         """
         targets = self._requested_targets()
         self.label_offsets_ = self._label_offsets()
         self._check_columns(X, targets)
+        if y is not None and len(y) != len(X):
+            raise ValueError(f"y has {len(y)} values but X has {len(X)} rows.")
         values = check_numeric_columns(X, list(targets.values()))
         constant = [column for column, v in zip(targets.values(), values.T, strict=True)
                     if np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)
@@ -161,12 +234,15 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         self.constant_features_ = constant
         self.target_columns_ = {t: c for t, c in targets.items() if c not in constant}
         keep = [i for i, c in enumerate(targets.values()) if c not in constant]
+        self.task_ = self._fit_task(y)
         self.target_range_ = self._fit_target_range(y)
         self.quantiles_ = None
         if keep:
+            # subsample=None: exact quantiles of every training row, so that fits
+            # on more than 10,000 rows do not depend on a random subsample.
             self.quantiles_ = QuantileTransformer(
                 n_quantiles=max(2, min(int(self.n_quantiles), len(X))),
-                output_distribution="uniform").fit(values[:, keep])
+                output_distribution="uniform", subsample=None).fit(values[:, keep])
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
         return self
@@ -186,10 +262,14 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
+            Talkturn frame with the feature columns seen in ``fit``.
 
         Returns
         -------
         DataFrame
+            A copy of ``X`` with one ``aux:<name>`` column per target (values
+            in ``target_range_``, missing where the feature is) and the label
+            offsets in ``attrs``.
         """
         check_is_fitted(self, "target_columns_")
         self._check_columns(X, self.target_columns_)
@@ -200,11 +280,22 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             ranks = self.quantiles_.transform(values) * (high - low) + low
             for j, target in enumerate(self.target_columns_):
                 output[target] = ranks[:, j]
-        output.attrs[LABEL_OFFSETS_ATTR] = self.label_offsets_
+        output.attrs = {**X.attrs, LABEL_OFFSETS_ATTR: self.label_offsets_}
         return output
 
     def get_feature_names_out(self, input_features=None):
-        """Input column names plus the target columns."""
+        """Input column names plus the target columns.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API; the names seen in ``fit`` are used.
+
+        Returns
+        -------
+        ndarray of str
+            The columns of the transformed frame.
+        """
         check_is_fitted(self, "target_columns_")
         return np.asarray([*self.feature_names_in_, *self.target_columns_], dtype=object)
 

@@ -27,7 +27,8 @@ _TONES = (("tone_sadness", "sadly"), ("tone_anger", "angrily"), ("tone_happiness
 _RATE_WORDS = ("very slowly", "slowly", None, "quickly", "very quickly")
 _DELAY_WORDS = (None, "a short delay", "a slightly long delay", "a long delay",
                 "a significantly long delay")
-_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                 "ten", "eleven", "twelve"]
 
 
 def hundreds_in_words(milliseconds, largest=12):
@@ -36,6 +37,19 @@ def hundreds_in_words(milliseconds, largest=12):
     N is the number of whole hundreds, in words; above ``largest`` hundred
     milliseconds it is ``"more than twelve"``.
 
+    Parameters
+    ----------
+    milliseconds : float
+        Length of the pause, at least 0.
+    largest : int, default=12
+        Most hundreds spelled out (at most twelve); longer pauses read
+        "more than <largest>".
+
+    Returns
+    -------
+    str
+        The phrase MONAH writes before the speaker.
+
     Examples
     --------
     >>> hundreds_in_words(250)
@@ -43,6 +57,12 @@ def hundreds_in_words(milliseconds, largest=12):
     >>> hundreds_in_words(1200), hundreds_in_words(1201)
     ('after twelve hundred milliseconds', 'after more than twelve hundred milliseconds')
     """
+    if isinstance(largest, bool) or not isinstance(largest, (int, np.integer)) \
+            or not 0 <= largest < len(_NUMBER_WORDS):
+        raise ValueError(f"largest must be an integer in [0, {len(_NUMBER_WORDS) - 1}], "
+                         f"got {largest!r}.")
+    if not milliseconds >= 0:
+        raise ValueError(f"milliseconds must be a non-negative number, got {milliseconds!r}.")
     if milliseconds > largest * 100:
         return f"after more than {_NUMBER_WORDS[largest]} hundred milliseconds"
     return f"after {_NUMBER_WORDS[int(milliseconds // 100)]} hundred milliseconds"
@@ -71,7 +91,8 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
       ``happily``, ``angrily`` or ``sadly`` (sad wins over angry over happy);
     - speech rate (family ``p``): words per minute, z-scored the same way, in
       the bins ``rate_edges``: very slowly, slowly, (nothing), quickly, very
-      quickly;
+      quickly; a talkturn without words or without a positive duration has no
+      rate, and is left out of the speaker's statistics too;
     - delay (family ``p``): a pause of at least ``min_delay`` seconds before a
       change of speaker, attached to the talkturn after the pause: ``after N
       hundred milliseconds`` followed by a short / slightly long / long /
@@ -89,12 +110,17 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
         ``v`` verbatim words, ``p`` prosody (tone, rate, delay), ``a`` actions.
         The verbatim words are always included.
     actions : dict or None, default=None
-        Action unit name to words; None uses :data:`DEFAULT_ACTIONS`.
+        Action unit name to words; None uses :data:`~skhanrock.preprocessing.DEFAULT_ACTIONS`.
     tone_threshold : float, default=2.0
+        A tone is voiced when its z-score is strictly above this.
     rate_edges : tuple of 4 floats, default=(-2, -1, 1, 2)
+        Edges of the speech-rate z bins ``[-inf, e0)`` very slowly, ``[e0, e1)``
+        slowly, ``[e2, e3)`` quickly, ``[e3, inf)`` very quickly.
     min_delay : float, default=0.2
-        Seconds.
+        Shortest pause, in seconds, that is narrated.
     delay_edges : tuple of 4 floats, default=(-1, 0, 1, 2)
+        Edges of the pause z bins: a short, slightly long, long and
+        significantly long delay from ``e0`` on; no qualifier below ``e0``.
     min_history : int, default=2
         Earlier talkturns of the speaker needed for a z-score.
     conversation_column, turn_column, speaker_column, speaker_label_column, \
@@ -102,6 +128,7 @@ text_column, start_column, end_column : str
         Column roles. Without ``speaker_label`` the speaker is "the speaker";
         without times there is no rate or delay.
     output_column : str, default="narrative"
+        Column the narratives are written to.
 
     Examples
     --------
@@ -165,10 +192,12 @@ the woman said no.']
         X : DataFrame
             Talkturn frame.
         y : ignored
+            Present for the pipeline API.
 
         Returns
         -------
-        self
+        self : MonahTranscriber
+            The transformer, with ``feature_names_in_`` set.
         """
         self._check_parameters()
         frame = self._check_frame(X)
@@ -187,6 +216,8 @@ the woman said no.']
         Returns
         -------
         DataFrame
+            A copy of ``X`` in the caller's row order, with the narratives in
+            ``output_column``.
         """
         check_is_fitted(self)
         self._check_parameters()
@@ -200,7 +231,18 @@ the woman said no.']
         return output
 
     def get_feature_names_out(self, input_features=None):
-        """Input column names plus the narrative column."""
+        """Input column names plus the narrative column.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API; the names seen in ``fit`` are used.
+
+        Returns
+        -------
+        ndarray of str
+            The columns of the transformed frame.
+        """
         check_is_fitted(self)
         return np.asarray([*self.feature_names_in_, self.output_column], dtype=object)
 
@@ -261,7 +303,10 @@ the woman said no.']
             return [None] * len(ordered)
         words = np.array([len(t.split()) for t in texts], dtype=float)
         duration = times[:, 1] - times[:, 0]
-        per_minute = np.where(duration > 0, words / np.where(duration > 0, duration, 1) * 60,
+        # A talkturn without words (no transcript, or silence) has no measurable rate:
+        # NaN keeps it out of the narrative and out of the speaker's running mean and spread.
+        measurable = (duration > 0) & (words > 0)
+        per_minute = np.where(measurable, words / np.where(measurable, duration, 1) * 60,
                               np.nan)
         z = self._earlier_z(ordered, per_minute)
         edges = np.asarray(self.rate_edges, dtype=float)

@@ -17,25 +17,11 @@ from .._frame import (
     talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
+from ._targets import regression_labels, resolve_task
 
-__all__ = ["MutualInfoLossWeights", "is_classification_target"]
+__all__ = ["MutualInfoLossWeights"]
 
 PRIMARY_TASK = "y"
-
-
-def is_classification_target(labels):
-    """Whether labels are classes: non-numeric, or numeric with integer values only.
-
-    Examples
-    --------
-    >>> is_classification_target(["sad", "happy"]), is_classification_target([1.5, 2.0])
-    (True, False)
-    """
-    values = pd.Series(np.asarray(labels, dtype=object)).dropna()
-    numeric = pd.to_numeric(values, errors="coerce")
-    if numeric.isna().any() or values.map(lambda v: isinstance(v, (bool, np.bool_))).any():
-        return True
-    return bool(np.allclose(numeric, np.round(numeric)))
 
 
 class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
@@ -52,8 +38,11 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     - ``"softmax"``: by the softmax of the mutual information.
 
     Mutual information comes from scikit-learn's ``mutual_info_classif``
-    (class labels) or ``mutual_info_regression`` (numeric targets), on the
+    (class labels) or ``mutual_info_regression`` (regression targets), on the
     training rows where both the primary label and the task's target exist.
+    ``task="auto"`` tells them apart by the rule of
+    :func:`~skhanrock.preprocessing.is_classification_target`, as :class:`~skhanrock.AuxiliaryTargets`
+    does.
     History/future targets are built from ``y`` with the estimator's rule
     (nearest labelled talkturn in that direction, within the conversation).
 
@@ -63,14 +52,23 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     assignment : {"random", "linear", "softmax"}, default="softmax"
+        How the auxiliary share of the loss is split over the auxiliary tasks.
     primary_weight : float in (0, 1], default=0.5
+        Weight of the primary task; the paper searches [0.50, 0.99].
     n_neighbors : int, default=3
         Neighbours of scikit-learn's mutual information estimator.
-    conversation_column, turn_column : str
+    task : {"auto", "classification", "regression"}, default="auto"
+        Kind of primary target, which picks the mutual information estimator.
+    conversation_column, turn_column : str, default="conversation", "turn"
+        Column roles of the talkturn frame (history/future labels never cross
+        a conversation).
     random_state : int, RandomState or None, default=None
+        Seeds the random assignment and the mutual information estimators.
 
     Attributes
     ----------
+    task_ : {"classification", "regression"}
+        The kind of primary target the mutual information was computed for.
     mutual_info_ : Series
         Mutual information of each auxiliary task with the primary target.
     loss_weights_ : Series
@@ -87,11 +85,12 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     (['y', 'aux:happy', 'aux:sad'], 1.0)
     """
 
-    def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3,
+    def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3, task="auto",
                  conversation_column="conversation", turn_column="turn", random_state=None):
         self.assignment = assignment
         self.primary_weight = primary_weight
         self.n_neighbors = n_neighbors
+        self.task = task
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.random_state = random_state
@@ -118,7 +117,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : MutualInfoLossWeights
+            The fitted transformer.
         """
         self._check_parameters()
         frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
@@ -128,6 +128,9 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
             raise ValueError(f"y has {len(labels)} values but X has {len(frame)} rows.")
         if labels.notna().sum() == 0:
             raise ValueError("y has no labelled row; mutual information needs labels.")
+        self.task_ = resolve_task(self.task, y, "MutualInfoLossWeights")
+        if self.task_ == "regression":
+            regression_labels(labels, "MutualInfoLossWeights")
         tasks = self._task_targets(frame, labels)
         self.mutual_info_ = self._mutual_information(tasks, labels)
         self.loss_weights_ = self._weights(self.mutual_info_)
@@ -154,7 +157,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         return targets
 
     def _mutual_information(self, tasks, labels):
-        classification = is_classification_target(labels)
+        classification = self.task_ == "classification"
         codes, classes = pd.factorize(labels)
         code_of = {label: code for code, label in enumerate(classes)}
         information = {}
@@ -204,10 +207,12 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
+            Talkturn frame.
 
         Returns
         -------
         DataFrame
+            A shallow copy of ``X`` whose ``attrs`` carry ``loss_weights_``.
         """
         check_is_fitted(self, "loss_weights_")
         output = X.copy(deep=False)
@@ -215,7 +220,18 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         return output
 
     def get_feature_names_out(self, input_features=None):
-        """The input column names (the weights travel in ``attrs``)."""
+        """The input column names (the weights travel in ``attrs``).
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API; the names seen in ``fit`` are used.
+
+        Returns
+        -------
+        ndarray of str
+            The columns of ``X`` seen in ``fit``.
+        """
         check_is_fitted(self, "loss_weights_")
         return self.feature_names_in_.copy()
 

@@ -1,0 +1,118 @@
+"""Whether the primary target is a classification or a regression target.
+
+The transformers of a pipeline cannot see its estimator, so they infer the task
+from ``y`` by one documented rule, shared here so that every step agrees.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import infer_dtype
+
+__all__ = ["TASKS", "is_classification_target", "regression_labels", "resolve_task"]
+
+#: Values of the ``task`` parameter of the preprocessing transformers.
+TASKS = ("auto", "classification", "regression")
+# Kinds of pandas' ``infer_dtype`` that hold measurements rather than classes.
+_CONTINUOUS_KINDS = frozenset({"floating", "mixed-integer-float", "decimal"})
+
+
+def _label_values(labels):
+    """The labels as a 1-D sequence that keeps the dtype the caller gave them."""
+    if isinstance(labels, pd.DataFrame):
+        return labels.to_numpy(dtype=object).ravel()
+    if isinstance(labels, (pd.Series, pd.Index, pd.Categorical)):
+        return labels
+    if isinstance(labels, np.ndarray):
+        return labels.ravel()
+    # A list's own element types decide; converting it to a numeric array first
+    # would turn ``[1, 2, None]`` into floats.
+    return np.asarray(labels, dtype=object).ravel()
+
+
+def is_classification_target(labels):
+    """Whether labels are classes rather than numbers to regress on.
+
+    The rule looks at the type of the labelled values (missing values ignored),
+    not at how many distinct values there are:
+
+    - floats (``float64``, ``Float64``, Python floats, floats mixed with
+      integers) are regression targets, even when every value is a whole number
+      (rounded valence ``1.0 ... 5.0``);
+    - everything else is classes: strings, booleans, categoricals, integers
+      (including pandas' nullable ``Int64`` and lists of ints with ``None`` for
+      unlabelled rows).
+
+    Class codes stored as floats because ``NaN`` marks unlabelled rows read as
+    regression targets: give them as strings, ``Int64`` or a categorical, or
+    pass ``task="classification"`` to the transformer.
+
+    Parameters
+    ----------
+    labels : array-like or pandas Series
+        Primary labels; missing values (None, NaN) mark unlabelled rows.
+
+    Returns
+    -------
+    bool
+        True for classes, False for regression targets.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> is_classification_target(["sad", "happy", None]), is_classification_target([1, 2, None])
+    (True, True)
+    >>> is_classification_target([1.5, 2.0]), is_classification_target(np.array([1.0, 5.0, np.nan]))
+    (False, False)
+    >>> is_classification_target(pd.Series([0, 2, None], dtype="Int64"))
+    True
+    """
+    return infer_dtype(_label_values(labels), skipna=True) not in _CONTINUOUS_KINDS
+
+
+def _whole_numbers_only(labels):
+    values = pd.Series(np.asarray(_label_values(labels), dtype=object)).dropna()
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return bool(len(numbers)) and bool(np.all(numbers == np.round(numbers)))
+
+
+def resolve_task(task, labels, owner, *, warn=True):
+    """``"classification"`` or ``"regression"`` for ``labels`` under ``task``.
+
+    ``task="auto"`` applies :func:`is_classification_target` and, with
+    ``warn``, warns when the answer is a guess: floats that are all whole
+    numbers may be class codes. ``owner`` names the estimator in messages.
+    """
+    if task not in TASKS:
+        raise ValueError(f"{owner}: task must be one of {TASKS}, got {task!r}.")
+    if task != "auto":
+        return task
+    if is_classification_target(labels):
+        return "classification"
+    if warn and _whole_numbers_only(labels):
+        distinct = pd.Series(np.asarray(_label_values(labels), dtype=object)).dropna().nunique()
+        warnings.warn(
+            f"{owner}(task='auto'): y holds floats that are all whole numbers ({distinct} "
+            "distinct values); they are taken as regression targets. Pass "
+            "task='classification' if they are class codes (or give y as integers, strings "
+            "or a categorical), or task='regression' to silence this warning.",
+            UserWarning, stacklevel=3)
+    return "regression"
+
+
+def regression_labels(labels, owner):
+    """Labelled values of a regression target as floats, with errors that name the row."""
+    values = pd.Series(np.asarray(_label_values(labels), dtype=object))
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() & values.notna()
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"{owner}: y must be numeric for task='regression'; the value at position "
+            f"{position} is {values.iloc[position]!r}.")
+    numbers = numbers.dropna().to_numpy(dtype=float)
+    if np.isinf(numbers).any():
+        raise ValueError(f"{owner}: y holds an infinite value; regression targets must be "
+                         "finite.")
+    return numbers
