@@ -6,8 +6,9 @@ The same ``RandomizedSearchCV`` code runs on a Dask cluster through joblib: here
 ``LocalCluster`` of two worker processes on this machine, in production a
 scheduler and one worker per GPU on several machines (see the user guide). The
 median-stopping rule reads and writes the learning curves of all trials in one
-SQLite file, so a trial stops when it falls below the median of the others,
-whichever worker runs them.
+SQLite file, fresh for this sweep, so a trial stops when it falls below the
+median of the others, whichever worker runs them. SQLite serves the workers of
+one host; on several machines the user guide shows a store for a shared folder.
 """
 
 import os

@@ -7,7 +7,8 @@ split between the primary and the auxiliary branch? H3: should the auxiliary
 branch sit below the primary task (HAN-ROCK) rather than beside it (flat MTL)?
 Each arm gets a random search with the same parameter draws and seeds; the
 trial best on dev is read on test, and the paper's bootstrap compares each arm
-with the baseline (``*`` = the 95% interval excludes zero).
+with the baseline (``*`` = significantly better: the 95% interval of the
+difference lies above zero; a significantly worse arm gets no star).
 
 The budget here is tiny so the page builds in a minute; the paper used 30 trials
 of up to 350 epochs (``skhanrock experiment --trials 30`` on the command line).
@@ -43,7 +44,7 @@ print(markdown_table(results["H1"].table[["cell", "difference", "low", "high"]],
 
 # %%
 # The table in the paper's layout: one column per experiment, ``*`` for a
-# significant difference with that experiment's baseline.
+# significant improvement over that experiment's baseline.
 for name, result in results.items():
     print(name, "baseline:", result.baseline)
     print(paper_table({f"{name} test {result.metric}": result}).to_string(), "\n")

@@ -1,15 +1,34 @@
+import warnings
+
 import numpy as np
+import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_absolute_error,
+)
+from sklearn.model_selection import cross_validate
 
 from skhanrock.metrics import (
+    METRICS,
     bootstrap_ci,
     bootstrap_compare,
     bootstrap_search_compare,
     classwise_f1,
+    classwise_f1_scorers,
     paper_scorers,
     score,
 )
+
+SKLEARN = {
+    "accuracy": accuracy_score,
+    "balanced_accuracy": balanced_accuracy_score,
+    "macro_f1": lambda t, p: f1_score(t, p, average="macro"),
+    "weighted_f1": lambda t, p: f1_score(t, p, average="weighted"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -21,20 +40,78 @@ def predictions():
     return y, good, bad
 
 
-@pytest.mark.parametrize("metric, reference", [
-    ("accuracy", accuracy_score),
-    ("balanced_accuracy", balanced_accuracy_score),
-    ("macro_f1", lambda t, p: f1_score(t, p, average="macro")),
-    ("weighted_f1", lambda t, p: f1_score(t, p, average="weighted")),
-])
-def test_vectorised_resamples_match_sklearn_on_each_resample(predictions, metric, reference):
+@pytest.mark.parametrize("metric", sorted(SKLEARN))
+def test_vectorised_resamples_match_sklearn_on_each_resample(predictions, metric):
     y, good, _ = predictions
+    # a class that is only ever predicted, and rarely: resamples differ in their classes
+    good = np.where(np.arange(len(good)) % 97 == 0, "d", good)
+    reference = SKLEARN[metric]
     result = bootstrap_ci(y, good, metric, n_resamples=50, random_state=0)
-    assert np.isclose(result.estimate, reference(y.tolist(), good.tolist()))
-    looped = bootstrap_ci(y, good, lambda t, p: reference(t.tolist(), p.tolist()),
-                          n_resamples=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # balanced accuracy: 'd' is not in y
+        assert np.isclose(result.estimate, reference(y.tolist(), good.tolist()))
+        looped = bootstrap_ci(y, good, lambda t, p: reference(t.tolist(), p.tolist()),
+                              n_resamples=50, random_state=0)
     np.testing.assert_allclose(result.resamples, looped.resamples, atol=1e-5)
     assert result.low <= result.estimate <= result.high
+
+
+# (y_true, y_pred) pairs where the bootstrap once disagreed with scikit-learn
+AWKWARD = {
+    # macro F1 averages over the union of true and predicted classes
+    "predicted-only class": (["a", "a", "b"], ["a", "c", "b"]),
+    # a label column with gaps is float; the model predicts ints
+    "float labels with gaps": (pd.Series([0, 1, np.nan, 1]), [0, 1, 1, 1]),
+    "class never predicted": ([0, 1, 2, 2, 1], [0, 1, 1, 1, 1]),
+    "strings and gaps": (np.array(["x", None, "y", "x"], dtype=object), ["x", "x", "y", "y"]),
+}
+
+
+def _labelled(y_true, *y_preds):
+    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object))).to_numpy()
+    return [np.asarray(a, dtype=object)[keep].tolist() for a in (y_true, *y_preds)]
+
+
+@pytest.mark.parametrize("case", sorted(AWKWARD))
+@pytest.mark.parametrize("metric", sorted(SKLEARN))
+def test_every_point_estimate_equals_sklearn_on_the_same_rows(case, metric):
+    y_true, y_pred = AWKWARD[case]
+    constant = [_labelled(y_true)[0][0]] * len(y_pred)
+    true, pred, constant_pred = _labelled(y_true, y_pred, constant)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # balanced accuracy, predicted-only class
+        expected = SKLEARN[metric](true, pred)
+        gain = expected - SKLEARN[metric](true, constant_pred)
+        assert score(y_true, y_pred, metric) == pytest.approx(expected)
+    assert bootstrap_ci(y_true, y_pred, metric, n_resamples=5).estimate == \
+        pytest.approx(expected)
+    assert bootstrap_compare(y_true, constant, y_pred, metric,
+                             n_resamples=5).difference == pytest.approx(gain)
+    trial = {"dev_true": y_true, "dev_pred": y_pred, "test_true": y_true, "test_pred": y_pred}
+    baseline = {**trial, "dev_pred": constant, "test_pred": constant}
+    assert bootstrap_search_compare([baseline], [trial], metric,
+                                    n_resamples=5).difference == pytest.approx(gain)
+
+
+@pytest.mark.parametrize("case", sorted(AWKWARD))
+def test_classwise_f1_covers_true_and_predicted_classes_like_sklearn(case):
+    y_true, y_pred = AWKWARD[case]
+    true, pred = _labelled(y_true, y_pred)
+    per_class = classwise_f1(y_true, y_pred)
+    np.testing.assert_allclose(per_class.to_numpy(), f1_score(true, pred, average=None))
+    scorers = classwise_f1_scorers(per_class.index)
+    for label, value in per_class.items():
+        function = scorers[f"f1_class:{label}"]._score_func
+        assert function(np.asarray(y_true, dtype=object), np.asarray(y_pred)) == \
+            pytest.approx(value)
+
+
+def test_mae_estimate_equals_sklearn():
+    y_true, y_pred = [1.0, np.nan, 2.5, 4.0], [1.5, 7.0, 2.0, 3.0]
+    expected = mean_absolute_error([1.0, 2.5, 4.0], [1.5, 2.0, 3.0])
+    assert bootstrap_ci(y_true, y_pred, "mae", n_resamples=5).estimate == pytest.approx(expected)
+    assert score(y_true, y_pred, "mae") == pytest.approx(expected)
+    assert set(METRICS) == {*SKLEARN, "mae"}
 
 
 def test_mae_interval_and_unlabelled_rows():
@@ -101,3 +178,49 @@ def test_scorers_and_classwise_f1(predictions):
     per_class = classwise_f1(np.r_[y, [None]], np.r_[good, ["a"]])
     np.testing.assert_allclose(per_class.values, f1_score(y.tolist(), good.tolist(),
                                                           average=None))
+
+
+def test_search_comparison_can_resample_whole_conversations():
+    rng = np.random.default_rng(2)
+    conversations = np.repeat(np.arange(30), 20)
+    y = np.ones(600, dtype=int)
+    # whole conversations are right or wrong together
+    strong = np.where(np.repeat(rng.random(30) < 0.7, 20), 1, 0)
+    weak = np.where(np.repeat(rng.random(30) < 0.4, 20), 1, 0)
+    baseline = [{"dev_true": y, "dev_pred": weak, "test_true": y, "test_pred": weak}]
+    challenger = [{"dev_true": y, "dev_pred": strong, "test_true": y, "test_pred": strong}]
+    rows = bootstrap_search_compare(baseline, challenger, n_resamples=300, random_state=0)
+    clusters = bootstrap_search_compare(
+        baseline, challenger, n_resamples=300, random_state=0,
+        groups={"dev": conversations, "test": conversations})
+    assert clusters.difference == rows.difference
+    assert clusters.high - clusters.low > 2 * (rows.high - rows.low)
+
+
+@pytest.mark.parametrize(("change", "groups", "message"), [
+    (lambda y: {"dev_true": y[:10], "dev_pred": y[:10]}, None,
+     r"challenger_records\[1\] was scored on other dev rows .*\(10 vs 600 rows"),
+    (lambda y: {"test_true": np.roll(y, 1)}, None,
+     r"challenger_records\[1\] was scored on other test rows"),
+    (lambda y: {"dev_pred": y[:10]}, None, r"challenger_records\[1\]: dev_pred has 10 values"),
+    (lambda y: {}, {"dev": [1, 2]}, r"groups\['dev'\] has 2 values but dev_true has 600"),
+    (lambda y: {}, [1, 2], "groups must be None or a dict"),
+])
+def test_search_comparison_names_the_trial_scored_on_other_rows(predictions, change, groups,
+                                                                message):
+    y, good, _ = predictions
+    trial = {"dev_true": y, "dev_pred": good, "test_true": y, "test_pred": good}
+    with pytest.raises(ValueError, match=message):
+        bootstrap_search_compare([trial], [trial, {**trial, **change(y)}], groups=groups,
+                                 n_resamples=10)
+
+
+def test_classwise_scorers_work_as_scoring(predictions):
+    y, _, _ = predictions
+    X = np.zeros((len(y), 1))
+    scores = cross_validate(DummyClassifier(strategy="most_frequent"), X, y, cv=2,
+                            scoring=paper_scorers(labels=["a", "b"]))
+    assert scores["test_f1_class:b"].tolist() == [0.0, 0.0]
+    assert (scores["test_f1_class:a"] > 0.5).all()
+    with pytest.raises(ValueError, match="only applies to task='classification'"):
+        paper_scorers("regression", labels=["a"])

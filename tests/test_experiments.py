@@ -1,12 +1,22 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from scipy.stats import loguniform, randint
 
+import skhanrock.experiments._tables as tables
 from skhanrock.__main__ import main
 from skhanrock.datasets import make_conversations
-from skhanrock.experiments import HYPOTHESES, paper_table, run_experiment
+from skhanrock.experiments import (
+    HYPOTHESES,
+    Experiment,
+    experiment_table,
+    paper_table,
+    run_experiment,
+)
+from skhanrock.model_selection import SQLiteCurveStore
 
 SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
                "weights__assignment": ["random", "linear", "softmax"]}
@@ -122,3 +132,101 @@ def test_experiment_command_line_writes_tables(tmp_path, capsys):
     assert written == ["H3.csv", "H3.jsonl", "H3.md", "H3_trials.csv"]
     printed = capsys.readouterr().out
     assert "| H3 | test accuracy |" in printed and "flat" in printed
+
+
+def test_the_fingerprint_is_the_same_in_another_process():
+    script = """
+import numpy as np, pandas as pd
+from skhanrock.datasets import make_conversations
+from skhanrock.experiments._store import fingerprint
+from skhanrock.model_selection import paper_search_space
+X, y = make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
+                          random_state=0)
+partition = pd.Series(np.resize(["train", "dev", "test"], len(X)), index=X.index)
+key = fingerprint(X, y, partition, {"space": paper_search_space(), "metric": "accuracy"})
+print(key)
+"""
+    # scipy's frozen distributions print a memory address: the old hash differed here
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    namespace = {}
+    exec(script.replace("print(key)", ""), namespace)
+    here = namespace["key"]
+    assert other == here
+
+
+def test_tables_resample_whole_conversations(h1, conversations_of_many_speakers, monkeypatch):
+    X, y = conversations_of_many_speakers
+    _, path = h1
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["groups"])
+        return compare(*args, **kwargs)
+
+    compare = tables.bootstrap_search_compare
+    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    again = run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+    assert again.n_fitted == 0 and len(seen) == 2
+    dev = seen[0]["dev"]
+    assert set(dev) <= set(X["conversation"])
+    assert len(set(dev)) < len(dev)  # clusters, not rows
+
+
+def _trial(arm, predictions):
+    return {"arm": arm, "dev_pred": predictions, "test_pred": predictions}
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "mae"])
+def test_only_significant_improvements_get_a_star(metric):
+    truth = np.array([0, 1] * 100)
+    right, wrong = truth, 1 - truth
+    half = np.where(np.arange(200) % 4 < 2, truth, 1 - truth)
+    trials = [_trial("none", half), _trial("ap", right), _trial("aphf", wrong)]
+    table = experiment_table(trials, HYPOTHESES["H1"], {"dev": truth, "test": truth}, metric,
+                             n_resamples=200, random_state=0)
+    assert table["significant"].tolist() == [False, True, True]
+    assert table["improvement"].tolist() == [False, True, False]
+    assert [cell.endswith("*") for cell in table["cell"]] == [False, True, False]
+    result = Experiment("H1", metric, "none", None, table, 0)
+    side = "above" if metric == "accuracy" else "below"
+    assert f"significantly better than none: the 95% bootstrap interval of the difference " \
+           f"lies {side} zero" in result.to_markdown()
+
+
+def test_trials_can_run_under_median_stopping(conversations_of_many_speakers, tmp_path):
+    import sqlite3
+
+    X, y = conversations_of_many_speakers
+    store = tmp_path / "curves.sqlite"
+    result = run_experiment(X, y, "H3", n_trials=2, median_stopping=str(store),
+                            **{**SETTINGS, "max_epochs": 5})
+    assert result.n_fitted == 4
+    with sqlite3.connect(store) as connection:
+        studies = sorted(row[0] for row in connection.execute(
+            "SELECT DISTINCT study FROM curves"))
+    # one study per arm, named by this experiment's fingerprint
+    assert [study.rsplit(":", 1)[1] for study in studies] == ["flat", "rock"]
+    assert len({study.rsplit(":", 1)[0] for study in studies}) == 1
+    for study in studies:
+        arm = study.rsplit(":", 1)[1]
+        curves = SQLiteCurveStore(store).curves(study)
+        assert set(curves["trial"]) == {f"{arm}/0", f"{arm}/1"}
+        assert curves.groupby("trial")["epoch"].max().le(5).all()
+    with pytest.raises(ValueError, match=r"median_stopping='postgresql://db': only a file"):
+        run_experiment(X, y, "H3", n_trials=1, median_stopping="postgresql://db", **SETTINGS)
+
+
+def test_experiment_command_on_built_in_data_in_parallel_then_resumed_elsewhere(tmp_path):
+    arguments = ["experiment", "--hypothesis", "H3", "--conversations", "12", "--trials", "1",
+                 "--epochs", "1", "--jobs", "2", "--out", str(tmp_path), "--resamples", "50",
+                 "--set", "han__primary_units=6", "--set", "han__aux_units=2", "--set",
+                 "han__embedding_dim=8", "--set", "han__context_size=3", "--no-progress"]
+    assert main(arguments) == 0
+    first = (tmp_path / "H3.md").read_text()
+    assert "| H3 | test accuracy |" in first and "rock" in first
+    # a new process reads the trials back instead of refusing the results file
+    rerun = subprocess.run([sys.executable, "-m", "skhanrock", *arguments],
+                           capture_output=True, text=True, check=True)
+    assert "0 trial(s) fitted now" in rerun.stdout
+    assert (tmp_path / "H3.md").read_text() == first

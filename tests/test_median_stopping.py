@@ -1,24 +1,59 @@
+import os
 import pickle
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import TINY
-from sklearn.model_selection import GroupKFold, RandomizedSearchCV
+from sklearn.model_selection import GroupShuffleSplit, RandomizedSearchCV
 
 from skhanrock import HanRockClassifier
 from skhanrock.model_selection import MedianStopping, SQLiteCurveStore
 from skhanrock.nn import ConversationValidSplit
 
 
-def trial(store, name, lr, epochs=9):
+class FolderCurveStore:
+    """Learning curves as one small CSV file per trial in a folder every machine mounts.
+
+    Each trial writes only its own file, replacing it whole (``os.replace`` is
+    atomic, on NFS too), so readers on any machine see every curve complete
+    up to some epoch and no lock is needed.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def record(self, study, trial, epoch, score):
+        folder = Path(self.folder, study)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{trial}.csv"
+        lines = path.read_text() if path.exists() else ""
+        temporary = folder / f".{trial}.tmp"
+        temporary.write_text(lines + f"{trial},{epoch},{score!r}\n")
+        os.replace(temporary, path)
+
+    def curves(self, study):
+        files = sorted(Path(self.folder, study).glob("*.csv"))
+        frames = [pd.read_csv(f, names=["trial", "epoch", "score"], dtype={"trial": str})
+                  for f in files]
+        return (pd.concat(frames, ignore_index=True) if frames
+                else pd.DataFrame(columns=["trial", "epoch", "score"]))
+
+
+def trial(store, name, lr, epochs=9, study="s"):
     return HanRockClassifier(**{**TINY, "max_epochs": epochs}, lr=lr,
                              train_split=ConversationValidSplit(0.25, random_state=0),
-                             callbacks=[("median", MedianStopping(store, study="s", trial=name))])
+                             callbacks=[("median", MedianStopping(store, study=study,
+                                                                  trial=name))])
 
 
-def test_a_clearly_bad_trial_stops_early_and_a_good_one_does_not(conversations, tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "object"])
+def test_a_clearly_bad_trial_stops_early_and_a_good_one_does_not(conversations, tmp_path,
+                                                                 kind):
     X, y = conversations
-    store = str(tmp_path / "curves.sqlite")
+    store = (str(tmp_path / "curves.sqlite") if kind == "sqlite"
+             else FolderCurveStore(tmp_path / "curves"))
     first = trial(store, "good-1", lr=0.01).fit(X, y)
     assert len(first.history) == 9  # nothing to compare with yet
     bad = trial(store, "bad", lr=0.5).fit(X, y)  # an absurd learning rate diverges
@@ -26,24 +61,60 @@ def test_a_clearly_bad_trial_stops_early_and_a_good_one_does_not(conversations, 
     assert dict(bad.callbacks_)["median"].stopped_epoch_ == len(bad.history)
     good = trial(store, "good-2", lr=0.01).fit(X, y)
     assert len(good.history) == 9
-    curves = SQLiteCurveStore(store).curves("s")
+    curves = (SQLiteCurveStore(store) if kind == "sqlite" else store).curves("s")
     assert set(curves["trial"]) == {"good-1", "bad", "good-2"}
 
 
-def test_runs_inside_a_parallel_search_and_pickles(conversations, tmp_path):
+def epochs_trained(estimator, X, y):
+    return len(estimator.history)
+
+
+def test_a_parallel_search_stops_the_bad_trial_and_not_the_good_ones(conversations, tmp_path):
     X, y = conversations
     store = f"sqlite:///{tmp_path / 'search.sqlite'}"
-    callback = MedianStopping(store, study="search", first_check=2, every=1)
+    callback = MedianStopping(store, study="search")
     assert pickle.loads(pickle.dumps(callback)).store == store
-    net = HanRockClassifier(**{**TINY, "max_epochs": 3},
+    net = HanRockClassifier(**{**TINY, "max_epochs": 9},
                             train_split=ConversationValidSplit(0.25, random_state=0),
                             callbacks=[callback])
-    search = RandomizedSearchCV(net, {"lr": [0.001, 0.01, 0.3]}, n_iter=3,
-                                cv=GroupKFold(2), n_jobs=2, random_state=0)
+    # Two identical good trials (neither can be worse than the other's running average),
+    # then the bad one, which two workers start only once a good one has finished.
+    search = RandomizedSearchCV(net, {"lr": [0.01, 0.01, 2.0]}, n_iter=3, n_jobs=2,
+                                cv=GroupShuffleSplit(1, test_size=0.25, random_state=0),
+                                scoring=epochs_trained, refit=False, random_state=0)
     search.fit(X, y, groups=X["conversation"])
+    assert search.cv_results_["param_lr"].tolist() == [0.01, 0.01, 2.0]
+    assert search.cv_results_["mean_test_score"].tolist()[:2] == [9, 9]
+    assert search.cv_results_["mean_test_score"][2] < 9
     curves = SQLiteCurveStore(store).curves("search")
-    assert curves["trial"].nunique() >= 6  # 3 candidates x 2 folds + the refit
-    assert np.isfinite(curves["score"]).all()
+    assert curves["trial"].nunique() == 3 and np.isfinite(curves["score"]).all()
+
+
+def test_old_curves_count_only_in_their_own_study(conversations, tmp_path):
+    X, y = conversations
+    store = SQLiteCurveStore(tmp_path / "shared.sqlite")
+    for epoch in range(1, 8):  # a finished, unrelated run whose dev loss was tiny
+        store.record("old-search", "stale", epoch, 1e-6)
+    fresh = trial(store.path, "good", lr=0.01, epochs=7, study="new-search").fit(X, y)
+    assert len(fresh.history) == 7
+    # the same trial in the old run's study is held to the stale curve and stopped: the
+    # reason MedianStopping has no shared default file
+    mixed = trial(store.path, "good", lr=0.01, epochs=7, study="old-search").fit(X, y)
+    assert len(mixed.history) == 5
+    with pytest.raises(ValueError, match="MedianStopping needs store="):
+        trial(None, "t", lr=0.01, epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize(("store", "error", "message"), [
+    ("postgresql://host/curves", ValueError, r"store='postgresql://host/curves': only a file"),
+    ("http://host/curves", ValueError, r"store='http://host/curves'"),
+    ("sqlite:///:memory:", ValueError, "names no file"),
+    (42, TypeError, "store must be a path, a 'sqlite:///' URL or an object"),
+])
+def test_stores_that_cannot_be_shared_are_refused(conversations, store, error, message):
+    X, y = conversations
+    with pytest.raises(error, match=message):
+        trial(store, "t", lr=0.01, epochs=1).fit(X, y)
 
 
 def test_unwritable_store_is_reported(conversations, tmp_path):

@@ -46,6 +46,46 @@ def test_folds_never_share_a_speaker_or_a_conversation(many_speakers):
             assert not set(X[column].iloc[train]) & set(X[column].iloc[test])
 
 
+def _fold_of_each_row(cv, X):
+    folds = np.empty(len(X), dtype=int)
+    for fold, (_, test) in enumerate(cv.split(X)):
+        folds[test] = fold
+    return folds
+
+
+def test_shuffle_randomises_folds_of_groups_of_different_sizes():
+    # 12 conversations of 2 to 13 rows, one speaker each: GroupKFold's folds are fixed by size
+    sizes = np.arange(2, 14)
+    X = pd.DataFrame({"conversation": np.repeat([f"c{i}" for i in sizes], sizes)})
+    X["speaker"] = X["conversation"] + "-speaker"
+    fixed = _fold_of_each_row(SpeakerGroupKFold(3), X)
+    draws = [_fold_of_each_row(SpeakerGroupKFold(3, shuffle=True, random_state=seed), X)
+             for seed in range(5)]
+    partitions = {tuple(pd.factorize(folds)[0]) for folds in [fixed, *draws]}
+    assert len(partitions) == 6  # every seed deals the conversations differently
+    np.testing.assert_array_equal(
+        draws[0], _fold_of_each_row(SpeakerGroupKFold(3, shuffle=True, random_state=0), X))
+    for folds in draws:
+        rows = np.bincount(folds)
+        assert rows.max() - rows.min() <= sizes.max()  # balanced up to one conversation
+        for _, fold in pd.Series(folds).groupby(X["conversation"].to_numpy()):
+            assert fold.nunique() == 1
+
+
+@pytest.mark.parametrize("column", ["speaker", "conversation"])
+def test_a_missing_speaker_or_conversation_names_the_column_and_row(column):
+    X = pd.DataFrame({"conversation": ["a", "a", "b", "b", "c", "d"],
+                      "speaker": ["ann", "bob", "cy", "dee", "eve", "fay"]},
+                     index=[10, 11, 12, 13, 14, 15])
+    X.loc[13, column] = None
+    with pytest.raises(ValueError, match=rf"column '{column}' is missing at row 3 \(index 13;"):
+        speaker_groups(X)
+    with pytest.raises(ValueError, match=rf"column '{column}' is missing"):
+        list(SpeakerGroupKFold(2).split(X))
+    with pytest.raises(ValueError, match=r"groups is missing at row 0"):
+        speaker_groups(X.fillna("x"), groups=[None, 1, 1, 2, 2, 3])
+
+
 def test_too_few_components_is_a_clear_error():
     X, y = make_conversations(n_conversations=6, n_speakers=2, random_state=0)
     with pytest.raises(ValueError, match="connected component"):
@@ -95,6 +135,19 @@ def test_successive_halving_spends_epochs_as_its_resource(many_speakers):
     assert search.n_candidates_ == [4, 2, 1]
     assert search.best_estimator_.named_steps["han"].max_epochs == 4
     assert len(search.best_estimator_.named_steps["han"].history) == 4
+
+
+def test_successive_halving_on_a_bare_estimator(many_speakers):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    X, y = many_speakers
+    search = HalvingRandomSearchCV(
+        HanRockClassifier(**{**TINY, "max_epochs": 1}), {"lr": [0.003, 0.01, 0.03, 0.1]},
+        resource="max_epochs", min_resources=1, max_resources=4, factor=2, n_candidates=4,
+        cv=SpeakerGroupKFold(2), random_state=0).fit(X, y)
+    assert search.n_resources_ == [1, 2, 4]
+    assert len(search.best_estimator_.history) == search.best_params_["max_epochs"] == 4
 
 
 def test_unknown_search_key_is_named():

@@ -41,6 +41,9 @@ def add_experiment_command(commands):
     command.add_argument("--seed", type=int, default=0)
     command.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                          help="pipeline parameter fixed in every trial, e.g. han__device=cuda")
+    command.add_argument("--median-stopping", metavar="STORE",
+                         help="put trials under the median stopping rule, with the learning "
+                         "curves in this SQLite file or sqlite:/// URL (default: off)")
     command.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -71,13 +74,14 @@ def run_experiment_command(args, print=print):
         X, y, name, n_trials=args.trials, max_epochs=args.epochs, metric=args.metric,
         partition=args.partition, fixed_params=dict(_setting(s) for s in args.set),
         n_jobs=args.jobs, results_file=out / f"{name}.jsonl", n_resamples=args.resamples,
-        random_state=args.seed, progress=not args.no_progress)
+        random_state=args.seed, progress=not args.no_progress,
+        median_stopping=args.median_stopping)
     result.table.to_csv(out / f"{name}.csv")
     result.trials.to_csv(out / f"{name}_trials.csv", index=False)
     markdown = result.to_markdown()
     (out / f"{name}.md").write_text(markdown + "\n")
     print(f"\n{result.n_fitted} trial(s) fitted now, the rest read from {name}.jsonl.")
     print(f"Test {result.metric} of the trial best on dev; differences against "
-          f"{result.baseline!r} with 95% bootstrap intervals (* = significant):\n")
+          f"{result.baseline!r} with 95% bootstrap intervals:\n")
     print(markdown)
     return result

@@ -17,6 +17,26 @@ class Hypothesis:
     Each arm is ``{"families": <auxiliary families>, <pipeline parameter>: value}``:
     the families decide the pipeline's steps, the other entries are fixed
     parameters that the random search does not draw.
+
+    Parameters
+    ----------
+    question : str
+        What the hypothesis asks, for tables and figures.
+    baseline : str
+        Name of the arm the others are compared with; one of ``arms``.
+    arms : dict
+        Arm name -> settings, as above.
+
+    Examples
+    --------
+    >>> from skhanrock.experiments import HYPOTHESES, Hypothesis
+    >>> HYPOTHESES["H3"].baseline, list(HYPOTHESES["H3"].arms)
+    ('flat', ['flat', 'rock'])
+    >>> dropout = Hypothesis("GRU dropout", "low",
+    ...                      {"low": {"families": "ap", "han__gru_dropout": 0.05},
+    ...                       "high": {"families": "ap", "han__gru_dropout": 0.4}})
+    >>> dropout.arms["high"]["han__gru_dropout"]
+    0.4
     """
 
     question: str

@@ -12,7 +12,9 @@ from sklearn.utils.multiclass import type_of_target
 from tqdm.auto import tqdm
 
 from ..metrics import METRICS, score
-from ..model_selection import check_search_space, paper_search_space
+from ..model_selection import MedianStopping, check_search_space, paper_search_space
+from ..model_selection._median_stopping import _as_store
+from ..nn import ConversationValidSplit
 from ._hypotheses import HYPOTHESES, hypothesis_pipeline
 from ._partitions import experiment_partitions
 from ._store import ResultsFile, fingerprint
@@ -23,22 +25,43 @@ __all__ = ["Experiment", "run_experiment"]
 
 @dataclass
 class Experiment:
-    """The outcome of :func:`run_experiment`.
+    r"""The outcome of :func:`run_experiment`.
 
-    Attributes
+    Parameters
     ----------
     hypothesis : str
+        "H1", "H2" or "H3".
     metric : str
+        The metric of the table, a name of :data:`~skhanrock.metrics.METRICS`.
     baseline : str
         The arm the others are compared with.
     trials : DataFrame
         One row per trial: arm, trial, parameters, dev and test scores, fit seconds.
     table : DataFrame
-        One row per arm (the paper's layout): the test score of the trial best on
-        dev, and the bootstrap difference to the baseline with its interval,
-        p-value and significance.
+        One row per arm (the paper's layout, see
+        :func:`~skhanrock.experiments.experiment_table`): the test score of the
+        trial best on dev, and the bootstrap difference to the baseline with its
+        interval, p-value, significance and whether it is an improvement.
     n_fitted : int
         Trials fitted by this call (the others came from the results file).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skhanrock.experiments import HYPOTHESES, Experiment, experiment_table
+    >>> truth = {"dev": [0, 1] * 50, "test": [0, 1] * 50}
+    >>> trials = [{"arm": "flat", "dev_pred": [0] * 100, "test_pred": [0] * 100},
+    ...           {"arm": "rock", "dev_pred": [0, 1] * 50, "test_pred": [0, 1] * 50}]
+    >>> table = experiment_table(trials, HYPOTHESES["H3"], truth, "accuracy",
+    ...                          n_resamples=200, random_state=0)
+    >>> result = Experiment("H3", "accuracy", "flat", pd.DataFrame(trials), table, 2)
+    >>> print(result.to_markdown())
+    | H3 | test accuracy | difference | low | high | p_value |
+    |---|---|---|---|---|---|
+    | flat | 0.500 |  |  |  |  |
+    | rock | 1.000* | 0.500 | 0.410 | 0.610 | 0.000 |
+    <BLANKLINE>
+    \* significantly better than flat: the 95% bootstrap interval ... lies above zero. An...
     """
 
     hypothesis: str
@@ -49,10 +72,19 @@ class Experiment:
     n_fitted: int
 
     def to_markdown(self):
-        """The table as Markdown, ``*`` marking significant differences."""
+        """The table as Markdown, ``*`` marking significant improvements, with a note saying so.
+
+        Returns
+        -------
+        str
+        """
         shown = self.table[["cell", "difference", "low", "high", "p_value"]].rename(
             columns={"cell": f"test {self.metric}"})
-        return markdown_table(shown, index_name=self.hypothesis)
+        better, worse = ("above", "below") if METRICS[self.metric][1] else ("below", "above")
+        note = (f"\\* significantly better than {self.baseline}: the 95% bootstrap interval of "
+                f"the difference lies {better} zero. An arm whose interval lies {worse} zero is "
+                "significantly worse and has no star.")
+        return markdown_table(shown, index_name=self.hypothesis) + "\n\n" + note
 
 
 def _task(y):
@@ -69,7 +101,24 @@ def _trial_parameters(space, seed, trial):
     return next(iter(ParameterSampler(space, 1, random_state=rng)))
 
 
-def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_state, threads):
+def _median_stopping_params(pipeline, median_stopping, arm, trial, random_state):
+    """Callbacks and dev split that put a trial under the median stopping rule.
+
+    The rule needs a dev score during training; the experiment's dev rows
+    pass through steps fitted on the training rows, so the net holds out
+    training conversations of its own unless a train_split is fixed.
+    """
+    store, study = median_stopping
+    net = pipeline.named_steps["han"]
+    callback = MedianStopping(store, study=f"{study}:{arm}", trial=f"{arm}/{trial}")
+    params = {"han__callbacks": [*(net.callbacks or []), ("median_stopping", callback)]}
+    if net.train_split is None:
+        params["han__train_split"] = ConversationValidSplit(0.2, random_state=random_state)
+    return params
+
+
+def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_state, threads,
+               median_stopping=None):
     if threads is not None:
         # parallel trials share the cores; without this each would use them all
         import torch
@@ -79,6 +128,9 @@ def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_stat
     chosen = {**params, **{k: v for k, v in settings.items() if k != "families"}}
     pipeline.set_params(**{k: v for k, v in chosen.items()
                            if k.split("__")[0] in pipeline.named_steps})
+    if median_stopping is not None:
+        pipeline.set_params(**_median_stopping_params(pipeline, median_stopping, arm, trial,
+                                                      random_state + trial))
     rows = {name: (partitions == name).to_numpy() for name in ("train", "dev", "test")}
     start = time.perf_counter()
     pipeline.fit(X[rows["train"]], y[rows["train"]])
@@ -104,7 +156,8 @@ def _check_arguments(X, y, hypothesis, metric, n_trials, space, fixed):
 
 def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=None,
                    partition=None, search_space=None, fixed_params=None, n_jobs=1,
-                   results_file=None, n_resamples=1000, random_state=0, progress=False):
+                   results_file=None, n_resamples=1000, random_state=0, progress=False,
+                   median_stopping=None):
     """Run one of the paper's hypotheses on a talkturn frame.
 
     Every arm of the hypothesis (see :data:`HYPOTHESES`) gets a random search
@@ -152,6 +205,21 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Seeds the partition, the parameter draws and the models.
     progress : bool, default=False
         Show a progress bar over trials.
+    median_stopping : str, path-like, store object or None, default=None
+        None trains every trial for ``max_epochs``. A store, as
+        :class:`~skhanrock.model_selection.MedianStopping` takes it (a path,
+        a ``sqlite:///`` URL or a store object that every worker reaches),
+        puts each trial under the paper's median stopping rule, compared with
+        the other trials of its arm in this experiment only (the study is named
+        by the experiment's fingerprint, so other experiments' curves in the
+        same store never count, and a resumed experiment finds its own). The
+        rule needs a dev score while training: the net holds out 20% of the
+        training conversations unless ``fixed_params`` sets
+        ``han__train_split``. It is off by default because that held-out
+        score is not the experiment's dev partition, because with budgets of
+        tens of epochs it saves little, and because it makes a trial's length
+        depend on which trials finished before it, so results vary with
+        ``n_jobs``.
 
     Returns
     -------
@@ -186,8 +254,13 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     space = {k: v for k, v in space.items() if k not in varied and k not in fixed}
     settings = {"hypothesis": hypothesis, "space": space, "fixed": fixed, "metric": metric,
                 "random_state": random_state}
-    store = (ResultsFile(results_file, fingerprint(X, y, partitions, settings))
-             if results_file is not None else None)
+    if median_stopping is not None:
+        _as_store(median_stopping, "median_stopping")
+        settings["median_stopping"] = True
+    experiment_id = fingerprint(X, y, partitions, settings)
+    median = None if median_stopping is None else (median_stopping,
+                                                   f"{hypothesis}:{experiment_id}")
+    store = ResultsFile(results_file, experiment_id) if results_file is not None else None
     finished = store.load() if store is not None else []
     done = {(t["arm"], t["trial"]) for t in finished}
     pending = [(arm, trial) for trial in range(int(n_trials)) for arm in definition.arms
@@ -197,7 +270,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
                if n_workers > 1 and len(pending) > 1 else None)
     jobs = (joblib.delayed(_fit_trial)(
         X, y, partitions, arm, definition.arms[arm], trial,
-        {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state, threads)
+        {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state, threads,
+        median)
         for arm, trial in pending)
     results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
     for trial in tqdm(results, total=len(pending), disable=not progress,
@@ -206,10 +280,19 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
             store.append(trial)
         finished.append(trial)
     finished = [t for t in finished if t["trial"] < int(n_trials)]
-    truth = {name: y[(partitions == name).to_numpy()].to_numpy() for name in ("dev", "test")}
+    rows = {name: (partitions == name).to_numpy() for name in ("dev", "test")}
+    truth = {name: y[held_out].to_numpy() for name, held_out in rows.items()}
     trials = _trials_frame(finished, truth, metric)
-    table = experiment_table(finished, definition, truth, metric, n_resamples, random_state)
+    table = experiment_table(finished, definition, truth, metric, n_resamples, random_state,
+                             groups=_conversations(X, rows))
     return Experiment(hypothesis, metric, definition.baseline, trials, table, len(pending))
+
+
+def _conversations(X, rows):
+    """Conversation of each dev and test row, so the bootstrap resamples whole conversations."""
+    if "conversation" not in X.columns:
+        return None
+    return {name: X["conversation"].to_numpy()[held_out] for name, held_out in rows.items()}
 
 
 def _trials_frame(finished, truth, metric):

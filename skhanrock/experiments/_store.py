@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +22,65 @@ def _plain(value):
     return value
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _canonical(value):
+    """A JSON-ready description of a setting that is the same in every process.
+
+    ``repr`` of a scipy distribution or of most objects includes a memory
+    address, which differs in every process and made every rerun look like
+    another experiment; distributions are described by name and arguments,
+    estimators by their parameters, functions by their qualified name.
+    """
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, set | frozenset):  # string hashing, hence set order, varies by process
+        return sorted((_canonical(v) for v in value), key=json.dumps)
+    if isinstance(value, np.ndarray | np.generic):
+        return _plain(value)
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    if all(hasattr(value, a) for a in ("dist", "args", "kwds", "rvs")):  # scipy frozen
+        return {"distribution": value.dist.name, "args": _canonical(value.args),
+                "kwds": _canonical(value.kwds)}
+    if hasattr(value, "get_params"):
+        return {"class": kind, "params": _canonical(value.get_params(deep=False))}
+    if callable(value) and hasattr(value, "__qualname__"):
+        return {"callable": f"{value.__module__}.{value.__qualname__}"}
+    if hasattr(value, "__dict__"):
+        return {"class": kind, "attributes": _canonical(vars(value))}
+    return {"class": kind, "repr": _ADDRESS.sub("", repr(value))}
+
+
 def fingerprint(X, y, partition, settings):
-    """A short hash of the data, the partitions and the settings of an experiment."""
+    """A short hash of the data, the partitions and the settings of an experiment.
+
+    The same in every process, so a rerun resumes the results file.
+
+    Parameters
+    ----------
+    X : DataFrame
+    y : Series
+    partition : Series
+        Each row's partition.
+    settings : dict
+        Hypothesis, search space, fixed parameters, metric, seed.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
     digest = hashlib.sha256()
     digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
     digest.update(pd.util.hash_pandas_object(pd.Series(y, dtype=object).astype(str),
                                              index=False).to_numpy().tobytes())
     digest.update(pd.util.hash_pandas_object(partition, index=False).to_numpy().tobytes())
-    digest.update(json.dumps(settings, sort_keys=True, default=repr).encode())
+    digest.update(json.dumps(_canonical(settings), sort_keys=True).encode())
     return digest.hexdigest()[:16]
 
 

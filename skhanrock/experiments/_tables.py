@@ -19,7 +19,14 @@ def _selected_scores(trials, truth, metric):
     return dev[best], score(truth["test"], trials[best]["test_pred"], metric)
 
 
-def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random_state=None):
+def _improves(comparison, higher_is_better):
+    """A significant difference in the better direction (the paper's stars)."""
+    better = comparison.difference > 0 if higher_is_better else comparison.difference < 0
+    return bool(comparison.significant and better)
+
+
+def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random_state=None,
+                     groups=None):
     """One row per arm: the dev-selected test score and the bootstrap comparison to the baseline.
 
     Parameters
@@ -30,15 +37,33 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
     truth : dict
         ``{"dev": y_dev, "test": y_test}``.
     metric : str
-    n_resamples : int
-    random_state : int or None
+        A name of :data:`~skhanrock.metrics.METRICS`.
+    n_resamples : int, default=1000
+    random_state : int or None, default=None
+    groups : dict or None, default=None
+        ``{"dev": ids, "test": ids}``, the conversation of each dev and test
+        row: the bootstrap then resamples whole conversations (see
+        :func:`~skhanrock.metrics.bootstrap_search_compare`).
 
     Returns
     -------
     DataFrame
         Columns ``trials``, ``dev``, ``test``, ``difference``, ``low``, ``high``,
-        ``p_value``, ``significant`` and ``cell`` (the test score with ``*`` when
-        the difference to the baseline is significant), indexed by arm.
+        ``p_value``, ``significant`` (the interval excludes zero, either way),
+        ``improvement`` (significant, and better than the baseline) and
+        ``cell`` (the test score, with ``*`` for an improvement only, as in the
+        paper's tables; a significantly worse arm gets no star), indexed by arm.
+
+    Examples
+    --------
+    >>> from skhanrock.experiments import HYPOTHESES, experiment_table
+    >>> truth = {"dev": [0, 1] * 50, "test": [0, 1] * 50}
+    >>> trials = [{"arm": "flat", "dev_pred": [0] * 100, "test_pred": [0] * 100},
+    ...           {"arm": "rock", "dev_pred": [0, 1] * 50, "test_pred": [0, 1] * 50}]
+    >>> table = experiment_table(trials, HYPOTHESES["H3"], truth, "accuracy",
+    ...                          n_resamples=200, random_state=0)
+    >>> table["cell"].tolist(), table["improvement"].tolist()
+    (['0.500', '1.000*'], [False, True])
     """
     by_arm = {arm: [t for t in trials if t["arm"] == arm] for arm in hypothesis.arms}
     baseline = _records(by_arm[hypothesis.baseline], truth)
@@ -48,15 +73,17 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
             continue
         dev, test = _selected_scores(arm_trials, truth, metric)
         row = {"trials": len(arm_trials), "dev": dev, "test": test, "difference": np.nan,
-               "low": np.nan, "high": np.nan, "p_value": np.nan, "significant": False}
+               "low": np.nan, "high": np.nan, "p_value": np.nan, "significant": False,
+               "improvement": False}
         if arm != hypothesis.baseline and baseline:
             comparison = bootstrap_search_compare(baseline, _records(arm_trials, truth), metric,
-                                                  n_resamples=n_resamples,
+                                                  n_resamples=n_resamples, groups=groups,
                                                   random_state=random_state)
             row.update(difference=comparison.difference, low=comparison.low,
                        high=comparison.high, p_value=comparison.p_value,
-                       significant=comparison.significant)
-        row["cell"] = f"{test:.3f}" + ("*" if row["significant"] else "")
+                       significant=comparison.significant,
+                       improvement=_improves(comparison, METRICS[metric][1]))
+        row["cell"] = f"{test:.3f}" + ("*" if row["improvement"] else "")
         rows[arm] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "arm"
@@ -71,6 +98,17 @@ def _cell(value):
 
 def markdown_table(frame, index_name=""):
     """A DataFrame as a GitHub-flavoured Markdown table (floats to 3 decimals).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Its index becomes the first column; missing floats become empty cells.
+    index_name : str, default=""
+        Header of the index column.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -98,7 +136,8 @@ def paper_table(experiments):
     Returns
     -------
     DataFrame
-        Arms as rows, one column per experiment, cells like ``"0.715*"``.
+        Arms as rows, one column per experiment, cells like ``"0.715*"``
+        (``*``: significantly better than that experiment's baseline).
 
     Examples
     --------

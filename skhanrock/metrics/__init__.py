@@ -7,7 +7,14 @@ from ._bootstrap import (
     bootstrap_compare,
     bootstrap_search_compare,
 )
-from ._scores import METRICS, classwise_f1, labelled_rows, paper_scorers, score
+from ._scores import (
+    METRICS,
+    classwise_f1,
+    classwise_f1_scorers,
+    labelled_rows,
+    paper_scorers,
+    score,
+)
 
 __all__ = [
     "METRICS",
@@ -17,6 +24,7 @@ __all__ = [
     "bootstrap_compare",
     "bootstrap_search_compare",
     "classwise_f1",
+    "classwise_f1_scorers",
     "labelled_rows",
     "paper_scorers",
     "score",

@@ -1,5 +1,6 @@
 """Vectorised bootstrap confidence intervals and paired comparisons."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,28 @@ __all__ = ["BootstrapComparison", "BootstrapInterval", "bootstrap_ci", "bootstra
 
 @dataclass(frozen=True)
 class BootstrapInterval:
-    """A metric with its bootstrap confidence interval."""
+    """A metric with its bootstrap confidence interval, as :func:`bootstrap_ci` returns it.
+
+    Parameters
+    ----------
+    metric : str
+        Name of the metric (a callable's ``__name__``).
+    estimate : float
+        The metric on all labelled rows.
+    low, high : float
+        Bounds of the central confidence interval of the resampled values.
+    resamples : ndarray of shape (n_resamples,)
+        The metric on each resample.
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import bootstrap_ci
+    >>> interval = bootstrap_ci([0, 1] * 50, [0, 0] * 50, n_resamples=200, random_state=0)
+    >>> interval.metric, interval.estimate, interval.resamples.shape
+    ('accuracy', 0.5, (200,))
+    >>> bool(interval.low < interval.estimate < interval.high)
+    True
+    """
 
     metric: str
     estimate: float
@@ -26,9 +48,33 @@ class BootstrapInterval:
 class BootstrapComparison:
     """Paired difference ``challenger - baseline`` of a metric, with its interval.
 
-    ``significant`` is True when the central interval excludes zero;
-    ``p_value`` is the two-sided bootstrap fraction of resampled differences on
-    the other side of zero.
+    ``significant`` is True when the central interval excludes zero, whichever
+    side of zero it lies on (for MAE a negative difference is an
+    improvement); ``p_value`` is the two-sided bootstrap fraction of resampled
+    differences on the other side of zero.
+
+    Parameters
+    ----------
+    metric : str
+        Name of the metric.
+    difference : float
+        ``metric(challenger) - metric(baseline)`` on all labelled rows.
+    low, high : float
+        Bounds of the central confidence interval of the resampled differences.
+    significant : bool
+        Whether the interval excludes zero.
+    p_value : float
+        Two-sided bootstrap p-value.
+    resamples : ndarray of shape (n_resamples,)
+        The difference on each resample.
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import bootstrap_compare
+    >>> y = [0, 1] * 100
+    >>> comparison = bootstrap_compare(y, [0] * 200, y, n_resamples=200, random_state=0)
+    >>> comparison.difference, comparison.significant, comparison.p_value
+    (0.5, True, 0.0)
     """
 
     metric: str
@@ -71,12 +117,26 @@ def _draw_counts(n_items, n_resamples, rng, block_size=2 ** 18):
     return counts
 
 
-def _class_counts(weights, y_true, y_pred):
+def _label_codes(y_true, y_pred):
+    """Integer codes of the labels of both arrays, equal for equal values of any dtype.
+
+    Comparing labels as strings would tell 1.0 (a float column with gaps) from
+    the 1 a model predicts; factorising the values as objects does not.
+    """
+    codes, uniques = pd.factorize(np.concatenate([y_true, y_pred]), use_na_sentinel=False)
+    return codes[:len(y_true)], codes[len(y_true):], len(uniques)
+
+
+def _class_counts(weights, true_codes, pred_codes, n_classes):
     """Weighted true positives, predicted and true counts per class."""
-    classes = np.unique(np.concatenate([y_true, y_pred]).astype(str))
-    true = (y_true.astype(str)[:, None] == classes).astype(np.float32)
-    predicted = (y_pred.astype(str)[:, None] == classes).astype(np.float32)
+    one_hot = np.eye(n_classes, dtype=np.float32)
+    true, predicted = one_hot[true_codes], one_hot[pred_codes]
     return weights @ (true * predicted), weights @ predicted, weights @ true
+
+
+def _all_rows(n_rows):
+    """Weights of the original sample; float64, so the estimate matches scikit-learn's."""
+    return np.ones((1, n_rows))
 
 
 def _safe_ratio(numerator, denominator):
@@ -85,20 +145,25 @@ def _safe_ratio(numerator, denominator):
 
 
 def _weighted_metric(metric, weights, y_true, y_pred):
-    """The metric on every resample at once, from the resample weights."""
+    """The metric on every resample at once, from the resample weights.
+
+    Classes follow scikit-learn per resample: balanced accuracy averages
+    over the classes present in ``y_true``, macro F1 over the union of true
+    and predicted classes.
+    """
     if metric == "mae":
         errors = np.abs(y_true.astype(float) - y_pred.astype(float)).astype(np.float32)
         return weights @ errors / weights.sum(1)
+    true_codes, pred_codes, n_classes = _label_codes(y_true, y_pred)
     if metric == "accuracy":
-        return weights @ (y_true.astype(str) == y_pred.astype(str)).astype(np.float32) \
-            / weights.sum(1)
-    hits, predicted, support = _class_counts(weights, y_true, y_pred)
+        return weights @ (true_codes == pred_codes).astype(np.float32) / weights.sum(1)
+    hits, predicted, support = _class_counts(weights, true_codes, pred_codes, n_classes)
     if metric == "balanced_accuracy":
         present = support > 0
         return (_safe_ratio(hits, support) * present).sum(1) / present.sum(1)
     f1 = _safe_ratio(2 * hits, predicted + support)
     if metric == "macro_f1":
-        present = support > 0
+        present = (support + predicted) > 0
         return (f1 * present).sum(1) / present.sum(1)
     return (f1 * support).sum(1) / support.sum(1)
 
@@ -120,18 +185,31 @@ def _interval(values, confidence):
     return np.percentile(values, [tail, 100 - tail])
 
 
-def _prepare(y_true, predictions, groups, n_resamples, confidence):
+def _labelled_groups(y_true, groups, name="groups", truth_name="y_true"):
+    """Cluster ids of the labelled rows, after checking there is one per row."""
+    if groups is None:
+        return None
+    y_true = np.asarray(y_true, dtype=object).ravel()
+    groups = np.asarray(groups, dtype=object).ravel()
+    if len(groups) != len(y_true):
+        raise ValueError(f"{name} has {len(groups)} values but {truth_name} has "
+                         f"{len(y_true)}; give one cluster id per row.")
+    return groups[pd.notna(pd.Series(y_true)).to_numpy()]
+
+
+def _check_resampling(n_resamples, confidence):
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}.")
     if int(n_resamples) < 1:
         raise ValueError(f"n_resamples must be a positive integer, got {n_resamples}.")
+
+
+def _prepare(y_true, predictions, groups, n_resamples, confidence):
+    _check_resampling(n_resamples, confidence)
     if len(np.asarray(y_true, dtype=object).ravel()) == 0:
         raise ValueError("bootstrap needs at least one row; y_true is empty.")
-    if groups is not None and len(groups) != len(np.asarray(y_true, dtype=object).ravel()):
-        raise ValueError(f"groups has {len(groups)} values but y_true has {len(y_true)}.")
-    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object).ravel())).to_numpy()
-    arrays = labelled_rows(y_true, *predictions)
-    return arrays, None if groups is None else np.asarray(groups, dtype=object)[keep]
+    groups = _labelled_groups(y_true, groups)
+    return labelled_rows(y_true, *predictions), groups
 
 
 def _metric_name(metric):
@@ -176,8 +254,7 @@ def bootstrap_ci(y_true, y_pred, metric="accuracy", n_resamples=1000, confidence
     rng = np.random.default_rng(random_state)
     weights = _resample_weights(len(y_true), int(n_resamples), groups, rng)
     values = _metric_on_resamples(metric, weights, y_true, y_pred)
-    ones = np.ones((1, len(y_true)), dtype=np.float32)
-    estimate = float(_metric_on_resamples(metric, ones, y_true, y_pred)[0])
+    estimate = float(_metric_on_resamples(metric, _all_rows(len(y_true)), y_true, y_pred)[0])
     low, high = _interval(values, confidence)
     return BootstrapInterval(_metric_name(metric), estimate, float(low), float(high), values)
 
@@ -221,20 +298,49 @@ def bootstrap_compare(y_true, y_pred_baseline, y_pred_challenger, metric="accura
                                 np.random.default_rng(random_state))
     differences = (_metric_on_resamples(metric, weights, y_true, challenger)
                    - _metric_on_resamples(metric, weights, y_true, baseline))
-    ones = np.ones((1, len(y_true)), dtype=np.float32)
+    ones = _all_rows(len(y_true))
     estimate = (_metric_on_resamples(metric, ones, y_true, challenger)
                 - _metric_on_resamples(metric, ones, y_true, baseline))[0]
     return _comparison(metric, differences, estimate, confidence)
 
 
-def _check_records(records, name):
+_FIELDS = ("dev_true", "dev_pred", "test_true", "test_pred")
+
+
+def _as_rows(values):
+    return np.asarray(values, dtype=object).ravel()
+
+
+def _same_rows(truth, reference):
+    """Equal labels row for row (1 equals 1.0; missing equals missing)."""
+    return len(truth) == len(reference) and pd.Series(truth).equals(pd.Series(reference))
+
+
+def _check_records(records, name, reference=None):
+    """Every trial has the four fields, one prediction per row, and the reference's rows.
+
+    Selecting on resampled dev rows and reading resampled test rows only pairs
+    the trials when every trial was scored on the same rows in the same order;
+    the reference is the first trial of ``records`` when None.
+    """
     if not records:
         raise ValueError(f"{name} holds no trial.")
-    fields = ("dev_true", "dev_pred", "test_true", "test_pred")
+    reference = records[0] if reference is None else reference
     for i, record in enumerate(records):
-        missing = [f for f in fields if f not in record]
+        missing = [f for f in _FIELDS if f not in record]
         if missing:
-            raise ValueError(f"{name}[{i}] lacks {missing}; each trial needs {list(fields)}.")
+            raise ValueError(f"{name}[{i}] lacks {missing}; each trial needs {list(_FIELDS)}.")
+        for part in ("dev", "test"):
+            truth, predicted = _as_rows(record[f"{part}_true"]), _as_rows(record[f"{part}_pred"])
+            expected = _as_rows(reference[f"{part}_true"])
+            if len(predicted) != len(truth):
+                raise ValueError(f"{name}[{i}]: {part}_pred has {len(predicted)} values but "
+                                 f"{part}_true has {len(truth)}.")
+            if not _same_rows(truth, expected):
+                raise ValueError(
+                    f"{name}[{i}] was scored on other {part} rows than baseline_records[0] "
+                    f"({len(truth)} vs {len(expected)} rows, or other labels); every trial of "
+                    f"both searches needs the same {part}_true, row for row.")
 
 
 def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_better):
@@ -247,8 +353,21 @@ def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_
     return test[best, np.arange(test.shape[1])]
 
 
+def _search_groups(groups, reference):
+    """Cluster ids of the labelled dev and test rows, from ``{"dev": ..., "test": ...}``."""
+    if groups is None:
+        return None, None
+    if not isinstance(groups, Mapping) or not set(groups) <= {"dev", "test"}:
+        raise ValueError("groups must be None or a dict {'dev': ids, 'test': ids} with one "
+                         f"cluster id per dev row and per test row, got {groups!r:.80}.")
+    return tuple(_labelled_groups(reference[f"{part}_true"], groups.get(part),
+                                  f"groups[{part!r}]", f"{part}_true")
+                 for part in ("dev", "test"))
+
+
 def bootstrap_search_compare(baseline_records, challenger_records, metric="accuracy",
-                             n_resamples=1000, confidence=0.95, random_state=None):
+                             n_resamples=1000, confidence=0.95, groups=None,
+                             random_state=None):
     """The paper's comparison of two random searches.
 
     Each record is one trial with its per-row predictions on the dev and the
@@ -263,15 +382,30 @@ def bootstrap_search_compare(baseline_records, challenger_records, metric="accur
     Parameters
     ----------
     baseline_records, challenger_records : list of dict
+        One dict per trial, with the true labels and predictions of the dev
+        and the test rows (unlabelled rows are skipped).
     metric : str, default="accuracy"
         One of "accuracy", "balanced_accuracy", "macro_f1", "weighted_f1",
         "mae" (lower is better, so the best trial is the one with least MAE).
-    n_resamples, confidence, random_state
+    n_resamples, confidence
+        As in :func:`bootstrap_ci`.
+    groups : dict or None, default=None
+        ``{"dev": ids, "test": ids}``: a cluster id (e.g. the conversation)
+        per dev row and per test row, in the records' row order; whole
+        clusters are resampled, as in :func:`bootstrap_ci`. A missing key
+        resamples that part's rows one by one.
+    random_state : int or None, default=None
         As in :func:`bootstrap_ci`.
 
     Returns
     -------
     BootstrapComparison
+
+    Raises
+    ------
+    ValueError
+        When a trial lacks a field, or was scored on other dev or test rows
+        than the first baseline trial.
 
     Examples
     --------
@@ -283,26 +417,29 @@ def bootstrap_search_compare(baseline_records, challenger_records, metric="accur
     ...            "test_pred": truth}]
     >>> bootstrap_search_compare(weak, strong, random_state=0).significant
     True
+    >>> conversations = [i // 10 for i in range(200)]
+    >>> bootstrap_search_compare(weak, strong, groups={"dev": conversations,
+    ...                                                "test": conversations},
+    ...                          random_state=0).difference
+    0.5
     """
+    _check_resampling(n_resamples, confidence)
     _check_records(baseline_records, "baseline_records")
-    _check_records(challenger_records, "challenger_records")
+    reference = baseline_records[0]
+    _check_records(challenger_records, "challenger_records", reference)
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
+    dev_groups, test_groups = _search_groups(groups, reference)
     rng = np.random.default_rng(random_state)
-    n_dev = len(labelled_rows(baseline_records[0]["dev_true"])[0])
-    n_test = len(labelled_rows(baseline_records[0]["test_true"])[0])
-    dev_weights = _resample_weights(n_dev, int(n_resamples), None, rng)
-    test_weights = _resample_weights(n_test, int(n_resamples), None, rng)
+    n_dev = len(labelled_rows(reference["dev_true"])[0])
+    n_test = len(labelled_rows(reference["test_true"])[0])
+    dev_weights = _resample_weights(n_dev, int(n_resamples), dev_groups, rng)
+    test_weights = _resample_weights(n_test, int(n_resamples), test_groups, rng)
     higher_is_better = METRICS[metric][1]
-    baseline = _selected_test_scores(baseline_records, metric, dev_weights, test_weights,
-                                     higher_is_better)
-    challenger = _selected_test_scores(challenger_records, metric, dev_weights, test_weights,
-                                       higher_is_better)
-    differences = challenger - baseline
-    ones_dev = np.ones((1, n_dev), dtype=np.float32)
-    ones_test = np.ones((1, n_test), dtype=np.float32)
-    estimate = (_selected_test_scores(challenger_records, metric, ones_dev, ones_test,
-                                      higher_is_better)
-                - _selected_test_scores(baseline_records, metric, ones_dev, ones_test,
-                                        higher_is_better))[0]
-    return _comparison(metric, differences, estimate, confidence)
+
+    def difference(dev, test):
+        return (_selected_test_scores(challenger_records, metric, dev, test, higher_is_better)
+                - _selected_test_scores(baseline_records, metric, dev, test, higher_is_better))
+
+    estimate = difference(_all_rows(n_dev), _all_rows(n_test))[0]
+    return _comparison(metric, difference(dev_weights, test_weights), estimate, confidence)

@@ -9,12 +9,31 @@ from sklearn.metrics import (
     make_scorer,
     mean_absolute_error,
 )
+from sklearn.utils.multiclass import unique_labels
 
-__all__ = ["METRICS", "classwise_f1", "labelled_rows", "paper_scorers", "score"]
+__all__ = ["METRICS", "classwise_f1", "classwise_f1_scorers", "labelled_rows", "paper_scorers",
+           "score"]
 
 
 def labelled_rows(y_true, *y_preds):
     """Drop the rows whose true label is missing (unlabelled talkturns).
+
+    Parameters
+    ----------
+    y_true : array-like
+        True labels; None or NaN marks an unlabelled row.
+    *y_preds : array-like
+        Predictions, one value per row of ``y_true``.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``y_true`` and each prediction on the labelled rows, as object arrays.
+
+    Raises
+    ------
+    ValueError
+        When a prediction has another length than ``y_true``, or no row is labelled.
 
     Examples
     --------
@@ -50,10 +69,25 @@ METRICS = {
 def score(y_true, y_pred, metric):
     """One of :data:`METRICS` on the labelled rows.
 
+    Parameters
+    ----------
+    y_true : array-like
+        True labels or values; missing ones mark unlabelled rows, which are skipped.
+    y_pred : array-like
+        Predictions, one per row.
+    metric : str
+        A name of :data:`METRICS`.
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> score([1.0, None, 3.0], [2.0, 9.0, 3.0], "mae")
     0.5
+    >>> score(["a", "a", "b"], ["a", "c", "b"], "macro_f1")  # over classes a, b and c
+    0.5555555555555555
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
@@ -63,46 +97,113 @@ def score(y_true, y_pred, metric):
 def classwise_f1(y_true, y_pred):
     """F1 of each class on the labelled rows, as a Series indexed by class.
 
+    The classes are those of ``y_true`` and ``y_pred`` together, as in
+    scikit-learn's ``f1_score(average=None)``: a class that is only ever
+    predicted has F1 zero.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True labels; missing ones mark unlabelled rows, which are skipped.
+    y_pred : array-like
+        Predicted labels, one per row.
+
+    Returns
+    -------
+    Series
+        F1 per class, named "f1".
+
     Examples
     --------
     >>> classwise_f1(["a", "a", "b"], ["a", "b", "b"]).round(3).to_dict()
     {'a': 0.667, 'b': 0.667}
     """
     y_true, y_pred = labelled_rows(y_true, y_pred)
-    classes = sorted(set(y_true.tolist()))
+    classes = unique_labels(y_true.tolist(), y_pred.tolist())
     values = f1_score(y_true.tolist(), y_pred.tolist(), labels=classes, average=None,
                       zero_division=0)
     return pd.Series(values, index=classes, name="f1")
 
 
-def _scorer(metric):
-    function, greater_is_better = METRICS[metric]
-
+def _labelled_scorer(function, name, greater_is_better):
     def labelled_metric(y_true, y_pred):
         return function(*labelled_rows(y_true, y_pred))
-    labelled_metric.__name__ = metric
+    labelled_metric.__name__ = name
     return make_scorer(labelled_metric, greater_is_better=greater_is_better)
 
 
-def paper_scorers(task="classification"):
+def _class_f1(label):
+    """F1 of one class (zero when the class is neither true nor predicted)."""
+    def f1_of_class(y_true, y_pred):
+        return float(f1_score(y_true.tolist(), y_pred.tolist(), labels=[label], average=None,
+                              zero_division=0)[0])
+    return f1_of_class
+
+
+def classwise_f1_scorers(labels):
+    """One scorer per class, for ``scoring=``: the F1 of that class on the labelled rows.
+
+    scikit-learn's ``scoring=`` takes a dict of scorers, so a search or
+    ``cross_validate`` reports each class's F1 under ``"f1_class:<label>"``
+    (``cv_results_["mean_test_f1_class:ang"]``).
+
+    Parameters
+    ----------
+    labels : array-like
+        The classes to score, e.g. ``np.unique(y.dropna())``.
+
+    Returns
+    -------
+    dict
+        ``"f1_class:<label>"`` -> scorer.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = [[0]] * 4, ["ang", "ang", "ang", "sad"]
+    >>> scorers = classwise_f1_scorers(["ang", "sad"])
+    >>> clf = DummyClassifier().fit(X, y)
+    >>> {name: round(s(clf, X, y), 3) for name, s in scorers.items()}
+    {'f1_class:ang': 0.857, 'f1_class:sad': 0.0}
+    """
+    labels = list(np.asarray(labels, dtype=object).ravel())
+    if not labels:
+        raise ValueError("labels must name at least one class.")
+    return {f"f1_class:{label}": _labelled_scorer(_class_f1(label), f"f1_class:{label}", True)
+            for label in labels}
+
+
+def paper_scorers(task="classification", labels=None):
     """The paper's metrics as scorers for ``scoring=`` (unlabelled rows skipped).
 
     Parameters
     ----------
     task : {"classification", "regression"}
+    labels : array-like or None, default=None
+        Classification only: also score the F1 of each of these classes
+        (:func:`classwise_f1_scorers`).
 
     Returns
     -------
     dict
-        Classification: accuracy, balanced accuracy, macro and weighted F1;
-        regression: MAE (negated, as scikit-learn maximises scores).
+        Classification: accuracy, balanced accuracy, macro and weighted F1
+        (and ``"f1_class:<label>"`` per class of ``labels``); regression: MAE
+        (negated, as scikit-learn maximises scores).
 
     Examples
     --------
     >>> sorted(paper_scorers("classification"))
     ['accuracy', 'balanced_accuracy', 'macro_f1', 'weighted_f1']
+    >>> sorted(paper_scorers("classification", labels=["ang", "sad"]))[:2]
+    ['accuracy', 'balanced_accuracy']
+    >>> sorted(paper_scorers("classification", labels=["ang", "sad"]))[2:4]
+    ['f1_class:ang', 'f1_class:sad']
     """
     if task not in ("classification", "regression"):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if labels is not None and task == "regression":
+        raise ValueError("labels (class-wise F1) only applies to task='classification'.")
     names = ["mae"] if task == "regression" else [m for m in METRICS if m != "mae"]
-    return {name: _scorer(name) for name in names}
+    scorers = {name: _labelled_scorer(METRICS[name][0], name, METRICS[name][1])
+               for name in names}
+    return scorers if labels is None else {**scorers, **classwise_f1_scorers(labels)}

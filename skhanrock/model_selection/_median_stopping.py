@@ -1,7 +1,7 @@
 """Median stopping of random-search trials, with learning curves in a shared store."""
 
+import os
 import sqlite3
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,19 +15,41 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS curves (
     study TEXT NOT NULL, trial TEXT NOT NULL, epoch INTEGER NOT NULL, score REAL NOT NULL,
     PRIMARY KEY (study, trial, epoch))"""
 
+_SQLITE_URL = "sqlite:///"
+
+
+def _sqlite_file(path, parameter="path"):
+    """The file that a path or ``sqlite:///`` URL names; other URLs and in-memory databases fail."""
+    text = os.fspath(path)
+    if text.startswith(_SQLITE_URL):
+        text = text[len(_SQLITE_URL):]
+    elif "://" in text:
+        raise ValueError(
+            f"{parameter}={text!r}: only a file path or a 'sqlite:///path' URL is an SQLite "
+            "store; for another database or service, pass an object with record(study, trial, "
+            "epoch, score) and curves(study) methods (see MedianStopping).")
+    if text in ("", ":memory:"):
+        raise ValueError(f"{parameter}={os.fspath(path)!r} names no file; the curves must "
+                         "live in a file that every trial's process opens.")
+    return text
+
 
 class SQLiteCurveStore:
-    """Learning curves of many trials in one SQLite file, safe for concurrent writers.
+    """Learning curves of many trials in one SQLite file, safe for concurrent writers on one host.
 
-    Trials of a search run in several processes (``n_jobs``) or machines
-    sharing a file system; each write is a short transaction in WAL mode with
-    a generous busy timeout, and no connection outlives a call, so the store
-    pickles as its path.
+    Trials of a search run in several processes (``n_jobs``, or Dask workers
+    on this machine); each write is a short transaction in WAL mode with a
+    generous busy timeout, and no connection outlives a call, so the store
+    pickles as its path. WAL needs memory shared by all writers, so every
+    writer must run on the host that holds the file: for workers on several
+    machines, pass :class:`MedianStopping` a store object of your own (see
+    its ``store`` parameter).
 
     Parameters
     ----------
     path : str or path
-        A file path, or a URL ``sqlite:///path``.
+        A file path, or a URL ``sqlite:///path`` (``sqlite:////abs/path`` for an
+        absolute path, as in SQLAlchemy). Other URL schemes are refused.
 
     Examples
     --------
@@ -42,8 +64,7 @@ class SQLiteCurveStore:
         self.path = path
 
     def _file(self):
-        text = str(self.path)
-        return text[len("sqlite:///"):] if text.startswith("sqlite:///") else text
+        return _sqlite_file(self.path)
 
     def _connect(self):
         connection = sqlite3.connect(self._file(), timeout=60)
@@ -53,8 +74,9 @@ class SQLiteCurveStore:
 
     def check_writable(self):
         """Create the file and table, or raise an error naming the path."""
+        file = self._file()
         try:
-            Path(self._file()).parent.mkdir(parents=True, exist_ok=True)
+            Path(file).parent.mkdir(parents=True, exist_ok=True)
             with self._connect() as connection:
                 connection.execute("SELECT COUNT(*) FROM curves").fetchone()
         except (sqlite3.Error, OSError) as error:
@@ -63,13 +85,31 @@ class SQLiteCurveStore:
                 from error
 
     def record(self, study, trial, epoch, score):
-        """Store one epoch's score of one trial."""
+        """Store one epoch's score of one trial.
+
+        Parameters
+        ----------
+        study, trial : str
+        epoch : int
+            1-based epoch.
+        score : float
+        """
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?)",
                                (str(study), str(trial), int(epoch), float(score)))
 
     def curves(self, study):
-        """All curves of a study: columns ``trial, epoch, score``."""
+        """All curves of a study.
+
+        Parameters
+        ----------
+        study : str
+
+        Returns
+        -------
+        DataFrame
+            Columns ``trial, epoch, score``, sorted by trial and epoch.
+        """
         with self._connect() as connection:
             rows = connection.execute(
                 "SELECT trial, epoch, score FROM curves WHERE study = ? ORDER BY trial, epoch",
@@ -80,8 +120,23 @@ class SQLiteCurveStore:
         return f"SQLiteCurveStore({str(self.path)!r})"
 
 
-def _default_store():
-    return SQLiteCurveStore(Path(tempfile.gettempdir()) / "skhanrock-curves.sqlite")
+def _as_store(store, parameter="store"):
+    """The store object that a path, URL or store object given as ``parameter`` stands for."""
+    if store is None:
+        raise ValueError(
+            f"MedianStopping needs {parameter}=: a file path or 'sqlite:///' URL (an SQLite "
+            "file), or a store object. There is no default file, because a trial is compared "
+            "with every curve of its study in the store: a file shared by unrelated runs would "
+            "let their old curves set the median. Give each search a fresh file (or a new "
+            "study).")
+    if isinstance(store, str | os.PathLike):
+        _sqlite_file(store, parameter)
+        return SQLiteCurveStore(store)
+    if callable(getattr(store, "record", None)) and callable(getattr(store, "curves", None)):
+        return store
+    raise TypeError(f"{parameter} must be a path, a 'sqlite:///' URL or an object with "
+                    "record(study, trial, epoch, score) and curves(study) methods, got "
+                    f"{type(store).__name__}.")
 
 
 class MedianStopping(Callback):
@@ -96,10 +151,24 @@ class MedianStopping(Callback):
 
     Parameters
     ----------
-    store : SQLiteCurveStore, str, path or None, default=None
-        Shared store of the learning curves (a path or ``sqlite:///`` URL is
-        wrapped in :class:`SQLiteCurveStore`); None uses a file in the
-        temporary folder.
+    store : str, path-like or store object
+        Where every trial of the search writes and reads the learning curves:
+
+        - a file path or a ``sqlite:///path`` URL: an embedded SQLite file
+          (:class:`SQLiteCurveStore`), safe for concurrent writers on one host;
+        - any object with two methods, ``record(study, trial, epoch, score)``
+          (given str, str, int and float) and ``curves(study)`` returning a
+          DataFrame with columns ``trial`` (str), ``epoch`` and ``score`` for
+          every curve of the study, from any process (and, optionally,
+          ``check_writable()``, called before training). It is pickled to each process of the
+          search, so it must name shared storage rather than hold the curves.
+          This is the way to share curves between machines, or through a
+          database the package does not know.
+
+        Other URL schemes (``postgresql://``, ``http://``) are refused. There
+        is no default: a trial is compared with every curve of its study in
+        the store, so a file shared by unrelated runs would let their old
+        curves set the median. Give each search a fresh file, or a new study.
     study : str, default="default"
         Trials are compared within a study only.
     trial : str or None, default=None
@@ -107,13 +176,20 @@ class MedianStopping(Callback):
     monitor : str, default="valid_loss"
         History key of the dev score.
     lower_is_better : bool, default=True
+        Whether a lower monitored score is better (True for a loss).
     first_check : int, default=5
+        First epoch at which the rule is applied.
     every : int, default=2
+        Epochs between two checks.
 
     Attributes
     ----------
+    store_ : object
+        The store in use (a path becomes a :class:`SQLiteCurveStore`).
     trial_ : str
+        Id of the trial of the last training.
     stopped_epoch_ : int or None
+        Epoch at which the rule stopped the trial, None if it ran to the end.
 
     Examples
     --------
@@ -121,7 +197,7 @@ class MedianStopping(Callback):
     >>> from skhanrock import HanRockClassifier
     >>> from skhanrock.model_selection import MedianStopping
     >>> from skhanrock.nn import ConversationValidSplit
-    >>> store = os.path.join(tempfile.mkdtemp(), "curves.sqlite")
+    >>> store = os.path.join(tempfile.mkdtemp(), "curves.sqlite")  # a fresh file per search
     >>> clf = HanRockClassifier(train_split=ConversationValidSplit(0.25),
     ...                         callbacks=[MedianStopping(store, study="demo")])
     """
@@ -136,19 +212,15 @@ class MedianStopping(Callback):
         self.first_check = first_check
         self.every = every
 
-    def _resolved_store(self):
-        if self.store is None:
-            return _default_store()
-        return self.store if isinstance(self.store, SQLiteCurveStore) \
-            else SQLiteCurveStore(self.store)
-
     def on_train_begin(self, net, **kwargs):
         """Check the store and pick this trial's id."""
         if int(self.first_check) < 1 or int(self.every) < 1:
             raise ValueError(f"first_check and every must be positive integers, got "
                              f"{self.first_check} and {self.every}.")
-        self.store_ = self._resolved_store()
-        self.store_.check_writable()
+        self.store_ = _as_store(self.store)
+        check = getattr(self.store_, "check_writable", None)
+        if callable(check):
+            check()
         self.trial_ = str(self.trial) if self.trial is not None else uuid.uuid4().hex
         self.stopped_epoch_ = None
 
@@ -161,7 +233,8 @@ class MedianStopping(Callback):
                 "have; give the net a train_split (e.g. ConversationValidSplit) or another "
                 "monitor.")
         epoch = len(history)
-        self.store_.record(self.study, self.trial_, epoch, history[-1, self.monitor])
+        self.store_.record(str(self.study), self.trial_, epoch,
+                           float(history[-1, self.monitor]))
         if epoch < self.first_check or (epoch - self.first_check) % self.every:
             return
         if self._below_median(history[:, self.monitor], epoch):

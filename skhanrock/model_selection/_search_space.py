@@ -13,6 +13,13 @@ class ZeroOrLogUniform:
     The L2 penalty of the paper's search ranges over [0, 0.5] "including zero":
     a log-uniform distribution cannot reach zero, so zero gets its own mass.
 
+    Parameters
+    ----------
+    low, high : float
+        Bounds of the log-uniform part, ``0 < low < high``.
+    p_zero : float, default=0.2
+        Probability of drawing exactly zero.
+
     Examples
     --------
     >>> draws = ZeroOrLogUniform(1e-4, 0.5).rvs(size=1000, random_state=0)
@@ -26,7 +33,18 @@ class ZeroOrLogUniform:
         self.p_zero = p_zero
 
     def rvs(self, size=None, random_state=None):
-        """Draw values (scipy's interface, as ``RandomizedSearchCV`` calls it)."""
+        """Draw values (scipy's interface, as ``RandomizedSearchCV`` calls it).
+
+        Parameters
+        ----------
+        size : int, tuple or None, default=None
+            Shape of the draws; None draws one float.
+        random_state : int, RandomState or None, default=None
+
+        Returns
+        -------
+        float or ndarray
+        """
         rng = check_random_state(random_state)
         values = loguniform(self.low, self.high).rvs(size=size, random_state=rng)
         zero = rng.random_sample(size) < self.p_zero
@@ -103,6 +121,23 @@ def check_search_space(estimator, param_distributions):
 
     Keys routed by skorch to a net's optimizer, module, criterion, iterators
     or callbacks (``optimizer__weight_decay``) are accepted where a net is.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        What the search will fit.
+    param_distributions : dict
+        The search space, as ``RandomizedSearchCV`` takes it.
+
+    Returns
+    -------
+    None
+        The check only raises.
+
+    Raises
+    ------
+    ValueError
+        Naming the first key that is not a parameter, and the estimator's parameters.
 
     Examples
     --------

@@ -6,6 +6,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupKFold
 from sklearn.model_selection._split import _BaseKFold
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
 __all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups"]
@@ -25,6 +26,16 @@ def check_split_classes(y, train, where):
         Training row positions.
     where : str
         Names the split in the message.
+
+    Returns
+    -------
+    None
+        The check only raises.
+
+    Raises
+    ------
+    ValueError
+        Naming the split and the classes missing from its training rows.
 
     Examples
     --------
@@ -50,6 +61,20 @@ def check_split_classes(y, train, where):
             "merge rare classes.")
 
 
+def _node_codes(values, what, index):
+    """Integer codes of one key's values; a missing value would join unrelated rows."""
+    codes = pd.factorize(pd.Series(values, dtype=object))[0]
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):
+        row = missing[0]
+        label = index[row:row + 1].tolist()[0]
+        raise ValueError(
+            f"speaker_groups: {what} is missing at row {row} (index {label!r}; {len(missing)} "
+            "row(s) lack it in all): rows without it would all be linked as if they shared one "
+            "value. Fill it in or drop those rows.")
+    return codes
+
+
 def speaker_groups(X, speaker_column="speaker", conversation_column="conversation",
                    groups=None):
     """Groups that keep every speaker and every conversation on one side of a split.
@@ -64,7 +89,8 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     X : DataFrame
         Talkturn frame.
     speaker_column, conversation_column : str
-        Columns of ``X``; a missing one is simply not used.
+        Columns of ``X``; a missing one is simply not used. A missing value in
+        them is an error naming the column and the row.
     groups : array-like or None
         Extra grouping to respect (e.g. sessions), one value per row.
 
@@ -83,17 +109,18 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     """
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a talkturn DataFrame, got {type(X).__name__}.")
-    keys = [X[c].to_numpy() for c in (speaker_column, conversation_column) if c in X.columns]
+    keys = {f"column {c!r}": X[c].to_numpy() for c in (speaker_column, conversation_column)
+            if c in X.columns}
     if groups is not None:
         groups = np.asarray(groups)
         if len(groups) != len(X):
             raise ValueError(f"groups has {len(groups)} values but X has {len(X)} rows.")
-        keys.append(groups)
+        keys["groups"] = groups
     if not keys:
         raise ValueError(f"X has neither {speaker_column!r} nor {conversation_column!r}; "
                          "pass groups.")
     # One node per row and per distinct key value; rows link to their key values.
-    codes = [pd.factorize(pd.Series(k, dtype=object).astype(str))[0] for k in keys]
+    codes = [_node_codes(values, what, X.index) for what, values in keys.items()]
     offsets = np.cumsum([len(X)] + [c.max() + 1 for c in codes[:-1]])
     rows = np.concatenate([np.arange(len(X))] * len(codes))
     nodes = np.concatenate([c + o for c, o in zip(codes, offsets, strict=True)])
@@ -101,6 +128,21 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     graph = coo_matrix((np.ones(len(rows)), (rows, nodes)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
     return pd.factorize(labels[:len(X)])[0]
+
+
+def _random_balanced_folds(sizes, n_splits, rng):
+    """Fold of each group: groups in random order, each to the fold with fewest rows so far.
+
+    GroupKFold deals groups by decreasing size, so relabelling groups only
+    changes ties; a random order makes the folds random while fold sizes
+    still differ by at most one group's size.
+    """
+    fold_rows = np.zeros(n_splits)
+    folds = np.empty(len(sizes), dtype=int)
+    for group in rng.permutation(len(sizes)):
+        folds[group] = np.argmin(fold_rows)
+        fold_rows[folds[group]] += sizes[group]
+    return folds
 
 
 class SpeakerGroupKFold(_BaseKFold):
@@ -117,8 +159,12 @@ class SpeakerGroupKFold(_BaseKFold):
     ----------
     n_splits : int, default=5
     shuffle : bool, default=False
-        Shuffle the groups before dealing them (sizes stay balanced).
-    random_state : int or None, default=None
+        False deals the groups like ``GroupKFold`` (largest first, to the
+        smallest fold), the same folds at every call; True deals them in a
+        random order to the smallest fold, so folds are random and their sizes
+        differ by at most one group's size.
+    random_state : int, RandomState or None, default=None
+        Seeds the order when ``shuffle=True``.
     speaker_column, conversation_column : str
 
     Examples
@@ -145,16 +191,19 @@ class SpeakerGroupKFold(_BaseKFold):
                 f"SpeakerGroupKFold(n_splits={self.n_splits}) needs at least {self.n_splits} "
                 f"speaker-disjoint groups, but the speaker/conversation graph of X has only "
                 f"{n_components} connected component(s).")
-        if self.shuffle:
-            rng = np.random.default_rng(self.random_state)
-            components = rng.permutation(n_components)[components]
         return components
 
     def _iter_test_indices(self, X, y=None, groups=None):
         components = self._components(X, groups)
-        folds = GroupKFold(n_splits=self.n_splits)
-        for _, test in folds.split(np.zeros(len(components)), groups=components):
-            yield test
+        if not self.shuffle:
+            folds = GroupKFold(n_splits=self.n_splits)
+            yield from (test for _, test in folds.split(np.zeros(len(components)),
+                                                         groups=components))
+            return
+        folds = _random_balanced_folds(np.bincount(components), self.n_splits,
+                                       check_random_state(self.random_state))[components]
+        for fold in range(self.n_splits):
+            yield np.flatnonzero(folds == fold)
 
     def split(self, X, y=None, groups=None):
         """Yield train and test row positions of each fold.
