@@ -5,14 +5,14 @@ MELD from your own copy
 MELD (dialogues from the TV series *Friends*, seven emotions) has no facial or
 vocal features in its CSV release, so the auxiliary tasks here are the past and
 future labels (``families="hf"``). Point ``SKHANROCK_MELD`` at the folder that
-holds ``train_sent_emo.csv``, ``dev_sent_emo.csv`` and ``test_sent_emo.csv``;
-no data ships with the package. This page trains on a slice of the training
+holds ``train_sent_emo.csv``, ``dev_sent_emo.csv`` and ``test_sent_emo.csv``
+(``SKHANROCK_MELD=~/data/MELD python plot_meld.py``); no data ships with the
+package, and without the variable this page shows the code without training. This page trains on a slice of the training
 dialogues for a few epochs to stay within two minutes; ``benchmarks/meld.py`` in
 the repository runs the full-size comparison with a TF-IDF baseline.
 """
 
 import os
-from pathlib import Path
 
 from sklearn.pipeline import Pipeline
 from skorch.callbacks import EarlyStopping
@@ -23,8 +23,7 @@ from skhanrock.metrics import score
 from skhanrock.nn import FrameValidSplit
 
 quick = bool(os.environ.get("SKHANROCK_DOCS_QUICK"))
-default = Path.cwd().resolve().parents[1] / "shared" / "data" / "meld"
-root = Path(os.environ.get("SKHANROCK_MELD", default))
+root = os.environ.get("SKHANROCK_MELD")
 
 
 def fit_on_meld(root, n_dialogues, max_epochs):
@@ -49,8 +48,8 @@ def fit_on_meld(root, n_dialogues, max_epochs):
 
 
 # %%
-# With a copy of MELD at ``root``, fit and score; without one, say where to put it.
-if root.is_dir():
+# With a copy of MELD, fit and score; without one, say where it is looked for.
+if root:
     print(fit_on_meld(root, n_dialogues=60 if quick else 250, max_epochs=1 if quick else 4))
 else:
-    print(f"No MELD copy at {root}; set SKHANROCK_MELD to the folder with its CSV files.")
+    print("SKHANROCK_MELD is not set: point it at the folder with MELD's CSV files to train.")

@@ -1,10 +1,12 @@
 import matplotlib
+import numpy as np
+import pandas as pd
 import pytest
 from conftest import TINY
 
 from skhanrock import HanRockClassifier
 from skhanrock.datasets import make_conversations
-from skhanrock.experiments import run_experiment
+from skhanrock.experiments import HYPOTHESES, Experiment, experiment_table, run_experiment
 from skhanrock.inspection import plot_bootstrap, plot_experiment, plot_learning_curves
 from skhanrock.metrics import bootstrap_compare
 from skhanrock.nn import ConversationValidSplit
@@ -22,6 +24,14 @@ def test_forest_plot_marks_intervals_and_the_zero_line():
     assert interval[0] == comparisons["better"].low and interval[1] == comparisons["better"].high
     assert any(list(line.get_xdata()) == [0, 0] for line in ax.get_lines())
     assert "accuracy" in ax.get_xlabel()
+
+
+def test_a_missing_significance_flag_is_read_from_the_interval():
+    table = pd.DataFrame({"difference": [0.1, 0.1, 0.0], "low": [0.05, 0.05, -0.1],
+                          "high": [0.2, 0.2, 0.1], "significant": [False, np.nan, np.nan]},
+                         index=["flagged not", "interval above zero", "interval across zero"])
+    labels = [t.get_text() for t in plot_bootstrap(table).get_yticklabels()]
+    assert labels == ["flagged not", "interval above zero *", "interval across zero"]
 
 
 @pytest.mark.parametrize(("comparisons", "error", "message"), [
@@ -57,3 +67,45 @@ def test_experiment_tables_become_forest_plots():
     assert figure.axes[0].get_title().startswith("emotion: against flat (test accuracy")
     labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert len(labels) == 1 and labels[0].startswith(f"rock ({result.table.loc['rock', 'test']:.3f})")
+
+
+def _recorded_experiment(hypothesis, accuracy_of_arm):
+    """An experiment of recorded trials: each arm's predictions right at a given rate."""
+    rng = np.random.default_rng(0)
+    truth = {part: rng.choice(["angry", "sad"], size=300) for part in ("dev", "test")}
+
+    def predictions(y, accuracy):
+        wrong = rng.random(len(y)) > accuracy
+        return np.where(wrong, np.where(y == "angry", "sad", "angry"), y)
+
+    trials = [{"arm": arm, "trial": trial, "dev_pred": predictions(truth["dev"], accuracy),
+               "test_pred": predictions(truth["test"], accuracy)}
+              for arm, accuracy in accuracy_of_arm.items() for trial in range(2)]
+    definition = HYPOTHESES[hypothesis]
+    table = experiment_table(trials, definition, truth, "accuracy", n_resamples=200,
+                             random_state=0)
+    return Experiment(hypothesis, "accuracy", definition.baseline,
+                      pd.DataFrame(trials)[["arm", "trial"]], table, 0)
+
+
+def test_h1_and_h2_tables_become_forest_plots_with_their_arms():
+    h1 = _recorded_experiment("H1", {"none": 0.6, "ap": 0.75, "aphf": 0.62})
+    h2 = _recorded_experiment("H2", {"P=1": 0.5, "P=64": 0.7, "P=128": 0.72, "P=192": 0.7,
+                                     "P=256": 0.6})
+    figure = plot_experiment({"H1": h1, "H2": h2})
+    assert len(figure.axes) == 2
+    for ax, experiment in zip(figure.axes, (h1, h2), strict=True):
+        table = experiment.table
+        baseline = table.loc[experiment.baseline, "test"]
+        assert ax.get_title() == (f"{experiment.hypothesis}: against {experiment.baseline} "
+                                  f"(test accuracy {baseline:.3f})")
+        arms = table.drop(index=experiment.baseline)
+        expected = [f"{arm} ({row['test']:.3f})" + (" *" if row["significant"] else "")
+                    for arm, row in arms.iterrows()]
+        assert [t.get_text() for t in ax.get_yticklabels()] == expected
+        intervals = [list(line.get_xdata()) for line in ax.get_lines()[:-1:2]]
+        np.testing.assert_allclose(intervals, arms[["low", "high"]].to_numpy())
+    h1_labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert h1_labels[0].endswith("*") and not h1_labels[1].endswith("*")
+    assert [t.get_text().split()[0] for t in figure.axes[1].get_yticklabels()] == [
+        "P=1", "P=64", "P=128", "P=192"]

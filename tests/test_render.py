@@ -1,5 +1,7 @@
 import shutil
 import subprocess
+from html.parser import HTMLParser
+from itertools import combinations
 
 import matplotlib
 import numpy as np
@@ -8,66 +10,173 @@ from conftest import TINY
 
 from skhanrock import HanRockClassifier
 from skhanrock.inspection import explain, plot_attention, render_html
+from skhanrock.inspection._render import _BUCKET_COLOURS, _CURRENT_COLOUR
 
 matplotlib.use("Agg")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Hostile text in every kind of field: words (tokenised), speakers, labels and
+# titles (written as they are). Run as script or markup, each would mark <body>.
+SCRIPT = "<script>document.body.dataset.owned = 1</script>"
+IMAGE = "<img src=x onerror=\"document.body.dataset.owned = 1\">"
+TITLES = (f"{SCRIPT}HAN-ROCK", f"flat {IMAGE}")
+LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"
+# The only elements the page itself writes; user text must never add one.
+PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div", "span",
+             "b", "table", "caption", "tr", "td", "tbody"}
+
+
+class _Elements(HTMLParser):
+    """Tags with their attributes, and the predicted labels of each model column."""
+
+    def __init__(self, page):
+        super().__init__()
+        self.tags, self.predicted, self._in_predicted = [], [], False
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "div" and attrs.get("class") == "model":
+            self.predicted.append([])
+        self._in_predicted = tag == "b" and attrs.get("class") == "predicted"
+
+    def handle_data(self, data):
+        if self._in_predicted:
+            self.predicted[-1].append(data)
+            self._in_predicted = False
 
 
 @pytest.fixture(scope="module")
 def page_parts(conversations):
     X, y = conversations
     X = X.copy()
-    X.loc[X.index[2], "text"] = "<script>document.title='pwned'</script> hello"
+    X.loc[X.index[2], "text"] = f"{SCRIPT} hello {LONG_WORD} " + "and so on " * 6
+    X.loc[X.index[3], "speaker"] = IMAGE
     rock = HanRockClassifier(**TINY, label_offsets=(-1,)).fit(X, y)
     flat = HanRockClassifier(**TINY, architecture="flat", label_offsets=()).fit(X, y)
     rows = [3, 4]
-    return {"X": X, "y": y, "rows": rows, "rock": explain(rock, X, rows=rows),
-            "flat": explain(flat, X, rows=rows),
-            "predictions": rock.predict(X.iloc[rows])}
+    labels = y.iloc[rows].to_dict()
+    labels[X.index[4]] = SCRIPT
+    return {"X": X, "y": y, "rows": rows, "labels": labels, "models": (rock, flat),
+            "rock": explain(rock, X, rows=rows), "flat": explain(flat, X, rows=rows)}
 
 
 def make_page(page_parts, path=None):
-    X, y, rows = page_parts["X"], page_parts["y"], page_parts["rows"]
-    return render_html(page_parts["rock"], predictions=page_parts["predictions"],
-                       labels=y.iloc[rows].fillna("unlabelled").to_dict(),
-                       speakers=X["speaker"], compare=page_parts["flat"],
-                       titles=("HAN-ROCK", "flat HAN"), path=path)
+    return render_html(page_parts["rock"], labels=page_parts["labels"],
+                       speakers=page_parts["X"]["speaker"], compare=page_parts["flat"],
+                       titles=TITLES, path=path)
 
 
-def test_page_escapes_user_text_and_marks_buckets(page_parts):
+def test_user_text_never_becomes_markup(page_parts):
     page = make_page(page_parts)
-    # the tokeniser splits "<script>" into "<", "script", ">", each escaped on its own
-    assert "<script" not in page and "&lt;</span>" in page
-    assert "talkturn" in page and "current" in page
-    assert any(f"word {bucket}" in page for bucket in ("Low", "Medium", "High"))
-    assert "HAN-ROCK" in page and "flat HAN" in page and "task attention" in page
-    assert "predicted: <b>" in page and "true: <b>" in page
-    true_label = page_parts["y"].iloc[3]
-    assert f"true: <b>{true_label if isinstance(true_label, str) else 'unlabelled'}</b>" in page
+    tags = {tag for tag, _ in _Elements(page).tags}
+    assert tags <= PAGE_TAGS, tags - PAGE_TAGS
+    assert "&lt;script&gt;document.body" in page  # a title and a label
+    assert "&lt;img src=x onerror=" in page  # a title and a speaker
+    assert "&lt;</span>" in page  # the words: the tokeniser splits "<script>" into "<", ...
+    assert "true: <b class='true'>&lt;script&gt;" in page
 
 
-def test_matplotlib_figure_has_a_box_per_context_talkturn(page_parts):
-    ax = plot_attention(page_parts["rock"], row=page_parts["X"].index[4])
+def test_page_is_self_contained(page_parts):
+    page = make_page(page_parts)
+    assert "http://" not in page and "https://" not in page
+    assert "url(" not in page and "@import" not in page
+    for tag, attrs in _Elements(page).tags:
+        assert not {"src", "href", "srcset"} & set(attrs), (tag, attrs)
+
+
+def test_side_by_side_columns_show_each_models_own_prediction(page_parts):
+    page = make_page(page_parts)
+    X, rows = page_parts["X"], page_parts["rows"]
+    elements = _Elements(page)
+    columns = page.split("<div class='model'>")[1:]
+    assert len(columns) == 2
+    assert columns[0].startswith("<h2>&lt;script&gt;") and columns[1].startswith("<h2>flat &lt;img")
+    expected = [[str(label) for label in model.predict(X)[rows]] for model in page_parts["models"]]
+    assert elements.predicted == expected
+    assert expected[0] != expected[1]  # so a column showing the other's predictions would fail
+    assert "task attention" in columns[0] and "task attention" not in columns[1]  # flat has none
+
+
+def test_unlabelled_rows_and_bad_lookups_are_reported(page_parts):
+    rock = page_parts["rock"]
+    page = render_html(rock, labels=[np.nan, "sad"])
+    assert "true: <b class='true'>unlabelled</b>" in page
+    with pytest.raises(ValueError, match="one value per explained row \\(2\\), got 1"):
+        render_html(rock, labels=["sad"])
+    speakers = page_parts["X"]["speaker"].iloc[[0, 0, 1]]
+    with pytest.raises(ValueError, match="speakers has duplicate index values \\[0\\]"):
+        render_html(rock, speakers=speakers)
+    with pytest.raises(TypeError, match="speakers must be a Series or dict"):
+        render_html(rock, speakers=["a", "b"])
+
+
+def test_figure_has_a_box_per_context_talkturn_and_both_models(page_parts):
+    X, rows, (rock, flat) = page_parts["X"], page_parts["rows"], page_parts["models"]
+    row = X.index[rows[1]]
+    figure = plot_attention(page_parts["rock"], row=row, compare=page_parts["flat"],
+                            labels=page_parts["y"], speakers=X["speaker"], titles=TITLES)
+    assert len(figure.axes) == 2
     n_context = ((page_parts["rock"]["level"] == "talkturn")
                  & (page_parts["rock"]["task"] == "overall")
-                 & (page_parts["rock"]["row"] == page_parts["X"].index[4])).sum()
-    assert len(ax.patches) == n_context
-    assert len(ax.texts) > n_context
+                 & (page_parts["rock"]["row"] == row)).sum()
+    for ax, model, title in zip(figure.axes, (rock, flat), TITLES, strict=True):
+        assert len(ax.patches) == n_context
+        heading, labels = ax.get_title(loc="left").splitlines()
+        assert heading == title
+        assert f"predicted: {model.predict(X)[rows[1]]}" in labels
+        assert f"true: {page_parts['y'].iloc[rows[1]]}" in labels or "unlabelled" in labels
+    assert any(patch.get_edgecolor()[:3] == matplotlib.colors.to_rgb(_CURRENT_COLOUR)
+               for patch in figure.axes[0].patches)
+
+
+def test_long_words_wrap_without_overlapping(page_parts):
+    broken_mathtext = "cost $\\frac{$"  # would raise at draw time if read as mathtext
+    figure = plot_attention(page_parts["rock"], row=page_parts["X"].index[3],
+                            speakers={page_parts["X"].index[3]: broken_mathtext},
+                            titles=(broken_mathtext,))
+    ax = figure.axes[0]
+    figure.canvas.draw()
+    assert ax.get_title(loc="left").startswith(broken_mathtext)
+    assert any(text.get_text() == LONG_WORD for text in ax.texts)
+    boxes = [text.get_window_extent() for text in ax.texts]
+    overlapping = [(a.get_text(), b.get_text()) for (a, box_a), (b, box_b)
+                   in combinations(zip(ax.texts, boxes, strict=True), 2)
+                   if box_a.overlaps(box_b)]
+    assert not overlapping
+    axes_box = ax.get_window_extent()
+    assert all(axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 for box in boxes)
+
+
+def _rgb(hex_colour):
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
 def test_page_renders_in_headless_chromium(page_parts, tmp_path):
     path = tmp_path / "explanation.html"
     make_page(page_parts, path=path)
+    # The Chromium command line is enough (--dump-dom, --screenshot): no WebDriver.
     flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
              "--disable-background-networking", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([*flags, "--dump-dom", path.as_uri()], capture_output=True, text=True,
                          timeout=120).stdout
-    assert "HAN-ROCK" in dom and "talkturn" in dom
-    assert "pwned" not in dom.split("<title>")[1].split("</title>")[0]  # the script never ran
+    elements = _Elements(dom)
+    body = [attrs for tag, attrs in elements.tags if tag == "body"]
+    assert body == [{}], body  # no script or handler ran
+    assert {tag for tag, _ in elements.tags} <= PAGE_TAGS
+    assert len(elements.predicted) == 2 and all(elements.predicted)
+
     screenshot = tmp_path / "page.png"
-    subprocess.run([*flags, f"--screenshot={screenshot}", "--window-size=1200,900",
+    subprocess.run([*flags, f"--screenshot={screenshot}", "--window-size=1200,1600",
                     path.as_uri()], capture_output=True, timeout=120)
-    image = matplotlib.image.imread(screenshot)
-    assert image.shape[:2] == (900, 1200)
-    assert np.std(image[..., :3]) > 0.05  # not a blank page
+    pixels = (matplotlib.image.imread(screenshot)[..., :3] * 255).round().astype(int)
+    assert pixels.shape[:2] == (1600, 1200)
+    colours = {tuple(c) for c in np.unique(pixels.reshape(-1, 3), axis=0)}
+    shown = page_parts["rock"]
+    buckets = set(shown[(shown.level == "talkturn") & (shown.task == "overall")]["bucket"])
+    buckets |= set(page_parts["flat"].query("level == 'talkturn'")["bucket"])
+    assert len(buckets) >= 2
+    for bucket in buckets:
+        assert _rgb(_BUCKET_COLOURS[bucket]) in colours, bucket
+    assert _rgb(_CURRENT_COLOUR) in colours  # the current talkturn's outline

@@ -1,4 +1,4 @@
-"""Explanations for human analysts (attention at word, talkturn and task level) and result figures."""
+"""Attention explanations for human analysts (word, talkturn, task) and result figures."""
 
 from ._explain import BUCKETS, attention_buckets, explain
 from ._plots import plot_bootstrap, plot_experiment, plot_learning_curves

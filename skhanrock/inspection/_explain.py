@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -11,26 +12,57 @@ from ..nn._text import tokenize
 
 __all__ = ["BUCKETS", "attention_buckets", "explain"]
 
-#: Attention buckets of standardised attention: z < 0, [0, 1), [1, 2), >= 2.
+#: Names of the attention buckets of standardised attention z, lowest first:
+#: None (z < 0), Low (0 <= z < 1), Medium (1 <= z < 2), High (z >= 2).
 BUCKETS = ("None", "Low", "Medium", "High")
 OVERALL = "overall"
+_BUCKET_EDGES = (0.0, 1.0, 2.0)
 
 
 def attention_buckets(z):
-    """Bucket z-scores: None (z < 0), Low (0..1), Medium (1..2), High (> 2).
+    """Bucket standardised attention: None, Low, Medium or High.
+
+    The buckets are None (z < 0), Low (0 <= z < 1), Medium (1 <= z < 2) and
+    High (z >= 2), named by :data:`BUCKETS`: an item is Low once it gets at
+    least the average attention of its group, and High two standard
+    deviations above it.
+
+    Parameters
+    ----------
+    z : array-like of float
+        Standardised attention weights.
+
+    Returns
+    -------
+    ndarray of object
+        The bucket name of each z-score; a missing z-score (NaN) has no bucket
+        (``None``, not the bucket ``"None"``).
 
     Examples
     --------
-    >>> list(attention_buckets([-0.5, 0.0, 1.5, 2.0]))
-    ['None', 'Low', 'Medium', 'High']
+    >>> from skhanrock.inspection import attention_buckets
+    >>> list(attention_buckets([-0.5, 0.0, 1.5, 2.0, float("nan")]))
+    ['None', 'Low', 'Medium', 'High', None]
     """
-    return np.asarray(BUCKETS, dtype=object)[np.digitize(np.asarray(z, dtype=float), [0, 1, 2])]
+    z = np.asarray(z, dtype=float)
+    buckets = np.asarray(BUCKETS, dtype=object)[np.digitize(z, _BUCKET_EDGES)]
+    # digitize puts NaN above every edge, which would call it High.
+    buckets[np.isnan(z)] = None
+    return buckets
 
 
 def _standardise(values):
+    """z-scores with the population standard deviation; 0 for a group without spread.
+
+    A weight that is not a number gets no z-score and leaves the others' alone.
+    """
     values = np.asarray(values, dtype=float)
-    spread = values.std()
-    return np.zeros_like(values) if spread == 0 else (values - values.mean()) / spread
+    valid = ~np.isnan(values)
+    z = np.full_like(values, np.nan)
+    if valid.any():
+        spread = values[valid].std()
+        z[valid] = 0.0 if spread == 0 else (values[valid] - values[valid].mean()) / spread
+    return z
 
 
 def _split_pipeline(estimator, X):
@@ -40,16 +72,35 @@ def _split_pipeline(estimator, X):
 
 
 def _positions(rows, n_rows):
+    """Sorted, distinct row positions from ``rows`` (positions or a boolean mask)."""
     positions = np.arange(n_rows) if rows is None else np.atleast_1d(np.asarray(rows))
     if positions.dtype == bool:
         if len(positions) != n_rows:
-            raise ValueError(f"rows as a mask needs {n_rows} values, got {len(positions)}.")
+            raise ValueError(f"rows as a boolean mask needs one value per row of X ({n_rows}), "
+                             f"got {len(positions)}.")
         return np.flatnonzero(positions)
     if not np.issubdtype(positions.dtype, np.integer):
-        raise TypeError("rows must be row positions (integers) or a boolean mask.")
+        raise TypeError(f"rows must be row positions (integers) or a boolean mask, got values "
+                        f"of dtype {positions.dtype}; for index labels use "
+                        f"X.index.get_indexer(labels).")
     if len(positions) and (positions.min() < 0 or positions.max() >= n_rows):
-        raise ValueError(f"rows must be positions between 0 and {n_rows - 1}.")
-    return positions
+        raise ValueError(f"rows must be positions between 0 and {n_rows - 1}, got "
+                         f"{positions.min()} to {positions.max()}.")
+    return np.unique(positions)
+
+
+def _check_unique_index(X):
+    duplicated = X.index[X.index.duplicated()].unique()
+    if len(duplicated):
+        raise ValueError(f"X has duplicate index values {list(duplicated[:10])}: explanations "
+                         f"name talkturns by their index label, so each must be unique "
+                         f"(for example X.reset_index(drop=True)).")
+
+
+def _predictions(net, primary):
+    """Predicted labels (classifier) or values (regressor) from primary outputs."""
+    primary = primary.float().cpu().numpy()
+    return net.classes_[primary.argmax(axis=1)] if is_classifier(net) else primary.astype(float)
 
 
 class _Collector:
@@ -98,6 +149,8 @@ def _explain_sample(collector, net, b, batch, attention, words, index, caller_of
         collector.add(row, "talkturn", name, alpha, offsets, talkturns)
     collector.add(row, "talkturn", OVERALL, overall, offsets, talkturns)
 
+    # Every auxiliary task reads the one auxiliary word encoder, so that branch
+    # weighs their summed task attention, 1 - alpha_y.
     branch_weights = [task_alpha[0], 1.0 - task_alpha[0]][:len(attention["word"])]
     branch_names = ["y", "aux"]
     for offset, (u, talkturn) in enumerate(zip(distinct, talkturns, strict=True)):
@@ -120,32 +173,52 @@ def explain(estimator, X, rows=None):
     - ``level="task"``: task-level attention over the primary and auxiliary
       tasks (HAN-ROCK only; ``token`` is the task name);
     - ``level="talkturn"``: attention over the talkturns of its context window,
-      per task and ``task="overall"`` (the task-attention-weighted average);
+      per task and ``task="overall"``, the task-attention-weighted average of
+      the per-task ones (flat MTL has one talkturn attention, listed as
+      ``"overall"``);
     - ``level="word"``: attention over the words of each context talkturn, for
-      the primary branch (``task="y"``), the shared auxiliary branch
-      (``task="aux"``) and overall (weighted by the primary task's attention
-      and the rest).
+      the primary branch (``task="y"``), the auxiliary branch shared by all
+      auxiliary tasks (``task="aux"``) and ``task="overall"``, their average
+      weighted by the primary task's attention and by the summed attention of
+      the auxiliary tasks.
 
-    Every group of attention weights (the words of one talkturn, the talkturns
-    of one window, the tasks of one sample) is standardised to z-scores and
-    bucketed: None (z < 0), Low (0..1), Medium (1..2), High (>= 2).
+    Every group of attention weights (the words of one talkturn for one task,
+    the talkturns of one window for one task, the tasks of one sample) is
+    standardised to z-scores, ``(attention - mean) / std`` with the population
+    standard deviation of the group (z = 0 for a group without spread, such as a
+    one-word talkturn), and bucketed by :func:`attention_buckets`: None (z < 0),
+    Low (0 <= z < 1), Medium (1 <= z < 2), High (z >= 2). A weight that is not
+    a number gets no z-score and no bucket.
 
     Parameters
     ----------
     estimator : HanRockClassifier, HanRockRegressor or Pipeline ending in one
-        A fitted estimator; a pipeline's earlier steps transform ``X`` first.
+        A fitted estimator; a pipeline's earlier steps transform ``X`` first,
+        so the words are those the network read (e.g. the MONAH narrative).
     X : DataFrame
-        Talkturn frame (no labels needed).
+        Talkturn frame (no labels needed), with a unique index: its labels
+        name the talkturns in the result.
     rows : array-like of int or bool, default=None
-        Positions of the talkturns to explain (all when None).
+        Positions (not index labels) of the talkturns to explain, or a boolean
+        mask over the rows of ``X``; all talkturns when None. Each talkturn is
+        read in its context window within ``X``, as ``predict`` reads it.
 
     Returns
     -------
     DataFrame
         Columns ``row, level, task, context, talkturn, position, token,
-        attention, z, bucket``: ``row`` and ``talkturn`` are row labels of
-        ``X``; ``context`` is 0 for the explained talkturn and -k for the k-th
-        one before it.
+        attention, z, bucket, prediction``: ``row`` and ``talkturn`` are index
+        labels of ``X``; ``context`` is 0 for the explained talkturn and -k for
+        the k-th one before it; ``position`` is a word's place in its talkturn;
+        ``prediction`` is the estimator's prediction for ``row``, from the same
+        forward pass as the attention.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` has duplicate index labels or ``rows`` is out of range.
+    TypeError
+        When ``rows`` is neither integer positions nor a boolean mask.
 
     Examples
     --------
@@ -158,7 +231,10 @@ def explain(estimator, X, rows=None):
     >>> table = explain(clf, X, rows=[5])
     >>> sorted(table["level"].unique())
     ['talkturn', 'task', 'word']
+    >>> table["prediction"].iloc[0] == clf.predict(X)[5]
+    True
     """
+    _check_unique_index(X)
     net, frame = _split_pipeline(estimator, X)
     check_is_fitted(net)
     positions = _positions(rows, len(frame))
@@ -166,18 +242,23 @@ def explain(estimator, X, rows=None):
     sorted_of_caller = np.empty(len(frame), dtype=np.int64)
     sorted_of_caller[dataset.sorted_to_caller] = np.arange(len(frame))
     words = [tokenize(text) or ["<empty>"] for text in text_as_strings(frame, net.text_column_)]
-    collector = _Collector()
+    collector, predictions = _Collector(), {}
     targets = np.sort(sorted_of_caller[positions])
     step = net.batch_size if net.batch_size > 0 else max(len(targets), 1)
     net.module_.eval()
     with torch.no_grad():
         for start in range(0, len(targets), step):
             batch, _ = dataset.collate(targets[start:start + step])
-            attention = _to_cpu(net.infer(batch)[3])
+            outputs = net.infer(batch)
+            attention = _to_cpu(outputs[3])
+            rows_of_batch = frame.index[dataset.sorted_to_caller[batch.rows]]
+            predictions.update(zip(rows_of_batch, _predictions(net, outputs[0]), strict=True))
             for b in range(len(batch)):
                 _explain_sample(collector, net, b, batch, attention, words, frame.index,
                                 dataset.sorted_to_caller)
-    return collector.frame()
+    table = collector.frame()
+    table["prediction"] = [predictions[row] for row in table["row"]]
+    return table
 
 
 def _to_cpu(attention):

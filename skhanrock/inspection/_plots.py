@@ -14,6 +14,18 @@ def _axes(ax, height=3.0):
     return ax
 
 
+def _significance(frame):
+    """The ``significant`` column where given, else whether the interval excludes zero.
+
+    A missing flag (NaN) would otherwise count as True; the interval decides
+    instead, as it does in :func:`~skhanrock.metrics.bootstrap_compare`.
+    """
+    excludes_zero = (frame["low"] > 0) | (frame["high"] < 0)
+    if "significant" not in frame:
+        return excludes_zero
+    return frame["significant"].astype("boolean").fillna(excludes_zero).astype(bool)
+
+
 def _intervals(comparisons):
     """Rows of (label, difference, low, high, significant) from the accepted inputs."""
     if isinstance(comparisons, pd.DataFrame):
@@ -22,8 +34,7 @@ def _intervals(comparisons):
             raise ValueError(f"plot_bootstrap needs the columns difference, low and high; "
                              f"the frame lacks {sorted(missing)}.")
         frame = comparisons.dropna(subset=["difference"])
-        significant = frame["significant"] if "significant" in frame \
-            else (frame["low"] > 0) | (frame["high"] < 0)
+        significant = _significance(frame)
         return [(str(name), row["difference"], row["low"], row["high"], bool(sig))
                 for (name, row), sig in zip(frame.iterrows(), significant, strict=True)]
     if not isinstance(comparisons, dict):
@@ -43,7 +54,8 @@ def plot_bootstrap(comparisons, ax=None, metric=None):
         Name -> :class:`~skhanrock.metrics.BootstrapComparison`, or a frame
         with ``difference``, ``low``, ``high`` (and ``significant``) columns
         such as :attr:`Experiment.table <skhanrock.experiments.Experiment>`
-        (rows without a difference, the baseline, are skipped).
+        (rows without a difference, the baseline, are skipped; where
+        ``significant`` is missing, an interval that excludes zero is).
     ax : matplotlib Axes, optional
     metric : str, optional
         Axis label; taken from the comparisons when they name it.

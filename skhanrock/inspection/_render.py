@@ -10,6 +10,17 @@ from ._explain import BUCKETS, OVERALL
 
 __all__ = ["plot_attention", "render_html"]
 
+# Stands for "no value given", since None and NaN are labels a caller may pass.
+_MISSING = object()
+
+# One palette for the page and the figure, so both read the same.
+_BUCKET_COLOURS = {"None": "#fafafa", "Low": "#fff4d6", "Medium": "#ffe0a8", "High": "#ffc27a"}
+_BUCKET_BORDERS = {"None": "1px solid #dddddd", "Low": "1px solid #f0d890",
+                   "Medium": "1px solid #e8b050", "High": "2px solid #d07010"}
+_CURRENT_COLOUR = "#bb0000"
+_WORD_WEIGHT = {"None": "normal", "Low": "normal", "Medium": "bold", "High": "bold"}
+_WORD_COLOUR = {"None": "#777777", "Low": "#222222", "Medium": "#222222", "High": "#990000"}
+
 _STYLE = """
 body { font-family: Georgia, serif; margin: 2em; color: #222; }
 .models { display: flex; gap: 2em; align-items: flex-start; }
@@ -18,23 +29,24 @@ body { font-family: Georgia, serif; margin: 2em; color: #222; }
 .labels { font-family: sans-serif; font-size: .9em; margin-bottom: .5em; }
 .talkturn { border-radius: 6px; padding: .4em .6em; margin: .3em 0; line-height: 1.6; }
 .talkturn .who { font-family: sans-serif; font-size: .75em; color: #555; }
-.talkturn.current { outline: 2px solid #b00; }
-.talkturn.None { background: #fafafa; border: 1px solid #ddd; }
-.talkturn.Low { background: #fff4d6; border: 1px solid #f0d890; }
-.talkturn.Medium { background: #ffe0a8; border: 1px solid #e8b050; }
-.talkturn.High { background: #ffc27a; border: 2px solid #d07010; }
-.word.None { color: #666; }
-.word.Low { color: #222; }
-.word.Medium { font-weight: bold; }
-.word.High { font-weight: bold; text-decoration: underline; color: #900; }
+.talkturn.missing { border: 1px dashed #bbb; }
+.word.High { text-decoration: underline; }
 table.tasks { font-family: sans-serif; font-size: .8em; border-collapse: collapse; }
 table.tasks td { padding: 0 .5em; }
 .bar { display: inline-block; height: .7em; background: #d07010; }
-"""
+""" + "".join(
+    f".talkturn.{b} {{ background: {_BUCKET_COLOURS[b]}; border: {_BUCKET_BORDERS[b]}; }}\n"
+    f".word.{b} {{ color: {_WORD_COLOUR[b]}; font-weight: {_WORD_WEIGHT[b]}; }}\n"
+    for b in BUCKETS) + f".talkturn.current {{ outline: 2px solid {_CURRENT_COLOUR}; }}\n"
+
+
+def _bucket_class(bucket):
+    """CSS class of a bucket; an item without a bucket (NaN attention) gets none of theirs."""
+    return bucket if bucket in BUCKETS else "missing"
 
 
 def _word_spans(words):
-    return " ".join(f'<span class="word {bucket}" title="{attention:.3f}">'
+    return " ".join(f'<span class="word {_bucket_class(bucket)}" title="{attention:.3f}">'
                     f"{html.escape(str(token))}</span>"
                     for token, bucket, attention in zip(words["token"], words["bucket"],
                                                         words["attention"], strict=True))
@@ -50,24 +62,31 @@ def _task_table(tasks):
     return f"<table class='tasks'><caption>task attention</caption>{rows}</table>"
 
 
-def _sample_html(explanation, row, predictions, labels, speakers):
-    sample = explanation[explanation["row"] == row]
+def _label_text(label):
+    """A label as text; a missing one (NaN, None) reads "unlabelled" rather than "nan"."""
+    return "unlabelled" if pd.api.types.is_scalar(label) and pd.isna(label) else str(label)
+
+
+def _label_line(row, prediction, label):
+    parts = [f"talkturn {html.escape(str(row))}"]
+    if prediction is not _MISSING:
+        parts.append(f"predicted: <b class='predicted'>{html.escape(str(prediction))}</b>")
+    if label is not _MISSING:
+        parts.append(f"true: <b class='true'>{html.escape(_label_text(label))}</b>")
+    return f"<div class='labels'>{' &middot; '.join(parts)}</div>"
+
+
+def _sample_html(sample, row, prediction, label, speakers):
     talkturns = sample[(sample["level"] == "talkturn") & (sample["task"] == OVERALL)]
     words = sample[(sample["level"] == "word") & (sample["task"] == OVERALL)]
-    parts = [f"<div class='sample' id='row-{html.escape(str(row))}'>"]
-    label_text = []
-    if predictions is not None:
-        label_text.append(f"predicted: <b>{html.escape(str(predictions.get(row, '')))}</b>")
-    if labels is not None:
-        label_text.append(f"true: <b>{html.escape(str(labels.get(row, '')))}</b>")
-    parts.append(f"<div class='labels'>talkturn {html.escape(str(row))} "
-                 f"{' &middot; '.join(label_text)}</div>")
+    parts = [f"<div class='sample' data-row='{html.escape(str(row))}'>",
+             _label_line(row, prediction, label)]
     for _, talkturn in talkturns.sort_values("context").iterrows():
-        who = speakers.get(talkturn["talkturn"], "") if speakers is not None else ""
+        who = speakers.get(talkturn["talkturn"], "")
         current = " current" if talkturn["context"] == 0 else ""
         spans = _word_spans(words[words["talkturn"] == talkturn["talkturn"]])
         parts.append(
-            f"<div class='talkturn {talkturn['bucket']}{current}' "
+            f"<div class='talkturn {_bucket_class(talkturn['bucket'])}{current}' "
             f"title='talkturn attention {talkturn['attention']:.3f}'>"
             f"<span class='who'>{html.escape(str(who))} ({int(talkturn['context'])})</span> "
             f"{spans}</div>")
@@ -76,18 +95,58 @@ def _sample_html(explanation, row, predictions, labels, speakers):
     return "".join(parts)
 
 
-def _as_lookup(values, rows):
-    """Labels by row label, from a Series or mapping, or a sequence in row order."""
-    if values is None or isinstance(values, (Mapping, pd.Series)):
+def _by_label(values, name):
+    """Values by row label from None, a Series or a mapping; None for anything else."""
+    if values is None:
+        return {}
+    if isinstance(values, pd.Series):
+        duplicated = values.index[values.index.duplicated()].unique()
+        if len(duplicated):
+            raise ValueError(f"{name} has duplicate index values {list(duplicated[:10])}; "
+                             f"each talkturn needs one value.")
         return values
+    return values if isinstance(values, Mapping) else None
+
+
+def _as_lookup(values, rows, name):
+    """Values by row label, from a Series or mapping, or a sequence in the order of ``rows``."""
+    lookup = _by_label(values, name)
+    if lookup is not None:
+        return lookup
+    values = list(values)
+    if len(values) != len(rows):
+        raise ValueError(f"{name} as a sequence needs one value per explained row "
+                         f"({len(rows)}), got {len(values)}.")
     return dict(zip(rows, values, strict=True))
 
 
+def _speaker_lookup(speakers):
+    lookup = _by_label(speakers, "speakers")
+    if lookup is None:
+        raise TypeError(f"speakers must be a Series or dict by row label (e.g. X['speaker']), "
+                        f"got {type(speakers).__name__}.")
+    return lookup
+
+
+def _explained_rows(explanation):
+    return list(dict.fromkeys(explanation["row"]))
+
+
+def _own_predictions(explanation, predictions, rows):
+    """The given predictions, else those that :func:`explain` stored with the attention."""
+    if predictions is None and "prediction" in explanation:
+        first = explanation.drop_duplicates("row")
+        return dict(zip(first["row"], first["prediction"], strict=True))
+    return _as_lookup(predictions, rows, "predictions")
+
+
 def _model_html(explanation, title, predictions, labels, speakers):
-    rows = list(dict.fromkeys(explanation["row"]))
-    predictions, labels = _as_lookup(predictions, rows), _as_lookup(labels, rows)
-    body = "".join(_sample_html(explanation, row, predictions, labels, speakers)
-                   for row in rows)
+    rows = _explained_rows(explanation)
+    predictions = _own_predictions(explanation, predictions, rows)
+    labels = _as_lookup(labels, rows, "labels")
+    samples = dict(tuple(explanation.groupby("row", sort=False)))
+    body = "".join(_sample_html(samples[row], row, predictions.get(row, _MISSING),
+                                labels.get(row, _MISSING), speakers) for row in rows)
     return f"<div class='model'><h2>{html.escape(title)}</h2>{body}</div>"
 
 
@@ -96,27 +155,34 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     """Render an explanation as a self-contained HTML page.
 
     Each explained talkturn shows its context window in order, the current
-    talkturn outlined; talkturn boxes are shaded by their overall talkturn
-    attention bucket and words emphasised by their overall word attention
-    bucket (None, Low, Medium, High); HAN-ROCK's task attention is listed
-    below. Every piece of user text is HTML-escaped.
+    talkturn outlined, with its predicted and true label; talkturn boxes are
+    shaded by their overall talkturn attention bucket and words emphasised by
+    their overall word attention bucket (None, Low, Medium, High); HAN-ROCK's
+    task attention is listed below. With ``compare``, a second model's
+    explanation of the same talkturns stands beside the first, with its own
+    predictions. Every piece of user text (words, speakers, labels, titles) is
+    HTML-escaped, and the page loads nothing from elsewhere.
 
     Parameters
     ----------
     explanation : DataFrame
         From :func:`~skhanrock.inspection.explain`.
-    predictions, labels : Series, dict or sequence, optional
-        Predicted and true label per explained row (indexed by row label, or
-        in the order of the explained rows).
+    predictions : Series, dict or sequence, optional
+        Predicted label per explained row (by row label, or in the order of the
+        explained rows); by default the ``prediction`` column that
+        :func:`~skhanrock.inspection.explain` writes.
+    labels : Series, dict or sequence, optional
+        True label per explained row, in the same forms (e.g. ``y``).
     speakers : Series or dict, optional
         Speaker of each talkturn, by row label (e.g. ``X["speaker"]``).
     compare : DataFrame, optional
         A second explanation (e.g. single-task vs multi-task) shown side by
-        side; it uses the same ``labels`` and ``speakers``.
-    titles : tuple of str
+        side, with the predictions of its own ``prediction`` column and the
+        same ``labels`` and ``speakers``.
+    titles : tuple of str, default=("Model", "Compared model")
         Headings of the two columns.
     path : str or path, optional
-        Also write the page there.
+        Also write the page there (UTF-8).
 
     Returns
     -------
@@ -132,17 +198,21 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     ...     "task": "overall", "context": [0, 0, 0], "talkturn": [0, 0, 0],
     ...     "position": [None, 0, 1], "token": [None, "<b>hi", "there"],
     ...     "attention": [1.0, 0.7, 0.3], "z": [0.0, 1.0, -1.0],
-    ...     "bucket": ["Low", "Medium", "None"]})
-    >>> page = render_html(explanation, predictions=["happy"])
+    ...     "bucket": ["Low", "Medium", "None"], "prediction": "happy"})
+    >>> page = render_html(explanation, labels=["sad"])
     >>> "&lt;b&gt;hi" in page and "<b>hi" not in page
     True
+    >>> "predicted: <b class='predicted'>happy</b>" in page
+    True
     """
+    speakers = _speaker_lookup(speakers)
     columns = [_model_html(explanation, titles[0], predictions, labels, speakers)]
     if compare is not None:
         columns.append(_model_html(compare, titles[1], None, labels, speakers))
     legend = " ".join(f"<span class='word {b}'>{b}</span>" for b in BUCKETS)
+    heading = " vs ".join(titles[:len(columns)])
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(titles[0])} attention</title><style>{_STYLE}</style>"
+            f"<title>{html.escape(heading)}: attention</title><style>{_STYLE}</style>"
             f"</head><body><h1>Attention over the conversation</h1>"
             f"<p class='labels'>word attention: {legend}</p>"
             f"<div class='models'>{''.join(columns)}</div></body></html>")
@@ -152,16 +222,115 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     return page
 
 
-_BUCKET_COLOURS = {"None": "#fafafa", "Low": "#fff4d6", "Medium": "#ffe0a8", "High": "#ffc27a"}
-_WORD_WEIGHT = {"None": "normal", "Low": "normal", "Medium": "bold", "High": "bold"}
-_WORD_COLOUR = {"None": "#777777", "Low": "#222222", "Medium": "#222222", "High": "#990000"}
+_FONT_SIZE = 9
+_LINE_INCHES = 0.22  # one line of words; boxes and gaps are measured in lines
+_BOX_PADDING = 0.35
+_BOX_GAP = 0.3
+_MARGIN = 0.01
+_TITLE_INCHES = 0.5
+_EDGE_INCHES = 0.05
 
 
-def plot_attention(explanation, row=None, ax=None, words_per_line=12):
+class _Panel:
+    """One model's explanation of one talkturn, drawn on one Axes."""
+
+    def __init__(self, ax, sample, speakers):
+        self.ax, self.speakers = ax, speakers
+        self.talkturns = sample[sample["level"] == "talkturn"].sort_values("context")
+        self.words = sample[sample["level"] == "word"]
+        self.lines = 0.0
+
+    def _texts(self, talkturn):
+        """Unplaced Text artists of one talkturn: its speaker, then its words."""
+        who = self.speakers.get(talkturn["talkturn"], "")
+        # parse_math=False: a "$" in user text is a dollar, not mathtext.
+        texts = [self.ax.text(0, 0, f"{who} ({int(talkturn['context'])})".strip(),
+                              fontsize=_FONT_SIZE - 2, color="#555555", style="italic",
+                              va="center", parse_math=False)]
+        own = self.words[self.words["talkturn"] == talkturn["talkturn"]]
+        for token, bucket in zip(own["token"], own["bucket"], strict=True):
+            texts.append(self.ax.text(0, 0, str(token), fontsize=_FONT_SIZE, va="center",
+                                      fontweight=_WORD_WEIGHT.get(bucket, "normal"),
+                                      color=_WORD_COLOUR.get(bucket, "#222222"),
+                                      parse_math=False))
+        return texts
+
+    def _wrap(self, texts):
+        """Line and x of each text, from its measured width, so no two words overlap."""
+        to_data = self.ax.transData.inverted()
+        origin = to_data.transform((0, 0))[0]
+        space = to_data.transform((_FONT_SIZE * self.ax.figure.dpi / 72 * 0.35, 0))[0] - origin
+        line, x, placed = 0, _MARGIN, []
+        for text in texts:
+            width = to_data.transform((text.get_window_extent().width, 0))[0] - origin
+            if x > _MARGIN and x + width > 1 - _MARGIN:
+                line, x = line + 1, _MARGIN
+            placed.append((line, x))
+            x += width + space
+        return placed
+
+    def draw(self):
+        """Draw every talkturn box with its words; the number of lines used."""
+        from matplotlib.patches import FancyBboxPatch
+
+        for _, talkturn in self.talkturns.iterrows():
+            texts = self._texts(talkturn)
+            placed = self._wrap(texts)
+            height = placed[-1][0] + 1 + 2 * _BOX_PADDING
+            top = -self.lines
+            for text, (line, x) in zip(texts, placed, strict=True):
+                text.set_position((x, top - _BOX_PADDING - 0.5 - line))
+            current = talkturn["context"] == 0
+            self.ax.add_patch(FancyBboxPatch(
+                (0, top - height), 1, height, boxstyle="round,pad=0,rounding_size=0.1",
+                facecolor=_BUCKET_COLOURS.get(talkturn["bucket"], "white"),
+                edgecolor=_CURRENT_COLOUR if current else "#999999",
+                linewidth=2 if current else 1, zorder=0))
+            self.lines += height + _BOX_GAP
+        return self.lines
+
+
+def _title(title, row, prediction, label):
+    parts = [f"talkturn {row}"]
+    if prediction is not _MISSING:
+        parts.append(f"predicted: {prediction}")
+    if label is not _MISSING:
+        parts.append(f"true: {_label_text(label)}")
+    return f"{title}\n" + " \u00b7 ".join(parts)
+
+
+def _figure_axes(axes, n_panels):
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        # Horizontal margins are set before the words are measured against them.
+        _, axes = plt.subplots(1, n_panels, squeeze=False, figsize=(5.0 * n_panels, 4.0),
+                               gridspec_kw={"left": 0.02, "right": 0.98, "wspace": 0.06})
+        return list(axes[0])
+    axes = list(np.atleast_1d(axes))
+    if len(axes) != n_panels:
+        raise ValueError(f"axes needs one Axes per model ({n_panels}), got {len(axes)}.")
+    return axes
+
+
+def _fit_height(figure, lines):
+    """Size a figure made here to its lines of text, with room for the titles."""
+    text = lines * _LINE_INCHES
+    total = text + _TITLE_INCHES + 2 * _EDGE_INCHES
+    figure.set_figheight(total)
+    figure.subplots_adjust(bottom=_EDGE_INCHES / total, top=(_EDGE_INCHES + text) / total)
+
+
+def plot_attention(explanation, row=None, *, compare=None, predictions=None, labels=None,
+                   speakers=None, titles=("Model", "Compared model"), axes=None):
     """Draw one explained talkturn and its context as a matplotlib figure.
 
-    Talkturns are boxes shaded by their overall attention bucket, the current
-    one outlined in red; words get heavier with their attention bucket.
+    The figure counterpart of :func:`render_html`: talkturns are boxes shaded by
+    their overall talkturn attention bucket, the current one outlined in red;
+    words get heavier and darker with their overall word attention bucket and
+    wrap by their measured width, so long words never overlap. Each panel's
+    title names the talkturn with the predicted and true label; ``compare``
+    adds a second model's panel beside the first.
 
     Parameters
     ----------
@@ -169,12 +338,25 @@ def plot_attention(explanation, row=None, ax=None, words_per_line=12):
         From :func:`~skhanrock.inspection.explain`.
     row : label, optional
         Which explained talkturn (the first one when None).
-    ax : matplotlib Axes, optional
-    words_per_line : int, default=12
+    compare : DataFrame, optional
+        A second model's explanation of the same talkturn, drawn beside the
+        first with its own prediction.
+    predictions : Series, dict or sequence, optional
+        Predicted label per explained row of ``explanation``; by default its
+        ``prediction`` column.
+    labels : Series, dict or sequence, optional
+        True label per explained row (e.g. ``y``).
+    speakers : Series or dict, optional
+        Speaker of each talkturn, by row label (e.g. ``X["speaker"]``).
+    titles : tuple of str, default=("Model", "Compared model")
+        Titles of the two panels.
+    axes : sequence of matplotlib Axes, optional
+        One per panel (two with ``compare``); by default a new figure sized to
+        the text.
 
     Returns
     -------
-    matplotlib.axes.Axes
+    matplotlib.figure.Figure
 
     Examples
     --------
@@ -186,38 +368,33 @@ def plot_attention(explanation, row=None, ax=None, words_per_line=12):
     ...     "row": [0, 0], "level": ["talkturn", "word"], "task": "overall",
     ...     "context": [0, 0], "talkturn": [0, 0], "position": [None, 0],
     ...     "token": [None, "hi"], "attention": [1.0, 1.0], "z": [0.0, 0.0],
-    ...     "bucket": ["Low", "Low"]})
-    >>> len(plot_attention(explanation).patches)
+    ...     "bucket": ["Low", "Low"], "prediction": "happy"})
+    >>> figure = plot_attention(explanation, labels=["sad"])
+    >>> len(figure.axes[0].patches)
     1
+    >>> figure.axes[0].get_title(loc="left").splitlines()
+    ['Model', 'talkturn 0 · predicted: happy · true: sad']
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyBboxPatch
-
     row = explanation["row"].iloc[0] if row is None else row
-    sample = explanation[(explanation["row"] == row) & (explanation["task"] == OVERALL)]
-    talkturns = sample[sample["level"] == "talkturn"].sort_values("context")
-    words = sample[sample["level"] == "word"]
-    lines = [int(np.ceil(max(1, (words["talkturn"] == t).sum()) / words_per_line))
-             for t in talkturns["talkturn"]]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.45 * (sum(lines) + 2 * len(lines)) + 0.6))
-    top = 0.0
-    for (_, talkturn), n_lines in zip(talkturns.iterrows(), lines, strict=True):
-        height = 0.6 * n_lines + 0.4
-        current = talkturn["context"] == 0
-        ax.add_patch(FancyBboxPatch((0, -top - height), 1, height, boxstyle="round,pad=0.01",
-                                    facecolor=_BUCKET_COLOURS[talkturn["bucket"]],
-                                    edgecolor="#b00" if current else "#999",
-                                    linewidth=2 if current else 1))
-        own = words[words["talkturn"] == talkturn["talkturn"]]
-        for i, (token, bucket) in enumerate(zip(own["token"], own["bucket"], strict=True)):
-            line, column = divmod(i, words_per_line)
-            ax.text(0.01 + column / words_per_line, -top - 0.45 - 0.6 * line, str(token),
-                    fontsize=9, fontweight=_WORD_WEIGHT[bucket], color=_WORD_COLOUR[bucket],
-                    va="center")
-        top += height + 0.2
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_ylim(-top, 0.1)
-    ax.axis("off")
-    ax.set_title(f"Attention for talkturn {row}")
-    return ax
+    models = [explanation] if compare is None else [explanation, compare]
+    speakers = _speaker_lookup(speakers)
+    created = axes is None
+    axes = _figure_axes(axes, len(models))
+    lines = []
+    for ax, model, title, given in zip(axes, models, titles, [predictions, None], strict=False):
+        sample = model[(model["row"] == row) & (model["task"] == OVERALL)]
+        if sample.empty:
+            raise ValueError(f"row {row!r} is not explained in the {title!r} explanation.")
+        rows = _explained_rows(model)
+        prediction = _own_predictions(model, given, rows).get(row, _MISSING)
+        label = _as_lookup(labels, _explained_rows(explanation), "labels").get(row, _MISSING)
+        ax.set_xlim(0, 1)
+        lines.append(_Panel(ax, sample, speakers).draw())
+        ax.set_title(_title(title, row, prediction, label), fontsize=_FONT_SIZE + 1, loc="left",
+                     parse_math=False)
+        ax.axis("off")
+    for ax in axes:
+        ax.set_ylim(-max(lines), 0)
+    if created:
+        _fit_height(axes[0].figure, max(lines))
+    return axes[0].figure
