@@ -32,7 +32,6 @@ html_theme = "pydata_sphinx_theme"
 # default class template lists every inherited torch/skorch/sklearn method as a
 # link to a page that does not exist.
 autosummary_generate = False
-autodoc_default_options = {}
 numpydoc_show_class_members = False
 numpydoc_show_inherited_class_members = False
 numpydoc_class_members_toctree = False
@@ -199,5 +198,5 @@ def resolve_short_name(app, env, node, contnode):
 
 def setup(app):
     """Write the API pages before Sphinx looks for sources; resolve brief names."""
-    _write_api_pages(Path(inspect.getfile(setup)).parent)
+    _write_api_pages(Path(__file__).parent)
     app.connect("missing-reference", resolve_short_name)

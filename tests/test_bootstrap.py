@@ -224,3 +224,20 @@ def test_classwise_scorers_work_as_scoring(predictions):
     assert (scores["test_f1_class:a"] > 0.5).all()
     with pytest.raises(ValueError, match="only applies to task='classification'"):
         paper_scorers("regression", labels=["a"])
+
+
+def test_a_missing_cluster_id_is_named_not_merged_into_another_cluster():
+    y, predicted = [0, 1] * 50, [0] * 100
+    conversations = [i // 10 for i in range(100)]
+    gap = [None, *conversations[1:]]
+    # factorize codes a missing id as -1: the row used to follow the last conversation's draws
+    with pytest.raises(ValueError, match=r"groups is missing at row 0 \(1 labelled"):
+        bootstrap_ci(y, predicted, groups=gap, n_resamples=10)
+    trial = {"dev_true": y, "dev_pred": predicted, "test_true": y, "test_pred": predicted}
+    with pytest.raises(ValueError, match=r"groups\['test'\] is missing at row 0"):
+        bootstrap_search_compare([trial], [trial], n_resamples=10,
+                                 groups={"dev": conversations, "test": gap})
+    # an unlabelled row is skipped, so it needs no cluster id
+    unlabelled_first = [None, *y[1:]]
+    assert bootstrap_ci(unlabelled_first, predicted, groups=gap, n_resamples=10,
+                        random_state=0).resamples.shape == (10,)

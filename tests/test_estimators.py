@@ -321,6 +321,9 @@ def test_errors_in_y_name_the_row(conversations, regression_conversations):
     bad.iloc[5] = "high"
     with pytest.raises(ValueError, match=rf"y at row {X_r.index[5]} is 'high'"):
         HanRockRegressor(**TINY).fit(X_r, bad)
+    # under a duplicate index the message still shows the one bad value
+    with pytest.raises(ValueError, match=r"y at row \S+ is 'high'\.$"):
+        HanRockRegressor(**TINY).fit(X_r.set_axis([0] * len(X_r)), bad)
 
 
 def test_regressor_target_range_ignores_unlabelled_rows(regression_conversations):
@@ -402,7 +405,8 @@ def test_auxiliary_losses_never_train_the_primary_branch(conversations):
     losses[1:].sum().backward()  # every auxiliary and history/future task, no primary
     module = clf.module_
     for name, parameter in module.named_parameters():
-        primary_only = name.startswith(("primary_reader", "primary_projection", "primary_head",
+        primary_only = name.startswith(("word_attention.0.", "primary_reader",
+                                        "primary_projection", "primary_head",
                                         "task_attention", "task_projection"))
         if primary_only:
             assert parameter.grad is None or not parameter.grad.any(), name

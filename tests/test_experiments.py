@@ -230,3 +230,21 @@ def test_experiment_command_on_built_in_data_in_parallel_then_resumed_elsewhere(
                            capture_output=True, text=True, check=True)
     assert "0 trial(s) fitted now" in rerun.stdout
     assert (tmp_path / "H3.md").read_text() == first
+
+
+def test_the_fingerprint_tells_settings_apart_that_print_alike():
+    import functools
+
+    from skhanrock import HanRockClassifier, HanRockRegressor
+    from skhanrock.experiments._store import fingerprint
+
+    X, y = make_conversations(n_conversations=3, random_state=0)
+    partition = X["conversation"].astype(str)
+
+    def key(value):
+        return fingerprint(X, y, partition, {"fixed": {"setting": value}})
+
+    # a partial's attributes live in slots, and vars() of it is empty
+    assert key(functools.partial(round, ndigits=1)) != key(functools.partial(round, ndigits=2))
+    # an estimator class (not an instance) has get_params only as an unbound method
+    assert key(HanRockClassifier) != key(HanRockRegressor)

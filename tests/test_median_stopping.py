@@ -117,6 +117,15 @@ def test_stores_that_cannot_be_shared_are_refused(conversations, store, error, m
         trial(store, "t", lr=0.01, epochs=1).fit(X, y)
 
 
+def test_a_store_object_reads_the_study_it_was_given_to_write(conversations, tmp_path):
+    X, y = conversations
+    store = FolderCurveStore(tmp_path / "curves")
+    # study=7 was written as "7" but read as 7, which the store cannot open
+    net = trial(store, "t", lr=0.01, epochs=5, study=7).fit(X, y)
+    assert len(net.history) == 5
+    assert set(store.curves("7")["epoch"]) == {1, 2, 3, 4, 5}
+
+
 def test_unwritable_store_is_reported(conversations, tmp_path):
     X, y = conversations
     blocker = tmp_path / "file"

@@ -174,3 +174,38 @@ def test_read_vokaturi_reads_several_files(tmp_path):
     (tmp_path / "tones_c.csv").write_text("conversation,turn,neutrality\nc,0,1.0\n")
     with pytest.raises(ValueError, match="tones_c.csv.*happiness"):
         read_vokaturi(tmp_path / "tones_*.csv")
+
+
+def test_align_frames_keeps_one_row_per_talkturn_under_a_duplicate_index():
+    frames = smile_frames("v", FIRST_RUN + GAP + SECOND_RUN)
+    talkturns = pd.DataFrame({"conversation": ["v", "v"], "turn": [0, 1],
+                              "start": [0.0, 0.5], "end": [0.4, 0.9]}, index=[7, 7])
+    aligned = align_frames(talkturns, frames)
+    assert aligned.index.tolist() == [7, 7]
+    assert aligned["turn"].tolist() == [0, 1] and aligned["AU12_r"].tolist() == [2.0, 2.0]
+
+
+def test_align_frames_names_bad_frame_values_and_skips_missing_intensities():
+    frames = smile_frames("v", FIRST_RUN + GAP + SECOND_RUN).reset_index(drop=True)
+    # One frame without a time would void the frame duration, and every smile, of its video.
+    with pytest.raises(ValueError, match=r"frames\['timestamp'\] is missing at row 4"):
+        align_frames(one_talkturn(), frames.assign(timestamp=frames["timestamp"].mask(
+            frames.index == 4)))
+    with pytest.raises(ValueError, match=r"frames\['AU12_r'\] must be numeric; row 2"):
+        align_frames(one_talkturn(), frames.astype({"AU12_r": object}).assign(
+            AU12_r=lambda f: f["AU12_r"].mask(f.index == 2, "n/a")))
+    # A missing intensity in one frame leaves the mean of the others.
+    gappy = frames.assign(AU12_r=np.where(frames.index == 2, np.nan, 2.0 + frames.index))
+    aligned = align_frames(one_talkturn(), gappy)
+    assert aligned["AU12_r"].iloc[0] == pytest.approx(np.mean([2 + k for k in range(10)
+                                                               if k != 2]))
+
+
+def test_make_feature_files_checks_failure_rate_and_writes_failed_frames(tmp_path):
+    X, _ = make_conversations(n_conversations=1, random_state=0)
+    with pytest.raises(ValueError, match="failure_rate"):
+        make_feature_files(X, tmp_path, failure_rate=1.5)
+    paths = make_feature_files(X, tmp_path, random_state=0, failure_rate=np.float32(0.1))
+    frames = read_openface(paths["openface"])
+    failed = frames["success"] == 0
+    assert failed.sum() == round(0.1 * (~failed).sum())

@@ -180,3 +180,17 @@ def test_page_renders_in_headless_chromium(page_parts, tmp_path):
     for bucket in buckets:
         assert _rgb(_BUCKET_COLOURS[bucket]) in colours, bucket
     assert _rgb(_CURRENT_COLOUR) in colours  # the current talkturn's outline
+
+
+def test_a_sequence_of_labels_follows_the_first_explanation_in_both_columns(page_parts):
+    rock, flat, X = page_parts["rock"], page_parts["flat"], page_parts["X"]
+    only_row_4 = flat[flat["row"] == X.index[4]]
+    # one label per row of the first explanation; the compared one explains fewer rows
+    page = render_html(rock, labels=["first", "second"], compare=only_row_4)
+    columns = page.split("<div class='model'>")[1:]
+    assert "true: <b class='true'>first</b>" in columns[0]
+    assert "true: <b class='true'>second</b>" in columns[1]
+    assert "true: <b class='true'>first</b>" not in columns[1]
+    figure = plot_attention(rock, row=X.index[4], labels=["first", "second"],
+                            compare=only_row_4)
+    assert all(ax.get_title(loc="left").endswith("true: second") for ax in figure.axes)

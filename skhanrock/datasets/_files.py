@@ -1,5 +1,6 @@
 """OpenFace- and Vokaturi-style files for built-in conversations."""
 
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +101,7 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
     >>> len(paths["openface"])
     2
     """
-    if isinstance(failure_rate, bool) or not isinstance(failure_rate, (int, float)) \
+    if isinstance(failure_rate, bool) or not isinstance(failure_rate, numbers.Real) \
             or not 0.0 <= failure_rate < 1.0:
         raise ValueError(f"failure_rate must be a fraction in [0, 1), got {failure_rate!r}.")
     rng = check_random_state(random_state)

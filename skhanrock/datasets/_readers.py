@@ -201,13 +201,12 @@ def _feature_names(action_units, columns, present_seconds):
 class _Video:
     """One video's frames as arrays, sorted by time, with its frame duration."""
 
-    def __init__(self, frames, min_confidence):
-        frames = frames.sort_values("timestamp", kind="stable")
-        self.timestamps = frames["timestamp"].to_numpy(dtype=float)
-        self.usable = (frames["success"].to_numpy() == 1) & \
-            (frames["confidence"].to_numpy(dtype=float) >= min_confidence)
-        self.columns = {c: frames[c].to_numpy(dtype=float) for c in frames.columns
-                        if str(c).startswith("AU")}
+    def __init__(self, columns, min_confidence):
+        order = np.argsort(columns["timestamp"], kind="stable")
+        self.columns = {name: values[order] for name, values in columns.items()}
+        self.timestamps = self.columns["timestamp"]
+        self.usable = (self.columns["success"] == 1) & \
+            (self.columns["confidence"] >= min_confidence)
         # Per video: videos recorded at different rates must not share one estimate.
         steps = np.diff(np.unique(self.timestamps))
         self.frame_seconds = float(np.median(steps)) if len(steps) else 0.0
@@ -237,7 +236,10 @@ def _talkturn_features(video, window, names, present_seconds, smile_seconds):
     features = {}
     for name in names:
         if name.endswith("_r"):
-            features[name] = float(video.columns[name][window][usable].mean())
+            # A missing intensity in one frame must not void the talkturn's mean.
+            values = video.columns[name][window][usable]
+            values = values[~np.isnan(values)]
+            features[name] = float(values.mean()) if len(values) else np.nan
         elif name.endswith("_c"):
             features[name] = float(present(name)[usable].all())
         elif name.endswith("_present"):
@@ -341,8 +343,9 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     ------
     ValueError
         When a talkturn ends before it starts, ``frames`` lacks a required
-        column, or no talkturn's video appears in ``frames``. When only some
-        videos have no frames, a warning names them.
+        column, holds a non-numeric value or a frame without a timestamp, or
+        no talkturn's video appears in ``frames``. When only some videos have
+        no frames, a warning names them.
 
     Examples
     --------
@@ -370,13 +373,20 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     missing = [c for c in ("video", "timestamp", "confidence", "success") if c not in frames]
     if missing:
         raise ValueError(f"frames lacks the column(s) {missing}; read it with read_openface.")
-    check_numeric_columns(frames, ["timestamp", "confidence", "success"], name="frames")
-    _check_videos_match(table[video_column], frames["video"], video_column)
-    action_units = sorted({c[:-2] for c in frames.columns
-                           if str(c).startswith("AU") and str(c).endswith(("_r", "_c"))})
+    au_columns = [c for c in frames.columns
+                  if str(c).startswith("AU") and str(c).endswith(("_r", "_c"))]
+    action_units = sorted({c[:-2] for c in au_columns})
     names = _feature_names(action_units, frames.columns, present_seconds)
-    videos = {video: _Video(group, min_confidence)
-              for video, group in frames.groupby("video", sort=False)}
+    # A frame without a time cannot be placed, and one NaN step would void the
+    # frame duration of its whole video: refuse it rather than lose every run.
+    columns = {"timestamp": check_numeric_columns(frames, ["timestamp"], name="frames",
+                                                  allow_nan=False)[:, 0]}
+    measured = ["confidence", "success", *au_columns]
+    columns.update(zip(measured, check_numeric_columns(frames, measured, name="frames").T,
+                       strict=True))
+    _check_videos_match(table[video_column], frames["video"], video_column)
+    videos = {video: _Video({c: v[positions] for c, v in columns.items()}, min_confidence)
+              for video, positions in frames.groupby("video", sort=False).indices.items()}
     rows = []
     for video_id, (start, end) in zip(table[video_column], times, strict=True):
         video = videos.get(video_id)
@@ -386,5 +396,7 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
         else:
             rows.append(_talkturn_features(video, video.window(start, end), names,
                                            present_seconds, smile_seconds))
-    features = pd.DataFrame(rows, index=table.index, columns=names, dtype=float)
-    return table.drop(columns=[c for c in names if c in table.columns]).join(features)
+    features = pd.DataFrame(rows, columns=names, dtype=float)
+    # Assigned by position: a join on the index would multiply rows of a duplicate index.
+    return table.drop(columns=[c for c in names if c in table.columns]).assign(
+        **{name: features[name].to_numpy() for name in names})

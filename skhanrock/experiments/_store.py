@@ -47,11 +47,11 @@ def _canonical(value):
     if all(hasattr(value, a) for a in ("dist", "args", "kwds", "rvs")):  # scipy frozen
         return {"distribution": value.dist.name, "args": _canonical(value.args),
                 "kwds": _canonical(value.kwds)}
+    if callable(value) and hasattr(value, "__qualname__"):  # functions and classes
+        return {"callable": f"{value.__module__}.{value.__qualname__}"}
     if hasattr(value, "get_params"):
         return {"class": kind, "params": _canonical(value.get_params(deep=False))}
-    if callable(value) and hasattr(value, "__qualname__"):
-        return {"callable": f"{value.__module__}.{value.__qualname__}"}
-    if hasattr(value, "__dict__"):
+    if getattr(value, "__dict__", None):  # an empty one (functools.partial) says nothing
         return {"class": kind, "attributes": _canonical(vars(value))}
     return {"class": kind, "repr": _ADDRESS.sub("", repr(value))}
 

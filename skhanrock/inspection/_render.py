@@ -141,9 +141,9 @@ def _own_predictions(explanation, predictions, rows):
 
 
 def _model_html(explanation, title, predictions, labels, speakers):
+    """One model's column; ``labels`` is already a lookup by row label."""
     rows = _explained_rows(explanation)
     predictions = _own_predictions(explanation, predictions, rows)
-    labels = _as_lookup(labels, rows, "labels")
     samples = dict(tuple(explanation.groupby("row", sort=False)))
     body = "".join(_sample_html(samples[row], row, predictions.get(row, _MISSING),
                                 labels.get(row, _MISSING), speakers) for row in rows)
@@ -172,7 +172,8 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
         explained rows); by default the ``prediction`` column that
         :func:`~skhanrock.inspection.explain` writes.
     labels : Series, dict or sequence, optional
-        True label per explained row, in the same forms (e.g. ``y``).
+        True label per explained row, in the same forms (e.g. ``y``); a
+        sequence follows the rows of ``explanation``, for ``compare`` too.
     speakers : Series or dict, optional
         Speaker of each talkturn, by row label (e.g. ``X["speaker"]``).
     compare : DataFrame, optional
@@ -206,6 +207,8 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     True
     """
     speakers = _speaker_lookup(speakers)
+    # A sequence of labels follows the rows of the first explanation, for both columns.
+    labels = _as_lookup(labels, _explained_rows(explanation), "labels")
     columns = [_model_html(explanation, titles[0], predictions, labels, speakers)]
     if compare is not None:
         columns.append(_model_html(compare, titles[1], None, labels, speakers))
@@ -380,6 +383,7 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
     speakers = _speaker_lookup(speakers)
     created = axes is None
     axes = _figure_axes(axes, len(models))
+    labels = _as_lookup(labels, _explained_rows(explanation), "labels")
     lines = []
     for ax, model, title, given in zip(axes, models, titles, [predictions, None], strict=False):
         sample = model[(model["row"] == row) & (model["task"] == OVERALL)]
@@ -387,7 +391,7 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
             raise ValueError(f"row {row!r} is not explained in the {title!r} explanation.")
         rows = _explained_rows(model)
         prediction = _own_predictions(model, given, rows).get(row, _MISSING)
-        label = _as_lookup(labels, _explained_rows(explanation), "labels").get(row, _MISSING)
+        label = labels.get(row, _MISSING)
         ax.set_xlim(0, 1)
         lines.append(_Panel(ax, sample, speakers).draw())
         ax.set_title(_title(title, row, prediction, label), fontsize=_FONT_SIZE + 1, loc="left",

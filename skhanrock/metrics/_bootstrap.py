@@ -194,7 +194,13 @@ def _labelled_groups(y_true, groups, name="groups", truth_name="y_true"):
     if len(groups) != len(y_true):
         raise ValueError(f"{name} has {len(groups)} values but {truth_name} has "
                          f"{len(y_true)}; give one cluster id per row.")
-    return groups[pd.notna(pd.Series(y_true)).to_numpy()]
+    labelled = pd.notna(pd.Series(y_true)).to_numpy()
+    # factorize codes a missing id as -1, which would give the row the last cluster's draws
+    missing = np.flatnonzero(labelled & pd.isna(pd.Series(groups)).to_numpy())
+    if len(missing):
+        raise ValueError(f"{name} is missing at row {missing[0]} ({len(missing)} labelled "
+                         "row(s) lack a cluster id in all); give every labelled row one.")
+    return groups[labelled]
 
 
 def _check_resampling(n_resamples, confidence):

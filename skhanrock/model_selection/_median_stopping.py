@@ -244,7 +244,7 @@ class MedianStopping(Callback):
             raise KeyboardInterrupt
 
     def _below_median(self, scores, epoch):
-        curves = self.store_.curves(self.study)
+        curves = self.store_.curves(str(self.study))
         others = curves[(curves["trial"] != self.trial_) & (curves["epoch"] <= epoch)]
         reached = others.groupby("trial")["epoch"].max()
         running = others[others["trial"].isin(reached[reached >= epoch].index)] \

@@ -687,12 +687,13 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     @staticmethod
     def _numeric(labels):
         values = pd.to_numeric(labels, errors="coerce")
-        bad = values.isna() & labels.notna()
+        bad = (values.isna() & labels.notna()).to_numpy()
         if bad.any():
-            row = labels.index[bad.to_numpy()][0]
+            # By position: under a duplicate index, .loc would return several values.
+            position = np.flatnonzero(bad)[0]
             raise ValueError(
-                f"y must be numeric for {HanRockRegressor.__name__}; y at row {row!r} is "
-                f"{labels.loc[row]!r}.")
+                f"y must be numeric for {HanRockRegressor.__name__}; y at row "
+                f"{labels.index[position]!r} is {labels.iloc[position]!r}.")
         values = values.to_numpy(dtype=float)
         if np.isinf(values).any():
             row = labels.index[np.isinf(values)][0]

@@ -14,7 +14,7 @@ from .._frame import (
     check_numeric_columns,
     talkturn_frame_tags,
 )
-from ._targets import TASKS, regression_labels, resolve_task
+from ._targets import regression_labels, resolve_task
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -155,12 +155,10 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         return tuple(sorted(offsets))
 
     def _fit_task(self, y):
-        if y is None:
-            if self.task not in TASKS:
-                raise ValueError(f"AuxiliaryTargets: task must be one of {TASKS}, "
-                                 f"got {self.task!r}.")
-            return None if self.task == "auto" else self.task
-        # With an explicit range the task changes nothing, so a guess needs no warning.
+        if y is None and self.task == "auto":
+            return None
+        # An explicit task is returned without reading y; with an explicit range
+        # the task changes nothing, so a guess needs no warning.
         return resolve_task(self.task, y, "AuxiliaryTargets",
                             warn=self._explicit_range() is None)
 

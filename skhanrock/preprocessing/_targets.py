@@ -71,12 +71,6 @@ def is_classification_target(labels):
     return infer_dtype(_label_values(labels), skipna=True) not in _CONTINUOUS_KINDS
 
 
-def _whole_numbers_only(labels):
-    values = pd.Series(np.asarray(_label_values(labels), dtype=object)).dropna()
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    return bool(len(numbers)) and bool(np.all(numbers == np.round(numbers)))
-
-
 def resolve_task(task, labels, owner, *, warn=True):
     """``"classification"`` or ``"regression"`` for ``labels`` under ``task``.
 
@@ -90,11 +84,14 @@ def resolve_task(task, labels, owner, *, warn=True):
         return task
     if is_classification_target(labels):
         return "classification"
-    if warn and _whole_numbers_only(labels):
-        distinct = pd.Series(np.asarray(_label_values(labels), dtype=object)).dropna().nunique()
+    if not warn:
+        return "regression"
+    numbers = regression_labels(labels, owner)
+    if len(numbers) and np.all(numbers == np.round(numbers)):
         warnings.warn(
-            f"{owner}(task='auto'): y holds floats that are all whole numbers ({distinct} "
-            "distinct values); they are taken as regression targets. Pass "
+            f"{owner}(task='auto'): y holds floats that are all whole numbers "
+            f"({len(np.unique(numbers))} distinct values); they are taken as regression "
+            "targets. Pass "
             "task='classification' if they are class codes (or give y as integers, strings "
             "or a categorical), or task='regression' to silence this warning.",
             UserWarning, stacklevel=3)
