@@ -1,4 +1,7 @@
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -428,3 +431,25 @@ def test_checkpointed_model_restores_in_a_new_estimator(conversations, tmp_path)
     with open(tmp_path / "model.pkl", "rb") as file:
         restored = pickle.load(file)
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)
+
+
+def test_weight_decay_reaches_the_optimizer(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}, optimizer__weight_decay=0.25).fit(X, y)
+    assert all(group["weight_decay"] == 0.25 for group in clf.optimizer_.param_groups)
+
+
+def test_same_random_state_gives_the_same_model_in_another_process(conversations):
+    X, y = conversations
+    script = (
+        "import sys, torch; torch.set_num_threads(1)\n"
+        "from conftest import TINY\n"
+        "from skhanrock import HanRockClassifier\n"
+        "from skhanrock.datasets import make_conversations\n"
+        "X, y = make_conversations(n_conversations=8, min_turns=5, max_turns=9, random_state=0)\n"
+        "proba = HanRockClassifier(**TINY).fit(X, y).predict_proba(X)\n"
+        "sys.stdout.write(proba.tobytes().hex())\n")
+    other = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True, cwd=Path(__file__).parent).stdout
+    ours = HanRockClassifier(**TINY).fit(X, y).predict_proba(X)
+    assert other == ours.tobytes().hex()

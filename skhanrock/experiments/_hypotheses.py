@@ -94,8 +94,9 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     steps = [("monah", MonahTranscriber())]
     if families:
-        steps += [("aux", AuxiliaryTargets(families=families)),
-                  ("weights", MutualInfoLossWeights(random_state=random_state))]
+        # The task is known here, so the transformers need not guess it from y.
+        steps += [("aux", AuxiliaryTargets(families=families, task=task)),
+                  ("weights", MutualInfoLossWeights(task=task, random_state=random_state))]
     estimator = HanRockClassifier if task == "classification" else HanRockRegressor
     steps.append(("han", estimator(label_offsets="auto" if families else (),
                                    random_state=random_state)))

@@ -297,7 +297,10 @@ class ConversationValidSplit:
     valid_fraction : float in (0, 1), default=0.2
         Approximate fraction of conversations held out.
     random_state : int or None, default=None
-        Seed of the draw; None draws differently at every training call.
+        Seed of the draw; None draws differently at every training call. Give
+        an int when a model is trained in several calls (``partial_fit``,
+        ``warm_start``), so that the same conversations stay held out and
+        validation never scores conversations trained on earlier.
 
     Examples
     --------
