@@ -104,10 +104,12 @@ def main():
     parser.add_argument("--meld-epochs", type=int, default=6)
     parser.add_argument("--meld-patience", type=int, default=2)
     parser.add_argument("--meld-seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here, so that later runs add new seeds")
     parser.add_argument("--quick", action="store_true", help="one seed, two epochs")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    seeds = range(1 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     params = {"context_size": 8, "primary_units": args.primary_units,
               "max_epochs": 2 if args.quick else args.epochs}
     rows = compare("built-in", lambda seed: built_in_data(seed, args.conversations), seeds,
@@ -115,7 +117,9 @@ def main():
     if Path(args.meld_root).is_dir():
         train, test, dev = meld_data(args.meld_root, args.meld_dialogues)
         rows += compare("MELD", lambda seed: (train, test),
-                        range(1 if args.quick else args.meld_seeds), args.chunks,
+                        range(args.first_seed,
+                              args.first_seed + (1 if args.quick else args.meld_seeds)),
+                        args.chunks,
                         {**params, "max_epochs": 2 if args.quick else args.meld_epochs,
                          "embeddings": "glove-6b-50d", "label_offsets": (-2, -1, 1, 2),
                          "loss_weights": 0.7, **meld_params(dev, args.meld_patience)})

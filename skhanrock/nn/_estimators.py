@@ -531,7 +531,9 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     chunk_size : int, default=64
         Training batches are made of shuffled chunks of up to this many
         consecutive talkturns of one conversation, so windows in a batch share
-        talkturn encodings; 1 gives fully random batches.
+        talkturn encodings; 1 gives fully random batches. 16 keeps most of the
+        speed and measured no accuracy difference from random batches (see
+        the user guide's model page).
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.
