@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -95,12 +94,6 @@ def _check_unique_index(X):
         raise ValueError(f"X has duplicate index values {list(duplicated[:10])}: explanations "
                          f"name talkturns by their index label, so each must be unique "
                          f"(for example X.reset_index(drop=True)).")
-
-
-def _predictions(net, primary):
-    """Predicted labels (classifier) or values (regressor) from primary outputs."""
-    primary = primary.float().cpu().numpy()
-    return net.classes_[primary.argmax(axis=1)] if is_classifier(net) else primary.astype(float)
 
 
 class _Collector:
@@ -252,7 +245,8 @@ def explain(estimator, X, rows=None):
             outputs = net.infer(batch)
             attention = _to_cpu(outputs[3])
             rows_of_batch = frame.index[dataset.sorted_to_caller[batch.rows]]
-            predictions.update(zip(rows_of_batch, _predictions(net, outputs[0]), strict=True))
+            decoded = net._decode_primary(outputs[0].float().cpu().numpy())
+            predictions.update(zip(rows_of_batch, decoded, strict=True))
             for b in range(len(batch)):
                 _explain_sample(collector, net, b, batch, attention, words, frame.index,
                                 dataset.sorted_to_caller)

@@ -636,8 +636,11 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def predict(self, X):
         """Most probable class for every talkturn of ``X``, in row order."""
-        outputs = self._primary_outputs(X)
-        return self.classes_[outputs.argmax(axis=1)]
+        return self._decode_primary(self._primary_outputs(X))
+
+    def _decode_primary(self, outputs):
+        """The most probable class of each row of primary-head ``outputs`` (logits)."""
+        return self.classes_[np.asarray(outputs).argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
@@ -714,7 +717,11 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
 
     def predict(self, X):
         """Predicted primary target for every talkturn of ``X``, in row order."""
-        return self._primary_outputs(X).astype(np.float64)
+        return self._decode_primary(self._primary_outputs(X))
+
+    def _decode_primary(self, outputs):
+        """The predicted value of each row of primary-head ``outputs``."""
+        return np.asarray(outputs, dtype=np.float64)
 
     def score(self, X, y, sample_weight=None):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
