@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from skhanrock.datasets import load_iemocap, load_meld, load_semaine
+from skhanrock.model_selection import PartitionSplit, SpeakerGroupKFold
 
 MELD_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "meld"
 MELD_HEADER = ("Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,"
@@ -84,10 +85,11 @@ TRACES = {"R1S{s}TUCSpDA.txt": ("activation", lambda t: 0.5 - t / 10),
           "R1S{s}TUCSpDX.txt": (None, lambda t: 5.0)}
 
 
-def write_semaine_session(root, session, recording, with_user=True):
+def write_semaine_session(root, session, recording, with_user=True, character="Spike"):
     folder = root / "Sessions" / str(session)
     folder.mkdir(parents=True)
-    (folder / "session.xml").write_text(f'<session recording="{recording}" character="Spike"/>')
+    (folder / "session.xml").write_text(
+        f'<session recording="{recording}" character="{character}"/>')
     if with_user:
         (folder / "wordLevel_alignedTranscript_user.txt").write_text(
             "100 500 I\n500 900 AM\n900 1300 ANGRY\n3000 3400 NO\n")
@@ -107,6 +109,29 @@ def test_semaine_layout(tmp_path):
     assert frame["start"].tolist() == [0.1, 1.5, 3.0]
     with pytest.raises(FileNotFoundError):
         load_semaine(tmp_path / "nowhere")
+
+
+def test_semaine_partitions_by_recording_share_only_the_operators(tmp_path):
+    # three users (recordings), each talking with the same two operator characters
+    for session, (recording, character) in enumerate(
+            [(r, c) for r in (1, 2, 3) for c in ("Spike", "Poppy")], start=1):
+        write_semaine_session(tmp_path, session, recording, character=character)
+    X = load_semaine(tmp_path)
+    y = X["valence"]
+    partitions = {"1": "train", "2": "dev", "3": "test"}
+    with pytest.raises(ValueError, match="operator-.* on both sides"):
+        next(PartitionSplit("recording", mapping=partitions).split(X, y))
+    operators = X.loc[X["role"] == "operator", "speaker"].unique()
+    train, test = next(PartitionSplit("recording", mapping=partitions,
+                                      shared_speakers=operators).split(X, y))
+    assert set(X["recording"].iloc[train]) == {"1"} and set(X["recording"].iloc[test]) == {"2"}
+    users = X["speaker"].where(X["role"] == "user")
+    assert set(users.iloc[train].dropna()) == {"user-1"}
+    assert set(users.iloc[test].dropna()) == {"user-2"}
+    # without a table, the users still deal into speaker-disjoint folds
+    folds = SpeakerGroupKFold(n_splits=3, shared_speakers=operators).split(X)
+    assert sorted(sorted(set(X["recording"].iloc[test])) for _, test in folds) == [
+        ["1"], ["2"], ["3"]]
 
 
 def test_semaine_traces_are_averaged_over_raters_then_talkturns(tmp_path):

@@ -16,7 +16,8 @@ from skhanrock.experiments import (
     paper_table,
     run_experiment,
 )
-from skhanrock.model_selection import SQLiteCurveStore
+from skhanrock.experiments._partitions import experiment_partitions
+from skhanrock.model_selection import SQLiteCurveStore, speaker_groups
 
 SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
                "weights__assignment": ["random", "linear", "softmax"]}
@@ -118,15 +119,32 @@ def test_partitions_sharing_a_speaker_are_refused(conversations_of_many_speakers
         run_experiment(X, y, n_trials=1, partition=partition, **SETTINGS)
 
 
+def test_given_partitions_may_share_only_the_shared_speakers(conversations_of_many_speakers):
+    X, y = conversations_of_many_speakers
+    X = X.assign(speaker=X["speaker"].where(X["turn"] != 0, "interviewer"))
+    components = speaker_groups(X, shared_speakers=["interviewer"])
+    partition = np.resize(["train", "train", "train", "dev", "test"], components.max() + 1)[
+        components]
+    with pytest.raises(ValueError, match=r"\['interviewer'\] on both sides"):
+        experiment_partitions(X, y, partition)
+    labels = experiment_partitions(X, y, partition, shared_speakers=["interviewer"])
+    assert labels.tolist() == list(partition)
+
+
 def test_experiment_command_line_writes_tables(tmp_path, capsys):
     frame, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
                                   random_state=1)
+    # an interviewer opens every conversation: only --shared-speaker leaves anything to split
+    frame["speaker"] = frame["speaker"].where(frame["turn"] != 0, "interviewer")
     data = tmp_path / "frame.csv"
     frame.assign(emotion=y).to_csv(data, index=False)
-    code = main(["experiment", "--data", str(data), "--target", "emotion", "--hypothesis",
+    arguments = ["experiment", "--data", str(data), "--target", "emotion", "--hypothesis",
                  "H3", "--trials", "1", "--epochs", "1", "--out", str(tmp_path / "out"),
                  "--resamples", "50", "--set", "han__primary_units=6", "--set",
-                 "han__aux_units=2", "--set", "han__embedding_dim=8", "--no-progress"])
+                 "han__aux_units=2", "--set", "han__embedding_dim=8", "--no-progress"]
+    assert main(arguments) == 2
+    assert "only 1 speaker-disjoint group" in capsys.readouterr().err
+    code = main([*arguments, "--shared-speaker", "interviewer"])
     assert code == 0
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["H3.csv", "H3.jsonl", "H3.md", "H3_trials.csv"]

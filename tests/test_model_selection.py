@@ -35,6 +35,39 @@ def test_groups_are_connected_components_of_speakers_and_conversations():
         speaker_groups(X, groups=[1, 2])
 
 
+def _with_a_host(X):
+    """Every conversation opened by the same host, as in an interview series."""
+    return X.assign(speaker=X["speaker"].where(X["turn"] != 0, "host"))
+
+
+def test_a_shared_speaker_does_not_join_the_conversations_it_talks_in():
+    X = pd.DataFrame({"conversation": ["a", "a", "b", "b", "c", "c"],
+                      "speaker": ["host", "ann", "host", "bob", "host", "ann"]})
+    assert speaker_groups(X).tolist() == [0] * 6
+    # the host no longer links a, b and c; ann still links a and c
+    assert speaker_groups(X, shared_speakers=["host"]).tolist() == [0, 0, 1, 1, 0, 0]
+    with pytest.raises(TypeError, match=r"shared_speakers must be a list.*\['host'\]"):
+        speaker_groups(X, shared_speakers="host")
+    with pytest.warns(UserWarning, match=r"shared_speakers \['hots'\] have no row"):
+        speaker_groups(X, shared_speakers=["hots"])
+    with pytest.raises(ValueError, match="needs the speaker column 'speaker'"):
+        speaker_groups(X.drop(columns="speaker"), shared_speakers=["host"])
+
+
+def test_folds_keep_guests_apart_and_share_the_host(many_speakers):
+    X, y = many_speakers
+    X = _with_a_host(X)
+    with pytest.raises(ValueError, match="only 1 connected component"):
+        next(SpeakerGroupKFold(n_splits=3).split(X, y))
+    cv = SpeakerGroupKFold(n_splits=3, shared_speakers=["host"])
+    for train, test in cv.split(X, y):
+        guests_train, guests_test = (set(X["speaker"].iloc[rows]) - {"host"}
+                                     for rows in (train, test))
+        assert guests_train and guests_test and not guests_train & guests_test
+        assert "host" in set(X["speaker"].iloc[train]) & set(X["speaker"].iloc[test])
+        assert not set(X["conversation"].iloc[train]) & set(X["conversation"].iloc[test])
+
+
 def test_folds_never_share_a_speaker_or_a_conversation(many_speakers):
     X, y = many_speakers
     folds = list(SpeakerGroupKFold(n_splits=3, shuffle=True, random_state=0).split(X, y))
@@ -189,6 +222,20 @@ def test_partition_split_refuses_a_shared_speaker(iemocap_like):
     X = X.assign(speaker=X["speaker"].where(X["session"] != 4, "Ses01_F"))
     with pytest.raises(ValueError, match=r"speaker\(s\) \['Ses01_F'\] on both sides"):
         next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS).split(X, y))
+
+
+def test_partition_split_lets_only_shared_speakers_cross(iemocap_like):
+    X, y = iemocap_like
+    X = X.assign(speaker=X["speaker"].where(X.index % 4 != 0, "interviewer"))
+    with pytest.raises(ValueError, match=r"\['interviewer'\] on both sides.*shared_speakers"):
+        next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS).split(X, y))
+    split = PartitionSplit("session", mapping=IEMOCAP_PARTITIONS, shared_speakers=["interviewer"])
+    train, test = next(split.split(X, y))
+    assert train.tolist() == list(range(12)) and test.tolist() == [12, 13, 14, 15]
+    # anyone else on both sides is still refused
+    X.loc[13, "speaker"] = "Ses01_M"
+    with pytest.raises(ValueError, match=r"\['Ses01_M'\] on both sides"):
+        next(split.split(X, y))
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

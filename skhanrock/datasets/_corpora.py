@@ -252,7 +252,9 @@ def load_semaine(root):
     the traces, which rate the user, are averaged over raters and then over
     each *user* talkturn's time span. Operator talkturns are context only
     (their labels are missing). Sessions without a user transcript are
-    skipped.
+    skipped. The operator characters talk with every user, so speaker-disjoint
+    splits list them in ``shared_speakers`` (see
+    :class:`~skhanrock.model_selection.PartitionSplit`) and keep the users apart.
 
     Parameters
     ----------

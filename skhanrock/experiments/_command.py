@@ -34,6 +34,9 @@ def add_experiment_command(commands):
     command.add_argument("--out", default="results", help="folder for results and tables")
     command.add_argument("--partition", help="column with train/dev/test (default: 'partition' "
                          "when present, else a random speaker-disjoint split)")
+    command.add_argument("--shared-speaker", action="append", default=[], metavar="SPEAKER",
+                         help="a speaker allowed in several partitions, such as an interviewer "
+                         "(repeat for several)")
     command.add_argument("--metric", help="metric name (default: accuracy or mae)")
     command.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples")
     command.add_argument("--conversations", type=int, default=60,
@@ -75,7 +78,7 @@ def run_experiment_command(args, print=print):
         partition=args.partition, fixed_params=dict(_setting(s) for s in args.set),
         n_jobs=args.jobs, results_file=out / f"{name}.jsonl", n_resamples=args.resamples,
         random_state=args.seed, progress=not args.no_progress,
-        median_stopping=args.median_stopping)
+        median_stopping=args.median_stopping, shared_speakers=args.shared_speaker or None)
     result.table.to_csv(out / f"{name}.csv")
     result.trials.to_csv(out / f"{name}_trials.csv", index=False)
     markdown = result.to_markdown()

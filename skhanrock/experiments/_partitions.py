@@ -11,9 +11,9 @@ PARTITIONS = ("train", "dev", "test")
 _COLUMN = "__skhanrock_partition"
 
 
-def _speaker_disjoint(X, fractions, random_state):
+def _speaker_disjoint(X, fractions, random_state, shared_speakers):
     """Deal whole speaker/conversation components into train, dev and test."""
-    components = speaker_groups(X)
+    components = speaker_groups(X, shared_speakers=shared_speakers)
     n_components = components.max() + 1
     if n_components < 3:
         raise ValueError(
@@ -31,7 +31,8 @@ def _speaker_disjoint(X, fractions, random_state):
     return pd.Series(by_component[components], index=X.index)
 
 
-def experiment_partitions(X, y, partition=None, fractions=(0.6, 0.2, 0.2), random_state=None):
+def experiment_partitions(X, y, partition=None, fractions=(0.6, 0.2, 0.2), random_state=None,
+                          shared_speakers=None):
     """Each row's partition ("train", "dev", "test" or missing), checked.
 
     Parameters
@@ -45,6 +46,8 @@ def experiment_partitions(X, y, partition=None, fractions=(0.6, 0.2, 0.2), rando
         per row. Rows of other partitions are left out.
     fractions : tuple of 3 floats
     random_state : int or None
+    shared_speakers : list-like or None
+        Speakers allowed in several partitions (interviewers, SEMAINE's operators).
 
     Returns
     -------
@@ -53,7 +56,7 @@ def experiment_partitions(X, y, partition=None, fractions=(0.6, 0.2, 0.2), rando
     if partition is None:
         partition = "partition" if "partition" in X.columns else None
     if partition is None:
-        labels = _speaker_disjoint(X, fractions, random_state)
+        labels = _speaker_disjoint(X, fractions, random_state, shared_speakers)
     elif isinstance(partition, str):
         if partition not in X.columns:
             raise ValueError(f"partition={partition!r} is not a column of X.")
@@ -67,6 +70,6 @@ def experiment_partitions(X, y, partition=None, fractions=(0.6, 0.2, 0.2), rando
     frame = X.assign(**{_COLUMN: labels.to_numpy()})
     speaker = "speaker" if "speaker" in X.columns else None
     for held_out in ("dev", "test"):
-        next(PartitionSplit(_COLUMN, train="train", test=held_out,
-                            speaker_column=speaker).split(frame, y))
+        next(PartitionSplit(_COLUMN, train="train", test=held_out, speaker_column=speaker,
+                            shared_speakers=shared_speakers).split(frame, y))
     return labels

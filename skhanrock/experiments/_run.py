@@ -157,7 +157,7 @@ def _check_arguments(X, y, hypothesis, metric, n_trials, space, fixed):
 def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=None,
                    partition=None, search_space=None, fixed_params=None, n_jobs=1,
                    results_file=None, n_resamples=1000, random_state=0, progress=False,
-                   median_stopping=None):
+                   median_stopping=None, shared_speakers=None):
     """Run one of the paper's hypotheses on a talkturn frame.
 
     Every arm of the hypothesis (see :data:`HYPOTHESES`) gets a random search
@@ -188,7 +188,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Train/dev/test rows: None uses a ``partition`` column of ``X`` when
         there is one, otherwise a random speaker-disjoint 60/20/20 split; a
         column name; or one value per row. Values other than "train", "dev"
-        and "test" leave the row out. Partitions must not share a speaker.
+        and "test" leave the row out. Partitions must not share a speaker
+        other than those in ``shared_speakers``.
     search_space : dict or None, default=None
         ``param_distributions`` over the pipeline's parameters (steps
         ``monah``, ``aux``, ``weights``, ``han``); None is
@@ -220,6 +221,10 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         tens of epochs it saves little, and because it makes a trial's length
         depend on which trials finished before it, so results vary with
         ``n_jobs``.
+    shared_speakers : list-like or None, default=None
+        Speakers allowed in several partitions because they talk in many
+        conversations: an interviewer, a therapist, SEMAINE's operators.
+        Everyone else stays in one partition.
 
     Returns
     -------
@@ -249,7 +254,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     task = _task(y)
     y = y.infer_objects()
     metric = metric or ("accuracy" if task == "classification" else "mae")
-    partitions = experiment_partitions(X, y, partition, random_state=random_state)
+    partitions = experiment_partitions(X, y, partition, random_state=random_state,
+                                       shared_speakers=shared_speakers)
     varied = {key for arm in definition.arms.values() for key in arm if key != "families"}
     space = {k: v for k, v in space.items() if k not in varied and k not in fixed}
     settings = {"hypothesis": hypothesis, "space": space, "fixed": fixed, "metric": metric,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from ._splits import check_split_classes
+from ._splits import _shared_speaker_rows, check_split_classes
 
 __all__ = ["IEMOCAP_PARTITIONS", "PartitionSplit"]
 
@@ -42,6 +42,11 @@ class PartitionSplit(BaseCrossValidator):
         Column value -> partition name; values it lacks belong to no partition.
     speaker_column : str or None, default="speaker"
         Column checked for speakers on both sides; None skips the check.
+    shared_speakers : list-like or None, default=None
+        Speakers allowed on both sides, such as SEMAINE's operators, who talk
+        with every user (``X.loc[X["role"] == "operator", "speaker"].unique()``
+        on :func:`~skhanrock.datasets.load_semaine`'s frame); everyone else
+        must stay on one side. A listed speaker without a row gives a warning.
 
     Examples
     --------
@@ -57,12 +62,13 @@ class PartitionSplit(BaseCrossValidator):
     """
 
     def __init__(self, column="partition", train="train", test="dev", mapping=None,
-                 speaker_column="speaker"):
+                 speaker_column="speaker", shared_speakers=None):
         self.column = column
         self.train = train
         self.test = test
         self.mapping = mapping
         self.speaker_column = speaker_column
+        self.shared_speakers = shared_speakers
 
     def partition(self, X):
         """Partition name of each row (missing where the mapping has no entry).
@@ -98,11 +104,15 @@ class PartitionSplit(BaseCrossValidator):
             raise ValueError(f"PartitionSplit: X has no speaker column {self.speaker_column!r} "
                              "to check; pass speaker_column=None to skip the check.")
         speakers = X[self.speaker_column].to_numpy()
+        allowed = _shared_speaker_rows(X, self.speaker_column, self.shared_speakers,
+                                       "PartitionSplit")
+        train, test = (rows[~allowed[rows]] for rows in (train, test))
         shared = sorted(set(speakers[train]) & set(speakers[test]), key=str)
         if shared:
             raise ValueError(
                 f"PartitionSplit(train={self.train!r}, test={self.test!r}) would put speaker(s) "
-                f"{shared[:10]} on both sides; partitions must be speaker-disjoint.")
+                f"{shared[:10]} on both sides; partitions must be speaker-disjoint (speakers "
+                "such as interviewers, who may be on both sides, go in shared_speakers).")
 
     def split(self, X, y=None, groups=None):
         """Yield the one (train, test) pair of row positions.

@@ -1,5 +1,7 @@
 """Speaker-disjoint cross-validation splits."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
@@ -61,6 +63,32 @@ def check_split_classes(y, train, where):
             "merge rare classes.")
 
 
+def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
+    """Mask of the rows spoken by a speaker allowed on both sides of a split.
+
+    Interviewers, therapists, agents and the operators of SEMAINE talk in many
+    conversations; counted as speakers to keep apart, they would make every
+    conversation they join one group, and no split would be possible. Their
+    rows stay in the data; only the disjointness rule passes over them.
+    """
+    if shared_speakers is None:
+        return np.zeros(len(X), dtype=bool)
+    if isinstance(shared_speakers, str) or not np.iterable(shared_speakers):
+        raise TypeError(f"{owner}: shared_speakers must be a list of speaker ids, got "
+                        f"{shared_speakers!r}; write [{shared_speakers!r}] for one speaker.")
+    if speaker_column is None or speaker_column not in X.columns:
+        raise ValueError(f"{owner}: shared_speakers needs the speaker column "
+                         f"{speaker_column!r}, which X does not have.")
+    shared = list(shared_speakers)
+    speakers = X[speaker_column]
+    absent = [s for s in shared if not speakers.isin([s]).any()]
+    if absent:
+        # A warning, not an error: a fold of a nested search may lack an interviewer.
+        warnings.warn(f"{owner}: shared_speakers {absent} have no row in "
+                      f"X[{speaker_column!r}]; check their spelling.", UserWarning, stacklevel=3)
+    return speakers.isin(shared).to_numpy()
+
+
 def _node_codes(values, what, index):
     """Integer codes of one key's values; a missing value would join unrelated rows."""
     codes = pd.factorize(pd.Series(values, dtype=object))[0]
@@ -76,7 +104,7 @@ def _node_codes(values, what, index):
 
 
 def speaker_groups(X, speaker_column="speaker", conversation_column="conversation",
-                   groups=None):
+                   groups=None, shared_speakers=None):
     """Groups that keep every speaker and every conversation on one side of a split.
 
     Speakers and conversations are the nodes of a bipartite graph, linked when
@@ -93,6 +121,11 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
         them is an error naming the column and the row.
     groups : array-like or None
         Extra grouping to respect (e.g. sessions), one value per row.
+    shared_speakers : list-like or None, default=None
+        Speakers allowed on both sides of a split, such as an interviewer, a
+        therapist or the SEMAINE operators: they talk in many conversations,
+        so linking through them would make one group of all those
+        conversations. A listed speaker without a row gives a warning.
 
     Returns
     -------
@@ -106,6 +139,8 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     ...                   "speaker": ["ann", "bob", "bob", "cy", "dee"]})
     >>> speaker_groups(X).tolist()
     [0, 0, 0, 0, 1]
+    >>> speaker_groups(X, shared_speakers=["bob"]).tolist()
+    [0, 0, 1, 1, 2]
     """
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a talkturn DataFrame, got {type(X).__name__}.")
@@ -119,11 +154,16 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     if not keys:
         raise ValueError(f"X has neither {speaker_column!r} nor {conversation_column!r}; "
                          "pass groups.")
-    # One node per row and per distinct key value; rows link to their key values.
+    shared = _shared_speaker_rows(X, speaker_column, shared_speakers, "speaker_groups")
+    # One node per row and per distinct key value; rows link to their key values,
+    # except a shared speaker's rows, which do not link through their speaker.
     codes = [_node_codes(values, what, X.index) for what, values in keys.items()]
+    linked = [~shared if what == f"column {speaker_column!r}" else np.ones(len(X), bool)
+              for what in keys]
     offsets = np.cumsum([len(X)] + [c.max() + 1 for c in codes[:-1]])
-    rows = np.concatenate([np.arange(len(X))] * len(codes))
-    nodes = np.concatenate([c + o for c, o in zip(codes, offsets, strict=True)])
+    rows = np.concatenate([np.flatnonzero(keep) for keep in linked])
+    nodes = np.concatenate([(c + o)[keep] for c, o, keep in zip(codes, offsets, linked,
+                                                                 strict=True)])
     size = offsets[-1] + codes[-1].max() + 1
     graph = coo_matrix((np.ones(len(rows)), (rows, nodes)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
@@ -166,6 +206,9 @@ class SpeakerGroupKFold(_BaseKFold):
     random_state : int, RandomState or None, default=None
         Seeds the order when ``shuffle=True``.
     speaker_column, conversation_column : str
+    shared_speakers : list-like or None, default=None
+        Speakers allowed in several folds (an interviewer, a therapist, the
+        SEMAINE operators); see :func:`speaker_groups`.
 
     Examples
     --------
@@ -178,13 +221,16 @@ class SpeakerGroupKFold(_BaseKFold):
     """
 
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None,
-                 speaker_column="speaker", conversation_column="conversation"):
+                 speaker_column="speaker", conversation_column="conversation",
+                 shared_speakers=None):
         super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
         self.speaker_column = speaker_column
         self.conversation_column = conversation_column
+        self.shared_speakers = shared_speakers
 
     def _components(self, X, groups):
-        components = speaker_groups(X, self.speaker_column, self.conversation_column, groups)
+        components = speaker_groups(X, self.speaker_column, self.conversation_column, groups,
+                                    self.shared_speakers)
         n_components = components.max() + 1
         if n_components < self.n_splits:
             raise ValueError(
