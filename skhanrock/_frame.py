@@ -13,8 +13,10 @@ __all__ = [
     "AUX_PREFIX",
     "LABEL_OFFSETS_ATTR",
     "LOSS_WEIGHTS_ATTR",
+    "check_fitted_columns",
     "check_talkturn_frame",
     "check_numeric_columns",
+    "columns_with",
     "conversation_sort_order",
     "talkturn_frame_tags",
     "text_as_strings",
@@ -65,6 +67,33 @@ def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="
             f"e.g. at rows {rows}; each talkturn must appear once."
         )
     return X.copy(deep=False)
+
+
+def check_fitted_columns(X, fitted_columns, owner):
+    """Refuse a frame at ``transform`` whose columns are not those seen in ``fit``.
+
+    ``set_output(transform="pandas")`` relabels the output with
+    ``get_feature_names_out``, which lists the fitted columns: a frame with
+    other columns, or the same in another order, would come out mislabelled.
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{owner}: X must be a pandas DataFrame, got {type(X).__name__}.")
+    columns, fitted = list(X.columns), list(fitted_columns)
+    if columns == fitted:
+        return
+    missing = [c for c in fitted if c not in columns]
+    unseen = [c for c in columns if c not in fitted]
+    detail = "; ".join(part for part in (
+        f"missing {missing}" if missing else "", f"not seen in fit {unseen}" if unseen else "")
+        if part) or "the same columns in another order"
+    raise ValueError(f"{owner}: the columns of X differ from those seen in fit ({detail}). "
+                     "Pass the columns of fit, in their order: X[feature_names_in_].")
+
+
+def columns_with(columns, added):
+    """Column names after assigning ``added`` columns to a frame with ``columns``."""
+    present = set(columns)
+    return np.asarray([*columns, *(c for c in added if c not in present)], dtype=object)
 
 
 def _check_integer_column(X, column, name):

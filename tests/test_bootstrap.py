@@ -106,6 +106,19 @@ def test_classwise_f1_covers_true_and_predicted_classes_like_sklearn(case):
             pytest.approx(value)
 
 
+@pytest.mark.parametrize("labels", [[0, 1, 1, 0, 2], [0.0, 1.0, 1.0, 0.0, 2.0],
+                                    ["a", "b", "b", "a", "c"]])
+def test_sklearns_own_metric_as_a_callable_agrees_with_the_named_one(labels):
+    y_true = labels * 20
+    y_pred = [labels[i] for i in (0, 1, 0, 0, 2)] * 20
+    named = bootstrap_ci(y_true, y_pred, "accuracy", n_resamples=50, random_state=0)
+    given = bootstrap_ci(y_true, y_pred, accuracy_score, n_resamples=50, random_state=0)
+    assert given.estimate == named.estimate == 0.6
+    np.testing.assert_allclose(given.resamples, named.resamples)
+    compared = bootstrap_compare(y_true, y_pred, y_true, accuracy_score, n_resamples=20)
+    assert compared.difference == pytest.approx(0.4)
+
+
 def test_mae_estimate_equals_sklearn():
     y_true, y_pred = [1.0, np.nan, 2.5, 4.0], [1.5, 7.0, 2.0, 3.0]
     expected = mean_absolute_error([1.0, 2.5, 4.0], [1.5, 2.0, 3.0])
@@ -224,6 +237,15 @@ def test_classwise_scorers_work_as_scoring(predictions):
     assert (scores["test_f1_class:a"] > 0.5).all()
     with pytest.raises(ValueError, match="only applies to task='classification'"):
         paper_scorers("regression", labels=["a"])
+
+
+def test_a_class_f1_of_a_label_nobody_has_warns_with_the_labels_at_hand():
+    X, y = np.zeros((4, 1)), np.array(["angry", "angry", "sad", None], dtype=object)
+    model = DummyClassifier(strategy="most_frequent").fit(X[:3], y[:3])
+    scorer = classwise_f1_scorers(["ang"])["f1_class:ang"]
+    with pytest.warns(UserWarning, match=r"'ang' is neither a true nor a predicted label.*"
+                                         r"\['angry', 'sad'\]"):
+        assert scorer(model, X, y) == 0.0
 
 
 def test_a_missing_cluster_id_is_named_not_merged_into_another_cluster():

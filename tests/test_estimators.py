@@ -268,6 +268,18 @@ def test_vocabulary_never_sees_the_held_out_conversations(conversations):
     assert clf.history[-1, "valid_batch_count"] == -(-in_valid.sum() // TINY["batch_size"])
 
 
+def test_an_unseeded_split_follows_the_estimators_seed(conversations):
+    X, y = conversations
+    params = {**TINY, "max_epochs": 1, "train_split": ConversationValidSplit(0.25)}
+    first, second = (HanRockClassifier(**params).fit(X, y) for _ in range(2))
+    np.testing.assert_array_equal(first.valid_conversations_, second.valid_conversations_)
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    # a seeded split keeps its own draw
+    own = ConversationValidSplit(0.25, random_state=5)
+    seeded = HanRockClassifier(**{**params, "train_split": own}).fit(X, y)
+    np.testing.assert_array_equal(seeded.valid_conversations_, own.held_out(X["conversation"]))
+
+
 def test_row_level_validation_splits_are_refused(conversations):
     from skorch.dataset import ValidSplit
 

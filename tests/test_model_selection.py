@@ -187,6 +187,24 @@ def test_unknown_search_key_is_named():
     with pytest.raises(ValueError, match="han__learning_rate"):
         check_search_space(Pipeline([("han", HanRockClassifier())]),
                            {"han__learning_rate": [0.1]})
+    # a list of spaces, as RandomizedSearchCV and GridSearchCV take it
+    pipe = Pipeline([("han", HanRockClassifier())])
+    check_search_space(pipe, [{"han__lr": [0.1]}, {"han__context_size": [2]}])
+    with pytest.raises(ValueError, match="'han__dropout'"):
+        check_search_space(pipe, [{"han__lr": [0.1]}, {"han__dropout": [0.2]}])
+
+
+def test_a_rare_rating_of_a_regression_target_is_no_missing_class(iemocap_like):
+    X, _ = iemocap_like
+    # whole-number valence ratings: floats, hence regression, whatever their values
+    ratings = pd.Series(np.resize([1.0, 2.0, 3.0, 4.0], len(X)))
+    ratings.iloc[-1] = 5.0
+    assert len(list(SpeakerGroupKFold(n_splits=5).split(X, ratings))) == 5
+    assert len(list(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS,
+                                   test="test").split(X, ratings))) == 1
+    with pytest.raises(ValueError, match=r"class\(es\) \[5\] of y"):
+        next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS, test="test").split(
+            X, ratings.astype(int)))
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 from conftest import TINY
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, RandomizedSearchCV
@@ -54,3 +55,37 @@ def test_every_step_is_searchable_and_clonable(conversations):
     search.fit(X, y, groups=X["conversation"])
     assert len(search.cv_results_["params"]) == 2
     assert clone(pipe).get_params()["weights__assignment"] == "softmax"
+
+
+def _fitted_steps(X, y):
+    """Each transformer with the frame it was fitted on."""
+    with_targets = AuxiliaryTargets().fit_transform(X, y)
+    return [(MonahTranscriber().fit(X), X), (AuxiliaryTargets(families="ap").fit(X, y), X),
+            (MutualInfoLossWeights(random_state=0).fit(with_targets, y), with_targets)]
+
+
+def test_pandas_output_keeps_every_column_under_its_own_name(conversations):
+    X, y = conversations
+    pipe = paper_pipeline(HanRockClassifier(**{**TINY, "max_epochs": 1}))
+    pipe.set_output(transform="pandas").fit(X, y)
+    steps = pipe[:-1]
+    transformed = steps.transform(X)
+    assert list(transformed.columns) == list(steps.get_feature_names_out())
+    pd.testing.assert_frame_equal(transformed[X.columns], X)
+    # refitted on its own output, a step overwrites its columns rather than naming them twice
+    for step in (MonahTranscriber(), AuxiliaryTargets()):
+        again = step.set_output(transform="pandas").fit(transformed, y)
+        assert list(again.transform(transformed).columns) == list(transformed.columns)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda X: X[X.columns[::-1]], r"the same columns in another order"),
+    (lambda X: X.assign(extra=1), r"not seen in fit \['extra'\]"),
+    (lambda X: X.drop(columns="AU05_r"), r"missing \['AU05_r'\]"),
+])
+def test_transform_refuses_columns_other_than_those_of_fit(conversations, change, message):
+    X, y = conversations
+    for step, fitted_on in _fitted_steps(X, y):
+        with pytest.raises(ValueError, match=f"{type(step).__name__}: the columns of X differ "
+                                             f"from those seen in fit.*{message}"):
+            step.transform(change(fitted_on))

@@ -81,6 +81,10 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         Range of the number of talkturns per conversation (inclusive).
     n_speakers : int or None, default=None
         Size of the speaker pool; ``max(2, n_conversations // 2)`` when None.
+        Speakers recur across conversations, so the default pool links all
+        conversations into one speaker group; speaker-disjoint splits
+        (:class:`~skhanrock.model_selection.SpeakerGroupKFold`) need a larger
+        pool, such as ``3 * n_conversations``.
     task : {"classification", "regression"}, default="classification"
         Kind of label returned in ``y``.
     signal_words : float in [0, 1], default=0.3

@@ -18,7 +18,8 @@ def _speaker_disjoint(X, fractions, random_state, shared_speakers):
     if n_components < 3:
         raise ValueError(
             f"X has only {n_components} speaker-disjoint group(s) (connected components of the "
-            "speaker/conversation graph); train, dev and test need three. Pass partition=.")
+            "speaker/conversation graph); train, dev and test need three. Pass partition=, or "
+            "list speakers who talk in many conversations (interviewers) in shared_speakers.")
     order = np.random.default_rng(random_state).permutation(n_components)
     sizes = np.bincount(components, minlength=n_components)[order]
     # the middle of each component's rows decides its side, so sizes stay near the fractions

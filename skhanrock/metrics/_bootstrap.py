@@ -175,6 +175,8 @@ def _metric_on_resamples(metric, weights, y_true, y_pred):
                              f"got {metric!r}.")
         return _weighted_metric(metric, weights, y_true, y_pred).astype(float)
     # An arbitrary callable: one call per resample, rows repeated by their weight.
+    # Labels in their own dtype: sklearn's metrics call object arrays of numbers "unknown".
+    y_true, y_pred = (pd.Series(a).infer_objects().to_numpy() for a in (y_true, y_pred))
     indices = np.arange(len(y_true))
     return np.array([metric(y_true[np.repeat(indices, w.astype(int))],
                             y_pred[np.repeat(indices, w.astype(int))]) for w in weights])

@@ -1,5 +1,7 @@
 """The paper's metrics, skipping unlabelled talkturns, and their scorers."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -135,6 +137,12 @@ def _labelled_scorer(function, name, greater_is_better):
 def _class_f1(label):
     """F1 of one class (zero when the class is neither true nor predicted)."""
     def f1_of_class(y_true, y_pred):
+        seen = unique_labels(y_true.tolist(), y_pred.tolist())
+        if label not in seen:
+            # Most often a misspelt class ("ang" for "angry"), which would read as a bad model.
+            warnings.warn(f"f1_class:{label}: {label!r} is neither a true nor a predicted label "
+                          f"here, so its F1 is 0; the labels here are {seen.tolist()}.",
+                          UserWarning, stacklevel=2)
         return float(f1_score(y_true.tolist(), y_pred.tolist(), labels=[label], average=None,
                               zero_division=0)[0])
     return f1_of_class

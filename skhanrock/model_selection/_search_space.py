@@ -126,8 +126,8 @@ def check_search_space(estimator, param_distributions):
     ----------
     estimator : estimator or Pipeline
         What the search will fit.
-    param_distributions : dict
-        The search space, as ``RandomizedSearchCV`` takes it.
+    param_distributions : dict or list of dict
+        The search space, as ``RandomizedSearchCV`` (or ``GridSearchCV``) takes it.
 
     Returns
     -------
@@ -149,7 +149,9 @@ def check_search_space(estimator, param_distributions):
     ValueError: The search space key 'learning_rate' is not a parameter of HanRockClassifier...
     """
     valid = set(estimator.get_params(deep=True))
-    for key in param_distributions:
+    spaces = param_distributions if isinstance(param_distributions, list | tuple) \
+        else [param_distributions]
+    for key in (key for space in spaces for key in space):
         if key in valid or _routed_to_net(estimator, key):
             continue
         top_level = sorted(k for k in valid if "__" not in k)

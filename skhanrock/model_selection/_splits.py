@@ -9,7 +9,8 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import GroupKFold
 from sklearn.model_selection._split import _BaseKFold
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import type_of_target
+
+from ..preprocessing import is_classification_target
 
 __all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups"]
 
@@ -19,7 +20,9 @@ def check_split_classes(y, train, where):
 
     A model fitted on such a split cannot predict that class, and its
     ``predict_proba`` columns no longer line up across folds. Regression
-    targets and ``y=None`` pass; missing labels are ignored.
+    targets (floats, see
+    :func:`~skhanrock.preprocessing.is_classification_target`) and ``y=None``
+    pass; missing labels are ignored.
 
     Parameters
     ----------
@@ -49,13 +52,14 @@ def check_split_classes(y, train, where):
     """
     if y is None:
         return
-    y = pd.Series(np.asarray(y))
-    labelled = y.notna()
-    if not labelled.any() or type_of_target(y[labelled].infer_objects().to_numpy()) in (
-            "continuous", "continuous-multioutput"):
+    labels = pd.Series(np.asarray(y))
+    labelled = labels.notna()
+    # The package's rule, not type_of_target: whole-number floats (rounded
+    # valence) are regression targets, and a rare rating is no missing class.
+    if not labelled.any() or not is_classification_target(y):
         return
-    in_train = set(y.iloc[train][labelled.iloc[train]])
-    missing = sorted(set(y[labelled]) - in_train, key=str)
+    in_train = set(labels.iloc[train][labelled.iloc[train]])
+    missing = sorted(set(labels[labelled]) - in_train, key=str)
     if missing:
         raise ValueError(
             f"{where}: class(es) {missing} of y have no labelled row in the training rows; a "
@@ -236,7 +240,9 @@ class SpeakerGroupKFold(_BaseKFold):
             raise ValueError(
                 f"SpeakerGroupKFold(n_splits={self.n_splits}) needs at least {self.n_splits} "
                 f"speaker-disjoint groups, but the speaker/conversation graph of X has only "
-                f"{n_components} connected component(s).")
+                f"{n_components} connected component(s). Speakers who talk in many "
+                "conversations link them all: list interviewers and the like in "
+                "shared_speakers, or give X more speakers.")
         return components
 
     def _iter_test_indices(self, X, y=None, groups=None):

@@ -297,10 +297,12 @@ class ConversationValidSplit:
     valid_fraction : float in (0, 1), default=0.2
         Approximate fraction of conversations held out.
     random_state : int or None, default=None
-        Seed of the draw; None draws differently at every training call. Give
-        an int when a model is trained in several calls (``partial_fit``,
-        ``warm_start``), so that the same conversations stay held out and
-        validation never scores conversations trained on earlier.
+        Seed of the draw. None takes the estimator's ``random_state``, so a
+        seeded estimator holds out the same conversations at every training
+        call; with neither seeded, every call draws anew. Seed one of them
+        when a model is trained in several calls (``partial_fit``,
+        ``warm_start``), so that validation never scores conversations
+        trained on earlier.
 
     Examples
     --------
@@ -317,13 +319,15 @@ class ConversationValidSplit:
         self.valid_fraction = valid_fraction
         self.random_state = random_state
 
-    def held_out(self, conversations):
+    def held_out(self, conversations, default_random_state=None):
         """The conversations held out for validation.
 
         Parameters
         ----------
         conversations : array-like of shape (n_rows,)
             Conversation id of each talkturn.
+        default_random_state : int or None, default=None
+            Seed used when ``random_state`` is None (the estimators pass their own).
 
         Returns
         -------
@@ -339,7 +343,8 @@ class ConversationValidSplit:
             raise ValueError(
                 "ConversationValidSplit needs at least 2 conversations to hold one out; "
                 f"the training data has {len(ids)}.")
-        rng = np.random.default_rng(self.random_state)
+        rng = np.random.default_rng(default_random_state if self.random_state is None
+                                    else self.random_state)
         n_valid = min(len(ids) - 1, max(1, round(self.valid_fraction * len(ids))))
         return ids[np.sort(rng.choice(len(ids), n_valid, replace=False))]
 

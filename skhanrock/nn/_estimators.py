@@ -253,13 +253,14 @@ class _HanRockNet(NeuralNet):
         refit = getattr(self, "needs_data_fit_", True)
         text_column = self._resolve_text_column(X) if refit else self.text_column_
         frame = self._check_frame(X, text_column)
+        if refit:
+            self.seed_ = None if self.random_state is None else \
+                check_random_state(self.random_state).randint(2 ** 31 - 1)
+            if self.seed_ is not None:
+                torch.manual_seed(self.seed_)
         self.valid_conversations_ = self._held_out_conversations(frame)
         if not refit:
             return
-        self.seed_ = None if self.random_state is None else \
-            check_random_state(self.random_state).randint(2 ** 31 - 1)
-        if self.seed_ is not None:
-            torch.manual_seed(self.seed_)
         # Chunk orders come from one generator for the model's whole life, so a
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
@@ -271,7 +272,8 @@ class _HanRockNet(NeuralNet):
     def _held_out_conversations(self, frame):
         ids = frame[self.conversation_column].to_numpy()
         if isinstance(self.train_split, ConversationValidSplit):
-            return self.train_split.held_out(ids)
+            # An unseeded split follows the estimator's seed: same random_state, same model.
+            return self.train_split.held_out(ids, default_random_state=self.seed_)
         return ids[:0]
 
     # ------------------------------------------------------------ data fitting

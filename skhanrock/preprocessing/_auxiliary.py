@@ -11,7 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
+    check_fitted_columns,
     check_numeric_columns,
+    columns_with,
     talkturn_frame_tags,
 )
 from ._targets import regression_labels, resolve_task
@@ -270,7 +272,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             offsets in ``attrs``.
         """
         check_is_fitted(self, "target_columns_")
-        self._check_columns(X, self.target_columns_)
+        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
         output = X.copy()
         if self.target_columns_:
             values = check_numeric_columns(X, list(self.target_columns_.values()))
@@ -295,7 +297,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             The columns of the transformed frame.
         """
         check_is_fitted(self, "target_columns_")
-        return np.asarray([*self.feature_names_in_, *self.target_columns_], dtype=object)
+        return columns_with(self.feature_names_in_, self.target_columns_)
 
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())

@@ -6,8 +6,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
+    check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
+    columns_with,
     conversation_sort_order,
     talkturn_frame_tags,
     text_as_strings,
@@ -221,6 +223,7 @@ the woman said no.']
         """
         check_is_fitted(self)
         self._check_parameters()
+        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
         frame = self._check_frame(X)
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         ordered = frame.iloc[order]
@@ -244,7 +247,7 @@ the woman said no.']
             The columns of the transformed frame.
         """
         check_is_fitted(self)
-        return np.asarray([*self.feature_names_in_, self.output_column], dtype=object)
+        return columns_with(self.feature_names_in_, [self.output_column])
 
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())

@@ -11,6 +11,7 @@ from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
+    check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
@@ -215,6 +216,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
             A shallow copy of ``X`` whose ``attrs`` carry ``loss_weights_``.
         """
         check_is_fitted(self, "loss_weights_")
+        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
         output = X.copy(deep=False)
         output.attrs = {**X.attrs, LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
         return output
