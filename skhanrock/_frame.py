@@ -15,6 +15,7 @@ __all__ = [
     "LOSS_WEIGHTS_ATTR",
     "check_fitted_columns",
     "check_talkturn_frame",
+    "canonical_codes",
     "check_numeric_columns",
     "columns_with",
     "conversation_sort_order",
@@ -169,14 +170,30 @@ def text_as_strings(X, column, *, name="X"):
 
 
 def conversation_sort_order(X, conversation_column="conversation", turn_column="turn"):
-    """Permutation that sorts rows by conversation, then turn (stable).
+    """Permutation that sorts rows by conversation id, then turn (stable).
 
-    Conversations keep the order of their first appearance, so sorting does not
-    depend on how conversation ids compare with each other.
+    Sorting by id rather than by first appearance makes everything downstream
+    (batch order, validation draws) independent of the order the rows came in,
+    so the same data and ``random_state`` give the same model.
     """
-    conversation_codes = pd.factorize(X[conversation_column], sort=False)[0]
     turns = X[turn_column].to_numpy(dtype=np.int64)
-    return np.lexsort((turns, conversation_codes))
+    return np.lexsort((turns, canonical_codes(X[conversation_column])))
+
+
+def canonical_codes(values):
+    """Integer codes of ``values`` in sorted order of the distinct values.
+
+    Ids of mixed types (``1`` and ``"a"``) do not compare; they are ordered by
+    type name, then text, which is arbitrary but the same on every call.
+    """
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
+    try:
+        ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"))
+    except TypeError:
+        keys = sorted(range(len(uniques)),
+                      key=lambda i: (type(uniques[i]).__name__, str(uniques[i])))
+        ranks = np.argsort(keys)
+    return ranks[codes]
 
 
 def talkturn_frame_tags(tags):

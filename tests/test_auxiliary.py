@@ -200,3 +200,52 @@ def test_weighting_decides_the_task_by_the_same_rule(conversations):
         MutualInfoLossWeights(task="ordinal").fit(X, y)
     with pytest.raises(ValueError, match="y must be numeric"):
         MutualInfoLossWeights(task="regression").fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"families": "h", "history": 10 ** 5}, r"history must be an integer in \[0, 64\], got 100000"),
+    ({"families": "f", "future": 65}, r"future must be an integer in \[0, 64\], got 65"),
+    ({"families": "h", "history": 2.5}, r"history must be an integer in \[0, 64\], got 2.5"),
+    ({"history": None}, r"history must be an integer in \[0, 64\], got None"),
+    ({"future": "a"}, r"future must be an integer in \[0, 64\], got 'a'"),
+    ({"families": "h", "history": 0}, "history must be at least 1 when family 'h' is requested"),
+    ({"columns": "AU05_r"}, r"columns must be None, a list .*columns=\['AU05_r'\]"),
+    ({"columns": 5}, "columns must be None, a list"),
+    ({"n_quantiles": 0}, "n_quantiles must be an integer >= 2, got 0"),
+    ({"n_quantiles": -5}, "n_quantiles must be an integer >= 2, got -5"),
+    ({"n_quantiles": 1}, "n_quantiles must be an integer >= 2, got 1"),
+    ({"n_quantiles": 2.5}, "n_quantiles must be an integer >= 2, got 2.5"),
+])
+def test_auxiliary_parameters_are_refused_by_name(conversations, params, message):
+    X, y = conversations
+    with pytest.raises(ValueError, match=message):
+        AuxiliaryTargets(**params).fit(X, y)
+
+
+def test_auxiliary_parameter_bounds_are_inclusive(conversations):
+    X, y = conversations
+    aux = AuxiliaryTargets(families="hf", history=64, future=np.int64(1), n_quantiles=2).fit(X, y)
+    assert aux.label_offsets_ == (*range(-64, 0), 1)
+    # A count of zero is fine when its family is not requested.
+    assert AuxiliaryTargets(families="a", history=0, future=0).fit(X, y).label_offsets_ == ()
+    assert AuxiliaryTargets(families="", columns=("AU05_r",)).fit(X, y).target_columns_ == \
+        {"aux:AU05_r": "AU05_r"}
+
+
+def test_auxiliary_refuses_an_empty_frame(conversations):
+    X, y = conversations
+    with pytest.raises(ValueError, match="X is empty"):
+        AuxiliaryTargets().fit(X.iloc[:0])
+
+
+def test_weighting_needs_y_and_names_bad_attrs_and_parameters(conversations):
+    X, y = conversations
+    frame = AuxiliaryTargets(families="ah").fit_transform(X, y)
+    with pytest.raises(ValueError, match="requires y to be passed, but the target y is None"):
+        MutualInfoLossWeights().fit(frame, None)
+    with pytest.raises(ValueError, match="n_neighbors must be an integer >= 1, got 'a'"):
+        MutualInfoLossWeights(n_neighbors="a").fit(frame, y)
+    broken = frame.copy()
+    broken.attrs = {**frame.attrs, LABEL_OFFSETS_ATTR: ("a",)}
+    with pytest.raises(TypeError, match=r"X\.attrs\['skhanrock\.label_offsets'\] must be"):
+        MutualInfoLossWeights().fit(broken, y)

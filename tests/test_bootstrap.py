@@ -119,6 +119,23 @@ def test_sklearns_own_metric_as_a_callable_agrees_with_the_named_one(labels):
     assert compared.difference == pytest.approx(0.4)
 
 
+def test_missing_or_infinite_predictions_are_named_not_scored():
+    truth = [1.0, 2.0, 3.0, 4.0] * 5
+    with pytest.raises(ValueError, match="Prediction 1 is missing .* at row 0"):
+        bootstrap_compare(truth[:3], [np.nan, 1, 2], [1, 2, 3], "mae")
+    with pytest.raises(ValueError, match="Prediction 2 is missing .* at row 1"):
+        bootstrap_compare(["a", "b"], ["a", "b"], ["a", None], "accuracy")
+    with pytest.raises(ValueError, match="y_pred is inf at labelled row 0"):
+        bootstrap_ci(truth[:3], [np.inf, 1, 2], "mae")
+    # beyond float32's range, but finite: still a finite MAE
+    assert np.isfinite(bootstrap_ci([1e39, 2, 3], [0, 1, 2], "mae", n_resamples=10).high)
+    # a trial without a dev prediction would win the MAE selection by accident
+    good = {"dev_true": truth, "dev_pred": truth, "test_true": truth, "test_pred": truth}
+    broken = {**good, "dev_pred": [np.nan] + [0.0] * 19}
+    with pytest.raises(ValueError, match=r"baseline_records\[1\]: dev_pred is missing .* row 0"):
+        bootstrap_search_compare([good, broken], [good], "mae", n_resamples=10)
+
+
 def test_mae_estimate_equals_sklearn():
     y_true, y_pred = [1.0, np.nan, 2.5, 4.0], [1.5, 7.0, 2.0, 3.0]
     expected = mean_absolute_error([1.0, 2.5, 4.0], [1.5, 2.0, 3.0])

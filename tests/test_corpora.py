@@ -146,3 +146,78 @@ def test_semaine_traces_are_averaged_over_raters_then_talkturns(tmp_path):
         assert frame[dimension].iloc[0] == pytest.approx(value), dimension
         assert np.isnan(frame[dimension].iloc[1]), dimension     # the operator's talkturn
     assert frame["power"].iloc[2] == pytest.approx(np.mean(0.1 * np.arange(30, 35) / 10))
+
+
+MELD_ROW = '1,Hi.,Joey,joy,positive,{dialogue},{utterance},1,1,{start},"00:01:03,250"\n'
+
+
+def meld_rows(*rows):
+    """MELD lines, each a dict of the fields that differ from a good row."""
+    good = {"dialogue": 3, "utterance": 0, "start": '"00:01:02,500"'}
+    return "".join(MELD_ROW.format(**{**good, "utterance": k, **row})
+                   for k, row in enumerate(rows))
+
+
+@pytest.mark.parametrize(("content", "match"), [
+    ("", r"train_sent_emo\.csv' is empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\xff\xfe", r"train_sent_emo\.csv' is not a UTF-8"),
+    (MELD_HEADER + "1,Hi,Joey\n", r"train_sent_emo\.csv', line 2: 3 fields where the header "
+                                  "has 11"),
+    (MELD_HEADER + meld_rows({}, {"utterance": ""}),
+     r"train_sent_emo\.csv\['Utterance_ID'\] is missing at row 1"),
+    (MELD_HEADER + meld_rows({}, {"utterance": "x"}),
+     r"train_sent_emo\.csv\['Utterance_ID'\] must be numeric; row 1 holds 'x'"),
+    (MELD_HEADER + meld_rows({}, {"utterance": 1.5}),
+     r"train_sent_emo\.csv\['Utterance_ID'\] must hold integers; row 1 holds 1\.5"),
+    # A missing dialogue id would also have turned the others into "train_3.0".
+    (MELD_HEADER + meld_rows({}, {"dialogue": ""}),
+     r"train_sent_emo\.csv\['Dialogue_ID'\] is missing at row 1"),
+    (MELD_HEADER + meld_rows({"start": 62}, {"start": 64}),
+     r"train_sent_emo\.csv\['StartTime'\] at row 0 is 62, not HH:MM:SS")])
+def test_meld_errors_name_the_file_column_and_row(tmp_path, content, match):
+    path = tmp_path / "train_sent_emo.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(ValueError, match=match):
+        load_meld(tmp_path, splits=("train",))
+
+
+def test_iemocap_refuses_an_utterance_without_session(tmp_path):
+    write_iemocap(tmp_path)
+    transcript = tmp_path / "Session2/dialog/transcriptions/Ses02M_script01_1.txt"
+    transcript.write_text(transcript.read_text()
+                          + "SesX_script01_1_F003 [015.0000-016.0000]: Who?\n")
+    with pytest.raises(ValueError, match=r"Ses02M_script01_1\.txt', line 5: utterance "
+                                         r"'SesX_script01_1_F003' does not start with Ses"):
+        load_iemocap(tmp_path)
+
+
+@pytest.mark.parametrize(("folder", "line", "kind"), [
+    ("EmoEvaluation", "[13.0000 - 14.0000]\tSes02M_script01_1_F002\texc\t"
+                      "[4.0000, 4.0000, 3.0000]\n", "evaluations"),
+    ("transcriptions", "Ses02M_script01_1_F002 [013.0000-014.0000]: Fine.\n", "transcripts")])
+def test_iemocap_refuses_an_utterance_listed_twice(tmp_path, folder, line, kind):
+    # Repeated, the line would have made two talkturns of one utterance.
+    write_iemocap(tmp_path)
+    path = tmp_path / "Session2" / "dialog" / folder / "Ses02M_script01_1.txt"
+    path.write_text(path.read_text() + line)
+    n_lines = len(path.read_text().splitlines())
+    with pytest.raises(ValueError, match=rf"IEMOCAP {kind} list utterance "
+                                         rf"'Ses02M_script01_1_F002' more than once: .*"
+                                         rf"Ses02M_script01_1\.txt' line {n_lines}"):
+        load_iemocap(tmp_path)
+
+
+@pytest.mark.parametrize(("name", "content", "match"), [
+    ("session.xml", '<session recording="2" character="Spike"', r"session\.xml' is not well"),
+    ("R1S3TUCSpDV.txt", "0.1 0.5\n0.2\n", r"R1S3TUCSpDV\.txt', line 2: '0\.2' is not"),
+    ("R1S3TUCSpDV.txt", "0.1 0.5\n0.2 a\n", r"R1S3TUCSpDV\.txt', line 2: '0\.2 a' is not"),
+    # Single values, even in number, used to be paired up silently.
+    ("R1S3TUCSpDV.txt", "0.1\n0.5\n", r"R1S3TUCSpDV\.txt', line 1: '0\.1' is not"),
+    ("R1S3TUCSpDV.txt", "0.1 0.5 0.7\n", r"R1S3TUCSpDV\.txt', line 1: .* is not"),
+    ("R1S3TUCSpDV.txt", "0.1 nan\n", r"R1S3TUCSpDV\.txt', line 1: .* finite"),
+    ("R1S3TUCSpDV.txt", "\n", r"R1S3TUCSpDV\.txt' is empty")])
+def test_semaine_errors_name_the_file(tmp_path, name, content, match):
+    write_semaine_session(tmp_path, 3, recording=2)
+    (tmp_path / "Sessions" / "3" / name).write_text(content)
+    with pytest.raises(ValueError, match=match):
+        load_semaine(tmp_path)

@@ -291,11 +291,57 @@ def test_row_level_validation_splits_are_refused(conversations):
 @pytest.mark.parametrize(("param", "value"), [
     ("primary_units", 0), ("primary_units", 2.5), ("aux_units", 0), ("context_size", 0),
     ("freeze_embeddings", "yes"), ("embedding_dim", 0), ("gru_dropout", 1.0),
-    ("max_words", -1), ("chunk_size", 0)])
+    ("max_words", -1), ("chunk_size", 0), ("max_epochs", -1), ("max_epochs", 1.5),
+    ("lr", "x"), ("lr", 0), ("loss_weights", [0.5, 0.5]), ("loss_weights", "abc")])
 def test_bad_hyper_parameters_are_named_before_torch_sees_them(conversations, param, value):
     X, y = conversations
     with pytest.raises(ValueError, match=param):
         HanRockClassifier(**{**TINY, param: value}).fit(X, y)
+
+
+def test_parameters_set_after_fit_are_checked_before_predicting(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
+    for param, value in (("context_size", 0), ("max_words", -1)):
+        with pytest.raises(ValueError, match=param):
+            clone_fitted = pickle.loads(pickle.dumps(clf)).set_params(**{param: value})
+            clone_fitted.predict(X)
+
+
+def test_values_beyond_float32_and_infinite_classes_are_refused(conversations,
+                                                                regression_conversations):
+    X, y = regression_conversations
+    with pytest.raises(ValueError, match=r"y at row .* beyond float32's range"):
+        HanRockRegressor(**TINY).fit(X, y * 1e38)
+    X, y = conversations
+    with pytest.raises(ValueError, match=r"aux:big at row .* beyond float32's range"):
+        HanRockClassifier(**TINY).fit(X.assign(**{"aux:big": 1e39}), y)
+    with pytest.raises(ValueError, match="class labels must be finite"):
+        HanRockClassifier(**TINY).fit(X, np.where(np.arange(len(X)) % 2, 1.0, np.inf))
+
+
+def test_each_side_of_a_conversation_split_needs_a_label(conversations):
+    X, y = conversations
+    split = ConversationValidSplit(0.5, random_state=0)
+    held_out = X["conversation"].isin(split.held_out(X["conversation"]))
+    for side, labels in (("training", y.where(held_out)), ("validation", y.where(~held_out))):
+        with pytest.raises(ValueError, match=f"The {side} conversations .* no labelled row"):
+            HanRockClassifier(**TINY, train_split=split).fit(X, labels)
+
+
+def test_errors_about_the_dev_frame_name_it(conversations):
+    X, y = conversations
+    split = FrameValidSplit(X.drop(columns="text"), y)
+    with pytest.raises(ValueError, match=r"FrameValidSplit \(X_valid, y_valid\): .*'text'"):
+        HanRockClassifier(**TINY, train_split=split).fit(X, y)
+
+
+def test_stale_loss_weights_in_attrs_are_named_as_such(conversations):
+    X, y = conversations
+    stale = X.copy()
+    stale.attrs["skhanrock.loss_weights"] = {"y": 0.5, "aux:AU05": 0.5}
+    with pytest.raises(ValueError, match=r"X.attrs\['skhanrock.loss_weights'\].*aux:AU05"):
+        HanRockClassifier(**TINY).fit(stale, y)
 
 
 def test_auxiliary_targets_may_be_missing_but_not_all_missing(conversations):
@@ -360,6 +406,8 @@ def test_score_honours_sample_weight(fitted, conversations):
     assert clf.score(X, y, sample_weight=weights) == pytest.approx(expected)
     correct = clf.predict(X) == y.to_numpy()
     assert clf.score(X, y, sample_weight=correct.astype(float)) == 1.0
+    with pytest.raises(ValueError, match="sample_weight has 3 values but X has"):
+        clf.score(X, y, sample_weight=np.ones(3))
 
 
 def test_partial_fit_continues_the_batch_order(conversations):
@@ -465,3 +513,14 @@ def test_same_random_state_gives_the_same_model_in_another_process(conversations
                            check=True, cwd=Path(__file__).parent).stdout
     ours = HanRockClassifier(**TINY).fit(X, y).predict_proba(X)
     assert other == ours.tobytes().hex()
+
+
+def test_the_model_does_not_depend_on_the_order_of_conversations(conversations):
+    X, y = conversations
+    params = {**TINY, "max_epochs": 2, "train_split": ConversationValidSplit(0.25)}
+    reversed_order = np.concatenate([np.flatnonzero(X["conversation"] == c)
+                                     for c in X["conversation"].unique()[::-1]])
+    given = HanRockClassifier(**params).fit(X, y)
+    reordered = HanRockClassifier(**params).fit(X.iloc[reversed_order], y.iloc[reversed_order])
+    np.testing.assert_array_equal(given.valid_conversations_, reordered.valid_conversations_)
+    np.testing.assert_allclose(given.predict_proba(X), reordered.predict_proba(X), atol=1e-6)

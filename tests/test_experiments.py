@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import loguniform, randint
 
+import skhanrock.experiments._run as run
 import skhanrock.experiments._tables as tables
 from skhanrock.__main__ import main
 from skhanrock.datasets import make_conversations
@@ -82,6 +83,10 @@ def test_a_results_file_of_another_experiment_is_refused(h1, conversations_of_ma
 def test_regression_experiments_compare_mae(tmp_path):
     X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
                               task="regression", random_state=2)
+    # rounded valence, 1.0 ... 5.0 with unlabelled gaps: floats, hence regression (the
+    # package's rule, as the splitters apply it), though type_of_target calls it multiclass
+    y = y.round().where(np.arange(len(y)) % 7 != 3)
+    assert set(y.dropna()) == {1.0, 2.0, 3.0, 4.0, 5.0}
     partition = np.where(X["conversation"].isin(X["conversation"].unique()[:8]), "train",
                          np.where(X["conversation"].isin(X["conversation"].unique()[8:10]),
                                   "dev", "test"))
@@ -99,17 +104,48 @@ def test_h2_fixes_the_capacity_of_each_arm():
     assert HYPOTHESES["H2"].baseline == "P=256" and HYPOTHESES["H3"].baseline == "flat"
 
 
+@pytest.fixture
+def no_training(monkeypatch):
+    """Make training a trial fail the test: the errors below must come before it."""
+    def train(*args, **kwargs):
+        raise AssertionError("a trial was trained before the bad argument was refused")
+
+    monkeypatch.setattr(run, "_fit_trial", train)
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"hypothesis": "H4"}, "hypothesis must be one of"),
     ({"search_space": {"han__learning_rate": [0.1]}}, "han__learning_rate"),
     ({"partition": "fold"}, "partition='fold' is not a column"),
     ({"metric": "f2"}, "metric must be one of"),
     ({"results_file": "/proc/forbidden/results.jsonl"}, "cannot be written"),
+    ({"metric": "mae"}, r"metric='mae' does not fit y: y holds class labels.*\['accuracy'"),
+    ({"n_resamples": 0}, r"n_resamples must be an integer >= 1, got 0"),
+    ({"max_epochs": -1}, r"max_epochs must be an integer >= 1, got -1"),
+    ({"max_epochs": 2.5}, r"max_epochs must be an integer >= 1, got 2.5"),
+    ({"n_trials": 1.5}, r"n_trials must be an integer >= 1, got 1.5"),
+    ({"fixed_params": {**TINY_FIXED, "han__max_epochs": 0}},
+     r"fixed_params\['han__max_epochs'\] must be an integer >= 1, got 0"),
+    ({"random_state": None}, r"random_state must be an integer .* got None.*fingerprint"),
+    ({"random_state": -1}, r"random_state must be an integer in \[0, 2\*\*32\), got -1"),
 ])
-def test_bad_experiment_arguments_are_named(conversations_of_many_speakers, kwargs, message):
+def test_bad_experiment_arguments_are_named(conversations_of_many_speakers, no_training,
+                                            kwargs, message):
     X, y = conversations_of_many_speakers
     with pytest.raises(ValueError, match=message):
         run_experiment(X, y, **{**SETTINGS, "n_trials": 1, **kwargs})
+
+
+def test_labels_that_do_not_fit_x_or_the_metric_are_refused_up_front(
+        conversations_of_many_speakers, no_training):
+    X, y = conversations_of_many_speakers
+    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} value\(s\) but X has {len(X)} "):
+        run_experiment(X, y[:-1], **SETTINGS)
+    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} value\(s\)"):
+        run_experiment(X, y.to_numpy()[:-1], **SETTINGS)
+    ratings = np.resize([1.0, 2.0, 3.0, np.nan, 5.0], len(X))
+    with pytest.raises(ValueError, match=r"metric='accuracy' does not fit y: y holds floats"):
+        run_experiment(X, ratings, metric="accuracy", **SETTINGS)
 
 
 def test_partitions_sharing_a_speaker_are_refused(conversations_of_many_speakers):
@@ -195,6 +231,39 @@ def _trial(arm, predictions):
     return {"arm": arm, "dev_pred": predictions, "test_pred": predictions}
 
 
+# Two flat trials whose balanced accuracy on dev is 19/30 for both, which scikit-learn
+# computes as 0.6333333333333333 for one and 0.6333333333333334 for the other, and the
+# bootstrap's vectorised metric the other way round.
+TIED_DEV = [2, 0, 1, 0, 2, 1, 1, 1, 0, 0, 1, 2, 2, 2]
+TIED = {"a": [2, 0, 2, 2, 1, 1, 1, 1, 0, 2, 1, 0, 2, 2],
+        "b": [2, 0, 2, 2, 2, 1, 1, 0, 0, 2, 1, 2, 0, 2]}
+TIED_TEST = {"a": [0, 1] * 5, "b": [1, 0] * 5}
+
+
+def _tied_table(order):
+    trials = [{"arm": "flat", "dev_pred": TIED[name], "test_pred": TIED_TEST[name]}
+              for name in order]
+    trials.append({"arm": "rock", "dev_pred": TIED["a"], "test_pred": TIED_TEST["a"]})
+    return experiment_table(trials, HYPOTHESES["H3"], {"dev": TIED_DEV, "test": [0, 1] * 5},
+                            "balanced_accuracy", n_resamples=100, random_state=0)
+
+
+def _check_the_first_tied_trial_is_selected(order):
+    table = _tied_table(order)
+    flat, rock = table.loc["flat"], table.loc["rock"]
+    # the first of the tied trials wins, in the test cell and in the difference alike
+    assert flat["test"] == (1.0 if order[0] == "a" else 0.0)
+    assert rock["difference"] == pytest.approx(rock["test"] - flat["test"])
+
+
+def test_tied_dev_scores_select_the_first_trial_in_table_and_bootstrap():
+    _check_the_first_tied_trial_is_selected("ab")
+
+
+def test_tied_dev_scores_select_the_first_trial_in_either_order():
+    _check_the_first_tied_trial_is_selected("ba")
+
+
 @pytest.mark.parametrize("metric", ["accuracy", "mae"])
 def test_only_significant_improvements_get_a_star(metric):
     truth = np.array([0, 1] * 100)
@@ -266,3 +335,12 @@ def test_the_fingerprint_tells_settings_apart_that_print_alike():
     assert key(functools.partial(round, ndigits=1)) != key(functools.partial(round, ndigits=2))
     # an estimator class (not an instance) has get_params only as an unbound method
     assert key(HanRockClassifier) != key(HanRockRegressor)
+
+
+def test_a_diverged_trial_is_named_when_it_ends():
+    X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
+                              task="regression", random_state=0)
+    with pytest.raises(ValueError, match=r"Trial 0 of arm 'flat' diverged: its dev_pred"):
+        run_experiment(X, y, "H3", n_trials=1, max_epochs=1, n_resamples=20,
+                       search_space={"han__context_size": [2]},
+                       fixed_params={**TINY_FIXED, "han__lr": 1e30})

@@ -2,6 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import TINY
+from sklearn.dummy import DummyClassifier
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 
 from skhanrock import AuxiliaryTargets, HanRockClassifier, MonahTranscriber
@@ -147,3 +149,46 @@ def test_duplicate_index_labels_are_refused_by_name(models):
     duplicated = X.set_axis([*range(len(X) - 2), 3, 5])
     with pytest.raises(ValueError, match=r"duplicate index values \[3, 5\]"):
         explain(fitted["rock"], duplicated, rows=[0])
+
+
+@pytest.mark.parametrize("make_x", [lambda X: X.to_numpy().tolist(), lambda X: X.to_numpy(),
+                                    lambda X: None], ids=["list", "ndarray", "None"])
+def test_x_that_is_not_a_frame_is_refused_by_name(models, make_x):
+    X, fitted = models
+    with pytest.raises(TypeError, match="X must be a talkturn DataFrame .* got"):
+        explain(fitted["rock"], make_x(X))
+
+
+@pytest.mark.parametrize("rows", [[], np.array([], dtype=int), "mask"],
+                         ids=["empty list", "empty int array", "all-False mask"])
+def test_rows_that_select_no_talkturn_are_refused(models, rows):
+    X, fitted = models
+    rows = np.zeros(len(X), dtype=bool) if isinstance(rows, str) else rows
+    with pytest.raises(ValueError, match="rows selects no talkturn"):
+        explain(fitted["rock"], X, rows=rows)
+
+
+@pytest.mark.parametrize("estimator", [
+    HanRockClassifier(**TINY),
+    # Its transformer, unfitted too, must not be reached before the network is checked.
+    Pipeline([("monah", MonahTranscriber()), ("han", HanRockClassifier(**TINY))]),
+], ids=["estimator", "pipeline"])
+def test_an_unfitted_estimator_is_reported_as_not_fitted(conversations, estimator):
+    X, _ = conversations
+    with pytest.raises(NotFittedError, match="HanRockClassifier instance is not fitted"):
+        explain(estimator, X)
+
+
+def test_an_estimator_without_attention_is_refused(conversations):
+    X, _ = conversations
+    with pytest.raises(TypeError, match="estimator must be a HanRockClassifier.* got "
+                                        "DummyClassifier"):
+        explain(Pipeline([("dummy", DummyClassifier())]), X)
+
+
+@pytest.mark.parametrize(("z", "message"), [
+    (0.5, "single value 0.5"), (None, "single value None"), (["high"], "not numbers"),
+])
+def test_buckets_need_an_array_of_numbers(z, message):
+    with pytest.raises(TypeError, match=f"z must be an array-like .*{message}"):
+        attention_buckets(z)

@@ -140,3 +140,42 @@ def test_missing_monitor_is_reported(conversations, tmp_path):
     net = HanRockClassifier(**TINY, callbacks=[MedianStopping(str(tmp_path / "c.sqlite"))])
     with pytest.raises(ValueError, match="valid_loss"):
         net.fit(X, y)
+
+
+@pytest.mark.parametrize("score", [float("nan"), float("inf"), -float("inf")])
+def test_the_sqlite_store_refuses_a_score_that_is_not_finite(tmp_path, score):
+    store = SQLiteCurveStore(tmp_path / "curves.sqlite")
+    with pytest.raises(ValueError, match=rf"score of trial 't' at epoch 3 is {score}; only "
+                                         "finite scores are stored"):
+        store.record("s", "t", 3, score)
+    assert store.curves("s").empty
+
+
+def _net_after_epochs(scores):
+    """A stand-in for a net whose history holds these valid_loss values."""
+    from types import SimpleNamespace
+
+    from skorch.history import History
+
+    history = History()
+    for value in scores:
+        history.new_epoch()
+        history.record("valid_loss", value)
+    return SimpleNamespace(history=history, verbose=0)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "object"])
+@pytest.mark.parametrize("loss", [float("nan"), float("inf")])
+def test_a_diverged_trial_stops_at_once_and_leaves_no_score(tmp_path, kind, loss):
+    store = (SQLiteCurveStore(tmp_path / "curves.sqlite") if kind == "sqlite"
+             else FolderCurveStore(tmp_path / "curves"))
+    callback = MedianStopping(store, study="s", trial="diverged")
+    callback.on_train_begin(None)
+    callback.on_epoch_end(_net_after_epochs([0.7]))
+    assert callback.stopped_epoch_ is None
+    # long before first_check, and with no other trial to compare with: it stops anyway
+    with pytest.raises(KeyboardInterrupt):
+        callback.on_epoch_end(_net_after_epochs([0.7, loss]))
+    assert callback.stopped_epoch_ == 2
+    curves = store.curves("s")
+    assert curves["epoch"].tolist() == [1] and np.isfinite(curves["score"]).all()

@@ -281,3 +281,33 @@ def test_a_class_missing_from_training_is_an_error(iemocap_like, many_speakers):
     # regression targets and missing labels are not classes
     list(SpeakerGroupKFold(n_splits=3).split(X, np.linspace(0, 1, len(X))))
     list(SpeakerGroupKFold(n_splits=3).split(X, y.where(y.index % 5 > 0)))
+
+
+def test_an_empty_frame_or_a_short_y_is_named(iemocap_like):
+    X, y = iemocap_like
+    with pytest.raises(ValueError, match="speaker_groups: X has no rows"):
+        speaker_groups(X.iloc[:0])
+    with pytest.raises(ValueError, match="SpeakerGroupKFold: X has no rows"):
+        next(SpeakerGroupKFold(2).split(X.iloc[:0]))
+    split = PartitionSplit("session", mapping=IEMOCAP_PARTITIONS)
+    for cv, owner in ((split, "PartitionSplit"), (SpeakerGroupKFold(2), "SpeakerGroupKFold")):
+        with pytest.raises(ValueError, match=rf"{owner}: y has 3 value\(s\) but X has 20 rows"):
+            next(cv.split(X, y[:3]))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"p_zero": 2}, r"p_zero must be a finite number in \[0, 1\], got 2"),
+    ({"p_zero": float("nan")}, r"p_zero must be a finite number in \[0, 1\], got nan"),
+    ({"p_zero": -1}, r"p_zero must be a finite number in \[0, 1\], got -1"),
+    ({"low": 0}, r"needs 0 < low < high .* got low=0 and high=0.5"),
+    ({"low": -1e-4}, r"needs 0 < low < high"),
+    ({"low": 0.5, "high": 1e-4}, r"needs 0 < low < high .* got low=0.5 and high=0.0001"),
+    ({"high": float("inf")}, r"ZeroOrLogUniform high must be a finite number, got inf"),
+    ({"low": "1e-4"}, r"ZeroOrLogUniform low must be a finite number, got '1e-4'"),
+])
+def test_zero_or_log_uniform_checks_its_arguments_when_made(kwargs, message):
+    # at construction, not at the first draw inside a search (scipy's "Domain error")
+    with pytest.raises(ValueError, match=message):
+        ZeroOrLogUniform(**{"low": 1e-4, "high": 0.5, **kwargs})
+    always = ZeroOrLogUniform(1e-4, 0.5, p_zero=1).rvs(size=20, random_state=0)
+    assert (always == 0).all()

@@ -203,3 +203,52 @@ def test_hand_worked_narratives(rows, expected):
 def test_hundreds_in_words_rejects_bad_arguments(milliseconds, largest, message):
     with pytest.raises(ValueError, match=message):
         hundreds_in_words(milliseconds, largest=largest)
+
+
+@pytest.mark.parametrize("params", [
+    *({"output_column": column} for column in
+      ["conversation", "turn", "speaker", "speaker_label", "text", "start", "end", "AU05_c",
+       "smile", "AU12_c", "tone_anger"]),
+    {"text_column": "words", "output_column": "words"},
+    {"actions": {"AU99": "frowned"}, "output_column": "AU99_c"},
+])
+def test_output_column_may_not_overwrite_a_column_it_reads(params):
+    frame = talkturns([("c", "A", "hi", 0.0, 1.0, {"AU05_c": 1, "smile": 0})])
+    transcriber = MonahTranscriber(**params)       # __init__ only stores
+    with pytest.raises(ValueError, match=f"output_column={params['output_column']!r} names a "
+                                         "column the transcriber reads"):
+        transcriber.fit(frame)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("tone_threshold", np.nan), ("tone_threshold", np.inf), ("tone_threshold", "high"),
+    ("tone_threshold", None), ("rate_edges", (np.nan,) * 4), ("rate_edges", (-2, -1, 1)),
+    ("rate_edges", "abcd"), ("rate_edges", (-2, -1, np.inf, 2)), ("delay_edges", (0, 0, 1, 2)),
+    ("delay_edges", None), ("min_history", 1.7), ("min_history", 0), ("min_history", "a"),
+    ("min_history", None), ("min_history", True), ("min_delay", "a"), ("min_delay", None),
+    ("min_delay", np.nan), ("min_delay", -1), ("actions", ["AU05"]), ("actions", {"AU05": 3}),
+    ("actions", {"AU05": " "}), ("actions", {5: "frowned"}), ("output_column", ["narrative"]),
+])
+def test_bad_parameters_are_refused_by_name(name, value):
+    frame = talkturns([("c", "A", "hi", 0.0, 1.0, {})])
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        MonahTranscriber(**{name: value}).fit(frame)
+    # transform depends on the parameters too, so it checks them again.
+    fitted = MonahTranscriber().fit(frame).set_params(**{name: value})
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
+        fitted.transform(frame)
+
+
+def test_numpy_and_integer_parameters_are_accepted():
+    rows = speaker_a_history() + [("c", "A", words(1), 4.0, 6.0, {"tone_sadness": 0.51})]
+    narrative = narrative_of_last(rows, tone_threshold=2, min_history=np.int64(2),
+                                  min_delay=np.float32(0.2), rate_edges=np.array([-2, -1, 1, 2]),
+                                  actions={"AU05": "raised upper lid"})
+    assert narrative == "the woman sadly and slowly said word."
+
+
+def test_negative_min_delay_is_refused_by_name_and_overlaps_are_no_pause():
+    rows = [("c", "A", "hello", 0.0, 2.0, {}), ("c", "B", "yes", 1.5, 3.0, {})]  # 0.5 s overlap
+    with pytest.raises(ValueError, match="min_delay must be a finite number >= 0, got -1"):
+        narrative_of_last(rows, min_delay=-1)
+    assert narrative_of_last(rows, min_delay=0) == "the man said yes."

@@ -89,3 +89,37 @@ def test_transform_refuses_columns_other_than_those_of_fit(conversations, change
         with pytest.raises(ValueError, match=f"{type(step).__name__}: the columns of X differ "
                                              f"from those seen in fit.*{message}"):
             step.transform(change(fitted_on))
+
+
+@pytest.mark.parametrize("step", [MonahTranscriber(), AuxiliaryTargets(),
+                                  MutualInfoLossWeights()], ids=type)
+def test_unfitted_steps_raise_not_fitted_error(conversations, step):
+    # Imported here: additions to this shared file go at its end.
+    from sklearn.exceptions import NotFittedError
+
+    X, _ = conversations
+    # transform compares the columns of X with fit's, so every step needs fit first.
+    with pytest.raises(NotFittedError):
+        step.transform(X)
+    with pytest.raises(NotFittedError):
+        step.get_feature_names_out()
+
+
+def test_output_attrs_do_not_share_the_callers_mutable_values(conversations):
+    X, y = conversations
+    for step, fitted_on in _fitted_steps(X, y):
+        frame = fitted_on.copy()
+        frame.attrs = {**fitted_on.attrs, "notes": {"kept": [1, 2]}}
+        output = step.transform(frame)
+        output.attrs["notes"]["kept"].append(3)
+        assert frame.attrs["notes"] == {"kept": [1, 2]}, type(step).__name__
+
+
+def test_loss_weights_do_not_depend_on_the_row_order(conversations):
+    X, y = conversations
+    with_targets = AuxiliaryTargets().fit_transform(X, y)
+    shuffled = np.random.default_rng(0).permutation(len(X))
+    given = MutualInfoLossWeights(random_state=0).fit(with_targets, y)
+    reordered = MutualInfoLossWeights(random_state=0).fit(with_targets.iloc[shuffled],
+                                                          y.iloc[shuffled])
+    pd.testing.assert_series_equal(given.mutual_info_, reordered.mutual_info_)

@@ -51,6 +51,11 @@ def test_learning_curves_show_the_recorded_losses(conversations):
     assert list(ax.get_lines()[0].get_xdata()) == [1, 2]
     with pytest.raises(ValueError, match="no \\['f1'\\]"):
         plot_learning_curves(clf, keys=["f1"])
+    # a single string is one key, not a sequence of one-letter keys
+    single = plot_learning_curves(clf, keys="valid_loss")
+    assert [line.get_label() for line in single.get_lines()] == ["valid_loss"]
+    with pytest.raises(ValueError, match="keys names no history key"):
+        plot_learning_curves(clf, keys=[])
     with pytest.raises(ValueError, match="fitted estimator"):
         plot_learning_curves(HanRockClassifier())
 
@@ -109,3 +114,13 @@ def test_h1_and_h2_tables_become_forest_plots_with_their_arms():
     assert h1_labels[0].endswith("*") and not h1_labels[1].endswith("*")
     assert [t.get_text().split()[0] for t in figure.axes[1].get_yticklabels()] == [
         "P=1", "P=64", "P=128", "P=192"]
+
+
+@pytest.mark.parametrize(("experiments", "error", "message"), [
+    ([], TypeError, "experiments must be an Experiment .* got list"),
+    ({}, ValueError, "no experiment to draw"),
+    ({"H1": pd.DataFrame()}, TypeError, "the value\\(s\\) of \\['H1'\\] are not"),
+])
+def test_experiment_plot_rejects_bad_input(experiments, error, message):
+    with pytest.raises(error, match=message):
+        plot_experiment(experiments)

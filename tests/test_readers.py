@@ -209,3 +209,85 @@ def test_make_feature_files_checks_failure_rate_and_writes_failed_frames(tmp_pat
     frames = read_openface(paths["openface"])
     failed = frames["success"] == 0
     assert failed.sum() == round(0.1 * (~failed).sum())
+
+
+VOKATURI_HEADER = "conversation,turn,neutrality,happiness,sadness,anger,fear\n"
+
+
+@pytest.mark.parametrize("content", [
+    b"",                                                  # empty: no header to read
+    b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00\x00IHDR",         # not UTF-8 text
+    b'\x01\x02,\x03\n\x04,\x05,\x06\n"\x07\n'])           # text, but no table
+@pytest.mark.parametrize("reader", [read_openface, read_vokaturi])
+def test_unreadable_files_are_refused_with_their_name(tmp_path, reader, content):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"broken\.csv.* (empty|not a UTF-8|line \d)"):
+        reader(path)
+
+
+@pytest.mark.parametrize(("reader", "header", "line"), [
+    # One field too many: pandas would take the first as the index and shift the rest.
+    (read_openface, OPENFACE_HEADER, "1, 0, 0.0, 0.9, 1, 1, 1.0, 1, 5"),
+    (read_vokaturi, VOKATURI_HEADER, "x,c,0,0.6,0.2,0.1,0.05,0.05"),
+    # One too few: pandas would pad the row with a missing value.
+    (read_openface, OPENFACE_HEADER, "1, 0, 0.0, 0.9, 1, 1, 1.0"),
+    (read_vokaturi, VOKATURI_HEADER, "c,0,0.6,0.2,0.1,0.05")])
+def test_a_line_whose_fields_differ_from_the_header_is_refused(tmp_path, reader, header,
+                                                                line):
+    path = tmp_path / "rows.csv"
+    path.write_text(header.strip() + "\n" + line + "\n")
+    n_fields, n_header = len(line.split(",")), len(header.split(","))
+    with pytest.raises(ValueError, match=rf"rows\.csv.*line 2: {n_fields} fields where the "
+                                         rf"header has {n_header}"):
+        reader(path)
+
+
+def test_well_formed_files_with_blank_lines_read_as_before(tmp_path):
+    path = tmp_path / "v.csv"
+    path.write_text(OPENFACE_HEADER + "\n1, 0, 0.0, 0.9, 1, 1, 1.5, 1\n\n"
+                                      "2, 0, 0.1, 0.8, 1, 0, 0.5, 0\n")
+    frames = read_openface(path)
+    assert frames.index.tolist() == [0, 1] and frames["frame"].tolist() == [1, 2]
+    assert frames["confidence"].tolist() == [0.9, 0.8]
+    assert frames["AU12_r"].tolist() == [1.5, 0.5]
+
+
+def mutate(X, column, row, value):
+    """X with one value replaced (the column as objects, so that text fits too)."""
+    changed = X.astype({column: object})
+    changed.loc[row, column] = value
+    return changed
+
+
+def rename(X, *names):
+    """X with its conversations renamed, in order of appearance."""
+    return X.assign(conversation=X["conversation"].map(dict(zip(X["conversation"].unique(),
+                                                                 names, strict=True))))
+
+
+@pytest.mark.parametrize(("change", "error", "match"), [
+    (lambda X: X.to_dict("records"), TypeError, "X must be a pandas DataFrame"),
+    (lambda X: X.drop(columns="tone_fear"), ValueError, r"missing the column\(s\) \['tone_fear'\]"),
+    (lambda X: X.drop(columns="AU05_c"), ValueError, r"AU05.*presence flag.*\['AU05_c'\]"),
+    (lambda X: mutate(X, "start", 3, np.nan), ValueError, r"X\['start'\] is missing at row 3"),
+    (lambda X: mutate(X, "AU12_r", 1, "high"), ValueError, r"X\['AU12_r'\] must be numeric"),
+    (lambda X: mutate(X, "end", 2, X.loc[2, "start"] - 1.0), ValueError,
+     "row 2 of X ends before it starts"),
+    (lambda X: rename(X, "a", "../../escape"), ValueError, "'../../escape' is not a plain"),
+    (lambda X: rename(X, r"..\escape", "b"), ValueError, r"'\.\.\\\\escape' is not a plain"),
+    (lambda X: rename(X, "Call", "call"), ValueError,
+     r"'Call' and conversation 'call' would both be written to 'call\.csv'"),
+    (lambda X: rename(X, 1, "1"), ValueError, r"1 and conversation '1' would both"),
+    (lambda X: rename(X, "a", "vokaturi"), ValueError,
+     "Vokaturi table and conversation 'vokaturi'")])
+def test_make_feature_files_refuses_frames_it_cannot_write(tmp_path, change, error, match):
+    X, _ = make_conversations(n_conversations=2, random_state=0)
+    X = change(X)
+    before = X.copy() if isinstance(X, pd.DataFrame) else None
+    directory = tmp_path / "a" / "b"
+    with pytest.raises(error, match=match):
+        make_feature_files(X, directory, random_state=0)
+    assert not list(tmp_path.rglob("*.csv"))      # nothing written, inside or outside
+    if before is not None:
+        pd.testing.assert_frame_equal(X, before)

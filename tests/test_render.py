@@ -194,3 +194,38 @@ def test_a_sequence_of_labels_follows_the_first_explanation_in_both_columns(page
     figure = plot_attention(rock, row=X.index[4], labels=["first", "second"],
                             compare=only_row_4)
     assert all(ax.get_title(loc="left").endswith("true: second") for ax in figure.axes)
+
+
+def _words_only(explanation):
+    return explanation[explanation["level"] != "talkturn"]
+
+
+@pytest.mark.parametrize(("draw", "error", "message"), [
+    (lambda e: render_html(None), TypeError,
+     "explanation must be the DataFrame returned by explain, got NoneType"),
+    (lambda e: render_html(e, compare=e.to_dict()), TypeError, "compare must be the DataFrame"),
+    (lambda e: render_html(e.drop(columns="bucket")), ValueError,
+     "explanation lacks the column\\(s\\) \\['bucket'\\]"),
+    (lambda e: render_html(e, compare=e, titles=("only",)), ValueError,
+     "titles needs one title per model \\(2 with compare\\), got 1"),
+    (lambda e: render_html(_words_only(e)), ValueError,
+     "explanation has no overall talkturn attention"),
+    (lambda e: plot_attention(e.iloc[:0]), ValueError, "explanation explains no talkturn"),
+    (lambda e: plot_attention(e, compare=e.iloc[:0]), ValueError, "compare explains no talkturn"),
+    (lambda e: plot_attention(e, titles=()), ValueError,
+     "titles needs one title per model \\(1\\), got 0"),
+    (lambda e: plot_attention(e, titles=None), TypeError, "titles must be a string or a sequence"),
+    (lambda e: plot_attention(_words_only(e)), ValueError,
+     "explanation has no overall talkturn attention .* for the row\\(s\\) \\[3, 4\\]"),
+], ids=["page of None", "compare not a frame", "missing column", "page titles too few",
+        "page words only", "figure empty", "figure compare empty", "figure titles empty",
+        "figure titles None", "figure words only"])
+def test_bad_explanations_and_titles_are_reported_by_name(page_parts, draw, error, message):
+    with pytest.raises(error, match=message):
+        draw(page_parts["rock"])
+
+
+def test_a_single_title_string_titles_the_one_model(page_parts):
+    figure = plot_attention(page_parts["rock"], titles="HAN-ROCK")
+    assert figure.axes[0].get_title(loc="left").splitlines()[0] == "HAN-ROCK"
+    assert "<h2>HAN-ROCK</h2>" in render_html(page_parts["rock"], titles="HAN-ROCK")

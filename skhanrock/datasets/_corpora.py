@@ -3,12 +3,16 @@
 No corpus ships with the package: each loader reads the user's own copy.
 """
 
+import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .._frame import check_numeric_columns
+from ._readers import _plain, _read_csv
 
 __all__ = ["IEMOCAP_4_CLASSES", "load_iemocap", "load_meld", "load_semaine"]
 
@@ -27,14 +31,26 @@ def _check_root(root, what):
     return root
 
 
-def _clock_seconds(values, column, split):
-    parts = values.str.extract(r"^(\d+):(\d+):(\d+)[,.](\d+)$")
+def _clock_seconds(values, column, path):
+    # As text: a column of numbers (or of nothing) has no .str, yet is an error to name.
+    parts = values.astype(str).str.extract(r"^(\d+):(\d+):(\d+)[,.](\d+)$")
     if parts.isna().any(axis=None):
         row = int(np.flatnonzero(parts.isna().any(axis=1).to_numpy())[0])
-        raise ValueError(f"MELD {split}: {column} at row {row} is {values.iloc[row]!r}, not "
+        raise ValueError(f"{path}[{column!r}] at row {row} is {_plain(values.iloc[row])!r}, not "
                          "HH:MM:SS,mmm.")
     numbers = parts.astype(int)
     return numbers[0] * 3600 + numbers[1] * 60 + numbers[2] + numbers[3] / 1000
+
+
+def _integer_ids(raw, column, path):
+    """An id column as integers; a missing, non-numeric or fractional id is an error."""
+    values = check_numeric_columns(raw, [column], name=str(path), allow_nan=False)[:, 0]
+    fractional = values != np.round(values)
+    if fractional.any():
+        row = int(np.flatnonzero(fractional)[0])
+        raise ValueError(f"{path}[{column!r}] must hold integers; row {row} holds "
+                         f"{_plain(raw[column].iloc[row])!r}.")
+    return values.astype(np.int64)
 
 
 def load_meld(root, splits=_MELD_SPLITS):
@@ -56,6 +72,16 @@ def load_meld(root, splits=_MELD_SPLITS):
         ``emotion`` (7 classes) and ``sentiment``, and ``split``, ``season``,
         ``episode``.
 
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` or a split's file does not exist.
+    ValueError
+        When a file is empty or not a CSV text file, a line has more or fewer
+        fields than the header, a column is missing, an id is missing or not an
+        integer, or a time is not ``HH:MM:SS,mmm``; the message names the file
+        (and the column and row).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -73,18 +99,19 @@ def load_meld(root, splits=_MELD_SPLITS):
         path = root / f"{split}_sent_emo.csv"
         if not path.is_file():
             raise FileNotFoundError(f"MELD split {split!r}: {str(path)!r} does not exist.")
-        raw = pd.read_csv(path)
+        # MELD separates fields by a bare comma: a space after one belongs to the text.
+        raw = _read_csv(path, "MELD file", skip_initial_space=False)
         missing = [c for c in ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
                                "Utterance_ID", "StartTime", "EndTime") if c not in raw.columns]
         if missing:
             raise ValueError(f"{path}: not a MELD file, the column(s) {missing} are missing.")
         frames.append(pd.DataFrame({
-            "conversation": split + "_" + raw["Dialogue_ID"].astype(str),
-            "turn": raw["Utterance_ID"].astype(int),
+            "conversation": [f"{split}_{d}" for d in _integer_ids(raw, "Dialogue_ID", path)],
+            "turn": _integer_ids(raw, "Utterance_ID", path),
             "speaker": raw["Speaker"].astype(str),
             "text": raw["Utterance"].astype(str).str.translate(_QUOTES),
-            "start": _clock_seconds(raw["StartTime"], "StartTime", split),
-            "end": _clock_seconds(raw["EndTime"], "EndTime", split),
+            "start": _clock_seconds(raw["StartTime"], "StartTime", path),
+            "end": _clock_seconds(raw["EndTime"], "EndTime", path),
             "emotion": raw["Emotion"], "sentiment": raw["Sentiment"], "split": split,
             "season": raw.get("Season"), "episode": raw.get("Episode"),
         }))
@@ -92,32 +119,63 @@ def load_meld(root, splits=_MELD_SPLITS):
 
 
 _IEMOCAP_TURN = re.compile(r"^(Ses\w+?)_([FM])(\w+)\s+\[(\d+\.\d+)-(\d+\.\d+)\]:\s*(.*)$")
+_IEMOCAP_SESSION = re.compile(r"^Ses(\d+)")
 _IEMOCAP_LABEL = re.compile(
     r"^\[(\d+\.\d+)\s*-\s*(\d+\.\d+)\]\s+(Ses\S+)\s+(\w+)\s+\[([\d.]+),\s*([\d.]+),\s*([\d.]+)\]")
 
 
+def _numbered_lines(path):
+    """The stripped lines of a text file with their 1-based numbers."""
+    lines = path.read_text(encoding="utf8", errors="replace").splitlines()
+    return [(number, line.strip()) for number, line in enumerate(lines, start=1)]
+
+
 def _iemocap_transcript(path):
     rows = []
-    for line in path.read_text(encoding="utf8", errors="replace").splitlines():
-        match = _IEMOCAP_TURN.match(line.strip())
-        if match:
-            dialog, gender, number, start, end, text = match.groups()
-            rows.append({"utterance": f"{dialog}_{gender}{number}", "dialog": dialog,
-                         "gender": gender, "start": float(start), "end": float(end),
-                         "text": text})
+    for number, line in _numbered_lines(path):
+        match = _IEMOCAP_TURN.match(line)
+        if not match:
+            continue
+        dialog, gender, speaker_number, start, end, text = match.groups()
+        utterance = f"{dialog}_{gender}{speaker_number}"
+        session = _IEMOCAP_SESSION.match(dialog)
+        if session is None:
+            raise ValueError(f"IEMOCAP transcript {str(path)!r}, line {number}: utterance "
+                             f"{utterance!r} does not start with Ses and its session number, "
+                             "as in Ses01F_impro01_F000.")
+        rows.append({"utterance": utterance, "dialog": dialog, "gender": gender,
+                     "session": int(session.group(1)), "start": float(start),
+                     "end": float(end), "text": text, "where": f"{str(path)!r} line {number}"})
     return rows
 
 
 def _iemocap_labels(path):
     rows = []
-    for line in path.read_text(encoding="utf8", errors="replace").splitlines():
-        match = _IEMOCAP_LABEL.match(line.strip())
+    for number, line in _numbered_lines(path):
+        match = _IEMOCAP_LABEL.match(line)
         if match:
             _, _, utterance, category, valence, activation, dominance = match.groups()
             rows.append({"utterance": utterance, "category": category,
                          "valence": float(valence), "activation": float(activation),
-                         "dominance": float(dominance)})
+                         "dominance": float(dominance),
+                         "where": f"{str(path)!r} line {number}"})
     return rows
+
+
+def _one_line_per_utterance(rows, what):
+    """The rows as a frame; an utterance listed twice is an error naming both lines.
+
+    A repeated line would become two talkturns of one utterance (the label
+    merge multiplies them), and with different values one of them is wrong.
+    """
+    table = pd.DataFrame(rows)
+    repeated = table["utterance"].duplicated(keep=False).to_numpy()
+    if repeated.any():
+        utterance = table["utterance"].to_numpy()[repeated][0]
+        places = table.loc[table["utterance"] == utterance, "where"].tolist()
+        raise ValueError(f"IEMOCAP {what} list utterance {utterance!r} more than once: "
+                         f"{', '.join(places)}; each utterance must have one line.")
+    return table.drop(columns="where")
 
 
 def load_iemocap(root):
@@ -143,6 +201,15 @@ def load_iemocap(root):
         ``end``, ``category`` (the evaluators' label), ``label4`` (angry,
         happy = happy + excited, neutral, sad; missing for the rest) and
         ``valence``, ``activation``, ``dominance``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``root`` is not a directory or holds no ``Session*/dialog``.
+    ValueError
+        When no talkturn line is found, an utterance id does not start with
+        ``Ses`` and a session number, or an utterance has two transcript lines
+        or two label lines; the message names the file and line.
 
     Examples
     --------
@@ -171,12 +238,12 @@ def load_iemocap(root):
             labels += _iemocap_labels(path)
     if not turns:
         raise ValueError(f"No IEMOCAP talkturn line found under {str(root)!r}.")
-    frame = pd.DataFrame(turns)
+    frame = _one_line_per_utterance(turns, "transcripts")
     if labels:
-        frame = frame.merge(pd.DataFrame(labels), on="utterance", how="left")
+        frame = frame.merge(_one_line_per_utterance(labels, "evaluations"), on="utterance",
+                            how="left")
     else:
         frame[["category", "valence", "activation", "dominance"]] = np.nan
-    frame["session"] = frame["dialog"].str.extract(r"^Ses(\d+)")[0].astype(int)
     frame["speaker"] = "Ses" + frame["session"].map("{:02d}".format) + "_" + frame["gender"]
     frame["speaker_label"] = frame["gender"].map({"F": "woman", "M": "man"})
     frame["label4"] = frame["category"].map(IEMOCAP_4_CLASSES)
@@ -218,13 +285,37 @@ def _semaine_talkturns(words):
     return turns
 
 
+def _semaine_trace(path):
+    """One FeelTrace file as an (n, 2) array of finite ``time value`` pairs.
+
+    Parsed line by line so that an error names the line: a file of single
+    values, or of three per line, would otherwise reshape into pairs silently.
+    """
+    pairs = []
+    for number, line in _numbered_lines(path):
+        fields = line.split("#", 1)[0].split()    # "#" starts a comment, as for np.loadtxt
+        if not fields:
+            continue
+        try:
+            pair = [float(field) for field in fields]
+        except ValueError:
+            pair = []
+        if len(pair) != 2 or not all(map(math.isfinite, pair)):
+            raise ValueError(f"SEMAINE trace {str(path)!r}, line {number}: {line!r} is not a "
+                             "'time value' pair of finite numbers.")
+        pairs.append(pair)
+    if not pairs:
+        raise ValueError(f"SEMAINE trace {str(path)!r} is empty: expected 'time value' lines.")
+    return np.array(pairs)
+
+
 def _semaine_traces(folder):
     """Rater-averaged trace per dimension as (times, values)."""
     traces = {}
     for path in sorted(folder.glob("*.txt")):
         match = _TRACE.match(path.name)
         if match:
-            pairs = np.loadtxt(path, ndmin=1).reshape(-1, 2)
+            pairs = _semaine_trace(path)
             traces.setdefault(_DIMENSIONS[match.group(3)], []).append(pairs)
     averaged = {}
     for dimension, raters in traces.items():
@@ -294,12 +385,22 @@ def load_semaine(root):
     return pd.concat(frames, ignore_index=True)
 
 
+def _semaine_info(path):
+    """The attributes of a session's ``session.xml`` (none when it is absent)."""
+    if not path.is_file():
+        return {}
+    try:
+        return ET.parse(path).getroot().attrib
+    except ET.ParseError as error:
+        raise ValueError(f"SEMAINE session file {str(path)!r} is not well-formed XML: "
+                         f"{error}.") from error
+
+
 def _semaine_session(folder):
     users = sorted(folder.glob("wordLevel_alignedTranscript*_user*"))
     if not users:
         return None
-    info = ET.parse(folder / "session.xml").getroot().attrib \
-        if (folder / "session.xml").is_file() else {}
+    info = _semaine_info(folder / "session.xml")
     recording, character = info.get("recording", folder.name), info.get("character", "unknown")
     words = _semaine_words(users[0], "user")
     for path in sorted(folder.glob("wordLevel_alignedTranscript*_operator*"))[:1]:

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._readers import VOKATURI_EMOTIONS
+from .._frame import check_numeric_columns, check_talkturn_frame
+from ._readers import VOKATURI_EMOTIONS, _check_times
 
 __all__ = ["make_feature_files"]
 
@@ -92,6 +93,17 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
     dict
         ``{"openface": [paths], "vokaturi": path}``.
 
+    Raises
+    ------
+    TypeError
+        When ``X`` is not a DataFrame.
+    ValueError
+        When ``X`` lacks a column (``start``, ``end``, ``tone_*``, or the
+        ``AUxx_c`` of an ``AUxx_r``), holds a missing or non-numeric time or
+        action unit, a talkturn that ends before it starts, or a conversation
+        id that is not a plain file name (such as ``"../x"``), or two ids that
+        would share a file.
+
     Examples
     --------
     >>> import tempfile
@@ -104,14 +116,15 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
     if isinstance(failure_rate, bool) or not isinstance(failure_rate, numbers.Real) \
             or not 0.0 <= failure_rate < 1.0:
         raise ValueError(f"failure_rate must be a fraction in [0, 1), got {failure_rate!r}.")
+    X, action_units = _check_generated_frame(X)
+    stems = _file_stems(X["conversation"].unique())
     rng = check_random_state(random_state)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    action_units = sorted({c[:-2] for c in X.columns if c.startswith("AU") and c.endswith("_r")})
     openface = []
     for conversation, talkturns in X.groupby("conversation", sort=False):
         frames = _conversation_frames(talkturns, action_units, rng, failure_rate)
-        path = directory / f"{conversation}.csv"
+        path = directory / f"{stems[conversation]}.csv"
         _write_openface(path, frames)
         openface.append(str(path))
     tones = X[["conversation", "turn"]].copy()
@@ -120,6 +133,50 @@ def make_feature_files(X, directory, random_state=None, failure_rate=0.03):
     vokaturi = directory / "vokaturi.csv"
     tones.to_csv(vokaturi, index=False)
     return {"openface": openface, "vokaturi": str(vokaturi)}
+
+
+def _check_generated_frame(X):
+    """Check the columns and times that the files are made of; return X and its action units."""
+    tones = [f"tone_{emotion}" for emotion in VOKATURI_EMOTIONS]
+    table = check_talkturn_frame(X, required=["start", "end", *tones], name="X")
+    action_units = sorted({c[:-2] for c in table.columns
+                           if isinstance(c, str) and c.startswith("AU") and c.endswith("_r")})
+    flags = [f"{au}_c" for au in action_units]
+    missing = [c for c in flags if c not in table.columns]
+    if missing:
+        raise ValueError(f"X has the intensities of {[c[:-2] for c in missing]} but not their "
+                         f"presence flag(s) {missing}.")
+    # Missing times would leave a talkturn without frames, and missing action
+    # units would be written as frames of nothing: refuse both.
+    _check_times(table, "start", "end", "X", allow_nan=False)
+    check_numeric_columns(table, [*(f"{au}_r" for au in action_units), *flags], name="X",
+                          allow_nan=False)
+    check_numeric_columns(table, tones, name="X")
+    return table, action_units
+
+
+def _file_stems(conversations):
+    """File name (without ``.csv``) of each conversation's OpenFace file.
+
+    The id becomes the name as it is, so that :func:`read_openface` gives it
+    back as the video id; an id with a path separator would write outside the
+    directory, and two ids of one name (``1`` and ``"1"``, or ``"A"`` and
+    ``"a"`` on a case-insensitive disk) would overwrite each other's file.
+    """
+    stems, owners = {}, {"vokaturi": "The Vokaturi table"}
+    for conversation in conversations:
+        stem = str(conversation)
+        if stem in ("", ".", "..") or any(c in stem for c in "/\\\0"):
+            raise ValueError(f"Conversation id {conversation!r} is not a plain file name; "
+                             "ids name the OpenFace files, so they may not be empty, '.', "
+                             "'..' or hold '/', '\\' or a NUL character.")
+        if stem.casefold() in owners:
+            raise ValueError(f"{owners[stem.casefold()]} and conversation {conversation!r} "
+                             f"would both be written to {stem + '.csv'!r}; give the "
+                             "conversations distinct names.")
+        owners[stem.casefold()] = f"Conversation {conversation!r}"
+        stems[conversation] = stem
+    return stems
 
 
 def _conversation_frames(talkturns, action_units, rng, failure_rate):

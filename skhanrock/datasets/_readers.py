@@ -1,5 +1,6 @@
 """Readers for OpenFace and Vokaturi outputs, and the frame-to-talkturn aligner."""
 
+import csv
 import glob
 import os
 import warnings
@@ -34,6 +35,69 @@ def _expand_paths(path):
     return paths
 
 
+def _check_field_counts(path, what, skip_initial_space):
+    """Refuse an empty file, a non-text file, or a line whose field count differs from the header.
+
+    Given a line with one field more than the header, pandas takes the first
+    field as the row's index and shifts every value one column right; a line
+    with fewer fields it pads with missing values. Both would be silent.
+    """
+    try:
+        with open(path, newline="", encoding="utf8") as file:
+            lines = csv.reader(file, skipinitialspace=skip_initial_space)
+            # pandas skips blank (or blank-looking) lines, so they count as no row.
+            rows = (row for row in lines if "".join(row).strip() or len(row) > 1)
+            header = next(rows, None)
+            if header is None:
+                raise ValueError(f"{what} {str(path)!r} is empty: expected a header line, "
+                                 "then one line per row.")
+            for row in rows:
+                if len(row) != len(header):
+                    raise ValueError(
+                        f"{what} {str(path)!r}, line {lines.line_num}: {len(row)} fields where "
+                        f"the header has {len(header)}; every line must hold one value per "
+                        "column.")
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{what} {str(path)!r} is not a UTF-8 text CSV file: {error}.") \
+            from error
+
+
+def _read_csv(path, what, skip_initial_space=True):
+    """Read one CSV file whose every line has the header's fields; errors name the file.
+
+    Parameters
+    ----------
+    path : str or path
+        The file.
+    what : str
+        What the file is, for the messages, e.g. ``"OpenFace file"``.
+    skip_initial_space : bool, default=True
+        Drop the spaces after each comma (OpenFace writes ``", "``).
+
+    Returns
+    -------
+    DataFrame
+        The rows, with a default index: no column is taken as the index.
+    """
+    _check_field_counts(path, what, skip_initial_space)
+    try:
+        return pd.read_csv(path, skipinitialspace=skip_initial_space, index_col=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise ValueError(f"{what} {str(path)!r} is not a readable CSV file: {error}") from error
+
+
+def _check_times(table, start_column, end_column, name, allow_nan=True):
+    """Talkturn start and end times as a float array; none may end before it starts."""
+    times = check_numeric_columns(table, [start_column, end_column], name=name,
+                                  allow_nan=allow_nan)
+    backwards = times[:, 1] < times[:, 0]
+    if backwards.any():
+        row = table.index[np.flatnonzero(backwards)[0]]
+        raise ValueError(f"Talkturn at row {row!r} of {name} ends before it starts: "
+                         f"{end_column!r} must be >= {start_column!r}.")
+    return times
+
+
 def read_openface(path, video=None):
     """Read OpenFace 2.x FeatureExtraction CSV files into one frame table.
 
@@ -57,8 +121,10 @@ def read_openface(path, video=None):
     Raises
     ------
     ValueError
-        When a required column is missing, or two files of the same video
-        overlap in time.
+        When a file is empty or not a CSV text file, a line has more or fewer
+        fields than the header, a required column is missing or not numeric,
+        or two files of the same video overlap in time; the message names the
+        file.
 
     Examples
     --------
@@ -82,7 +148,7 @@ def read_openface(path, video=None):
 
 
 def _read_one_openface(path, video):
-    table = pd.read_csv(path, skipinitialspace=True)
+    table = _read_csv(path, "OpenFace file")
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in _OPENFACE_REQUIRED if c not in table.columns]
     if missing:
@@ -136,7 +202,8 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
     Raises
     ------
     ValueError
-        When a file lacks a column, or holds a value that is not a
+        When a file is empty or not a CSV text file, a line has more or fewer
+        fields than the header, a column is missing, or a value is not a
         probability; the message names the file.
 
     Examples
@@ -154,7 +221,7 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
 
 
 def _read_one_vokaturi(path, key_columns):
-    table = pd.read_csv(path, skipinitialspace=True)
+    table = _read_csv(path, "Vokaturi table")
     missing = [c for c in (*key_columns, *VOKATURI_EMOTIONS) if c not in table.columns]
     if missing:
         raise ValueError(f"Vokaturi table {path!r} lacks the column(s) {missing}.")
@@ -361,12 +428,7 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     _check_align_parameters(min_confidence, smile_seconds, present_seconds)
     table = check_talkturn_frame(talkturns, required=[video_column, start_column, end_column],
                                  name="talkturns")
-    times = check_numeric_columns(table, [start_column, end_column], name="talkturns")
-    backwards = times[:, 1] < times[:, 0]
-    if backwards.any():
-        row = table.index[np.flatnonzero(backwards)[0]]
-        raise ValueError(f"Talkturn at row {row!r} ends before it starts: "
-                         f"{end_column!r} must be >= {start_column!r}.")
+    times = _check_times(table, start_column, end_column, "talkturns")
     if not isinstance(frames, pd.DataFrame):
         raise TypeError(f"frames must be a DataFrame from read_openface, got "
                         f"{type(frames).__name__}.")

@@ -8,13 +8,15 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import ParameterSampler
-from sklearn.utils.multiclass import type_of_target
 from tqdm.auto import tqdm
 
-from ..metrics import METRICS, score
+from ..metrics import METRICS, paper_scorers, score
 from ..model_selection import MedianStopping, check_search_space, paper_search_space
 from ..model_selection._median_stopping import _as_store
+from ..model_selection._splits import _check_talkturns
 from ..nn import ConversationValidSplit
+from ..preprocessing import is_classification_target
+from ..preprocessing._targets import check_number, is_finite_number, regression_labels
 from ._hypotheses import HYPOTHESES, hypothesis_pipeline
 from ._partitions import experiment_partitions
 from ._store import ResultsFile, fingerprint
@@ -88,11 +90,40 @@ class Experiment:
 
 
 def _task(y):
-    labelled = y.dropna()
-    if labelled.empty:
+    """The package's rule (floats are regression, whole numbers too), as the splitters apply it.
+
+    scikit-learn's ``type_of_target`` would call rounded valence (1.0 ... 5.0)
+    classes and train a classifier on it.
+    """
+    if not pd.notna(pd.Series(np.asarray(y, dtype=object).ravel())).any():
         raise ValueError("y has no labelled row.")
-    kind = type_of_target(labelled.infer_objects().to_numpy())
-    return "regression" if kind.startswith("continuous") else "classification"
+    if is_classification_target(y):
+        return "classification"
+    regression_labels(y, "run_experiment")  # numbers, and finite, or an error naming the row
+    return "regression"
+
+
+def _check_metric(metric, task):
+    """Raise when the metric is not one of the task's, before any trial is trained."""
+    suitable = sorted(paper_scorers(task))
+    if metric in suitable:
+        return
+    held = ("class labels (integers, strings, booleans or categories)"
+            if task == "classification" else
+            "floats, which are regression targets even when all are whole numbers (give class "
+            "codes as integers, strings or a categorical)")
+    raise ValueError(f"metric={metric!r} does not fit y: y holds {held}, so the metric must be "
+                     f"one of {suitable}.")
+
+
+def _check_seed(random_state):
+    """An integer seed: None would draw anew at every run, so a results file could not resume."""
+    if not (is_finite_number(random_state, integer=True) and 0 <= random_state < 2 ** 32):
+        raise ValueError(
+            f"random_state must be an integer in [0, 2**32), got {random_state!r}: it seeds the "
+            "partition, the parameter draws and the models, and the experiment's fingerprint "
+            "records it so that a results file resumes the same experiment. Vary it to repeat "
+            "the experiment with other draws.")
 
 
 def _trial_parameters(space, seed, trial):
@@ -135,23 +166,29 @@ def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_stat
     start = time.perf_counter()
     pipeline.fit(X[rows["train"]], y[rows["train"]])
     seconds = time.perf_counter() - start
+    predictions = {f"{part}_pred": pipeline.predict(X[rows[part]]) for part in ("dev", "test")}
+    for name, values in predictions.items():
+        if task == "regression" and not np.isfinite(np.asarray(values, dtype=float)).all():
+            # Caught here, by name, rather than as a missing prediction in the tables
+            # once every other trial has run.
+            raise ValueError(
+                f"Trial {trial} of arm {arm!r} diverged: its {name} holds non-finite values "
+                f"(parameters {chosen}). Narrow the search space, e.g. a lower han__lr range.")
     return {"arm": arm, "trial": int(trial), "params": chosen, "fit_seconds": seconds,
-            "dev_pred": pipeline.predict(X[rows["dev"]]),
-            "test_pred": pipeline.predict(X[rows["test"]])}
+            **predictions}
 
 
-def _check_arguments(X, y, hypothesis, metric, n_trials, space, fixed):
+def _check_arguments(X, y, hypothesis, metric, counts, random_state):
+    """Everything that can be wrong with the arguments, before anything is trained."""
     if hypothesis not in HYPOTHESES:
         raise ValueError(f"hypothesis must be one of {sorted(HYPOTHESES)}, got {hypothesis!r}.")
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a talkturn DataFrame, got {type(X).__name__}.")
-    if len(y) != len(X):
-        raise ValueError(f"y has {len(y)} values but X has {len(X)} rows.")
+    _check_talkturns(X, y, "run_experiment")
     if metric is not None and metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
-    if int(n_trials) < 1:
-        raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}.")
-    check_search_space(hypothesis_pipeline("aphf"), {**space, **fixed})
+    for name, value in counts.items():
+        # a float would be truncated, and max_epochs=-1 "fits" without training
+        check_number(name, value, low=1, integer=True)
+    _check_seed(random_state)
 
 
 def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=None,
@@ -176,14 +213,20 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Talkturn frame with the feature columns the MONAH transcriber and the
         auxiliary families need (OpenFace, Vokaturi, timings).
     y : Series
-        Primary labels (class labels or floats); missing values are unlabelled rows.
+        Primary labels, one per row; missing values are unlabelled rows. The
+        task follows :func:`~skhanrock.preprocessing.is_classification_target`:
+        floats are regression targets, whole numbers such as rounded valence
+        (1.0 ... 5.0) too; integers, strings, booleans and categoricals are
+        classes.
     hypothesis : {"H1", "H2", "H3"}, default="H1"
     n_trials : int, default=30
         Trials per arm.
     max_epochs : int, default=30
+        Positive; ``fixed_params["han__max_epochs"]`` overrides it.
     metric : str or None, default=None
-        A name of :data:`~skhanrock.metrics.METRICS`; None picks "accuracy"
-        for class labels and "mae" for floats.
+        A name of :data:`~skhanrock.metrics.METRICS` that fits the task
+        ("mae" for regression, the others for classes); None picks
+        "accuracy" for class labels and "mae" for floats.
     partition : None, str or array-like, default=None
         Train/dev/test rows: None uses a ``partition`` column of ``X`` when
         there is one, otherwise a random speaker-disjoint 60/20/20 split; a
@@ -203,7 +246,9 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     results_file : path or None, default=None
     n_resamples : int, default=1000
     random_state : int, default=0
-        Seeds the partition, the parameter draws and the models.
+        Seeds the partition, the parameter draws and the models. None is
+        refused: the seed is part of the experiment's fingerprint, so that a
+        results file resumes the same draws.
     progress : bool, default=False
         Show a progress bar over trials.
     median_stopping : str, path-like, store object or None, default=None
@@ -230,6 +275,14 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     -------
     Experiment
 
+    Raises
+    ------
+    ValueError
+        Before any trial is trained: for a ``y`` of another length than ``X``,
+        a metric that does not fit the task, a count that is not a positive
+        integer, a seed that is not an integer, an unknown search-space key,
+        or partitions that share a speaker.
+
     Examples
     --------
     >>> from scipy.stats import loguniform
@@ -245,15 +298,20 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     >>> result.table.index.tolist()
     ['flat', 'rock']
     """
+    counts = {"n_trials": n_trials, "max_epochs": max_epochs, "n_resamples": n_resamples}
+    if "han__max_epochs" in (fixed_params or {}):
+        counts["fixed_params['han__max_epochs']"] = fixed_params["han__max_epochs"]
+    _check_arguments(X, y, hypothesis, metric, counts, random_state)
+    # the task from y as given: rebuilding it below loses a categorical's dtype
+    task = _task(y)
+    metric = metric or ("accuracy" if task == "classification" else "mae")
+    _check_metric(metric, task)
     y = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy(),
-                  index=X.index if isinstance(X, pd.DataFrame) else None)
-    definition = HYPOTHESES.get(hypothesis)
+                  index=X.index).infer_objects()
+    definition = HYPOTHESES[hypothesis]
     space = paper_search_space() if search_space is None else dict(search_space)
     fixed = {"han__max_epochs": int(max_epochs), **(fixed_params or {})}
-    _check_arguments(X, y, hypothesis, metric, n_trials, space, fixed)
-    task = _task(y)
-    y = y.infer_objects()
-    metric = metric or ("accuracy" if task == "classification" else "mae")
+    check_search_space(hypothesis_pipeline("aphf"), {**space, **fixed})
     partitions = experiment_partitions(X, y, partition, random_state=random_state,
                                        shared_speakers=shared_speakers)
     varied = {key for arm in definition.arms.values() for key in arm if key != "families"}
@@ -285,7 +343,10 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         if store is not None:
             store.append(trial)
         finished.append(trial)
-    finished = [t for t in finished if t["trial"] < int(n_trials)]
+    # in trial order, whatever order the workers finished in: among tied dev scores the
+    # first trial wins, and that must not depend on n_jobs or on a resume
+    finished = sorted((t for t in finished if t["trial"] < int(n_trials)),
+                      key=lambda t: (t["arm"], t["trial"]))
     rows = {name: (partitions == name).to_numpy() for name in ("dev", "test")}
     truth = {name: y[held_out].to_numpy() for name, held_out in rows.items()}
     trials = _trials_frame(finished, truth, metric)

@@ -7,6 +7,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import text_as_strings
+from ..nn import HanRockClassifier, HanRockRegressor
 from ..nn._text import tokenize
 
 __all__ = ["BUCKETS", "attention_buckets", "explain"]
@@ -37,17 +38,35 @@ def attention_buckets(z):
         The bucket name of each z-score; a missing z-score (NaN) has no bucket
         (``None``, not the bucket ``"None"``).
 
+    Raises
+    ------
+    TypeError
+        When ``z`` is a single value (or None) rather than an array-like, or
+        holds values that are not numbers.
+
     Examples
     --------
     >>> from skhanrock.inspection import attention_buckets
     >>> list(attention_buckets([-0.5, 0.0, 1.5, 2.0, float("nan")]))
     ['None', 'Low', 'Medium', 'High', None]
     """
-    z = np.asarray(z, dtype=float)
+    z = _as_z_scores(z)
     buckets = np.asarray(BUCKETS, dtype=object)[np.digitize(z, _BUCKET_EDGES)]
     # digitize puts NaN above every edge, which would call it High.
     buckets[np.isnan(z)] = None
     return buckets
+
+
+def _as_z_scores(z):
+    """``z`` as a float array, or a TypeError that says what ``attention_buckets`` takes."""
+    expected = "z must be an array-like of standardised attention (floats), such as a list or Series"
+    # A scalar (None included) would bucket to a single string, not an array of them.
+    if np.ndim(z) == 0:
+        raise TypeError(f"{expected}; got the single value {z!r}.")
+    try:
+        return np.asarray(z, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{expected}; got values that are not numbers ({error}).") from error
 
 
 def _standardise(values):
@@ -65,30 +84,61 @@ def _standardise(values):
 
 
 def _split_pipeline(estimator, X):
-    if isinstance(estimator, Pipeline):
-        return estimator[-1], estimator[:-1].transform(X)
-    return estimator, X
+    """The network and the frame it reads, once the network is known to be fitted.
+
+    The network is checked before a pipeline's earlier steps run: unfitted,
+    those would fail first, with their own and less telling error.
+    """
+    net = estimator[-1] if isinstance(estimator, Pipeline) else estimator
+    if not isinstance(net, HanRockClassifier | HanRockRegressor):
+        raise TypeError(f"estimator must be a HanRockClassifier, a HanRockRegressor or a "
+                        f"Pipeline ending in one, got {type(net).__name__}.")
+    check_is_fitted(net)
+    return net, estimator[:-1].transform(X) if isinstance(estimator, Pipeline) else X
 
 
-def _positions(rows, n_rows):
-    """Sorted, distinct row positions from ``rows`` (positions or a boolean mask)."""
-    positions = np.arange(n_rows) if rows is None else np.atleast_1d(np.asarray(rows))
-    if positions.dtype == bool:
-        if len(positions) != n_rows:
-            raise ValueError(f"rows as a boolean mask needs one value per row of X ({n_rows}), "
-                             f"got {len(positions)}.")
-        return np.flatnonzero(positions)
+def _mask_positions(mask, n_rows):
+    if len(mask) != n_rows:
+        raise ValueError(f"rows as a boolean mask needs one value per row of X ({n_rows}), "
+                         f"got {len(mask)}.")
+    return np.flatnonzero(mask)
+
+
+def _check_integer_positions(positions, n_rows):
     if not np.issubdtype(positions.dtype, np.integer):
         raise TypeError(f"rows must be row positions (integers) or a boolean mask, got values "
                         f"of dtype {positions.dtype}; for index labels use "
                         f"X.index.get_indexer(labels).")
-    if len(positions) and (positions.min() < 0 or positions.max() >= n_rows):
+    if positions.min() < 0 or positions.max() >= n_rows:
         raise ValueError(f"rows must be positions between 0 and {n_rows - 1}, got "
                          f"{positions.min()} to {positions.max()}.")
+
+
+def _positions(rows, n_rows):
+    """Sorted, distinct row positions from ``rows`` (positions or a boolean mask).
+
+    A selection of no talkturn is refused, as an empty ``X`` is: an empty
+    explanation could be neither rendered nor plotted.
+    """
+    if rows is None:
+        return np.arange(n_rows)
+    positions = np.atleast_1d(np.asarray(rows))
+    if positions.dtype == bool:
+        positions = _mask_positions(positions, n_rows)
+    elif len(positions):
+        # An empty list has dtype float64: it selects nothing rather than non-integers.
+        _check_integer_positions(positions, n_rows)
+    if not len(positions):
+        raise ValueError("rows selects no talkturn: give at least one position, or a boolean "
+                         "mask with at least one True; rows=None explains every talkturn.")
     return np.unique(positions)
 
 
-def _check_unique_index(X):
+def _check_frame(X):
+    """Refuse what is not a talkturn frame, or one whose index cannot name talkturns."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"X must be a talkturn DataFrame (one row per talkturn, as passed to "
+                        f"fit), got {type(X).__name__}.")
     duplicated = X.index[X.index.duplicated()].unique()
     if len(duplicated):
         raise ValueError(f"X has duplicate index values {list(duplicated[:10])}: explanations "
@@ -208,10 +258,15 @@ def explain(estimator, X, rows=None):
 
     Raises
     ------
-    ValueError
-        When ``X`` has duplicate index labels or ``rows`` is out of range.
     TypeError
-        When ``rows`` is neither integer positions nor a boolean mask.
+        When ``X`` is not a DataFrame, ``estimator`` is not a HAN-ROCK
+        estimator (or a pipeline ending in one), or ``rows`` is neither integer
+        positions nor a boolean mask.
+    ValueError
+        When ``X`` has duplicate index labels, or ``rows`` is out of range or
+        selects no talkturn.
+    sklearn.exceptions.NotFittedError
+        When ``estimator`` (a pipeline's final step) is not fitted.
 
     Examples
     --------
@@ -227,9 +282,8 @@ def explain(estimator, X, rows=None):
     >>> table["prediction"].iloc[0] == clf.predict(X)[5]
     True
     """
-    _check_unique_index(X)
+    _check_frame(X)
     net, frame = _split_pipeline(estimator, X)
-    check_is_fitted(net)
     positions = _positions(rows, len(frame))
     dataset = net.get_dataset(frame)
     sorted_of_caller = np.empty(len(frame), dtype=np.int64)

@@ -93,20 +93,40 @@ def plot_bootstrap(comparisons, ax=None, metric=None):
     return ax
 
 
+def _history_keys(keys, recorded):
+    """The keys to draw: the default ones recorded, or the given ones, all recorded."""
+    if keys is None:
+        return [k for k in ("train_loss", "valid_loss", "valid_acc") if k in recorded]
+    # A string is one key, not a sequence of one-letter keys.
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    if not keys:
+        raise ValueError(f"keys names no history key; the history records {sorted(recorded)}.")
+    unknown = [k for k in keys if k not in recorded]
+    if unknown:
+        raise ValueError(f"The history has no {unknown}; it records {sorted(recorded)}.")
+    return keys
+
+
 def plot_learning_curves(estimator, keys=None, ax=None):
     """Learning curves from a fitted estimator's (or pipeline's) skorch history.
 
     Parameters
     ----------
     estimator : fitted HanRockClassifier, HanRockRegressor or Pipeline ending in one
-    keys : sequence of str, optional
-        History keys to draw; by default ``train_loss`` and, when recorded,
-        ``valid_loss`` and ``valid_acc``.
+    keys : str or sequence of str, optional
+        History key(s) to draw (a single string is one key); by default
+        ``train_loss`` and, when recorded, ``valid_loss`` and ``valid_acc``.
     ax : matplotlib Axes, optional
 
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        When the estimator is not fitted, or ``keys`` is empty or names a key
+        the history does not record.
 
     Examples
     --------
@@ -125,12 +145,7 @@ def plot_learning_curves(estimator, keys=None, ax=None):
     history = getattr(net, "history_", None) or getattr(net, "history", None)
     if not getattr(net, "initialized_", False) or not history:
         raise ValueError("plot_learning_curves needs a fitted estimator with a training history.")
-    recorded = set(history[-1])
-    if keys is None:
-        keys = [k for k in ("train_loss", "valid_loss", "valid_acc") if k in recorded]
-    unknown = [k for k in keys if k not in recorded]
-    if unknown:
-        raise ValueError(f"The history has no {unknown}; it records {sorted(recorded)}.")
+    keys = _history_keys(keys, set(history[-1]))
     ax = _axes(ax)
     epochs = history[:, "epoch"]
     for key in keys:
@@ -138,6 +153,30 @@ def plot_learning_curves(estimator, keys=None, ax=None):
     ax.set_xlabel("epoch")
     ax.legend()
     return ax
+
+
+# What plot_experiment reads of an Experiment (a duck-typed one will do).
+_EXPERIMENT_ATTRIBUTES = ("table", "baseline", "metric")
+
+
+def _is_experiment(value):
+    return all(hasattr(value, name) for name in _EXPERIMENT_ATTRIBUTES)
+
+
+def _experiments_by_name(experiments):
+    """Name -> experiment from one experiment or a dict of them, refusing anything else."""
+    if not isinstance(experiments, dict):
+        if not (_is_experiment(experiments) and hasattr(experiments, "hypothesis")):
+            raise TypeError(f"experiments must be an Experiment (from run_experiment) or a dict "
+                            f"of name -> Experiment, got {type(experiments).__name__}.")
+        experiments = {experiments.hypothesis: experiments}
+    if not experiments:
+        raise ValueError("plot_experiment got no experiment to draw.")
+    wrong = [name for name, value in experiments.items() if not _is_experiment(value)]
+    if wrong:
+        raise TypeError(f"experiments must map names to Experiments; the value(s) of "
+                        f"{wrong[:10]} are not (an Experiment has {list(_EXPERIMENT_ATTRIBUTES)}).")
+    return experiments
 
 
 def plot_experiment(experiments, axes=None):
@@ -156,6 +195,14 @@ def plot_experiment(experiments, axes=None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        When ``experiments`` is neither an Experiment nor a dict of them.
+    ValueError
+        When there is no experiment, or ``axes`` does not hold one per
+        experiment.
 
     Examples
     --------
@@ -176,8 +223,7 @@ def plot_experiment(experiments, axes=None):
     """
     import matplotlib.pyplot as plt
 
-    if not isinstance(experiments, dict):
-        experiments = {experiments.hypothesis: experiments}
+    experiments = _experiments_by_name(experiments)
     if axes is None:
         rows = max(len(e.table) for e in experiments.values())
         _, axes = plt.subplots(1, len(experiments), squeeze=False,

@@ -1,7 +1,7 @@
 """Explanations rendered for people: a self-contained HTML page and a matplotlib figure."""
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -132,6 +132,64 @@ def _explained_rows(explanation):
     return list(dict.fromkeys(explanation["row"]))
 
 
+# The columns of explain's table that the page and the figure read.
+_REQUIRED_COLUMNS = ("row", "level", "task", "context", "talkturn", "token", "attention",
+                     "bucket")
+
+
+def _check_explanation(explanation, name):
+    """Refuse what is not a non-empty table from explain, naming the argument."""
+    if not isinstance(explanation, pd.DataFrame):
+        raise TypeError(f"{name} must be the DataFrame returned by explain, "
+                        f"got {type(explanation).__name__}.")
+    missing = [c for c in _REQUIRED_COLUMNS if c not in explanation.columns]
+    if missing:
+        raise ValueError(f"{name} lacks the column(s) {missing} of a table from explain; "
+                         f"it has {list(explanation.columns)}.")
+    if explanation.empty:
+        raise ValueError(f"{name} explains no talkturn: it has no rows.")
+    _check_talkturn_attention(explanation, name)
+
+
+def _check_talkturn_attention(explanation, name):
+    """Every explained row needs its overall talkturn attention.
+
+    The talkturn boxes are drawn from it and hold the words: without it a row
+    would show nothing, or leave a figure without height.
+    """
+    overall = explanation[(explanation["level"] == "talkturn")
+                          & (explanation["task"] == OVERALL)]
+    present = set(overall["row"])
+    without = [row for row in _explained_rows(explanation) if row not in present]
+    if without:
+        raise ValueError(f"{name} has no overall talkturn attention (level 'talkturn', task "
+                         f"{OVERALL!r}) for the row(s) {without[:10]}; keep those rows of "
+                         f"explain's table, as they hold the talkturns to draw.")
+
+
+def _check_models(explanation, compare):
+    """The explanations to show, each checked under its argument's name."""
+    _check_explanation(explanation, "explanation")
+    if compare is None:
+        return [explanation]
+    _check_explanation(compare, "compare")
+    return [explanation, compare]
+
+
+def _check_titles(titles, n_models):
+    """``titles`` as strings, one per model; a single string titles one model."""
+    if isinstance(titles, str):
+        titles = [titles]
+    elif not isinstance(titles, Iterable):
+        raise TypeError(f"titles must be a string or a sequence of strings, one per model, "
+                        f"got {type(titles).__name__}.")
+    titles = [str(title) for title in titles]
+    if len(titles) < n_models:
+        raise ValueError(f"titles needs one title per model ({n_models}"
+                         f"{' with compare' if n_models > 1 else ''}), got {len(titles)}.")
+    return titles
+
+
 def _own_predictions(explanation, predictions, rows):
     """The given predictions, else those that :func:`explain` stored with the attention."""
     if predictions is None and "prediction" in explanation:
@@ -181,7 +239,8 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
         side, with the predictions of its own ``prediction`` column and the
         same ``labels`` and ``speakers``.
     titles : tuple of str, default=("Model", "Compared model")
-        Headings of the two columns.
+        Headings of the two columns; a single string titles the one column
+        of a page without ``compare``.
     path : str or path, optional
         Also write the page there (UTF-8).
 
@@ -189,6 +248,17 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     -------
     str
         The HTML page.
+
+    Raises
+    ------
+    TypeError
+        When ``explanation`` or ``compare`` is not a DataFrame, or
+        ``speakers`` is neither a Series nor a mapping.
+    ValueError
+        When ``explanation`` or ``compare`` is empty, lacks a column of
+        :func:`~skhanrock.inspection.explain`'s table or a row's overall
+        talkturn attention; when ``titles`` has fewer titles than models; or
+        when a lookup has duplicate labels or the wrong length.
 
     Examples
     --------
@@ -206,12 +276,13 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     >>> "predicted: <b class='predicted'>happy</b>" in page
     True
     """
+    models = _check_models(explanation, compare)
+    titles = _check_titles(titles, len(models))
     speakers = _speaker_lookup(speakers)
     # A sequence of labels follows the rows of the first explanation, for both columns.
     labels = _as_lookup(labels, _explained_rows(explanation), "labels")
-    columns = [_model_html(explanation, titles[0], predictions, labels, speakers)]
-    if compare is not None:
-        columns.append(_model_html(compare, titles[1], None, labels, speakers))
+    columns = [_model_html(model, title, given, labels, speakers)
+               for model, title, given in zip(models, titles, [predictions, None], strict=False)]
     legend = " ".join(f"<span class='word {b}'>{b}</span>" for b in BUCKETS)
     heading = " vs ".join(titles[:len(columns)])
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'>"
@@ -352,7 +423,8 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
     speakers : Series or dict, optional
         Speaker of each talkturn, by row label (e.g. ``X["speaker"]``).
     titles : tuple of str, default=("Model", "Compared model")
-        Titles of the two panels.
+        Titles of the two panels; a single string titles the one panel of a
+        figure without ``compare``.
     axes : sequence of matplotlib Axes, optional
         One per panel (two with ``compare``); by default a new figure sized to
         the text.
@@ -360,6 +432,17 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        When ``explanation`` or ``compare`` is not a DataFrame, or
+        ``speakers`` is neither a Series nor a mapping.
+    ValueError
+        When ``explanation`` or ``compare`` is empty, lacks a column of
+        :func:`~skhanrock.inspection.explain`'s table or a row's overall
+        talkturn attention; when ``row`` is not explained by both; or when
+        ``titles`` or ``axes`` has fewer entries than models.
 
     Examples
     --------
@@ -378,8 +461,9 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
     >>> figure.axes[0].get_title(loc="left").splitlines()
     ['Model', 'talkturn 0 · predicted: happy · true: sad']
     """
+    models = _check_models(explanation, compare)
+    titles = _check_titles(titles, len(models))
     row = explanation["row"].iloc[0] if row is None else row
-    models = [explanation] if compare is None else [explanation, compare]
     speakers = _speaker_lookup(speakers)
     created = axes is None
     axes = _figure_axes(axes, len(models))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ._scores import METRICS, labelled_rows
+from ._scores import METRICS, finite_floats, labelled_rows
 
 __all__ = ["BootstrapComparison", "BootstrapInterval", "bootstrap_ci", "bootstrap_compare",
            "bootstrap_search_compare"]
@@ -152,8 +152,9 @@ def _weighted_metric(metric, weights, y_true, y_pred):
     and predicted classes.
     """
     if metric == "mae":
-        errors = np.abs(y_true.astype(float) - y_pred.astype(float)).astype(np.float32)
-        return weights @ errors / weights.sum(1)
+        # float64: errors beyond float32's range would turn into inf
+        truth, predicted = finite_floats(y_true, y_pred)
+        return weights @ np.abs(truth - predicted) / weights.sum(1)
     true_codes, pred_codes, n_classes = _label_codes(y_true, y_pred)
     if metric == "accuracy":
         return weights @ (true_codes == pred_codes).astype(np.float32) / weights.sum(1)
@@ -344,6 +345,12 @@ def _check_records(records, name, reference=None):
             if len(predicted) != len(truth):
                 raise ValueError(f"{name}[{i}]: {part}_pred has {len(predicted)} values but "
                                  f"{part}_true has {len(truth)}.")
+            missing = np.flatnonzero(pd.notna(pd.Series(truth)).to_numpy()
+                                     & pd.isna(pd.Series(predicted)).to_numpy())
+            if len(missing):
+                # Such a trial would win or lose the dev selection by accident.
+                raise ValueError(f"{name}[{i}]: {part}_pred is missing (None or NaN) at row "
+                                 f"{missing[0]}, a labelled row.")
             if not _same_rows(truth, expected):
                 raise ValueError(
                     f"{name}[{i}] was scored on other {part} rows than baseline_records[0] "
@@ -357,6 +364,9 @@ def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_
         r["dev_true"], r["dev_pred"])) for r in records])
     test = np.stack([_metric_on_resamples(metric, test_weights, *labelled_rows(
         r["test_true"], r["test_pred"])) for r in records])
+    # Ties to 12 decimals go to the first trial, as in the experiment tables:
+    # scikit-learn's sums and these vectorised ones differ in the last bit.
+    dev = np.round(dev, 12)
     best = dev.argmax(0) if higher_is_better else dev.argmin(0)
     return test[best, np.arange(test.shape[1])]
 

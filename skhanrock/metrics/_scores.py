@@ -35,7 +35,8 @@ def labelled_rows(y_true, *y_preds):
     Raises
     ------
     ValueError
-        When a prediction has another length than ``y_true``, or no row is labelled.
+        When a prediction has another length than ``y_true``, misses a value
+        on a labelled row, or no row is labelled.
 
     Examples
     --------
@@ -51,11 +52,24 @@ def labelled_rows(y_true, *y_preds):
                              f"{len(predicted)}.")
     if not keep.any():
         raise ValueError("No labelled row: every true label is missing.")
+    for number, predicted in enumerate(arrays, start=1):
+        # A missing prediction would count as a miss, or make MAE NaN, without a word.
+        missing = np.flatnonzero(keep & pd.isna(pd.Series(predicted)).to_numpy())
+        if len(missing):
+            raise ValueError(f"Prediction {number} is missing (None or NaN) at row {missing[0]}, "
+                             "a labelled row; every labelled row needs a prediction.")
     return (y_true[keep], *(p[keep] for p in arrays))
 
 
-def _as_float(*arrays):
-    return [np.asarray(a, dtype=float) for a in arrays]
+def finite_floats(*arrays):
+    """Regression values as float64 arrays, refusing infinities (MAE would be inf)."""
+    values = [np.asarray(a, dtype=float) for a in arrays]
+    for name, array in zip(("y_true", "y_pred"), values, strict=False):
+        bad = np.flatnonzero(~np.isfinite(array))
+        if len(bad):
+            raise ValueError(f"{name} is {array[bad[0]]} at labelled row {bad[0]}; MAE needs "
+                             "finite values.")
+    return values
 
 
 #: Metric name to (function of labelled y_true, y_pred; higher is better).
@@ -64,7 +78,7 @@ METRICS = {
     "balanced_accuracy": (lambda t, p: balanced_accuracy_score(t.tolist(), p.tolist()), True),
     "macro_f1": (lambda t, p: f1_score(t.tolist(), p.tolist(), average="macro"), True),
     "weighted_f1": (lambda t, p: f1_score(t.tolist(), p.tolist(), average="weighted"), True),
-    "mae": (lambda t, p: mean_absolute_error(*_as_float(t, p)), False),
+    "mae": (lambda t, p: mean_absolute_error(*finite_floats(t, p)), False),
 }
 
 

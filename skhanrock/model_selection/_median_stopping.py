@@ -93,7 +93,19 @@ class SQLiteCurveStore:
         epoch : int
             1-based epoch.
         score : float
+            Finite; a NaN or infinite score is refused (NaN would break the
+            table's NOT NULL constraint, infinity every running average).
+
+        Raises
+        ------
+        ValueError
+            When ``score`` is not a finite number.
         """
+        if not np.isfinite(float(score)):
+            raise ValueError(
+                f"SQLiteCurveStore.record: score of trial {trial!r} at epoch {epoch} is "
+                f"{score}; only finite scores are stored (MedianStopping stops a trial whose "
+                "score is not finite instead of recording it).")
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?)",
                                (str(study), str(trial), int(epoch), float(score)))
@@ -147,7 +159,9 @@ class MedianStopping(Callback):
     score so far is compared with the running averages (mean score up to that
     epoch) of the other trials of the same study that reached that epoch; a
     trial worse than their median stops, the way skorch's ``EarlyStopping``
-    stops training.
+    stops training. A trial whose score is NaN or infinite has diverged: it
+    stops at once, at any epoch, and that score is not written to the store
+    (it is worse than any median, and would spoil the other trials' medians).
 
     Parameters
     ----------
@@ -189,7 +203,8 @@ class MedianStopping(Callback):
     trial_ : str
         Id of the trial of the last training.
     stopped_epoch_ : int or None
-        Epoch at which the rule stopped the trial, None if it ran to the end.
+        Epoch at which the rule (or a non-finite score) stopped the trial,
+        None if it ran to the end.
 
     Examples
     --------
@@ -233,15 +248,21 @@ class MedianStopping(Callback):
                 "have; give the net a train_split (e.g. ConversationValidSplit) or another "
                 "monitor.")
         epoch = len(history)
-        self.store_.record(str(self.study), self.trial_, epoch,
-                           float(history[-1, self.monitor]))
+        score = float(history[-1, self.monitor])
+        if not np.isfinite(score):
+            self._stop(net, epoch, f"its {self.monitor} is {score} (diverged)")
+        self.store_.record(str(self.study), self.trial_, epoch, score)
         if epoch < self.first_check or (epoch - self.first_check) % self.every:
             return
         if self._below_median(history[:, self.monitor], epoch):
-            self.stopped_epoch_ = epoch
-            if net.verbose:
-                print(f"MedianStopping: trial {self.trial_} stopped at epoch {epoch}.")
-            raise KeyboardInterrupt
+            self._stop(net, epoch, "it is worse than the median of the other trials")
+
+    def _stop(self, net, epoch, reason):
+        """End the training the way skorch's EarlyStopping does."""
+        self.stopped_epoch_ = epoch
+        if net.verbose:
+            print(f"MedianStopping: trial {self.trial_} stopped at epoch {epoch}: {reason}.")
+        raise KeyboardInterrupt
 
     def _below_median(self, scores, epoch):
         curves = self.store_.curves(str(self.study))

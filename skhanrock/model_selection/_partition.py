@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from ._splits import _shared_speaker_rows, check_split_classes
+from ._splits import _check_talkturns, _shared_speaker_rows, check_split_classes
 
 __all__ = ["IEMOCAP_PARTITIONS", "PartitionSplit"]
 
@@ -122,10 +122,11 @@ class PartitionSplit(BaseCrossValidator):
         X : DataFrame
             Talkturn frame with the partition column.
         y : array-like or None
-            Labels; a class that occurs in ``y`` but not in the training rows
-            is an error.
+            Labels, one per row of ``X``; a class that occurs in ``y`` but not
+            in the training rows is an error.
         groups : ignored
         """
+        _check_talkturns(X, y, "PartitionSplit")
         partition = self.partition(X)
         train = self._rows_of(partition, _as_names(self.train, "train"), "train")
         test = self._rows_of(partition, _as_names(self.test, "test"), "test")

@@ -4,6 +4,8 @@ import numpy as np
 from scipy.stats import loguniform, randint, uniform
 from sklearn.utils import check_random_state
 
+from ..preprocessing._targets import check_number
+
 __all__ = ["ZeroOrLogUniform", "check_search_space", "paper_search_space"]
 
 
@@ -16,9 +18,15 @@ class ZeroOrLogUniform:
     Parameters
     ----------
     low, high : float
-        Bounds of the log-uniform part, ``0 < low < high``.
+        Bounds of the log-uniform part, finite and ``0 < low < high``.
     p_zero : float, default=0.2
-        Probability of drawing exactly zero.
+        Probability of drawing exactly zero, in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        At construction, naming the bound or probability that is out of range
+        (rather than at the first draw, inside a search).
 
     Examples
     --------
@@ -28,6 +36,15 @@ class ZeroOrLogUniform:
     """
 
     def __init__(self, low, high, p_zero=0.2):
+        # A distribution, not an estimator: checking here names the mistake
+        # where it is written, not at the first draw inside a search.
+        for name, value in (("low", low), ("high", high)):
+            check_number(f"ZeroOrLogUniform {name}", value)
+        if not 0 < low < high:
+            raise ValueError(f"ZeroOrLogUniform needs 0 < low < high (the log-uniform part "
+                             f"cannot reach zero; p_zero gives zero its mass), got low={low!r} "
+                             f"and high={high!r}.")
+        check_number("ZeroOrLogUniform p_zero", p_zero, low=0, high=1)
         self.low = low
         self.high = high
         self.p_zero = p_zero

@@ -67,6 +67,22 @@ def check_split_classes(y, train, where):
             "merge rare classes.")
 
 
+def _check_talkturns(X, y, owner):
+    """Raise unless ``X`` is a talkturn frame with rows and ``y`` (if given) has one label per row.
+
+    Checked before grouping, so that an empty frame or a short ``y`` is named
+    here rather than failing deep inside numpy ("zero-size array") or pandas
+    ("positional indexers are out-of-bounds").
+    """
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{owner}: X must be a talkturn DataFrame, got {type(X).__name__}.")
+    if len(X) == 0:
+        raise ValueError(f"{owner}: X has no rows; there is nothing to group or split.")
+    if y is not None and len(y) != len(X):
+        raise ValueError(f"{owner}: y has {len(y)} value(s) but X has {len(X)} rows; give one "
+                         "label per row (None or NaN for an unlabelled row).")
+
+
 def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
     """Mask of the rows spoken by a speaker allowed on both sides of a split.
 
@@ -146,8 +162,7 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     >>> speaker_groups(X, shared_speakers=["bob"]).tolist()
     [0, 0, 1, 1, 2]
     """
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(f"X must be a talkturn DataFrame, got {type(X).__name__}.")
+    _check_talkturns(X, None, "speaker_groups")
     keys = {f"column {c!r}": X[c].to_numpy() for c in (speaker_column, conversation_column)
             if c in X.columns}
     if groups is not None:
@@ -271,8 +286,10 @@ class SpeakerGroupKFold(_BaseKFold):
         Raises
         ------
         ValueError
-            When a class of ``y`` has no labelled row in a fold's training rows.
+            When ``X`` is empty, ``y`` has another length than ``X``, or a
+            class of ``y`` has no labelled row in a fold's training rows.
         """
+        _check_talkturns(X, y, "SpeakerGroupKFold")
         for fold, (train, test) in enumerate(super().split(X, y, groups)):
             check_split_classes(y, train, f"SpeakerGroupKFold fold {fold}")
             yield train, test

@@ -5,6 +5,8 @@ import math
 import torch
 from torch import nn
 
+from ._gru import check_sizes
+
 __all__ = ["AdditiveAttention", "masked_softmax"]
 
 
@@ -77,6 +79,9 @@ class AdditiveAttention(nn.Module):
 
     def __init__(self, input_size, attention_size, groups=1):
         super().__init__()
+        input_size, attention_size, groups = check_sizes(
+            "AdditiveAttention", input_size=input_size, attention_size=attention_size,
+            groups=groups)
         self.groups = groups
         bound = 1.0 / math.sqrt(input_size)
         self.weight = nn.Parameter(torch.empty(groups, input_size, attention_size)

@@ -1,11 +1,22 @@
 """Encoded talkturns, context windows and the batches that share talkturn encodings."""
 
+import numbers
+
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import Dataset, Subset
 
+from .._frame import canonical_codes
+
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
+
+
+def _positive_integer(owner, name, value):
+    """``value`` as an int, or an error naming the parameter (0 would divide by zero later)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}.")
+    return int(value)
 
 
 def length_buckets(lengths, max_buckets=2, min_saving=0.15):
@@ -154,7 +165,7 @@ class TalkturnDataset(Dataset):
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
         self.conversation_codes = np.asarray(conversation_codes)
-        self.context_size = int(context_size)
+        self.context_size = _positive_integer("TalkturnDataset", "context_size", context_size)
         self.sorted_to_caller = np.asarray(sorted_to_caller)
         self.targets = None if targets is None else {
             name: torch.as_tensor(values) for name, values in targets.items()}
@@ -242,8 +253,8 @@ class ChunkedBatchSampler:
     def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None,
                  conversations=None):
         self.n_samples = n_samples
-        self.batch_size = batch_size
-        self.chunk_size = chunk_size
+        self.batch_size = _positive_integer("ChunkedBatchSampler", "batch_size", batch_size)
+        self.chunk_size = _positive_integer("ChunkedBatchSampler", "chunk_size", chunk_size)
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.conversations = conversations
@@ -332,13 +343,17 @@ class ConversationValidSplit:
         Returns
         -------
         ndarray
-            The held-out conversation ids, in order of first appearance. The
-            same ids and ``random_state`` always give the same draw.
+            The held-out conversation ids, sorted. The same ids, in any order,
+            and the same ``random_state`` always give the same draw.
         """
-        if not 0.0 < self.valid_fraction < 1.0:
+        fraction = self.valid_fraction
+        if not isinstance(fraction, numbers.Real) or isinstance(fraction, bool) \
+                or not 0.0 < fraction < 1.0:
             raise ValueError(
-                f"valid_fraction must lie strictly between 0 and 1, got {self.valid_fraction}.")
+                f"valid_fraction must lie strictly between 0 and 1, got {fraction!r}.")
         ids = pd.unique(np.asarray(conversations))
+        # Drawn from the sorted ids, so the draw does not depend on the row order.
+        ids = ids[np.argsort(canonical_codes(ids))]
         if len(ids) < 2:
             raise ValueError(
                 "ConversationValidSplit needs at least 2 conversations to hold one out; "

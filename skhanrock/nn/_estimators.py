@@ -102,6 +102,20 @@ def _check_in_range(name, value, low, high, *, integer=False, high_open=False):
         raise ValueError(f"{name} must be {what} in [{low}, {high}{bracket}, got {value!r}.")
 
 
+def _as_float32(values, columns, index):
+    """``values`` (rows x columns) in float32, refusing values beyond its range (inf loss)."""
+    with np.errstate(over="ignore"):  # the overflow is reported below, by row and column
+        converted = values.astype(np.float32)
+    overflow = np.argwhere(np.isinf(converted) & np.isfinite(values))
+    if len(overflow):
+        row, column = overflow[0]
+        raise ValueError(
+            f"{columns[column]} at row {index[row]!r} is {values[row, column]:.3g}, beyond "
+            f"float32's range (±{np.finfo(np.float32).max:.3g}) the network computes in; "
+            "rescale it.")
+    return converted
+
+
 def _base_positions(dataset):
     """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
     positions = np.arange(len(dataset))
@@ -164,8 +178,11 @@ class _HanRockNet(NeuralNet):
             raise ValueError(
                 f"aux_units=None means {_TOTAL_UNITS} - primary_units, which needs "
                 f"primary_units < {_TOTAL_UNITS}; got primary_units={self.primary_units}.")
-        for name in ("context_size", "max_words", "min_word_count", "chunk_size"):
+        for name in ("context_size", "max_words", "min_word_count", "chunk_size", "max_epochs"):
             _check_in_range(name, getattr(self, name), 1, np.inf, integer=True)
+        if not isinstance(self.lr, numbers.Real) or isinstance(self.lr, bool) \
+                or not 0 < self.lr < np.inf:
+            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
         for name in ("gru_dropout", "recurrent_dropout"):
             _check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
         if not isinstance(self.freeze_embeddings, bool | np.bool_):
@@ -259,6 +276,7 @@ class _HanRockNet(NeuralNet):
             if self.seed_ is not None:
                 torch.manual_seed(self.seed_)
         self.valid_conversations_ = self._held_out_conversations(frame)
+        self._check_labelled_on_both_sides(frame, y)
         if not refit:
             return
         # Chunk orders come from one generator for the model's whole life, so a
@@ -268,6 +286,19 @@ class _HanRockNet(NeuralNet):
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
+
+    def _check_labelled_on_both_sides(self, frame, y):
+        """Each side of a conversation split needs a label, or its loss is a silent 0."""
+        if not len(self.valid_conversations_):
+            return
+        labelled = self._check_y(y, frame).notna().to_numpy()
+        held_out = frame[self.conversation_column].isin(self.valid_conversations_).to_numpy()
+        for side, rows in (("training", ~held_out), ("validation", held_out)):
+            if not labelled[rows].any():
+                raise ValueError(
+                    f"The {side} conversations of train_split={self.train_split!r} have no "
+                    f"labelled row (held out: {list(self.valid_conversations_)}); its loss "
+                    "would be 0. Use another valid_fraction or random_state.")
 
     def _held_out_conversations(self, frame):
         ids = frame[self.conversation_column].to_numpy()
@@ -350,9 +381,16 @@ class _HanRockNet(NeuralNet):
     def _resolve_loss_weights(self, frame):
         """Loss weights, primary first, summing to one."""
         n_aux = len(self.task_names_) - 1
-        weights = self.loss_weights
-        if weights is None:
-            weights = frame.attrs.get(LOSS_WEIGHTS_ATTR, 0.5)
+        weights, source = self.loss_weights, "loss_weights"
+        if weights is None and LOSS_WEIGHTS_ATTR in frame.attrs:
+            weights = frame.attrs[LOSS_WEIGHTS_ATTR]
+            source = (f"the loss weights in X.attrs[{LOSS_WEIGHTS_ATTR!r}] (left by "
+                      "MutualInfoLossWeights; refit the pipeline after changing its steps)")
+        elif weights is None:
+            weights = 0.5
+        if not isinstance(weights, numbers.Real | dict | pd.Series) or isinstance(weights, bool):
+            raise ValueError(f"loss_weights must be None, a primary weight in [0, 1] or a "
+                             f"{{task: weight}} dict or Series, got {weights!r}.")
         if isinstance(weights, numbers.Real) and not isinstance(weights, bool):
             _check_in_range("loss_weights (the primary weight)", weights, 0.0, 1.0)
             if n_aux == 0:
@@ -360,17 +398,22 @@ class _HanRockNet(NeuralNet):
             else:
                 share = (1.0 - weights) / n_aux
                 weights = {PRIMARY_TASK: weights, **dict.fromkeys(self.task_names_[1:], share)}
-        weights = pd.Series(dict(weights), dtype=float)
+        try:
+            weights = pd.Series(dict(weights), dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: every weight must be a number, got "
+                             f"{dict(weights)!r}.") from None
         unknown = sorted(set(weights.index) - set(self.task_names_))
         if unknown:
             raise ValueError(
-                f"loss_weights names unknown task(s) {unknown}; the tasks of this fit are "
+                f"{source} names unknown task(s) {unknown}; the tasks of this fit are "
                 f"{self.task_names_}.")
         weights = weights.reindex(self.task_names_, fill_value=0.0)
         if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(f"loss_weights must be finite and non-negative, got {dict(weights)}.")
+            raise ValueError(f"{source}: weights must be finite and non-negative, got "
+                             f"{dict(weights)}.")
         if weights[PRIMARY_TASK] <= 0:
-            raise ValueError("loss_weights must give the primary task 'y' a positive weight.")
+            raise ValueError(f"{source}: the primary task 'y' needs a positive weight.")
         return (weights / weights.sum()).rename("loss_weight")
 
     # --------------------------------------------------------------- datasets
@@ -407,15 +450,20 @@ class _HanRockNet(NeuralNet):
         sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
         return {
             "primary": primary,
-            "aux": check_numeric_columns(frame, self.aux_columns_).astype(np.float32),
+            "aux": _as_float32(check_numeric_columns(frame, self.aux_columns_),
+                               self.aux_columns_, frame.index),
             "offsets": self._offset_targets(primary, sources),
         }
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Hold out the drawn conversations, or encode the dev frame of a :class:`~skhanrock.nn.FrameValidSplit`."""
         if isinstance(self.train_split, FrameValidSplit):
-            return (self.get_dataset(X, y),
-                    self.get_dataset(self.train_split.X_valid, self.train_split.y_valid))
+            training = self.get_dataset(X, y)
+            try:
+                valid = self.get_dataset(self.train_split.X_valid, self.train_split.y_valid)
+            except ValueError as error:
+                raise ValueError(f"FrameValidSplit (X_valid, y_valid): {error}") from error
+            return training, valid
         dataset = self.get_dataset(X, y)
         if self.train_split is None:
             return dataset, None
@@ -450,6 +498,8 @@ class _HanRockNet(NeuralNet):
     def _primary_outputs(self, X):
         """Primary-task outputs for every row of X, in the caller's row order."""
         self._check_fitted_encoding()
+        # set_params after fit (context_size=0, max_words=-1) would otherwise predict nonsense
+        self._check_hyper_parameters()
         dataset = self.get_dataset(X)
         outputs = []
         self.module_.eval()
@@ -467,6 +517,9 @@ class _HanRockNet(NeuralNet):
         if sample_weight is None:
             y_true, y_pred = labelled_rows(y, self.predict(X))
             return y_true, y_pred, None
+        if len(sample_weight) != len(X):
+            raise ValueError(f"sample_weight has {len(sample_weight)} values but X has "
+                             f"{len(X)} rows.")
         y_true, y_pred, weights = labelled_rows(y, self.predict(X), sample_weight)
         return y_true, y_pred, weights.astype(float)
 
@@ -603,6 +656,9 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def _fit_targets(self, labels):
         present = labels.dropna().unique()
+        infinite = [c for c in present if isinstance(c, numbers.Real) and np.isinf(c)]
+        if infinite:
+            raise ValueError(f"y holds the class {infinite[0]!r}; class labels must be finite.")
         try:
             classes = np.array(sorted(present))
         except TypeError:
@@ -711,7 +767,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         return 1
 
     def _encode_primary(self, labels):
-        return self._numeric(labels).astype(np.float32)
+        return _as_float32(self._numeric(labels)[:, None], ["y"], labels.index)[:, 0]
 
     def _offset_targets(self, primary, sources):
         return np.where(sources >= 0, primary[np.clip(sources, 0, None)],

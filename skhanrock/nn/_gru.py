@@ -1,5 +1,7 @@
 """Bidirectional GRUs over padded sequences, with block-diagonal groups and DropConnect."""
 
+import numbers
+
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -16,6 +18,42 @@ def reverse_within_lengths(lengths, max_length):
     steps = torch.arange(max_length, device=lengths.device).expand(len(lengths), -1)
     last = (lengths - 1).unsqueeze(1)
     return torch.where(steps <= last, last - steps, steps)
+
+
+def check_sizes(owner, *, minimum=1, **sizes):
+    """The ``sizes`` as Python ints, refusing any that is not an integer >= ``minimum``.
+
+    The layers check their sizes before building anything, so a bad size is
+    reported by name instead of surfacing as a ZeroDivisionError or a shape
+    error deep inside torch. Bools are refused; NumPy integers are converted,
+    as ``nn.GRU`` refuses them.
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}.")
+    return tuple(int(value) for value in sizes.values())
+
+
+def check_dropouts(owner, **rates):
+    """Refuse a dropout rate outside [0, 1): DropConnect rescales by ``1 / (1 - rate)``."""
+    for name, value in rates.items():
+        # "not inside" rather than "outside", so that NaN, which fails every
+        # comparison, is refused too.
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
+            raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}.")
+
+
+def _check_group_sizes(group_sizes):
+    """``group_sizes`` as a tuple of ints, refusing an empty or non-integer one."""
+    try:
+        sizes = tuple(group_sizes)
+    except TypeError:
+        sizes = ()
+    if not sizes:
+        raise ValueError("MaskedBiGRU: group_sizes must be a non-empty sequence of integers "
+                         f">= 1 (hidden units of each GRU), got {group_sizes!r}.")
+    return check_sizes("MaskedBiGRU",
+                       **{f"group_sizes[{i}]": units for i, units in enumerate(sizes)})
 
 
 def _worth_fusing(group_sizes, small_units=64):
@@ -54,10 +92,10 @@ class MaskedBiGRU(nn.Module):
     input_size : int
         Size of each input step.
     group_sizes : tuple of int
-        Hidden units of each independent GRU.
-    dropout : float, default=0.0
+        Hidden units of each independent GRU, each at least 1.
+    dropout : float in [0, 1), default=0.0
         Dropout on the inputs ("GRU dropout").
-    recurrent_dropout : float, default=0.0
+    recurrent_dropout : float in [0, 1), default=0.0
         DropConnect on the hidden-to-hidden weights, the substitute for
         recurrent dropout that keeps the fused kernels.
 
@@ -72,7 +110,9 @@ class MaskedBiGRU(nn.Module):
 
     def __init__(self, input_size, group_sizes, dropout=0.0, recurrent_dropout=0.0):
         super().__init__()
-        self.group_sizes = tuple(int(g) for g in group_sizes)
+        (input_size,) = check_sizes("MaskedBiGRU", input_size=input_size)
+        self.group_sizes = _check_group_sizes(group_sizes)
+        check_dropouts("MaskedBiGRU", dropout=dropout, recurrent_dropout=recurrent_dropout)
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout
         if not _worth_fusing(self.group_sizes):

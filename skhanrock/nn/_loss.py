@@ -12,6 +12,11 @@ def _masked_column_means(values, mask):
     return (values * mask).sum(0) / mask.sum(0).clamp(min=1)
 
 
+_TASKS = ("classification", "regression")
+# The error of each regression loss; a name outside it must never fall back to another loss.
+_REGRESSION_ERRORS = {"l1": torch.abs, "l2": torch.square}
+
+
 def _regression_losses(predicted, target, kind):
     """Per-column L1 or L2 loss over the non-missing targets.
 
@@ -20,8 +25,34 @@ def _regression_losses(predicted, target, kind):
     """
     present = ~torch.isnan(target)
     difference = predicted - torch.where(present, target, torch.zeros_like(target))
-    error = difference.abs() if kind == "l1" else difference.square()
+    error = _REGRESSION_ERRORS[kind](difference)
     return _masked_column_means(error, present.to(error.dtype))
+
+
+def _check_choice(name, value, allowed):
+    # isinstance first: an unhashable or array-like value must not reach "in".
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"MultiTaskLoss: {name} must be one of {allowed}, got {value!r}.")
+
+
+def _check_primary(task, primary, labels):
+    """Refuse primary outputs and labels of the other kind of task.
+
+    A criterion whose ``task`` differs from its estimator's (say
+    ``HanRockClassifier(criterion__task="regression")``) would otherwise fail
+    with a shape error deep inside torch, or not at all.
+    """
+    if task == "classification" and (primary.dim() != 2 or labels.is_floating_point()):
+        raise ValueError(
+            "MultiTaskLoss: task='classification' needs primary outputs of shape "
+            f"(n_samples, n_classes) and integer labels, got outputs of shape "
+            f"{tuple(primary.shape)} and {labels.dtype} labels; a regressor's criterion "
+            "needs task='regression'.")
+    if task == "regression" and (primary.dim() != 1 or not labels.is_floating_point()):
+        raise ValueError(
+            "MultiTaskLoss: task='regression' needs one primary output per sample and "
+            f"numeric targets, got outputs of shape {tuple(primary.shape)} and {labels.dtype} "
+            "targets; a classifier's criterion needs task='classification'.")
 
 
 class MultiTaskLoss(nn.Module):
@@ -34,9 +65,16 @@ class MultiTaskLoss(nn.Module):
 
     Parameters
     ----------
-    task : {"classification", "regression"}
+    task : {"classification", "regression"}, default="classification"
+        Kind of primary task; it must match the estimator's (the estimators
+        set it themselves).
     loss : {"l1", "l2"}, default="l1"
         Regression loss of the primary and history/future tasks.
+
+    Raises
+    ------
+    ValueError
+        If ``task`` or ``loss`` is not one of its allowed values.
 
     Examples
     --------
@@ -51,12 +89,15 @@ class MultiTaskLoss(nn.Module):
 
     def __init__(self, task="classification", loss="l1"):
         super().__init__()
+        _check_choice("task", task, _TASKS)
+        _check_choice("loss", loss, tuple(_REGRESSION_ERRORS))
         self.task = task
         self.loss = loss
 
     def task_losses(self, outputs, targets):
         """Unweighted loss of every task, primary first."""
         primary, aux, offsets = outputs[:3]
+        _check_primary(self.task, primary, targets["primary"])
         if self.task == "classification":
             labels = targets["primary"]
             n_labelled = (labels >= 0).sum().clamp(min=1)
@@ -72,5 +113,20 @@ class MultiTaskLoss(nn.Module):
         return torch.cat([primary_loss.reshape(1), aux_losses, offset_losses])
 
     def forward(self, outputs, targets, weights):
-        """Weighted total; ``weights`` has one entry per task, primary first."""
-        return (self.task_losses(outputs, targets) * weights).sum()
+        """Weighted total; ``weights`` has one entry per task, primary first.
+
+        Raises
+        ------
+        ValueError
+            If ``weights`` is not a vector with one entry per task, which
+            would otherwise be broadcast into a silently wrong total.
+        """
+        losses = self.task_losses(outputs, targets)
+        weights = torch.as_tensor(weights, dtype=losses.dtype, device=losses.device)
+        if weights.shape != losses.shape:
+            n_aux, n_offsets = outputs[1].shape[1], outputs[2].shape[1]
+            raise ValueError(
+                f"MultiTaskLoss: weights must have one entry per task, 1 primary + {n_aux} "
+                f"auxiliary + {n_offsets} history/future = {len(losses)}, got shape "
+                f"{tuple(weights.shape)}.")
+        return (losses * weights).sum()

@@ -2,14 +2,17 @@
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
 from ._attention import AdditiveAttention
-from ._gru import MaskedBiGRU
+from ._gru import MaskedBiGRU, check_dropouts, check_sizes
 from ._window_gru import WindowBiGRU
 
 __all__ = ["HanModule"]
+
+_ARCHITECTURES = ("rock", "flat")
 
 
 class _TaskHeads(nn.Module):
@@ -54,6 +57,35 @@ class _WindowReader(nn.Module):
         return self.attention(encoded, window_mask)
 
 
+def _check_options(architecture, aux_units, n_aux_tasks, freeze_embeddings, gru_dropout,
+                   recurrent_dropout):
+    """Refuse the non-size parameters of :class:`HanModule` that it cannot use."""
+    if not isinstance(architecture, str) or architecture not in _ARCHITECTURES:
+        raise ValueError(f"HanModule: architecture must be one of {_ARCHITECTURES}, "
+                         f"got {architecture!r}.")
+    # Only HAN-ROCK gives the auxiliary tasks a branch of their own; flat adds
+    # aux_units to the single branch, and without auxiliary tasks it is unused.
+    if architecture == "rock" and n_aux_tasks and aux_units < 1:
+        raise ValueError(
+            f"HanModule: aux_units must be at least 1 when architecture='rock' has auxiliary "
+            f"or history/future tasks (n_aux_targets + n_label_offsets = {n_aux_tasks}), "
+            f"got {aux_units!r}.")
+    if not isinstance(freeze_embeddings, bool | np.bool_):
+        raise ValueError("HanModule: freeze_embeddings must be True or False, "
+                         f"got {freeze_embeddings!r}.")
+    check_dropouts("HanModule", gru_dropout=gru_dropout, recurrent_dropout=recurrent_dropout)
+
+
+def _embedding_tensor(weights, vocabulary_size, embedding_dim):
+    """``weights`` as a tensor, refusing a shape that copy_ would silently broadcast."""
+    tensor = torch.as_tensor(weights)
+    if tuple(tensor.shape) != (vocabulary_size, embedding_dim):
+        raise ValueError(
+            "HanModule: embedding_weights must have shape (vocabulary_size, embedding_dim) = "
+            f"({vocabulary_size}, {embedding_dim}), got {tuple(tensor.shape)}.")
+    return tensor
+
+
 class HanModule(nn.Module):
     """Hierarchical attention network with auxiliary task heads.
 
@@ -77,6 +109,8 @@ class HanModule(nn.Module):
     primary_units, aux_units : int
         GRU units per direction of the primary and auxiliary branches (flat
         uses ``primary_units + aux_units`` in its single branch).
+        ``primary_units`` is at least 1; ``aux_units`` may be 0 unless
+        HAN-ROCK has auxiliary or history/future tasks.
     n_primary_outputs : int
         Classes of the primary task, or 1 for regression.
     n_aux_targets : int
@@ -85,7 +119,7 @@ class HanModule(nn.Module):
         History/future label tasks.
     n_offset_outputs : int
         Outputs of each history/future head (classes + 1, or 1).
-    gru_dropout, recurrent_dropout : float
+    gru_dropout, recurrent_dropout : float in [0, 1)
 
     Examples
     --------
@@ -105,6 +139,16 @@ class HanModule(nn.Module):
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
                  gru_dropout=0.0, recurrent_dropout=0.0):
         super().__init__()
+        # Checked before any layer exists, so a bad value fails here by name, not in torch.
+        vocabulary_size, embedding_dim, primary_units, n_primary_outputs, n_offset_outputs = (
+            check_sizes("HanModule", vocabulary_size=vocabulary_size, embedding_dim=embedding_dim,
+                        primary_units=primary_units, n_primary_outputs=n_primary_outputs,
+                        n_offset_outputs=n_offset_outputs))
+        aux_units, n_aux_targets, n_label_offsets = check_sizes(
+            "HanModule", minimum=0, aux_units=aux_units, n_aux_targets=n_aux_targets,
+            n_label_offsets=n_label_offsets)
+        _check_options(architecture, aux_units, n_aux_targets + n_label_offsets,
+                       freeze_embeddings, gru_dropout, recurrent_dropout)
         self.architecture = architecture
         self.n_primary_outputs = n_primary_outputs
         self.n_aux_targets = n_aux_targets
@@ -112,8 +156,9 @@ class HanModule(nn.Module):
         self.n_offset_outputs = n_offset_outputs
         self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=0)
         if embedding_weights is not None:
+            weights = _embedding_tensor(embedding_weights, vocabulary_size, embedding_dim)
             with torch.no_grad():
-                self.embedding.weight.copy_(torch.as_tensor(embedding_weights))
+                self.embedding.weight.copy_(weights)
         self.embedding.weight.requires_grad_(not freeze_embeddings)
         n_aux_tasks = n_aux_targets + n_label_offsets
         if architecture == "flat":

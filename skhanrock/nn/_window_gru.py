@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from ._gru import reverse_within_lengths
+from ._gru import check_dropouts, check_sizes, reverse_within_lengths
 
 __all__ = ["WindowBiGRU"]
 
@@ -47,9 +47,9 @@ class WindowBiGRU(nn.Module):
     hidden_size : int
         Units per direction of each GRU.
     n_groups : int, default=1
-    dropout : float, default=0.0
+    dropout : float in [0, 1), default=0.0
         Dropout on the talkturn vectors ("GRU dropout").
-    recurrent_dropout : float, default=0.0
+    recurrent_dropout : float in [0, 1), default=0.0
         DropConnect on the hidden-to-hidden weights.
 
     Examples
@@ -65,6 +65,9 @@ class WindowBiGRU(nn.Module):
 
     def __init__(self, input_size, hidden_size, n_groups=1, dropout=0.0, recurrent_dropout=0.0):
         super().__init__()
+        input_size, hidden_size, n_groups = check_sizes(
+            "WindowBiGRU", input_size=input_size, hidden_size=hidden_size, n_groups=n_groups)
+        check_dropouts("WindowBiGRU", dropout=dropout, recurrent_dropout=recurrent_dropout)
         self.hidden_size = hidden_size
         self.dropout = dropout
         self.recurrent_dropout = recurrent_dropout

@@ -1,6 +1,8 @@
 """Preprocessed features reused as auxiliary training targets."""
 
+import copy
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,7 +18,7 @@ from .._frame import (
     columns_with,
     talkturn_frame_tags,
 )
-from ._targets import regression_labels, resolve_task
+from ._targets import check_number, regression_labels, resolve_task
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -28,6 +30,10 @@ PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "t
 _FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
 # Label scales of the paper's regression corpora: IEMOCAP rates 1..5, SEMAINE -1..1.
 _RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
+# Most past or future labels one family may request. The paper uses 4; every offset
+# adds an output head and a loss term to the network and a mutual-information estimate,
+# so a mistyped count (10**5) is refused instead of building that many tasks.
+_MAX_LABEL_OFFSET = 64
 
 
 class AuxiliaryTargets(TransformerMixin, BaseEstimator):
@@ -72,16 +78,21 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         ``f`` (future labels); ``""`` for none.
     columns : dict, list or None, default=None
         Further feature columns to reuse as targets: a list of column names,
-        or a dict from target name to column.
+        or a dict from target name to column (a bare string is refused: write
+        ``["AU05_r"]``).
     target_range : "auto", "iemocap", "semaine" or (low, high), default="auto"
         Range the percentiles are scaled to (see above).
     task : {"auto", "classification", "regression"}, default="auto"
         Kind of primary target; only used to choose the range when
         ``target_range="auto"``.
     history, future : int, default=4
-        How many past and future labels the ``h`` and ``f`` families request.
+        How many past and future labels the ``h`` and ``f`` families request:
+        an integer in [0, 64], at least 1 when its family is requested. The
+        paper uses 4; each offset adds an output head, a loss term and a
+        mutual-information estimate, hence the bound.
     n_quantiles : int, default=1000
-        Resolution of the percentile ranks (capped by the number of rows).
+        Resolution of the percentile ranks, at least 2 (the lowest and the
+        highest value); capped by the number of rows.
 
     Attributes
     ----------
@@ -131,16 +142,29 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         self.future = future
         self.n_quantiles = n_quantiles
 
-    def _requested_targets(self):
+    def _check_parameters(self):
         if not isinstance(self.families, str) or set(self.families) - set("aphf"):
             raise ValueError(
                 f"families must be letters among 'a' (actions), 'p' (prosody), 'h' (history) "
                 f"and 'f' (future), got {self.families!r}.")
+        if isinstance(self.columns, (str, bytes)) or not (
+                self.columns is None or np.iterable(self.columns)):
+            # A string is iterable too: it would be read as one column per character.
+            raise ValueError(
+                "columns must be None, a list of feature column names or a dict from target "
+                f"name to column, got {self.columns!r}; a single column is written "
+                f"columns=[{self.columns!r}].")
+        for name in ("history", "future"):
+            check_number(name, getattr(self, name), low=0, high=_MAX_LABEL_OFFSET,
+                         integer=True)
+        check_number("n_quantiles", self.n_quantiles, low=2, integer=True)
+
+    def _requested_targets(self):
         targets = {}
         for letter in "ap":
             if letter in self.families:
                 targets.update(_FAMILIES[letter])
-        if isinstance(self.columns, dict):
+        if isinstance(self.columns, Mapping):
             targets.update(self.columns)
         elif self.columns is not None:
             targets.update({str(column): column for column in self.columns})
@@ -148,12 +172,13 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
 
     def _label_offsets(self):
         offsets = []
-        for letter, count, sign in (("h", self.history, -1), ("f", self.future, 1)):
+        for letter, name, sign in (("h", "history", -1), ("f", "future", 1)):
+            count = getattr(self, name)
             if letter in self.families:
-                if int(count) < 1:
-                    raise ValueError(f"{'history' if sign < 0 else 'future'} must be at least "
-                                     f"1 when family {letter!r} is requested, got {count}.")
-                offsets += [sign * k for k in range(1, int(count) + 1)]
+                if count < 1:
+                    raise ValueError(f"{name} must be at least 1 when family {letter!r} is "
+                                     f"requested, got {count}.")
+                offsets += [sign * k for k in range(1, count + 1)]
         return tuple(sorted(offsets))
 
     def _fit_task(self, y):
@@ -217,6 +242,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         self : AuxiliaryTargets
             The fitted transformer.
         """
+        self._check_parameters()
         targets = self._requested_targets()
         self.label_offsets_ = self._label_offsets()
         self._check_columns(X, targets)
@@ -239,9 +265,10 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         self.quantiles_ = None
         if keep:
             # subsample=None: exact quantiles of every training row, so that fits
-            # on more than 10,000 rows do not depend on a random subsample.
+            # on more than 10,000 rows do not depend on a random subsample. A kept
+            # feature is not constant, so there are at least two rows.
             self.quantiles_ = QuantileTransformer(
-                n_quantiles=max(2, min(int(self.n_quantiles), len(X))),
+                n_quantiles=min(self.n_quantiles, len(X)),
                 output_distribution="uniform", subsample=None).fit(values[:, keep])
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
@@ -250,6 +277,9 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     def _check_columns(self, X, targets):
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}.")
+        if len(X) == 0:
+            raise ValueError("X is empty: at least one talkturn row is needed to fit the "
+                             "percentile ranks.")
         missing = [c for c in targets.values() if c not in X.columns]
         if missing:
             raise ValueError(
@@ -280,7 +310,8 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             ranks = self.quantiles_.transform(values) * (high - low) + low
             for j, target in enumerate(self.target_columns_):
                 output[target] = ranks[:, j]
-        output.attrs = {**X.attrs, LABEL_OFFSETS_ATTR: self.label_offsets_}
+        # A deep copy: the output's attrs must not hold the caller's mutable values.
+        output.attrs = {**copy.deepcopy(X.attrs), LABEL_OFFSETS_ATTR: self.label_offsets_}
         return output
 
     def get_feature_names_out(self, input_features=None):

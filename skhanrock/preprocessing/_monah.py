@@ -1,5 +1,8 @@
 """MONAH: nonverbal cues woven into the transcript as narratives."""
 
+import copy
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -14,6 +17,7 @@ from .._frame import (
     talkturn_frame_tags,
     text_as_strings,
 )
+from ._targets import check_number, is_finite_number
 
 __all__ = ["DEFAULT_ACTIONS", "MonahTranscriber", "hundreds_in_words"]
 
@@ -26,6 +30,10 @@ DEFAULT_ACTIONS = {
 }
 # Tones in order of precedence when several fire: sad over angry over happy.
 _TONES = (("tone_sadness", "sadly"), ("tone_anger", "angrily"), ("tone_happiness", "happily"))
+# Flags narrated whatever ``actions`` says: a smile, and AU12 alone.
+_EXPRESSIONS = (("smile", "smiled"), ("AU12_c", "displayed a positive expression"))
+_ROLE_PARAMETERS = ("conversation_column", "turn_column", "speaker_column",
+                    "speaker_label_column", "text_column", "start_column", "end_column")
 _RATE_WORDS = ("very slowly", "slowly", None, "quickly", "very quickly")
 _DELAY_WORDS = (None, "a short delay", "a slightly long delay", "a long delay",
                 "a significantly long delay")
@@ -70,6 +78,31 @@ def hundreds_in_words(milliseconds, largest=12):
     return f"after {_NUMBER_WORDS[int(milliseconds // 100)]} hundred milliseconds"
 
 
+def _check_edges(name, edges):
+    """Refuse bin edges that are not 4 finite, strictly increasing numbers."""
+    items = None if isinstance(edges, (str, bytes)) or not np.iterable(edges) else list(edges)
+    if items is None or len(items) != 4 or not all(map(is_finite_number, items)) \
+            or np.any(np.diff(np.asarray(items, dtype=float)) <= 0):
+        raise ValueError(f"{name} must be 4 finite, strictly increasing numbers, got {edges!r}.")
+
+
+def _check_actions(actions):
+    """Refuse ``actions`` unless it is None or a dict from action unit name to words."""
+    if actions is None:
+        return
+    if not isinstance(actions, Mapping):
+        raise ValueError(
+            "actions must be None or a dict from action unit name (e.g. 'AU05', read from "
+            f"the column 'AU05_c') to the words narrated for it, got {actions!r}.")
+    for unit, words in actions.items():
+        if not isinstance(unit, str) or not unit:
+            raise ValueError(f"actions keys must be action unit names (non-empty str, e.g. "
+                             f"'AU05'), got {unit!r}.")
+        if not isinstance(words, str) or not words.strip():
+            raise ValueError(f"actions[{unit!r}] must be the words narrated for {unit} "
+                             f"(non-empty str), got {words!r}.")
+
+
 def _bin_word(z, edges, words):
     """Word of the half-open bin ``[edge_i, edge_i+1)`` that ``z`` falls in; None if NaN."""
     if np.isnan(z):
@@ -104,7 +137,8 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
     z-scores use only the *earlier* talkturns of the same speaker in the same
     conversation, at least ``min_history`` of them with a non-zero spread, so
     the narrative of a row never depends on later rows. Missing features leave
-    their cue out. The transformer learns nothing from data.
+    their cue out. The transformer learns nothing from data, but it must be
+    fitted: ``transform`` refuses a frame whose columns are not those of ``fit``.
 
     Parameters
     ----------
@@ -112,25 +146,33 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
         ``v`` verbatim words, ``p`` prosody (tone, rate, delay), ``a`` actions.
         The verbatim words are always included.
     actions : dict or None, default=None
-        Action unit name to words; None uses :data:`~skhanrock.preprocessing.DEFAULT_ACTIONS`.
+        Action unit name (str; its flag is the column ``<name>_c``) to the
+        words narrated for it (non-empty str); None uses
+        :data:`~skhanrock.preprocessing.DEFAULT_ACTIONS`.
     tone_threshold : float, default=2.0
-        A tone is voiced when its z-score is strictly above this.
+        A tone is voiced when its z-score is strictly above this; finite.
     rate_edges : tuple of 4 floats, default=(-2, -1, 1, 2)
         Edges of the speech-rate z bins ``[-inf, e0)`` very slowly, ``[e0, e1)``
-        slowly, ``[e2, e3)`` quickly, ``[e3, inf)`` very quickly.
+        slowly, ``[e2, e3)`` quickly, ``[e3, inf)`` very quickly; finite and
+        strictly increasing.
     min_delay : float, default=0.2
-        Shortest pause, in seconds, that is narrated.
+        Shortest pause, in seconds, that is narrated; finite and at least 0
+        (overlapping talkturns have no pause to narrate).
     delay_edges : tuple of 4 floats, default=(-1, 0, 1, 2)
         Edges of the pause z bins: a short, slightly long, long and
-        significantly long delay from ``e0`` on; no qualifier below ``e0``.
+        significantly long delay from ``e0`` on; no qualifier below ``e0``;
+        finite and strictly increasing.
     min_history : int, default=2
-        Earlier talkturns of the speaker needed for a z-score.
+        Earlier talkturns of the speaker needed for a z-score; an integer of
+        at least 1.
     conversation_column, turn_column, speaker_column, speaker_label_column, \
 text_column, start_column, end_column : str
         Column roles. Without ``speaker_label`` the speaker is "the speaker";
         without times there is no rate or delay.
     output_column : str, default="narrative"
-        Column the narratives are written to.
+        Column the narratives are written to. It may not be a column the
+        transcriber reads (a column role above, an ``actions`` flag,
+        ``smile``, ``AU12_c`` or a tone), which the narratives would overwrite.
 
     Examples
     --------
@@ -174,12 +216,28 @@ the woman said no.']
             raise ValueError(
                 f"families must be letters among 'v' (verbatim), 'p' (prosody) and 'a' "
                 f"(actions), got {self.families!r}.")
+        _check_actions(self.actions)
+        check_number("tone_threshold", self.tone_threshold)
         for name in ("rate_edges", "delay_edges"):
-            edges = np.asarray(getattr(self, name), dtype=float)
-            if edges.shape != (4,) or np.any(np.diff(edges) <= 0):
-                raise ValueError(f"{name} must be 4 increasing numbers, got {edges.tolist()}.")
-        if int(self.min_history) < 1:
-            raise ValueError(f"min_history must be at least 1, got {self.min_history}.")
+            _check_edges(name, getattr(self, name))
+        # A negative threshold would narrate overlaps as negative pauses.
+        check_number("min_delay", self.min_delay, low=0)
+        check_number("min_history", self.min_history, low=1, integer=True)
+        self._check_output_column()
+
+    def _check_output_column(self):
+        """Refuse an output column that would overwrite a column the transcriber reads."""
+        if not isinstance(self.output_column, str):
+            raise ValueError(f"output_column must be a column name (str), "
+                             f"got {self.output_column!r}.")
+        read = {column: "an action flag" for column, _ in self._action_cues()}
+        read.update({column: "a tone feature" for column, _ in _TONES})
+        read.update({getattr(self, name): name for name in _ROLE_PARAMETERS})
+        if self.output_column in read:
+            raise ValueError(
+                f"output_column={self.output_column!r} names a column the transcriber reads "
+                f"({read[self.output_column]}), which the narratives would overwrite; choose "
+                "another name, e.g. 'narrative'.")
 
     def _check_frame(self, X):
         return check_talkturn_frame(
@@ -221,7 +279,7 @@ the woman said no.']
             A copy of ``X`` in the caller's row order, with the narratives in
             ``output_column``.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "feature_names_in_")
         self._check_parameters()
         check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
         frame = self._check_frame(X)
@@ -230,6 +288,9 @@ the woman said no.']
         narratives = np.empty(len(frame), dtype=object)
         narratives[order] = self._narratives(ordered)
         output = frame.copy()
+        # Whether copy() deep-copies attrs depends on the pandas version; the output's
+        # attrs must never hold the caller's mutable values.
+        output.attrs = copy.deepcopy(X.attrs)
         output[self.output_column] = narratives
         return output
 
@@ -246,13 +307,11 @@ the woman said no.']
         ndarray of str
             The columns of the transformed frame.
         """
-        check_is_fitted(self)
+        check_is_fitted(self, "feature_names_in_")
         return columns_with(self.feature_names_in_, [self.output_column])
 
     def __sklearn_tags__(self):
-        tags = talkturn_frame_tags(super().__sklearn_tags__())
-        tags.requires_fit = False
-        return tags
+        return talkturn_frame_tags(super().__sklearn_tags__())
 
     # ------------------------------------------------------------- the cues
     def _earlier_z(self, ordered, values):
@@ -261,17 +320,20 @@ the woman said no.']
                 ordered[self.speaker_column].to_numpy()]
         series = pd.Series(values, index=ordered.index)
         grouped = series.groupby(keys, sort=False)
-        history = int(self.min_history)
+        history = self.min_history
         mean = grouped.transform(lambda s: s.shift().expanding(history).mean())
         spread = grouped.transform(lambda s: s.shift().expanding(history).std(ddof=0))
         z = (series - mean) / spread.where(spread > 0)
         return z.to_numpy(dtype=float)
 
-    def _actions(self, ordered):
+    def _action_cues(self):
+        """(flag column, words) of every action cue, in narration order."""
         actions = DEFAULT_ACTIONS if self.actions is None else self.actions
-        cues = [(f"{au}_c", words) for au, words in actions.items()]
-        cues += [("smile", "smiled"), ("AU12_c", "displayed a positive expression")]
-        present = [(column, words) for column, words in cues if column in ordered.columns]
+        return [(f"{au}_c", words) for au, words in actions.items()] + list(_EXPRESSIONS)
+
+    def _actions(self, ordered):
+        present = [(column, words) for column, words in self._action_cues()
+                   if column in ordered.columns]
         if not present:
             return [[] for _ in range(len(ordered))]
         flags = check_numeric_columns(ordered, [c for c, _ in present]) == 1

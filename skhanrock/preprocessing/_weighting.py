@@ -1,5 +1,7 @@
 """Loss weights of the primary and auxiliary tasks from mutual information."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -18,7 +20,7 @@ from .._frame import (
     talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
-from ._targets import regression_labels, resolve_task
+from ._targets import check_number, regression_labels, resolve_task
 
 __all__ = ["MutualInfoLossWeights"]
 
@@ -57,7 +59,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     primary_weight : float in (0, 1], default=0.5
         Weight of the primary task; the paper searches [0.50, 0.99].
     n_neighbors : int, default=3
-        Neighbours of scikit-learn's mutual information estimator.
+        Neighbours of scikit-learn's mutual information estimator; at least 1.
     task : {"auto", "classification", "regression"}, default="auto"
         Kind of primary target, which picks the mutual information estimator.
     conversation_column, turn_column : str, default="conversation", "turn"
@@ -104,6 +106,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)) \
                 or not 0.0 < weight <= 1.0:
             raise ValueError(f"primary_weight must be a number in (0, 1], got {weight!r}.")
+        check_number("n_neighbors", self.n_neighbors, low=1, integer=True)
 
     def fit(self, X, y):
         """Compute the mutual information and the loss weights on the training rows.
@@ -124,6 +127,11 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         self._check_parameters()
         frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
                                      turn_column=self.turn_column)
+        if y is None:
+            raise ValueError(
+                "MutualInfoLossWeights requires y to be passed, but the target y is None: the "
+                "loss weights come from each auxiliary task's mutual information with the "
+                "primary labels y.")
         labels = pd.Series(np.asarray(y, dtype=object).ravel())
         if len(labels) != len(frame):
             raise ValueError(f"y has {len(labels)} values but X has {len(frame)} rows.")
@@ -133,7 +141,10 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         if self.task_ == "regression":
             regression_labels(labels, "MutualInfoLossWeights")
         tasks = self._task_targets(frame, labels)
-        self.mutual_info_ = self._mutual_information(tasks, labels)
+        # The estimators add noise row by row: rows in one canonical order make the
+        # information, hence the weights, independent of the caller's row order.
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        self.mutual_info_ = self._mutual_information(tasks.iloc[order], labels.iloc[order])
         self.loss_weights_ = self._weights(self.mutual_info_)
         self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
         self.n_features_in_ = len(frame.columns)
@@ -144,7 +155,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         aux_columns = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         targets = pd.DataFrame(check_numeric_columns(frame, aux_columns),
                                columns=aux_columns, index=frame.index)
-        offsets = check_label_offsets(frame.attrs.get(LABEL_OFFSETS_ATTR, ()))
+        offsets = check_label_offsets(frame.attrs.get(LABEL_OFFSETS_ATTR, ()),
+                                      name=f"X.attrs[{LABEL_OFFSETS_ATTR!r}]")
         if offsets:
             order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
             codes = pd.factorize(frame[self.conversation_column].iloc[order], sort=False)[0]
@@ -218,7 +230,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "loss_weights_")
         check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
         output = X.copy(deep=False)
-        output.attrs = {**X.attrs, LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
+        # A deep copy: the output's attrs must not hold the caller's mutable values.
+        output.attrs = {**copy.deepcopy(X.attrs), LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
         return output
 
     def get_feature_names_out(self, input_features=None):
