@@ -10,13 +10,14 @@ import pandas as pd
 from sklearn.model_selection import ParameterSampler
 from tqdm.auto import tqdm
 
+from .._validation import check_number, is_finite_number
 from ..metrics import METRICS, paper_scorers, score
 from ..model_selection import MedianStopping, check_search_space, paper_search_space
 from ..model_selection._median_stopping import _as_store
 from ..model_selection._splits import _check_talkturns
 from ..nn import ConversationValidSplit
 from ..preprocessing import is_classification_target
-from ..preprocessing._targets import check_number, is_finite_number, regression_labels
+from ..preprocessing._targets import regression_labels
 from ._hypotheses import HYPOTHESES, hypothesis_pipeline
 from ._partitions import experiment_partitions
 from ._store import ResultsFile, fingerprint

@@ -8,15 +8,9 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from .._frame import canonical_codes
+from .._validation import check_number
 
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
-
-
-def _positive_integer(owner, name, value):
-    """``value`` as an int, or an error naming the parameter (0 would divide by zero later)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}.")
-    return int(value)
 
 
 def length_buckets(lengths, max_buckets=2, min_saving=0.15):
@@ -165,7 +159,8 @@ class TalkturnDataset(Dataset):
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
         self.conversation_codes = np.asarray(conversation_codes)
-        self.context_size = _positive_integer("TalkturnDataset", "context_size", context_size)
+        self.context_size = int(check_number("TalkturnDataset: context_size", context_size, low=1,
+                                             integer=True))
         self.sorted_to_caller = np.asarray(sorted_to_caller)
         self.targets = None if targets is None else {
             name: torch.as_tensor(values) for name, values in targets.items()}
@@ -253,8 +248,8 @@ class ChunkedBatchSampler:
     def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None,
                  conversations=None):
         self.n_samples = n_samples
-        self.batch_size = _positive_integer("ChunkedBatchSampler", "batch_size", batch_size)
-        self.chunk_size = _positive_integer("ChunkedBatchSampler", "chunk_size", chunk_size)
+        self.batch_size = int(check_number("ChunkedBatchSampler: batch_size", batch_size, low=1, integer=True))
+        self.chunk_size = int(check_number("ChunkedBatchSampler: chunk_size", chunk_size, low=1, integer=True))
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.conversations = conversations

@@ -29,6 +29,7 @@ from .._labels import (
     label_offset_sources,
     label_offset_task_name,
 )
+from .._validation import check_number
 from ..metrics import labelled_rows
 from ._data import (
     ChunkedBatchSampler,
@@ -90,16 +91,6 @@ def _check_device(device):
         raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
     if parsed.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
-
-
-def _check_in_range(name, value, low, high, *, integer=False, high_open=False):
-    kind = numbers.Integral if integer else numbers.Real
-    inside = isinstance(value, kind) and not isinstance(value, bool) and low <= value and (
-        value < high if high_open else value <= high)
-    if not inside:
-        bracket = ")" if high_open else "]"
-        what = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {what} in [{low}, {high}{bracket}, got {value!r}.")
 
 
 def _as_float32(values, columns, index):
@@ -171,25 +162,23 @@ class _HanRockNet(NeuralNet):
         if self.architecture not in ("rock", "flat"):
             raise ValueError(
                 f"architecture must be 'rock' or 'flat', got {self.architecture!r}.")
-        _check_in_range("primary_units", self.primary_units, 1, np.inf, integer=True)
+        check_number("primary_units", self.primary_units, low=1, integer=True)
         if self.aux_units is not None:
-            _check_in_range("aux_units", self.aux_units, 1, np.inf, integer=True)
+            check_number("aux_units", self.aux_units, low=1, integer=True)
         elif self.primary_units >= _TOTAL_UNITS:
             raise ValueError(
                 f"aux_units=None means {_TOTAL_UNITS} - primary_units, which needs "
                 f"primary_units < {_TOTAL_UNITS}; got primary_units={self.primary_units}.")
         for name in ("context_size", "max_words", "min_word_count", "chunk_size", "max_epochs"):
-            _check_in_range(name, getattr(self, name), 1, np.inf, integer=True)
-        if not isinstance(self.lr, numbers.Real) or isinstance(self.lr, bool) \
-                or not 0 < self.lr < np.inf:
-            raise ValueError(f"lr must be a positive number, got {self.lr!r}.")
+            check_number(name, getattr(self, name), low=1, integer=True)
+        check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
-            _check_in_range(name, getattr(self, name), 0.0, 1.0, high_open=True)
+            check_number(name, getattr(self, name), low=0, high=1, high_open=True)
         if not isinstance(self.freeze_embeddings, bool | np.bool_):
             raise ValueError(
                 f"freeze_embeddings must be True or False, got {self.freeze_embeddings!r}.")
         if self.embeddings == "random":
-            _check_in_range("embedding_dim", self.embedding_dim, 1, np.inf, integer=True)
+            check_number("embedding_dim", self.embedding_dim, low=1, integer=True)
         if self.train_split is not None and not isinstance(
                 self.train_split, ConversationValidSplit | FrameValidSplit):
             raise ValueError(
@@ -392,7 +381,7 @@ class _HanRockNet(NeuralNet):
             raise ValueError(f"loss_weights must be None, a primary weight in [0, 1] or a "
                              f"{{task: weight}} dict or Series, got {weights!r}.")
         if isinstance(weights, numbers.Real) and not isinstance(weights, bool):
-            _check_in_range("loss_weights (the primary weight)", weights, 0.0, 1.0)
+            check_number("loss_weights (the primary weight)", weights, low=0, high=1)
             if n_aux == 0:
                 weights = {PRIMARY_TASK: 1.0}
             else:
@@ -475,7 +464,7 @@ class _HanRockNet(NeuralNet):
         """Batches of consecutive windows, chunk-shuffled when training."""
         base, positions = _base_positions(dataset)
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
-        _check_in_range("batch_size", batch_size, 1, np.inf, integer=True)
+        check_number("batch_size", batch_size, low=1, integer=True)
         sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
                                       shuffle=training,
                                       seed=getattr(self, "batch_order_rng_", None),

@@ -1,10 +1,11 @@
 """Bidirectional GRUs over padded sequences, with block-diagonal groups and DropConnect."""
 
-import numbers
 
 import torch
 from torch import nn
 from torch.func import functional_call
+
+from .._validation import check_number
 
 __all__ = ["MaskedBiGRU", "reverse_within_lengths"]
 
@@ -28,19 +29,14 @@ def check_sizes(owner, *, minimum=1, **sizes):
     error deep inside torch. Bools are refused; NumPy integers are converted,
     as ``nn.GRU`` refuses them.
     """
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise ValueError(f"{owner}: {name} must be an integer >= {minimum}, got {value!r}.")
-    return tuple(int(value) for value in sizes.values())
+    return tuple(int(check_number(f"{owner}: {name}", value, low=minimum, integer=True))
+                 for name, value in sizes.items())
 
 
 def check_dropouts(owner, **rates):
     """Refuse a dropout rate outside [0, 1): DropConnect rescales by ``1 / (1 - rate)``."""
     for name, value in rates.items():
-        # "not inside" rather than "outside", so that NaN, which fails every
-        # comparison, is refused too.
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-            raise ValueError(f"{owner}: {name} must be a number in [0, 1), got {value!r}.")
+        check_number(f"{owner}: {name}", value, low=0, high=1, high_open=True)
 
 
 def _check_group_sizes(group_sizes):

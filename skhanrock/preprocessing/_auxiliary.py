@@ -18,7 +18,8 @@ from .._frame import (
     columns_with,
     talkturn_frame_tags,
 )
-from ._targets import check_number, regression_labels, resolve_task
+from .._validation import check_number
+from ._targets import regression_labels, resolve_task
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 

@@ -17,7 +17,7 @@ from .._frame import (
     talkturn_frame_tags,
     text_as_strings,
 )
-from ._targets import check_number, is_finite_number
+from .._validation import check_number, is_finite_number
 
 __all__ = ["DEFAULT_ACTIONS", "MonahTranscriber", "hundreds_in_words"]
 

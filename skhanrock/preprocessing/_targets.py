@@ -1,19 +1,16 @@
 """Whether the primary target is a classification or a regression target.
 
 The transformers of a pipeline cannot see its estimator, so they infer the task
-from ``y`` by one documented rule, shared here so that every step agrees. The
-check of their numeric parameters lives here too, so that its messages agree.
+from ``y`` by one documented rule, shared here so that every step agrees.
 """
 
-import numbers
 import warnings
 
 import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-__all__ = ["TASKS", "check_number", "is_classification_target", "is_finite_number",
-           "regression_labels", "resolve_task"]
+__all__ = ["TASKS", "is_classification_target", "regression_labels", "resolve_task"]
 
 #: Values of the ``task`` parameter of the preprocessing transformers.
 TASKS = ("auto", "classification", "regression")
@@ -118,32 +115,3 @@ def regression_labels(labels, owner):
     return numbers
 
 
-def is_finite_number(value, *, integer=False):
-    """Whether ``value`` is a finite real number (an integer with ``integer``), not a bool.
-
-    Strings, None and NaN are not numbers here: comparisons with NaN are all
-    false, so a NaN threshold or edge would silently never fire.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer
-                                                 else numbers.Real):
-        return False
-    # Python integers may exceed any float, and are finite anyway.
-    return integer or bool(np.isfinite(value))
-
-
-def check_number(name, value, *, low=-np.inf, high=np.inf, integer=False):
-    """Return ``value`` if it is a finite number in ``[low, high]``; else name ``name``.
-
-    ``integer`` asks for an integer (``2.0`` and ``1.7`` are refused rather
-    than truncated).
-    """
-    if is_finite_number(value, integer=integer) and low <= value <= high:
-        return value
-    what = "an integer" if integer else "a finite number"
-    if np.isfinite(low) and np.isfinite(high):
-        what += f" in [{low}, {high}]"
-    elif np.isfinite(low):
-        what += f" >= {low}"
-    elif np.isfinite(high):
-        what += f" <= {high}"
-    raise ValueError(f"{name} must be {what}, got {value!r}.")

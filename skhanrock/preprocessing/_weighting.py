@@ -20,7 +20,8 @@ from .._frame import (
     talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
-from ._targets import check_number, regression_labels, resolve_task
+from .._validation import check_number
+from ._targets import regression_labels, resolve_task
 
 __all__ = ["MutualInfoLossWeights"]
 
