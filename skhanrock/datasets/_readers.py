@@ -35,6 +35,22 @@ def _expand_paths(path):
     return paths
 
 
+def _fields_agree_without_quotes(path):
+    """True when a file without quotes has as many commas on every line as on its first.
+
+    Counting commas is several times faster than the csv module, which only
+    files with quotes, blank lines or a problem to report still go through.
+    """
+    data = Path(path).read_bytes()
+    if not data.strip() or b'"' in data:
+        return False
+    try:
+        data.decode("utf8")
+    except UnicodeDecodeError:
+        return False
+    return len({line.count(b",") for line in data.rstrip(b"\r\n").split(b"\n")}) == 1
+
+
 def _check_field_counts(path, what, skip_initial_space):
     """Refuse an empty file, a non-text file, or a line whose field count differs from the header.
 
@@ -42,6 +58,8 @@ def _check_field_counts(path, what, skip_initial_space):
     field as the row's index and shifts every value one column right; a line
     with fewer fields it pads with missing values. Both would be silent.
     """
+    if _fields_agree_without_quotes(path):
+        return
     try:
         with open(path, newline="", encoding="utf8") as file:
             lines = csv.reader(file, skipinitialspace=skip_initial_space)

@@ -152,9 +152,12 @@ def _weighted_metric(metric, weights, y_true, y_pred):
     and predicted classes.
     """
     if metric == "mae":
-        # float64: errors beyond float32's range would turn into inf
         truth, predicted = finite_floats(y_true, y_pred)
-        return weights @ np.abs(truth - predicted) / weights.sum(1)
+        errors = np.abs(truth - predicted)
+        # float32 keeps the product with the float32 counts fast (a float64 one
+        # copies the whole count matrix); scaled, errors beyond its range stay finite.
+        scale = errors.max() if errors.max() > 0 else 1.0
+        return weights @ (errors / scale).astype(np.float32) * scale / weights.sum(1)
     true_codes, pred_codes, n_classes = _label_codes(y_true, y_pred)
     if metric == "accuracy":
         return weights @ (true_codes == pred_codes).astype(np.float32) / weights.sum(1)
