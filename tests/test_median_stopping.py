@@ -179,3 +179,22 @@ def test_a_diverged_trial_stops_at_once_and_leaves_no_score(tmp_path, kind, loss
     assert callback.stopped_epoch_ == 2
     curves = store.curves("s")
     assert curves["epoch"].tolist() == [1] and np.isfinite(curves["score"]).all()
+
+
+def _open_and_record(path_and_trial):
+    path, trial = path_and_trial
+    store = SQLiteCurveStore(path)
+    store.check_writable()
+    store.record("study", trial, 1, 0.5)
+
+
+def test_processes_opening_a_fresh_store_together_all_get_in(tmp_path):
+    # They race to switch the new file to WAL; SQLite answers "locked" at once
+    # there (3 of 40 rounds of 8 processes failed before the store retried).
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        for round_ in range(20):
+            path = tmp_path / f"round{round_}.sqlite"
+            pool.map(_open_and_record, [(path, f"trial-{i}") for i in range(6)])
+            assert len(SQLiteCurveStore(path).curves("study")) == 6

@@ -1,7 +1,9 @@
 """Median stopping of random-search trials, with learning curves in a shared store."""
 
 import os
+import random
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -66,11 +68,21 @@ class SQLiteCurveStore:
     def _file(self):
         return _sqlite_file(self.path)
 
-    def _connect(self):
-        connection = sqlite3.connect(self._file(), timeout=60)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(_SCHEMA)
-        return connection
+    def _connect(self, timeout=60.0):
+        connection = sqlite3.connect(self._file(), timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute(_SCHEMA)
+                return connection
+            except sqlite3.OperationalError as error:
+                # Processes opening a fresh file together race to switch it to WAL;
+                # SQLite answers "locked" at once there, without its busy timeout.
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    connection.close()
+                    raise
+                time.sleep(0.01 + 0.04 * random.random())
 
     def check_writable(self):
         """Create the file and table, or raise an error naming the path."""
