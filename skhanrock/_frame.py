@@ -5,6 +5,8 @@ guide). Every public entry point of the package validates its frame here, so the
 error messages are the same everywhere.
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
@@ -16,6 +18,7 @@ __all__ = [
     "check_fitted_columns",
     "check_talkturn_frame",
     "canonical_codes",
+    "carry_attrs",
     "check_numeric_columns",
     "columns_with",
     "conversation_sort_order",
@@ -89,6 +92,16 @@ def check_fitted_columns(X, fitted_columns, owner):
         if part) or "the same columns in another order"
     raise ValueError(f"{owner}: the columns of X differ from those seen in fit ({detail}). "
                      "Pass the columns of fit, in their order: X[feature_names_in_].")
+
+
+def carry_attrs(output, X, **added):
+    """Give ``output`` a deep copy of ``X.attrs`` plus ``added`` entries.
+
+    Deep, so that the output's attrs never hold the caller's mutable values
+    (whether ``DataFrame.copy`` copies attrs deeply depends on the pandas version).
+    """
+    output.attrs = {**copy.deepcopy(X.attrs), **added}
+    return output
 
 
 def columns_with(columns, added):
@@ -186,14 +199,18 @@ def canonical_codes(values):
     Ids of mixed types (``1`` and ``"a"``) do not compare; they are ordered by
     type name, then text, which is arbitrary but the same on every call.
     """
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
     try:
-        ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"))
+        codes = pd.factorize(values, sort=True)[0]
     except TypeError:
+        codes, uniques = pd.factorize(pd.Series(values, dtype=object), sort=False)
         keys = sorted(range(len(uniques)),
                       key=lambda i: (type(uniques[i]).__name__, str(uniques[i])))
-        ranks = np.argsort(keys)
-    return ranks[codes]
+        codes = np.argsort(keys)[codes] if len(uniques) else codes
+    if (codes < 0).any():
+        # factorize codes a missing id -1, which would sort among the real ones
+        raise ValueError(f"Conversation ids may not be missing; row {np.flatnonzero(codes < 0)[0]} "
+                         "has none.")
+    return codes
 
 
 def talkturn_frame_tags(tags):

@@ -25,12 +25,13 @@ def check_number(name, value, *, low=-np.inf, high=np.inf, integer=False, low_op
     """Return ``value`` if it is a finite number between ``low`` and ``high``; else name ``name``.
 
     The bounds are included unless ``low_open``/``high_open``. ``integer`` asks
-    for an integer (``2.0`` and ``1.7`` are refused rather than truncated).
+    for an integer (``2.0`` and ``1.7`` are refused rather than truncated) and
+    returns it as a Python int (torch's layers refuse NumPy integers).
     """
     if is_finite_number(value, integer=integer) and (
             value > low if low_open else value >= low) and (
             value < high if high_open else value <= high):
-        return value
+        return int(value) if integer else value
     what = "an integer" if integer else "a number"
     if np.isfinite(low) and np.isfinite(high):
         what += f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"

@@ -132,7 +132,7 @@ def test_missing_or_infinite_predictions_are_named_not_scored():
     # a trial without a dev prediction would win the MAE selection by accident
     good = {"dev_true": truth, "dev_pred": truth, "test_true": truth, "test_pred": truth}
     broken = {**good, "dev_pred": [np.nan] + [0.0] * 19}
-    with pytest.raises(ValueError, match=r"baseline_records\[1\]: dev_pred is missing .* row 0"):
+    with pytest.raises(ValueError, match=r"baseline_records\[1\] dev .*Prediction 1 is missing .* row 0"):
         bootstrap_search_compare([good, broken], [good], "mae", n_resamples=10)
 
 
@@ -232,7 +232,7 @@ def test_search_comparison_can_resample_whole_conversations():
      r"challenger_records\[1\] was scored on other dev rows .*\(10 vs 600 rows"),
     (lambda y: {"test_true": np.roll(y, 1)}, None,
      r"challenger_records\[1\] was scored on other test rows"),
-    (lambda y: {"dev_pred": y[:10]}, None, r"challenger_records\[1\]: dev_pred has 10 values"),
+    (lambda y: {"dev_pred": y[:10]}, None, r"challenger_records\[1\] dev .*a prediction has 10"),
     (lambda y: {}, {"dev": [1, 2]}, r"groups\['dev'\] has 2 values but dev_true has 600"),
     (lambda y: {}, [1, 2], "groups must be None or a dict"),
 ])

@@ -2,6 +2,7 @@
 
 import csv
 import glob
+import io
 import os
 import warnings
 from pathlib import Path
@@ -35,13 +36,12 @@ def _expand_paths(path):
     return paths
 
 
-def _fields_agree_without_quotes(path):
-    """True when a file without quotes has as many commas on every line as on its first.
+def _fields_agree_without_quotes(data):
+    """True when a file's ``data`` has no quotes and as many commas on every line as on its first.
 
     Counting commas is several times faster than the csv module, which only
     files with quotes, blank lines or a problem to report still go through.
     """
-    data = Path(path).read_bytes()
     if not data.strip() or b'"' in data:
         return False
     try:
@@ -51,17 +51,17 @@ def _fields_agree_without_quotes(path):
     return len({line.count(b",") for line in data.rstrip(b"\r\n").split(b"\n")}) == 1
 
 
-def _check_field_counts(path, what, skip_initial_space):
+def _check_field_counts(data, path, what, skip_initial_space):
     """Refuse an empty file, a non-text file, or a line whose field count differs from the header.
 
     Given a line with one field more than the header, pandas takes the first
     field as the row's index and shifts every value one column right; a line
     with fewer fields it pads with missing values. Both would be silent.
     """
-    if _fields_agree_without_quotes(path):
+    if _fields_agree_without_quotes(data):
         return
     try:
-        with open(path, newline="", encoding="utf8") as file:
+        with io.StringIO(data.decode("utf8"), newline="") as file:
             lines = csv.reader(file, skipinitialspace=skip_initial_space)
             # pandas skips blank (or blank-looking) lines, so they count as no row.
             rows = (row for row in lines if "".join(row).strip() or len(row) > 1)
@@ -97,8 +97,10 @@ def _read_csv(path, what, skip_initial_space=True):
     DataFrame
         The rows, with a default index: no column is taken as the index.
     """
-    _check_field_counts(path, what, skip_initial_space)
+    _check_field_counts(Path(path).read_bytes(), path, what, skip_initial_space)
     try:
+        # From the path, not from the bytes already read: pandas parses a buffer in
+        # chunks into a fragmented frame, slower than a second (cached) read.
         return pd.read_csv(path, skipinitialspace=skip_initial_space, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"{what} {str(path)!r} is not a readable CSV file: {error}") from error

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRICS, bootstrap_search_compare, score
+from ..metrics._bootstrap import best_trial
 
 __all__ = ["experiment_table", "markdown_table", "paper_table"]
 
@@ -13,44 +14,9 @@ def _records(trials, truth):
              "test_true": truth["test"], "test_pred": t["test_pred"]} for t in trials]
 
 
-#: Dev scores equal to this many decimals are a tie, won by the first trial.
-_TIE_DECIMALS = 12
-
-
-def _best_trial(dev_scores, higher_is_better):
-    """Position of the best dev score; of scores equal to ``_TIE_DECIMALS`` decimals, the first.
-
-    scikit-learn and the bootstrap's vectorised metrics sum in other orders,
-    so one balanced accuracy of 19/30 reads 0.6333333333333333 here and
-    0.6333333333333334 there; compared raw, a tie goes to whichever trial
-    the last bit favours, and a table's test cell and its bootstrap
-    difference could describe different trials. Rounded, both pick the first.
-
-    Parameters
-    ----------
-    dev_scores : array-like of float
-        One dev score per trial, in trial order.
-    higher_is_better : bool
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> _best_trial([0.6333333333333334, 0.6333333333333333], True)
-    0
-    >>> _best_trial([0.6333333333333333, 0.6333333333333334], True)
-    0
-    """
-    rounded = np.round(np.asarray(dev_scores, dtype=float), _TIE_DECIMALS)
-    # argmax and argmin return the first of equal values
-    return int(np.argmax(rounded) if higher_is_better else np.argmin(rounded))
-
-
 def _selected_scores(trials, truth, metric):
     dev = [score(truth["dev"], t["dev_pred"], metric) for t in trials]
-    best = _best_trial(dev, METRICS[metric][1])
+    best = int(best_trial(dev, METRICS[metric][1]))
     return dev[best], score(truth["test"], trials[best]["test_pred"], metric)
 
 

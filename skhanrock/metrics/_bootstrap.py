@@ -345,20 +345,39 @@ def _check_records(records, name, reference=None):
         for part in ("dev", "test"):
             truth, predicted = _as_rows(record[f"{part}_true"]), _as_rows(record[f"{part}_pred"])
             expected = _as_rows(reference[f"{part}_true"])
-            if len(predicted) != len(truth):
-                raise ValueError(f"{name}[{i}]: {part}_pred has {len(predicted)} values but "
-                                 f"{part}_true has {len(truth)}.")
-            missing = np.flatnonzero(pd.notna(pd.Series(truth)).to_numpy()
-                                     & pd.isna(pd.Series(predicted)).to_numpy())
-            if len(missing):
-                # Such a trial would win or lose the dev selection by accident.
-                raise ValueError(f"{name}[{i}]: {part}_pred is missing (None or NaN) at row "
-                                 f"{missing[0]}, a labelled row.")
+            try:
+                # Lengths, and a missing prediction, which would win or lose the dev
+                # selection by accident.
+                labelled_rows(truth, predicted)
+            except ValueError as error:
+                raise ValueError(f"{name}[{i}] {part} ({part}_true, {part}_pred): {error}") \
+                    from error
             if not _same_rows(truth, expected):
                 raise ValueError(
                     f"{name}[{i}] was scored on other {part} rows than baseline_records[0] "
                     f"({len(truth)} vs {len(expected)} rows, or other labels); every trial of "
                     f"both searches needs the same {part}_true, row for row.")
+
+
+#: Dev scores equal to this many decimals are a tie, won by the first trial.
+TIE_DECIMALS = 12
+
+
+def best_trial(dev_scores, higher_is_better):
+    """Position of the best trial (axis 0) on dev; of scores tied to ``TIE_DECIMALS``, the first.
+
+    scikit-learn and the vectorised metrics here sum in other orders, so one
+    balanced accuracy of 19/30 reads 0.6333333333333333 in one and
+    0.6333333333333334 in the other; compared raw, a tie would go to whichever
+    trial the last bit favours, and the experiment tables' test cells and their
+    bootstrap differences could describe different trials. Both select here.
+
+    >>> int(best_trial([0.6333333333333334, 0.6333333333333333], True))
+    0
+    """
+    rounded = np.round(np.asarray(dev_scores, dtype=float), TIE_DECIMALS)
+    # argmax and argmin return the first of equal values
+    return rounded.argmax(0) if higher_is_better else rounded.argmin(0)
 
 
 def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_better):
@@ -367,10 +386,7 @@ def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_
         r["dev_true"], r["dev_pred"])) for r in records])
     test = np.stack([_metric_on_resamples(metric, test_weights, *labelled_rows(
         r["test_true"], r["test_pred"])) for r in records])
-    # Ties to 12 decimals go to the first trial, as in the experiment tables:
-    # scikit-learn's sums and these vectorised ones differ in the last bit.
-    dev = np.round(dev, 12)
-    best = dev.argmax(0) if higher_is_better else dev.argmin(0)
+    best = best_trial(dev, higher_is_better)
     return test[best, np.arange(test.shape[1])]
 
 

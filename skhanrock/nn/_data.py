@@ -1,6 +1,5 @@
 """Encoded talkturns, context windows and the batches that share talkturn encodings."""
 
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -159,8 +158,8 @@ class TalkturnDataset(Dataset):
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
         self.conversation_codes = np.asarray(conversation_codes)
-        self.context_size = int(check_number("TalkturnDataset: context_size", context_size, low=1,
-                                             integer=True))
+        self.context_size = check_number("TalkturnDataset: context_size", context_size, low=1,
+                                         integer=True)
         self.sorted_to_caller = np.asarray(sorted_to_caller)
         self.targets = None if targets is None else {
             name: torch.as_tensor(values) for name, values in targets.items()}
@@ -248,8 +247,8 @@ class ChunkedBatchSampler:
     def __init__(self, n_samples, batch_size, chunk_size, shuffle, seed=None,
                  conversations=None):
         self.n_samples = n_samples
-        self.batch_size = int(check_number("ChunkedBatchSampler: batch_size", batch_size, low=1, integer=True))
-        self.chunk_size = int(check_number("ChunkedBatchSampler: chunk_size", chunk_size, low=1, integer=True))
+        self.batch_size = check_number("ChunkedBatchSampler: batch_size", batch_size, low=1, integer=True)
+        self.chunk_size = check_number("ChunkedBatchSampler: chunk_size", chunk_size, low=1, integer=True)
         self.shuffle = shuffle
         self.rng = np.random.default_rng(seed)
         self.conversations = conversations
@@ -341,11 +340,8 @@ class ConversationValidSplit:
             The held-out conversation ids, sorted. The same ids, in any order,
             and the same ``random_state`` always give the same draw.
         """
-        fraction = self.valid_fraction
-        if not isinstance(fraction, numbers.Real) or isinstance(fraction, bool) \
-                or not 0.0 < fraction < 1.0:
-            raise ValueError(
-                f"valid_fraction must lie strictly between 0 and 1, got {fraction!r}.")
+        fraction = check_number("valid_fraction", self.valid_fraction, low=0, high=1,
+                                low_open=True, high_open=True)
         ids = pd.unique(np.asarray(conversations))
         # Drawn from the sorted ids, so the draw does not depend on the row order.
         ids = ids[np.argsort(canonical_codes(ids))]
@@ -355,7 +351,7 @@ class ConversationValidSplit:
                 f"the training data has {len(ids)}.")
         rng = np.random.default_rng(default_random_state if self.random_state is None
                                     else self.random_state)
-        n_valid = min(len(ids) - 1, max(1, round(self.valid_fraction * len(ids))))
+        n_valid = min(len(ids) - 1, max(1, round(fraction * len(ids))))
         return ids[np.sort(rng.choice(len(ids), n_valid, replace=False))]
 
     def __call__(self, dataset, y=None, groups=None):

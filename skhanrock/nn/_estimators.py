@@ -169,7 +169,8 @@ class _HanRockNet(NeuralNet):
             raise ValueError(
                 f"aux_units=None means {_TOTAL_UNITS} - primary_units, which needs "
                 f"primary_units < {_TOTAL_UNITS}; got primary_units={self.primary_units}.")
-        for name in ("context_size", "max_words", "min_word_count", "chunk_size", "max_epochs"):
+        self._check_encoding_parameters()
+        for name in ("min_word_count", "max_epochs"):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
@@ -188,6 +189,11 @@ class _HanRockNet(NeuralNet):
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
+
+    def _check_encoding_parameters(self):
+        """The parameters that shape encoding and batches, which predict reads too."""
+        for name in ("context_size", "max_words", "chunk_size"):
+            check_number(name, getattr(self, name), low=1, integer=True)
 
     def _resolved_aux_units(self):
         return _TOTAL_UNITS - self.primary_units if self.aux_units is None else self.aux_units
@@ -377,11 +383,11 @@ class _HanRockNet(NeuralNet):
                       "MutualInfoLossWeights; refit the pipeline after changing its steps)")
         elif weights is None:
             weights = 0.5
-        if not isinstance(weights, numbers.Real | dict | pd.Series) or isinstance(weights, bool):
-            raise ValueError(f"loss_weights must be None, a primary weight in [0, 1] or a "
+        if isinstance(weights, bool) or not isinstance(weights, numbers.Real | dict | pd.Series):
+            raise ValueError(f"{source} must be None, a primary weight in [0, 1] or a "
                              f"{{task: weight}} dict or Series, got {weights!r}.")
-        if isinstance(weights, numbers.Real) and not isinstance(weights, bool):
-            check_number("loss_weights (the primary weight)", weights, low=0, high=1)
+        if isinstance(weights, numbers.Real):
+            check_number(f"{source} (the primary weight)", weights, low=0, high=1)
             if n_aux == 0:
                 weights = {PRIMARY_TASK: 1.0}
             else:
@@ -488,7 +494,7 @@ class _HanRockNet(NeuralNet):
         """Primary-task outputs for every row of X, in the caller's row order."""
         self._check_fitted_encoding()
         # set_params after fit (context_size=0, max_words=-1) would otherwise predict nonsense
-        self._check_hyper_parameters()
+        self._check_encoding_parameters()
         dataset = self.get_dataset(X)
         outputs = []
         self.module_.eval()

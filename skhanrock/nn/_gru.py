@@ -1,6 +1,5 @@
 """Bidirectional GRUs over padded sequences, with block-diagonal groups and DropConnect."""
 
-
 import torch
 from torch import nn
 from torch.func import functional_call
@@ -29,7 +28,7 @@ def check_sizes(owner, *, minimum=1, **sizes):
     error deep inside torch. Bools are refused; NumPy integers are converted,
     as ``nn.GRU`` refuses them.
     """
-    return tuple(int(check_number(f"{owner}: {name}", value, low=minimum, integer=True))
+    return tuple(check_number(f"{owner}: {name}", value, low=minimum, integer=True)
                  for name, value in sizes.items())
 
 

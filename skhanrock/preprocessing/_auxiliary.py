@@ -1,6 +1,5 @@
 """Preprocessed features reused as auxiliary training targets."""
 
-import copy
 import warnings
 from collections.abc import Mapping
 
@@ -13,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
+    carry_attrs,
     check_fitted_columns,
     check_numeric_columns,
     columns_with,
@@ -311,9 +311,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             ranks = self.quantiles_.transform(values) * (high - low) + low
             for j, target in enumerate(self.target_columns_):
                 output[target] = ranks[:, j]
-        # A deep copy: the output's attrs must not hold the caller's mutable values.
-        output.attrs = {**copy.deepcopy(X.attrs), LABEL_OFFSETS_ATTR: self.label_offsets_}
-        return output
+        return carry_attrs(output, X, **{LABEL_OFFSETS_ATTR: self.label_offsets_})
 
     def get_feature_names_out(self, input_features=None):
         """Input column names plus the target columns.

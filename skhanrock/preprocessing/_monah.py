@@ -1,6 +1,5 @@
 """MONAH: nonverbal cues woven into the transcript as narratives."""
 
-import copy
 from collections.abc import Mapping
 
 import numpy as np
@@ -9,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
+    carry_attrs,
     check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
@@ -287,10 +287,7 @@ the woman said no.']
         ordered = frame.iloc[order]
         narratives = np.empty(len(frame), dtype=object)
         narratives[order] = self._narratives(ordered)
-        output = frame.copy()
-        # Whether copy() deep-copies attrs depends on the pandas version; the output's
-        # attrs must never hold the caller's mutable values.
-        output.attrs = copy.deepcopy(X.attrs)
+        output = carry_attrs(frame.copy(), X)
         output[self.output_column] = narratives
         return output
 

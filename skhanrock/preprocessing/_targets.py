@@ -113,5 +113,3 @@ def regression_labels(labels, owner):
         raise ValueError(f"{owner}: y holds an infinite value; regression targets must be "
                          "finite.")
     return numbers
-
-

@@ -1,6 +1,5 @@
 """Loss weights of the primary and auxiliary tasks from mutual information."""
 
-import copy
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
+    carry_attrs,
     check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
@@ -230,10 +230,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "loss_weights_")
         check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
-        output = X.copy(deep=False)
-        # A deep copy: the output's attrs must not hold the caller's mutable values.
-        output.attrs = {**copy.deepcopy(X.attrs), LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
-        return output
+        return carry_attrs(X.copy(deep=False), X,
+                           **{LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()})
 
     def get_feature_names_out(self, input_features=None):
         """The input column names (the weights travel in ``attrs``).
