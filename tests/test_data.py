@@ -92,3 +92,15 @@ def test_chunked_sampler_restarts_chunks_at_each_conversation():
         chunk = next(c for c in chunks if c[0] == order[position])
         np.testing.assert_array_equal(order[position:position + len(chunk)], chunk)
         position += len(chunk)
+
+
+def test_held_out_conversations_are_drawn_from_sorted_ids_and_need_every_id():
+    from skhanrock.nn import ConversationValidSplit
+
+    split = ConversationValidSplit(0.5, random_state=0)
+    ids = ["c", "a", "d", "b", 3, 1]
+    assert split.held_out(ids).tolist() == split.held_out(ids[::-1]).tolist()
+    with pytest.raises(ValueError, match="Conversation ids may not be missing; row 1"):
+        split.held_out(np.array(["a", None, "b"], dtype=object))
+    with pytest.raises(ValueError, match=r"valid_fraction must be a number in \(0, 1\)"):
+        ConversationValidSplit("a").held_out(["a", "b"])
