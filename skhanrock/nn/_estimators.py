@@ -271,22 +271,23 @@ class _HanRockNet(NeuralNet):
             if self.seed_ is not None:
                 torch.manual_seed(self.seed_)
         self.valid_conversations_ = self._held_out_conversations(frame)
-        self._check_labelled_on_both_sides(frame, y)
+        labels = self._check_y(y, frame)
+        self._check_labelled_on_both_sides(frame, labels)
         if not refit:
             return
         # Chunk orders come from one generator for the model's whole life, so a
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
-        self._fit_encoding(frame, y, text_column)
+        self._fit_encoding(frame, labels, text_column)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
 
-    def _check_labelled_on_both_sides(self, frame, y):
+    def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
         if not len(self.valid_conversations_):
             return
-        labelled = self._check_y(y, frame).notna().to_numpy()
+        labelled = labels.notna().to_numpy()
         held_out = frame[self.conversation_column].isin(self.valid_conversations_).to_numpy()
         for side, rows in (("training", ~held_out), ("validation", held_out)):
             if not labelled[rows].any():
@@ -313,11 +314,11 @@ class _HanRockNet(NeuralNet):
         return check_talkturn_frame(X, conversation_column=self.conversation_column,
                                     turn_column=self.turn_column, required=[text_column])
 
-    def _fit_encoding(self, frame, y, text_column):
+    def _fit_encoding(self, frame, labels, text_column):
         validate_data(self, frame, skip_check_array=True, reset=True)
         # Classes come from every labelled row: they name the output space and
         # carry nothing about the held-out texts.
-        self._fit_targets(self._check_y(y, frame))
+        self._fit_targets(labels)
         training = frame[~frame[self.conversation_column].isin(self.valid_conversations_)]
         self.text_column_ = text_column
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
