@@ -64,7 +64,7 @@ sphinx_gallery_conf = {
 
 SUBPACKAGES = ["skhanrock", "skhanrock.datasets", "skhanrock.preprocessing", "skhanrock.nn",
                "skhanrock.model_selection", "skhanrock.metrics", "skhanrock.inspection",
-               "skhanrock.experiments"]
+               "skhanrock.experiments", "skhanrock.exceptions"]
 _LONGEST_VALUE = 120
 
 

@@ -31,7 +31,8 @@ def main(argv=None):
     else:
         try:
             run_experiment_command(args)
-        except ValueError as error:
+        except (ValueError, OSError) as error:
+            # A message and status 2, like argparse's own errors, not a traceback.
             print(f"skhanrock experiment: {error}", file=sys.stderr)
             return 2
     return 0

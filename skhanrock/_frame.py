@@ -9,7 +9,12 @@ import copy
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+from pandas.api.types import (
+    is_bool_dtype,
+    is_integer_dtype,
+    is_numeric_dtype,
+    is_unsigned_integer_dtype,
+)
 
 __all__ = [
     "AUX_PREFIX",
@@ -22,6 +27,7 @@ __all__ = [
     "check_numeric_columns",
     "columns_with",
     "conversation_sort_order",
+    "refuse_rows",
     "talkturn_frame_tags",
     "text_as_strings",
 ]
@@ -110,15 +116,48 @@ def columns_with(columns, added):
     return np.asarray([*columns, *(c for c in added if c not in present)], dtype=object)
 
 
+#: Floats are exact integers only below this magnitude: above it a float turn may
+#: already be a rounded value, and two turns may have become one.
+_EXACT_FLOAT = 2 ** 53
+
+
+def refuse_rows(X, column, name, bad, why):
+    """Raise a ValueError naming the first row where the mask ``bad`` holds, and its value.
+
+    ``why`` completes the sentence "<name>[<column>] at row <row> holds <value>, ...".
+    """
+    if bad.any():
+        position = np.flatnonzero(bad)[0]
+        # numpy scalars would print as np.int64(12) in the message
+        row, value = (v.item() if isinstance(v, np.generic) else v
+                      for v in (X.index[position], X[column].iloc[position]))
+        raise ValueError(f"{name}[{column!r}] at row {row!r} holds {value!r}, {why}")
+
+
 def _check_integer_column(X, column, name):
+    """Refuse turns that are missing, fractional, or that int64 cannot hold exactly.
+
+    Turns are sorted as int64 (:func:`conversation_sort_order`): a uint64 of
+    2**63 or more would wrap to a negative number, a float beyond 2**53 may
+    already be rounded and an infinite or huge float overflows, each sorting
+    the talkturns wrongly without a word.
+    """
     values = X[column]
     if values.isna().any():
         row = X.index[values.isna().to_numpy()][0]
         raise ValueError(f"{name}[{column!r}] is missing at row {row!r}; turns must be integers.")
     if is_integer_dtype(values) and not is_bool_dtype(values):
+        if is_unsigned_integer_dtype(values):
+            refuse_rows(X, column, name,
+                         values.to_numpy(dtype=np.uint64) > np.iinfo(np.int64).max,
+                         "beyond the 64-bit signed integers (up to 2**63 - 1) that turns are "
+                         "sorted as.")
         return
     if is_numeric_dtype(values) and not is_bool_dtype(values):
         as_float = values.to_numpy(dtype=float)
+        refuse_rows(X, column, name, ~(np.abs(as_float) < _EXACT_FLOAT),
+                     "too large for a float turn to be an exact integer (float turns must be "
+                     "below 2**53 in magnitude); store the turns as integers.")
         fractional = as_float != np.round(as_float)
         if not fractional.any():
             return

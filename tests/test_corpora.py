@@ -1,6 +1,8 @@
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skhanrock.datasets import load_iemocap, load_meld, load_semaine
@@ -102,7 +104,8 @@ def write_semaine_session(root, session, recording, with_user=True, character="S
 def test_semaine_layout(tmp_path):
     write_semaine_session(tmp_path, 3, recording=2)
     write_semaine_session(tmp_path, 4, recording=2, with_user=False)
-    frame = load_semaine(tmp_path)
+    with pytest.warns(UserWarning, match=r"1 session folder.*no user transcript.*Sessions/4'"):
+        frame = load_semaine(tmp_path)
     assert set(frame["conversation"]) == {"3"}
     assert frame["text"].tolist() == ["i am angry", "why so", "no"]
     assert frame["speaker"].tolist() == ["user-2", "operator-Spike", "user-2"]
@@ -221,3 +224,154 @@ def test_semaine_errors_name_the_file(tmp_path, name, content, match):
     (tmp_path / "Sessions" / "3" / name).write_text(content)
     with pytest.raises(ValueError, match=match):
         load_semaine(tmp_path)
+
+
+def iemocap_file(root, folder):
+    return root / "Session2" / "dialog" / folder / "Ses02M_script01_1.txt"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-le-bom", "utf-16-be-bom"])
+def test_iemocap_reads_files_with_a_byte_order_mark(tmp_path, encoding):
+    # A UTF-8 mark used to hide the first line from the line patterns, and a UTF-16
+    # file decoded with replacement characters matched no line at all.
+    write_iemocap(tmp_path)
+    expected = load_iemocap(tmp_path)
+    for folder in ("transcriptions", "EmoEvaluation"):
+        path = iemocap_file(tmp_path, folder)
+        text = path.read_text()
+        if encoding.endswith("-bom"):
+            codec = encoding[:-4]
+            path.write_bytes("\ufeff".encode(codec) + text.encode(codec))
+        else:
+            path.write_bytes(text.encode(encoding))
+    pd.testing.assert_frame_equal(load_iemocap(tmp_path), expected)
+
+
+def test_iemocap_undecodable_bytes_are_an_error_naming_the_file_and_offset(tmp_path):
+    write_iemocap(tmp_path)
+    path = iemocap_file(tmp_path, "transcriptions")
+    data = path.read_bytes()
+    path.write_bytes(data[:20] + b"\xe9" + data[20:])       # Latin-1 'é' in a UTF-8 file
+    with pytest.raises(ValueError, match=r"Ses02M_script01_1\.txt' is not a UTF-8 text file: "
+                                         r"byte 0xe9 at offset 20"):
+        load_iemocap(tmp_path)
+
+
+def test_iemocap_malformed_label_line_warns_with_its_file_and_line(tmp_path):
+    write_iemocap(tmp_path)
+    path = iemocap_file(tmp_path, "EmoEvaluation")
+    path.write_text(path.read_text().replace("[4.0000, 4.0000, 3.0000]", "[4.0000, 4.0000]"))
+    with pytest.warns(UserWarning) as record:
+        frame = load_iemocap(tmp_path)
+    messages = " | ".join(str(w.message) for w in record)
+    assert re.search(r"1 malformed label line.*Ses02M_script01_1\.txt' \(line 6\)", messages)
+    assert re.search(r"1 of 3 utterances have no label line.*Ses02M_script01_1\.txt' \(1\)",
+                     messages)
+    assert frame["category"].isna().tolist() == [False, False, True]
+
+
+def test_iemocap_missing_evaluation_file_warns(tmp_path):
+    write_iemocap(tmp_path)
+    iemocap_file(tmp_path, "EmoEvaluation").unlink()
+    with pytest.warns(UserWarning, match=r"3 of 3 utterances have no label line.*"
+                                         r"EmoEvaluation.*Ses02M_script01_1\.txt' is missing"):
+        frame = load_iemocap(tmp_path)
+    assert frame["category"].isna().all() and len(frame) == 3
+
+
+def test_iemocap_unreadable_utterance_lines_and_labels_without_utterance_warn(tmp_path):
+    write_iemocap(tmp_path)
+    transcript = iemocap_file(tmp_path, "transcriptions")
+    transcript.write_text(transcript.read_text()
+                          + "Ses02M_script01_1_M003 [015.0000]: No end time.\n")
+    labels = iemocap_file(tmp_path, "EmoEvaluation")
+    labels.write_text(labels.read_text() + "[20.0000 - 21.0000]\tSes02M_script01_1_M009\tneu\t"
+                                           "[3.0000, 3.0000, 3.0000]\n")
+    with pytest.warns(UserWarning) as record:
+        frame = load_iemocap(tmp_path)
+    messages = " | ".join(str(w.message) for w in record)
+    assert re.search(r"1 malformed utterance line.*Ses02M_script01_1\.txt' \(line 5\)",
+                     messages)
+    assert re.search(r"1 label line.*no utterance.*Ses02M_script01_1_M009", messages)
+    assert len(frame) == 3
+
+
+def test_semaine_first_word_survives_a_byte_order_mark(tmp_path):
+    write_semaine_session(tmp_path, 3, recording=2)
+    user = tmp_path / "Sessions" / "3" / "wordLevel_alignedTranscript_user.txt"
+    user.write_bytes(user.read_text().encode("utf-8-sig"))
+    trace = tmp_path / "Sessions" / "3" / "R1S3TUCSpDV.txt"
+    trace.write_bytes(trace.read_text().encode("utf-16"))
+    frame = load_semaine(tmp_path)
+    assert frame["text"].tolist() == ["i am angry", "why so", "no"]
+    assert frame["start"].iloc[0] == 0.1
+    assert frame["valence"].iloc[0] == pytest.approx(-0.3)
+
+
+def test_semaine_unreadable_word_lines_warn(tmp_path):
+    write_semaine_session(tmp_path, 3, recording=2)
+    user = tmp_path / "Sessions" / "3" / "wordLevel_alignedTranscript_user.txt"
+    user.write_text(user.read_text() + "3400 WHAT\n")
+    with pytest.warns(UserWarning, match=r"1 line.*wordLevel_alignedTranscript_user\.txt' "
+                                         r"\(line 5\)"):
+        frame = load_semaine(tmp_path)
+    assert frame["text"].tolist() == ["i am angry", "why so", "no"]
+
+
+def write_semaine_words(folder, user, operator):
+    (folder / "wordLevel_alignedTranscript_user.txt").write_text(user)
+    (folder / "wordLevel_alignedTranscript_operator.txt").write_text(operator)
+
+
+def test_semaine_raters_are_averaged_over_each_talkturns_own_span(tmp_path):
+    # Rater 2 starts at 5 s: position by position on rater 1's grid the 0-0.9 s
+    # talkturn got (0.75 + 0.65) / 2 = 0.7, where rater 1 alone covers it with 0.4.
+    folder = tmp_path / "Sessions" / "12"
+    folder.mkdir(parents=True)
+    (folder / "session.xml").write_text('<session recording="5" character="Poppy"/>')
+    write_semaine_words(folder, "0 400 HELLO\n400 900 THERE\n5000 5900 YES\n9000 9500 BYE\n",
+                        "1000 1500 HI\n6000 6500 OK\n")
+    (folder / "R1S12TUCPoDV.txt").write_text("0.2 0.5\n0.6 0.3\n1.2 -0.4\n5.2 0.1\n")
+    (folder / "R2S12TUCPoDV.txt").write_text("5.0 1.0\n5.4 1.0\n5.8 1.0\n")
+    with pytest.warns(UserWarning, match=r"1 of 3 user talkturns.*no valence.*session '12'"):
+        frame = load_semaine(tmp_path)
+    assert frame["text"].tolist() == ["hello there", "hi", "yes", "ok", "bye"]
+    assert frame["valence"].iloc[0] == pytest.approx(0.4)
+    # both raters cover 5-5.9 s: rater 1 gives 0.1, rater 2 gives 1.0
+    assert frame["valence"].iloc[2] == pytest.approx(0.55)
+    assert frame["valence"].isna().tolist() == [False, True, False, True, True]
+
+
+def test_semaine_warns_about_the_recording_listed_in_dev_and_test(tmp_path):
+    write_semaine_session(tmp_path, 3, recording="2009.06.26.14.38.17")
+    write_semaine_session(tmp_path, 4, recording="2009.06.26.14.09.45")
+    with pytest.warns(UserWarning, match=r"2009\.06\.26\.14\.38\.17.*both dev and test.*"
+                                         r"SEMAINE_PARTITIONS.*test"):
+        frame = load_semaine(tmp_path)
+    assert set(frame["recording"]) == {"2009.06.26.14.38.17", "2009.06.26.14.09.45"}
+
+
+def test_meld_a_single_split_name_is_one_split(tmp_path):
+    (tmp_path / "dev_sent_emo.csv").write_text(
+        MELD_HEADER + '1,Hi.,Joey,joy,positive,0,0,1,1,"00:01:02,500","00:01:03,250"\n')
+    frame = load_meld(tmp_path, splits="dev")
+    assert frame["split"].tolist() == ["dev"] and frame["conversation"].tolist() == ["dev_0"]
+
+
+@pytest.mark.parametrize(("splits", "match"), [
+    (("../m1/dev",), r"'\.\./m1/dev' is not a plain split name"),
+    (("sub/dev",), r"'sub/dev' is not a plain split name"),
+    (("..",), r"'\.\.' is not a plain split name"),
+    ((3,), r"3 is not a plain split name"),
+    (("dev", "dev"), r"'dev' is listed twice"),
+    ((), "no split")])
+def test_meld_refuses_split_names_that_are_not_plain(tmp_path, splits, match):
+    outside = tmp_path / "m1"
+    outside.mkdir()
+    (outside / "dev_sent_emo.csv").write_text(
+        MELD_HEADER + '1,Hi.,Joey,joy,positive,0,0,1,1,"00:01:02,500","00:01:03,250"\n')
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "dev_sent_emo.csv").write_text((outside / "dev_sent_emo.csv").read_text())
+    with pytest.raises(ValueError, match=match):
+        load_meld(root, splits=splits)

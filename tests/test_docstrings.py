@@ -13,7 +13,7 @@ pytest.importorskip("sphinx", reason="Sphinx builds the API page (pip install -e
 
 PACKAGES = ["skhanrock", "skhanrock.datasets", "skhanrock.preprocessing", "skhanrock.nn",
             "skhanrock.model_selection", "skhanrock.metrics", "skhanrock.experiments",
-            "skhanrock.inspection"]
+            "skhanrock.inspection", "skhanrock.exceptions"]
 # The numpydoc checks every docstring must pass: it exists, has a summary,
 # documents its parameters (and no others, in order), what it returns and an
 # example, with the standard sections in the standard order.

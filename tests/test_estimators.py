@@ -310,9 +310,6 @@ def test_parameters_set_after_fit_are_checked_before_predicting(conversations):
 
 def test_values_beyond_float32_and_infinite_classes_are_refused(conversations,
                                                                 regression_conversations):
-    X, y = regression_conversations
-    with pytest.raises(ValueError, match=r"y at row .* beyond float32's range"):
-        HanRockRegressor(**TINY).fit(X, y * 1e38)
     X, y = conversations
     with pytest.raises(ValueError, match=r"aux:big at row .* beyond float32's range"):
         HanRockClassifier(**TINY).fit(X.assign(**{"aux:big": 1e39}), y)

@@ -340,7 +340,295 @@ def test_the_fingerprint_tells_settings_apart_that_print_alike():
 def test_a_diverged_trial_is_named_when_it_ends():
     X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
                               task="regression", random_state=0)
-    with pytest.raises(ValueError, match=r"Trial 0 of arm 'flat' diverged: its dev_pred"):
+    # the net's loss check, or else the check of the predictions, finds it
+    with pytest.raises(ValueError, match=r"every trial of arm 'flat' diverged \(1 of 1; trial 0"
+                                         r".*smaller han__lr range"):
         run_experiment(X, y, "H3", n_trials=1, max_epochs=1, n_resamples=20,
                        search_space={"han__context_size": [2]},
                        fixed_params={**TINY_FIXED, "han__lr": 1e30})
+
+
+# ---------------------------------------------------------------------------------------------
+# Diverged trials (issue 12, item 1)
+
+from skorch.callbacks import Callback  # noqa: E402
+
+from skhanrock.exceptions import TrainingDivergedError  # noqa: E402
+
+
+class DivergeInTrials(Callback):
+    """Raise TrainingDivergedError in the trials seeded ``seeds`` of ``architecture``.
+
+    Stands in for an estimator whose loss became NaN: trial ``t`` of an experiment
+    with random_state=0 seeds its net with ``t``.
+    """
+
+    def __init__(self, seeds=(), architecture=None):
+        self.seeds = seeds
+        self.architecture = architecture
+
+    def on_epoch_end(self, net, **kwargs):
+        if net.random_state in self.seeds and self.architecture in (None, net.architecture):
+            epoch = len(net.history)
+            raise TrainingDivergedError(
+                f"train_loss is nan at epoch {epoch}; try a smaller lr.", epoch=epoch,
+                loss_name="train_loss", value=float("nan"))
+
+
+def _diverging(seeds, architecture=None):
+    return {**SETTINGS, "fixed_params": {
+        **TINY_FIXED, "han__callbacks": [("diverge", DivergeInTrials(seeds, architecture))]}}
+
+
+def test_a_diverged_trial_is_recorded_and_left_out_of_selection(
+        conversations_of_many_speakers, tmp_path, monkeypatch):
+    X, y = conversations_of_many_speakers
+    path = tmp_path / "results.jsonl"
+    seen = []
+
+    def recording(baseline, challenger, *args, **kwargs):
+        seen.append((len(baseline), len(challenger)))
+        return compare(baseline, challenger, *args, **kwargs)
+
+    compare = tables.bootstrap_search_compare
+    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    result = run_experiment(X, y, "H3", n_trials=3, results_file=path,
+                            **_diverging((1,), "rock"))
+    assert result.n_fitted == 6
+    assert result.table["trials"].to_dict() == {"flat": 3, "rock": 2}
+    assert result.table["diverged"].to_dict() == {"flat": 0, "rock": 1}
+    assert seen == [(3, 2)]  # the bootstrap never sees the diverged trial
+    rock = result.trials[result.trials["arm"] == "rock"].set_index("trial")
+    assert rock["diverged"].tolist() == [False, True, False]
+    assert np.isnan(rock.loc[1, "dev accuracy"]) and np.isnan(rock.loc[1, "test accuracy"])
+    best = rock.loc[rock["dev accuracy"].idxmax()]
+    assert result.table.loc["rock", "test"] == best["test accuracy"]
+    assert "1 of 3 trials of rock diverged" in result.to_markdown()
+    records = [json.loads(line) for line in path.read_text().splitlines()[1:]]
+    diverged = [r for r in records if r.get("diverged")]
+    assert len(diverged) == 1 and (diverged[0]["arm"], diverged[0]["trial"]) == ("rock", 1)
+    assert diverged[0]["diverged"]["epoch"] == 1
+    assert "train_loss is nan at epoch 1" in diverged[0]["diverged"]["message"]
+    assert "dev_pred" not in diverged[0]
+    # a rerun reads the diverged trial back instead of fitting it again
+    again = run_experiment(X, y, "H3", n_trials=3, results_file=path,
+                           **_diverging((1,), "rock"))
+    assert again.n_fitted == 0 and again.table.equals(result.table)
+
+
+def test_an_arm_whose_every_trial_diverged_is_named_at_tabulation(
+        conversations_of_many_speakers, tmp_path):
+    X, y = conversations_of_many_speakers
+    path = tmp_path / "results.jsonl"
+    message = (r"every trial of arm 'rock' diverged \(2 of 2; trial 0 at epoch 1: train_loss "
+               r"is nan.*smaller han__lr range")
+    with pytest.raises(ValueError, match=message):
+        run_experiment(X, y, "H3", n_trials=2, results_file=path, **_diverging((0, 1), "rock"))
+    assert len(path.read_text().splitlines()) == 1 + 4  # recorded, so a rerun need not fit
+
+
+def test_experiment_table_leaves_diverged_trials_out():
+    truth = {"dev": [0, 1] * 50, "test": [0, 1] * 50}
+    diverged = {"arm": "rock", "trial": 0, "diverged": {"epoch": 3, "message": "nan"}}
+    trials = [{"arm": "flat", "trial": 0, "dev_pred": [0] * 100, "test_pred": [0] * 100},
+              diverged,
+              {"arm": "rock", "trial": 1, "dev_pred": [0, 1] * 50, "test_pred": [0, 1] * 50}]
+    table = experiment_table(trials, HYPOTHESES["H3"], truth, "accuracy", n_resamples=50,
+                             random_state=0)
+    assert table.loc["rock", ["trials", "diverged", "test"]].tolist() == [1, 1, 1.0]
+    with pytest.raises(ValueError, match="every trial of arm 'flat' diverged"):
+        experiment_table([{**diverged, "arm": "flat"}, *trials[1:]], HYPOTHESES["H3"], truth,
+                         "accuracy", n_resamples=50)
+
+
+# ---------------------------------------------------------------------------------------------
+# The speaker column (issue 12, item 2)
+
+@pytest.mark.parametrize("partition", [None, "given"])
+def test_a_misspelt_speaker_column_is_an_error(conversations_of_many_speakers, partition):
+    X, y = conversations_of_many_speakers
+    components = speaker_groups(X)
+    given = (np.resize(["train", "train", "dev", "test"], components.max() + 1)[components]
+             if partition else None)
+    with pytest.raises(ValueError, match=r"speaker_column='speaker_id' is not a column of X; "
+                                         r"its columns are \[.*'speaker'"):
+        experiment_partitions(X, y, given, random_state=0, speaker_column="speaker_id")
+    # a frame whose speaker column has another name: the default names the one it lacks
+    renamed = X.rename(columns={"speaker": "speaker_id"})
+    with pytest.raises(ValueError, match=r"speaker_column='speaker' is not a column of X"):
+        experiment_partitions(renamed, y, given, random_state=0)
+    assert experiment_partitions(renamed, y, given, random_state=0,
+                                 speaker_column="speaker_id").notna().all()
+    # skipping the check is explicit
+    assert experiment_partitions(renamed, y, given, random_state=0,
+                                 speaker_column=None).notna().all()
+
+
+def test_run_experiment_refuses_a_misspelt_speaker_column(conversations_of_many_speakers,
+                                                          no_training):
+    X, y = conversations_of_many_speakers
+    with pytest.raises(ValueError, match=r"speaker_column='speaker_id' is not a column"):
+        run_experiment(X, y, n_trials=1, speaker_column="speaker_id", **SETTINGS)
+
+
+def _frame_file(tmp_path, rename=None):
+    frame, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
+                                  random_state=1)
+    data = tmp_path / "frame.csv"
+    frame.assign(emotion=y).rename(columns=rename or {}).to_csv(data, index=False)
+    return ["experiment", "--data", str(data), "--target", "emotion", "--trials", "1",
+            "--out", str(tmp_path / "out"), "--no-progress"]
+
+
+def test_the_command_line_takes_a_speaker_column_or_none(tmp_path, capsys, monkeypatch):
+    import skhanrock.experiments._command as command
+
+    arguments = _frame_file(tmp_path)
+    assert main([*arguments, "--speaker-column", "speaker_id"]) == 2
+    error = capsys.readouterr().err
+    assert "speaker_column='speaker_id' is not a column of X" in error and "'speaker'" in error
+    received = {}
+
+    def recording(X, y, hypothesis, **kwargs):
+        received.update(kwargs)
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(command, "run_experiment", recording)
+    assert main([*arguments, "--speaker-column", "none"]) == 2
+    assert received["speaker_column"] is None
+    assert main(arguments) == 2 and received["speaker_column"] == "speaker"
+
+
+# ---------------------------------------------------------------------------------------------
+# The results file: one writer, no duplicates, named corruption (issue 12, item 3)
+
+def _copy(h1, tmp_path):
+    _, path = h1
+    copy = tmp_path / "results.jsonl"
+    copy.write_text(path.read_text())
+    return copy
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_lock(
+        h1, conversations_of_many_speakers, tmp_path, no_training):
+    import os
+    import socket
+
+    from skhanrock.experiments._store import ResultsFile
+
+    X, y = conversations_of_many_speakers
+    path = _copy(h1, tmp_path)
+    holder = ResultsFile(path, "any")
+    with holder.writing():
+        lock = tmp_path / "results.jsonl.lock"
+        assert lock.exists()
+        message = (rf"is being written by another run: its lock file '{lock}' is held by "
+                   rf"pid {os.getpid()} on host {socket.gethostname()}")
+        with pytest.raises(ValueError, match=message):  # the file holds 2 or 3 trials
+            run_experiment(X, y, "H1", n_trials=4, results_file=path, **SETTINGS)
+        # reading a finished experiment needs no lock
+        assert run_experiment(X, y, "H1", n_trials=2, results_file=path,
+                              **SETTINGS).n_fitted == 0
+    assert not lock.exists()
+    # a run that crashed leaves its lock file, but the kernel released its lock
+    lock.write_text("pid 1 on host elsewhere\n")
+    with holder.writing():
+        assert lock.read_text() == f"pid {os.getpid()} on host {socket.gethostname()}\n"
+
+
+def test_repeated_trial_lines_are_counted_once_or_refused(h1, conversations_of_many_speakers,
+                                                          tmp_path):
+    X, y = conversations_of_many_speakers
+    first, _ = h1
+    path = _copy(h1, tmp_path)
+    lines = path.read_text().splitlines()
+    repeated = {**json.loads(lines[2]), "fit_seconds": 123.0}  # another run, same result
+    path.write_text("\n".join([*lines, json.dumps(repeated)]) + "\n")
+    with pytest.warns(UserWarning, match=rf"{path.name}.* 1 line\(s\) repeat.*counted once"):
+        again = run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+    assert again.n_fitted == 0 and (again.table["trials"] == 2).all()
+    assert again.table["test"].tolist() == first.table["test"].tolist()
+    conflicting = {**repeated, "dev_pred": ["another class", *repeated["dev_pred"][1:]]}
+    path.write_text("\n".join([*lines, json.dumps(conflicting)]) + "\n")
+    arm, trial = conflicting["arm"], conflicting["trial"]
+    with pytest.raises(ValueError, match=rf"'{path}' holds different results for trial {trial} "
+                                         rf"of arm '{arm}', at lines 3 and {len(lines) + 1}"):
+        run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+
+
+def test_a_corrupt_line_is_named_by_file_and_number(h1, conversations_of_many_speakers,
+                                                    tmp_path, no_training):
+    X, y = conversations_of_many_speakers
+    path = _copy(h1, tmp_path)
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2][:40]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=rf"The results file '{path}' is corrupt at line 3"):
+        run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+
+
+def test_repairing_a_cut_last_line_is_crash_safe(h1, conversations_of_many_speakers, tmp_path,
+                                                 monkeypatch, no_training):
+    import skhanrock.experiments._store as store
+
+    X, y = conversations_of_many_speakers
+    path = _copy(h1, tmp_path)
+    cut = path.read_text()[:-20]
+    path.write_text(cut)
+
+    def crash(*args):
+        raise OSError("the machine went down before the rename")
+
+    monkeypatch.setattr(store.os, "replace", crash)
+    with pytest.raises(OSError, match="went down"):  # the file holds 2 or 3 trials
+        run_experiment(X, y, "H1", n_trials=4, results_file=path, **SETTINGS)
+    assert path.read_text() == cut  # untouched: the repair was written aside
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
+
+
+# ---------------------------------------------------------------------------------------------
+# File-system errors (issue 12, item 9)
+
+def test_a_finished_read_only_results_file_is_tabulated_again(
+        h1, conversations_of_many_speakers, tmp_path, monkeypatch):
+    import builtins
+    import os
+    import pathlib
+
+    X, y = conversations_of_many_speakers
+    first, _ = h1
+    path = _copy(h1, tmp_path)
+    before = path.stat()
+
+    # the tests run as root, whom chmod does not stop: refuse every write under tmp_path
+    def read_only(opener, mode_of):
+        def opening(file, *args, **kwargs):
+            if str(file).startswith(str(tmp_path)) and mode_of(args, kwargs):
+                raise PermissionError(13, "Read-only file system", str(file))
+            return opener(file, *args, **kwargs)
+        return opening
+
+    def text_mode(args, kwargs):
+        return any(c in (args[0] if args else kwargs.get("mode", "r")) for c in "wax+")
+
+    def flags(args, kwargs):
+        return bool(args[0] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+
+    monkeypatch.setattr(builtins, "open", read_only(builtins.open, text_mode))
+    monkeypatch.setattr(pathlib.Path, "open",
+                        read_only(pathlib.Path.open, lambda a, k: text_mode(a, k)))
+    monkeypatch.setattr(os, "open", read_only(os.open, flags))
+    again = run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
+    assert again.n_fitted == 0 and again.table["test"].tolist() == first.table["test"].tolist()
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
+
+
+@pytest.mark.parametrize("out", ["a-file/out", "a-file"])
+def test_an_out_folder_that_cannot_be_made_is_one_line_and_status_2(tmp_path, capsys, out):
+    (tmp_path / "a-file").write_text("not a folder")
+    arguments = ["experiment", "--trials", "1", "--out", str(tmp_path / out), "--no-progress"]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"skhanrock experiment: --out '{tmp_path / out}'")
+    assert len(error.strip().splitlines()) == 1 and "Traceback" not in error

@@ -198,3 +198,20 @@ def test_processes_opening_a_fresh_store_together_all_get_in(tmp_path):
             path = tmp_path / f"round{round_}.sqlite"
             pool.map(_open_and_record, [(path, f"trial-{i}") for i in range(6)])
             assert len(SQLiteCurveStore(path).curves("study")) == 6
+
+
+@pytest.mark.parametrize("method", ["check_writable", "record", "curves"])
+def test_a_foreign_curves_table_is_named_with_the_expected_columns(tmp_path, method):
+    import sqlite3
+
+    path = tmp_path / "other.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE curves (name TEXT, value REAL)")
+    store = SQLiteCurveStore(path)
+    call = {"check_writable": lambda: store.check_writable(),
+            "record": lambda: store.record("s", "t", 1, 0.5),
+            "curves": lambda: store.curves("s")}[method]
+    message = (rf"'{path}' has a table 'curves' with the columns \['name', 'value'\], not "
+               r"\['study', 'trial', 'epoch', 'score'\]")
+    with pytest.raises(ValueError, match=message):
+        call()

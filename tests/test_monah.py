@@ -252,3 +252,18 @@ def test_negative_min_delay_is_refused_by_name_and_overlaps_are_no_pause():
     with pytest.raises(ValueError, match="min_delay must be a finite number >= 0, got -1"):
         narrative_of_last(rows, min_delay=-1)
     assert narrative_of_last(rows, min_delay=0) == "the man said yes."
+
+
+@pytest.mark.parametrize("value", [50.0, -0.1, 1.5])
+def test_a_tone_probability_outside_zero_one_is_refused(value):
+    # Vokaturi tones are probabilities; 50 (a percentage) used to be z-scored silently
+    frame = talkturns([("c", "A", "hi", None, None, {"tone_happiness": 0.2}),
+                       ("c", "A", "hi", None, None, {"tone_happiness": np.nan}),
+                       ("c", "A", "hi", None, None, {"tone_happiness": value})])
+    frame.index = [10, 11, 12]
+    with pytest.raises(ValueError, match=rf"X\['tone_happiness'\] at row 12 holds {value}, "
+                                         r"outside \[0, 1\]"):
+        MonahTranscriber().fit_transform(frame)
+    # NaN is a missing tone; without the prosody family the tones are not read
+    MonahTranscriber().fit_transform(frame.iloc[:2])
+    MonahTranscriber(families="va").fit_transform(frame)

@@ -58,7 +58,8 @@ def test_aligner_ignores_failed_frames_and_marks_empty_talkturns_missing(tmp_pat
         (9, 0, 1.0, 0.95, 1, 1, 1.0, 1), (10, 0, 1.1, 0.95, 1, 1, 1.0, 1)])
     talkturns = pd.DataFrame({"conversation": "v", "turn": [0, 1, 2],
                               "start": [0.0, 0.6, 5.0], "end": [0.3, 1.1, 6.0]})
-    aligned = align_frames(talkturns, read_openface(path), present_seconds=0.5)
+    with pytest.warns(UserWarning, match=r"1 of 3 talkturns \(33%\) have no frame"):
+        aligned = align_frames(talkturns, read_openface(path), present_seconds=0.5)
     assert aligned["AU12_r"].tolist()[:2] == [3.0, 1.0]
     assert aligned["AU12_c"].tolist()[:2] == [1.0, 1.0]
     # 0.2 s of co-presence is no smile; 0.6 s is one
@@ -291,3 +292,59 @@ def test_make_feature_files_refuses_frames_it_cannot_write(tmp_path, change, err
     assert not list(tmp_path.rglob("*.csv"))      # nothing written, inside or outside
     if before is not None:
         pd.testing.assert_frame_equal(X, before)
+
+
+def test_an_existing_path_with_glob_characters_is_read_as_a_path(tmp_path):
+    # "take[1].csv" as a pattern matches "take1.csv" only, so it used to match nothing.
+    folder = tmp_path / "run[2024]"
+    folder.mkdir()
+    path = write_openface(folder / "take[1].csv", [(1, 0, 0.0, 0.9, 1, 1, 1.0, 1)])
+    assert read_openface(path)["video"].tolist() == ["take[1]"]
+    assert read_openface(str(path))["video"].tolist() == ["take[1]"]
+    write_openface(tmp_path / "take1.csv", [(1, 0, 0.0, 0.9, 1, 1, 1.0, 1)])
+    assert read_openface(tmp_path / "take[1].csv")["video"].tolist() == ["take1"]  # a glob
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+@pytest.mark.parametrize("reader", [read_openface, read_vokaturi])
+def test_csv_files_with_a_byte_order_mark_are_read(tmp_path, reader, encoding):
+    path = tmp_path / "marked.csv"
+    if reader is read_openface:
+        text = OPENFACE_HEADER + "\n1, 0, 0.0, 0.9, 1, 1, 1.5, 1\n"
+    else:
+        text = VOKATURI_HEADER + "c,0,0.6,0.2,0.1,0.05,0.05\n"
+    path.write_text(text, encoding=encoding)
+    plain = tmp_path / "plain.csv"
+    plain.write_text(text)
+    pd.testing.assert_frame_equal(reader(path).drop(columns="video", errors="ignore"),
+                                  reader(plain).drop(columns="video", errors="ignore"))
+
+
+def test_success_is_a_flag():
+    # 0.999999 is a success written as a float; "== 1" dropped every frame.
+    frames = smile_frames("v", FIRST_RUN + GAP + SECOND_RUN, success=0.999999)
+    aligned = align_frames(one_talkturn(), frames)
+    assert aligned["AU12_r"].iloc[0] == 2.0 and aligned["smile"].iloc[0] == 1.0
+    failed = smile_frames("v", FIRST_RUN, success=1e-6)
+    with pytest.warns(UserWarning, match="none usable"):
+        assert np.isnan(align_frames(one_talkturn(), failed)["AU12_r"].iloc[0])
+
+
+def test_talkturns_in_seconds_against_frames_in_milliseconds_warn():
+    frames = smile_frames("v", np.arange(0, 10000, 100.0))        # 10 s, in milliseconds
+    talkturns = pd.DataFrame({"conversation": "v", "turn": range(4),
+                              "start": [0.0, 2.0, 4.0, 6.0], "end": [1.0, 3.0, 5.0, 7.0]})
+    with pytest.warns(UserWarning, match=r"3 of 4 talkturns \(75%\) have no frame.*"
+                                         r"milliseconds"):
+        align_frames(talkturns, frames)
+
+
+def test_talkturns_outside_their_video_warn_with_the_share():
+    frames = smile_frames("v", np.arange(0, 2, 0.1))
+    talkturns = pd.DataFrame({"conversation": "v", "turn": range(3),
+                              "start": [0.0, 5.0, 7.0], "end": [1.0, 6.0, 8.0]})
+    with pytest.warns(UserWarning, match=r"2 of 3 talkturns \(67%\) have no frame.*"
+                                         r"outside .*frames' times") as record:
+        aligned = align_frames(talkturns, frames)
+    assert len(record) == 1
+    assert aligned["AU12_r"].isna().tolist() == [False, True, True]

@@ -1,9 +1,11 @@
 """Readers for OpenFace and Vokaturi outputs, and the frame-to-talkturn aligner."""
 
+import codecs
 import csv
 import glob
 import io
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -23,9 +25,16 @@ _GAP_FRAMES = 1.5
 
 
 def _expand_paths(path):
+    """The files that ``path`` names: an existing path as it is, else a glob pattern.
+
+    A path is tried first, so that an existing file whose name holds glob
+    characters (``take[1].csv``) is read, not taken as a pattern that matches
+    ``take1.csv`` or nothing.
+    """
     if isinstance(path, (str, os.PathLike)):
         text = str(path)
-        paths = sorted(glob.glob(text)) if any(c in text for c in "*?[") else [text]
+        is_pattern = not Path(text).exists() and any(c in text for c in "*?[")
+        paths = sorted(glob.glob(text)) if is_pattern else [text]
     else:
         paths = [str(p) for p in path]
     if not paths:
@@ -36,32 +45,72 @@ def _expand_paths(path):
     return paths
 
 
-def _fields_agree_without_quotes(data):
-    """True when a file's ``data`` has no quotes and as many commas on every line as on its first.
+# Longest first: the UTF-32 little-endian mark starts with the UTF-16 one.
+_BYTE_ORDER_MARKS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+                     (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                     (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+def _decode(data, path, what):
+    """The text of a file's bytes, and its encoding.
+
+    UTF-8, unless a byte-order mark names UTF-16 or UTF-32; the mark itself is
+    not part of the text (left in, it hides the first line from every line
+    pattern). Bytes that do not decode are an error naming the file and the
+    byte offset: replacing them would change the text silently.
+    """
+    encoding, skip = "utf-8", 0
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            encoding, skip = codec, len(mark)
+            break
+    try:
+        return data[skip:].decode(encoding), encoding
+    except UnicodeDecodeError as error:
+        offset = skip + error.start
+        raise ValueError(
+            f"{what} {str(path)!r} is not a {encoding.upper()} text file: byte "
+            f"0x{data[offset]:02x} at offset {offset} cannot be decoded ({error.reason}). "
+            "Files are read as UTF-8, or as UTF-16/UTF-32 when they start with a byte-order "
+            "mark; re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from error
+
+
+def _read_text(path, what):
+    """A text file's content, decoded as :func:`_decode` does; errors name the file."""
+    return _decode(Path(path).read_bytes(), path, what)[0]
+
+
+def _text_lines(text):
+    """Lines split at ``\\n``, ``\\r\\n`` and ``\\r`` only.
+
+    ``str.splitlines`` also splits at characters such as U+0085 or U+2028,
+    which may sit inside an utterance and would cut its line in two.
+    """
+    return re.split(r"\r\n|\r|\n", text.removesuffix("\n").removesuffix("\r")) if text else []
+
+
+def _fields_agree_without_quotes(text):
+    """True when ``text`` has no quotes and as many commas on every line as on its first.
 
     Counting commas is several times faster than the csv module, which only
     files with quotes, blank lines or a problem to report still go through.
     """
-    if not data.strip() or b'"' in data:
+    if not text.strip() or '"' in text:
         return False
-    try:
-        data.decode("utf8")
-    except UnicodeDecodeError:
-        return False
-    return len({line.count(b",") for line in data.rstrip(b"\r\n").split(b"\n")}) == 1
+    return len({line.count(",") for line in text.rstrip("\r\n").split("\n")}) == 1
 
 
-def _check_field_counts(data, path, what, skip_initial_space):
-    """Refuse an empty file, a non-text file, or a line whose field count differs from the header.
+def _check_field_counts(text, path, what, skip_initial_space):
+    """Refuse an empty file, a non-CSV file, or a line whose field count differs from the header.
 
     Given a line with one field more than the header, pandas takes the first
     field as the row's index and shifts every value one column right; a line
     with fewer fields it pads with missing values. Both would be silent.
     """
-    if _fields_agree_without_quotes(data):
+    if _fields_agree_without_quotes(text):
         return
     try:
-        with io.StringIO(data.decode("utf8"), newline="") as file:
+        with io.StringIO(text, newline="") as file:
             lines = csv.reader(file, skipinitialspace=skip_initial_space)
             # pandas skips blank (or blank-looking) lines, so they count as no row.
             rows = (row for row in lines if "".join(row).strip() or len(row) > 1)
@@ -75,7 +124,7 @@ def _check_field_counts(data, path, what, skip_initial_space):
                         f"{what} {str(path)!r}, line {lines.line_num}: {len(row)} fields where "
                         f"the header has {len(header)}; every line must hold one value per "
                         "column.")
-    except (UnicodeDecodeError, csv.Error) as error:
+    except csv.Error as error:
         raise ValueError(f"{what} {str(path)!r} is not a UTF-8 text CSV file: {error}.") \
             from error
 
@@ -86,7 +135,7 @@ def _read_csv(path, what, skip_initial_space=True):
     Parameters
     ----------
     path : str or path
-        The file.
+        The file: UTF-8, or UTF-16/UTF-32 with a byte-order mark.
     what : str
         What the file is, for the messages, e.g. ``"OpenFace file"``.
     skip_initial_space : bool, default=True
@@ -97,13 +146,33 @@ def _read_csv(path, what, skip_initial_space=True):
     DataFrame
         The rows, with a default index: no column is taken as the index.
     """
-    _check_field_counts(Path(path).read_bytes(), path, what, skip_initial_space)
+    text, encoding = _decode(Path(path).read_bytes(), path, what)
+    _check_field_counts(text, path, what, skip_initial_space)
+    # A UTF-8 file from the path, not from the text already read: pandas parses a
+    # buffer in chunks into a fragmented frame, slower than a second (cached) read.
+    # pandas drops a UTF-8 byte-order mark itself; other encodings go as text.
+    source = path if encoding == "utf-8" else io.StringIO(text)
     try:
-        # From the path, not from the bytes already read: pandas parses a buffer in
-        # chunks into a fragmented frame, slower than a second (cached) read.
-        return pd.read_csv(path, skipinitialspace=skip_initial_space, index_col=False)
+        return pd.read_csv(source, skipinitialspace=skip_initial_space, index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"{what} {str(path)!r} is not a readable CSV file: {error}") from error
+
+
+def _where(places, limit=5):
+    """``'a.txt' (lines 3, 7), 'b.txt' (line 2)``: at most ``limit`` files of ``places``.
+
+    ``places`` maps a file (or any name) to its line numbers, or to a note.
+    """
+    def describe(detail):
+        if isinstance(detail, str):
+            return detail
+        numbers = ", ".join(map(str, detail[:limit])) + (", ..." if len(detail) > limit else "")
+        return f"line{'s' if len(detail) > 1 else ''} {numbers}"
+
+    shown = [f"{str(name)!r} ({describe(detail)})" for name, detail in
+             list(places.items())[:limit]]
+    rest = len(places) - limit
+    return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
 
 
 def _check_times(table, start_column, end_column, name, allow_nan=True):
@@ -124,12 +193,16 @@ def read_openface(path, video=None):
     OpenFace writes ``frame, face_id, timestamp, confidence, success, ...,
     AUxx_r, AUxx_c`` with a space after every comma, header included; both are
     handled. Each file's rows get a ``video`` column: the file name without its
-    extension, unless ``video`` names them.
+    extension, unless ``video`` names them. Files are UTF-8, or UTF-16/UTF-32
+    with a byte-order mark.
 
     Parameters
     ----------
     path : str, path, glob pattern or list of them
         One file, several files, or a pattern such as ``"openface/*.csv"``.
+        An existing path is read as that file even when its name holds glob
+        characters (``take[1].csv``); only a path that does not exist is
+        taken as a pattern.
     video : str, list of str or None, default=None
         Video id of each file; the file stems when None.
 
@@ -141,10 +214,10 @@ def read_openface(path, video=None):
     Raises
     ------
     ValueError
-        When a file is empty or not a CSV text file, a line has more or fewer
-        fields than the header, a required column is missing or not numeric,
-        or two files of the same video overlap in time; the message names the
-        file.
+        When a file is empty or not a CSV text file (bytes that do not decode
+        are named by their offset), a line has more or fewer fields than the
+        header, a required column is missing or not numeric, or two files of
+        the same video overlap in time; the message names the file.
 
     Examples
     --------
@@ -292,7 +365,8 @@ class _Video:
         order = np.argsort(columns["timestamp"], kind="stable")
         self.columns = {name: values[order] for name, values in columns.items()}
         self.timestamps = self.columns["timestamp"]
-        self.usable = (self.columns["success"] == 1) & \
+        # success is a flag: a tool that writes it as a float (0.999999) still means 1.
+        self.usable = (self.columns["success"] >= 0.5) & \
             (self.columns["confidence"] >= min_confidence)
         # Per video: videos recorded at different rates must not share one estimate.
         steps = np.diff(np.unique(self.timestamps))
@@ -304,14 +378,12 @@ class _Video:
 
 
 def _talkturn_features(video, window, names, present_seconds, smile_seconds):
-    """Features of one talkturn's frames (all NaN when none is usable).
+    """Features of one talkturn's frames, at least one of them usable.
 
     Means and "every frame" flags use the usable frames only; runs are measured
     over every frame of the window, so that an excluded frame breaks them.
     """
     usable = video.usable[window]
-    if not usable.any():
-        return dict.fromkeys(names, np.nan)
     stamps = video.timestamps[window]
 
     def present(column):
@@ -368,6 +440,57 @@ def _check_videos_match(talkturn_videos, frame_videos, video_column):
         f"talkturns get missing features: {detail}.{hint}", UserWarning, stacklevel=3)
 
 
+def _share(count, total):
+    return f"{count} of {total} talkturns ({count / total:.0%})"
+
+
+def _frameless_cause(table, times, videos, video_column, frameless):
+    """What most likely left talkturns without a frame in their span, in words."""
+    rows = [row for row, video in enumerate(table[video_column]) if video in videos]
+    turn_end = np.nanmax(times[rows, 1])
+    frame_end = max(float(videos[table[video_column].iloc[row]].timestamps[-1]) for row in rows)
+    # OpenFace writes seconds; a factor of about 1000 between the clocks is a unit mix-up.
+    if frame_end > 0 and turn_end > 0 and not 0.01 <= turn_end / frame_end <= 100:
+        larger, smaller = ("frame timestamps", "talkturn times") if frame_end > turn_end \
+            else ("talkturn times", "frame timestamps")
+        return (f"the {larger} (up to {max(frame_end, turn_end):g}) are about "
+                f"{max(frame_end, turn_end) / min(frame_end, turn_end):.0f} times the {smaller} "
+                f"(up to {min(frame_end, turn_end):g}): one of them is likely in milliseconds; "
+                "give both in seconds")
+    outside = []
+    for row in frameless:
+        stamps = videos[table[video_column].iloc[row]].timestamps
+        if times[row, 1] < stamps[0] or times[row, 0] > stamps[-1]:
+            outside.append(row)
+    if outside:
+        row = outside[0]
+        stamps = videos[table[video_column].iloc[row]].timestamps
+        return (f"{len(outside)} of them lie outside the frames' times of their video (e.g. "
+                f"row {table.index[row]!r}: {times[row, 0]:g}-{times[row, 1]:g} s against "
+                f"frames {stamps[0]:g}-{stamps[-1]:g} s): check that talkturns and frames share "
+                "one clock and that the talkturns' video is right")
+    return ("they fall between frames: shorter than a frame duration, or in a stretch the "
+            "file has no frames for")
+
+
+def _warn_talkturns_without_frames(table, times, videos, video_column, frameless, unusable,
+                                   min_confidence):
+    """Say how many talkturns of a video with frames got missing features, and why.
+
+    Seconds against milliseconds, or talkturns outside the video, would
+    otherwise give missing features everywhere without a word.
+    """
+    if frameless:
+        cause = _frameless_cause(table, times, videos, video_column, frameless)
+        warnings.warn(f"{_share(len(frameless), len(table))} have no frame in their "
+                      f"[start, end] span, so their features are missing; {cause}.",
+                      UserWarning, stacklevel=3)
+    if unusable:
+        warnings.warn(f"{_share(len(unusable), len(table))} have frames but none usable "
+                      f"(success < 0.5 or confidence < min_confidence={min_confidence:g}), so "
+                      "their features are missing.", UserWarning, stacklevel=3)
+
+
 def _check_align_parameters(min_confidence, smile_seconds, present_seconds):
     for name, value in (("min_confidence", min_confidence), ("smile_seconds", smile_seconds),
                         ("present_seconds", present_seconds)):
@@ -383,7 +506,8 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     """Attach frame-level OpenFace features to the talkturns they fall in.
 
     For every talkturn, the frames of its video with ``start <= timestamp <=
-    end``, ``success == 1`` and ``confidence >= min_confidence`` are its usable
+    end``, ``success`` set (``>= 0.5``: it is a flag, also when written as
+    ``0.999999``) and ``confidence >= min_confidence`` are its usable
     frames. From them: the mean intensity ``AUxx_r``, the flag ``AUxx_c`` (1.0
     when the action unit is present in *every* usable frame, else 0.0),
     optionally ``AUxx_present`` (present for a run of at least
@@ -431,8 +555,16 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     ValueError
         When a talkturn ends before it starts, ``frames`` lacks a required
         column, holds a non-numeric value or a frame without a timestamp, or
-        no talkturn's video appears in ``frames``. When only some videos have
-        no frames, a warning names them.
+        no talkturn's video appears in ``frames``.
+
+    Warns
+    -----
+    UserWarning
+        When only some videos have no frames (naming them); when talkturns
+        have no frame in their span (with their count and share, and the likely
+        cause: talkturn times and frame timestamps in different units, or
+        talkturns outside their video's frames); and when talkturns have frames
+        but none usable.
 
     Examples
     --------
@@ -469,15 +601,22 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     _check_videos_match(table[video_column], frames["video"], video_column)
     videos = {video: _Video({c: v[positions] for c, v in columns.items()}, min_confidence)
               for video, positions in frames.groupby("video", sort=False).indices.items()}
-    rows = []
-    for video_id, (start, end) in zip(table[video_column], times, strict=True):
+    rows, frameless, unusable = [], [], []
+    for position, (video_id, (start, end)) in enumerate(zip(table[video_column], times,
+                                                            strict=True)):
         video = videos.get(video_id)
         # Without a video or without times a talkturn has no frames: missing features.
-        if video is None or np.isnan(start) or np.isnan(end):
-            rows.append(dict.fromkeys(names, np.nan))
-        else:
-            rows.append(_talkturn_features(video, video.window(start, end), names,
-                                           present_seconds, smile_seconds))
+        window = None if video is None or np.isnan(start) or np.isnan(end) else \
+            video.window(start, end)
+        if window is not None and window.stop > window.start and video.usable[window].any():
+            rows.append(_talkturn_features(video, window, names, present_seconds,
+                                           smile_seconds))
+            continue
+        rows.append(dict.fromkeys(names, np.nan))
+        if window is not None:
+            (frameless if window.stop <= window.start else unusable).append(position)
+    _warn_talkturns_without_frames(table, times, videos, video_column, frameless, unusable,
+                                   min_confidence)
     features = pd.DataFrame(rows, columns=names, dtype=float)
     # Assigned by position: a join on the index would multiply rows of a duplicate index.
     return table.drop(columns=[c for c in names if c in table.columns]).assign(

@@ -2,6 +2,7 @@
 
 import os
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import joblib
@@ -11,6 +12,7 @@ from sklearn.model_selection import ParameterSampler
 from tqdm.auto import tqdm
 
 from .._validation import check_number, is_finite_number
+from ..exceptions import TrainingDivergedError
 from ..metrics import METRICS, paper_scorers, score
 from ..model_selection import MedianStopping, check_search_space, paper_search_space
 from ..model_selection._median_stopping import _as_store
@@ -77,6 +79,8 @@ class Experiment:
     def to_markdown(self):
         """The table as Markdown, ``*`` marking significant improvements, with a note saying so.
 
+        A second note counts the trials of each arm that diverged, if any.
+
         Returns
         -------
         str
@@ -87,7 +91,18 @@ class Experiment:
         note = (f"\\* significantly better than {self.baseline}: the 95% bootstrap interval of "
                 f"the difference lies {better} zero. An arm whose interval lies {worse} zero is "
                 "significantly worse and has no star.")
-        return markdown_table(shown, index_name=self.hypothesis) + "\n\n" + note
+        return "\n\n".join([markdown_table(shown, index_name=self.hypothesis), note,
+                            *self._diverged_note()])
+
+    def _diverged_note(self):
+        """A note counting the diverged trials of each arm, when there are any."""
+        if "diverged" not in self.table or not self.table["diverged"].any():
+            return []
+        counts = [f"{n} of {n + used} trials of {arm} diverged" for arm, n, used in
+                  zip(self.table.index, self.table["diverged"], self.table["trials"],
+                      strict=True) if n]
+        return ["Trials whose loss became NaN or infinite are left out of the selection and "
+                f"the bootstrap: {', '.join(counts)}."]
 
 
 def _task(y):
@@ -164,19 +179,30 @@ def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_stat
         pipeline.set_params(**_median_stopping_params(pipeline, median_stopping, arm, trial,
                                                       random_state + trial))
     rows = {name: (partitions == name).to_numpy() for name in ("train", "dev", "test")}
+    record = {"arm": arm, "trial": int(trial), "params": chosen}
     start = time.perf_counter()
-    pipeline.fit(X[rows["train"]], y[rows["train"]])
+    try:
+        pipeline.fit(X[rows["train"]], y[rows["train"]])
+    except TrainingDivergedError as error:
+        # A result of the trial, not a failure of the experiment: recorded, so a
+        # rerun does not fit it again, and left out of selection by the tables.
+        return {**record, "fit_seconds": time.perf_counter() - start,
+                "diverged": _divergence(str(error), error.epoch, error.loss_name,
+                                        error.value)}
     seconds = time.perf_counter() - start
     predictions = {f"{part}_pred": pipeline.predict(X[rows[part]]) for part in ("dev", "test")}
     for name, values in predictions.items():
         if task == "regression" and not np.isfinite(np.asarray(values, dtype=float)).all():
-            # Caught here, by name, rather than as a missing prediction in the tables
-            # once every other trial has run.
-            raise ValueError(
-                f"Trial {trial} of arm {arm!r} diverged: its {name} holds non-finite values "
-                f"(parameters {chosen}). Narrow the search space, e.g. a lower han__lr range.")
-    return {"arm": arm, "trial": int(trial), "params": chosen, "fit_seconds": seconds,
-            **predictions}
+            # the net's loss stayed finite, yet its predictions did not: diverged as well
+            return {**record, "fit_seconds": seconds, "diverged": _divergence(
+                f"its {name} holds non-finite values", None, None, None)}
+    return {**record, "fit_seconds": seconds, **predictions}
+
+
+def _divergence(message, epoch, loss_name, value):
+    """The JSON record of a diverged trial (the value as text: JSON has no NaN)."""
+    return {"epoch": None if epoch is None else int(epoch), "loss_name": loss_name,
+            "value": None if value is None else str(value), "message": message}
 
 
 def _check_arguments(X, y, hypothesis, metric, counts, random_state):
@@ -195,7 +221,7 @@ def _check_arguments(X, y, hypothesis, metric, counts, random_state):
 def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=None,
                    partition=None, search_space=None, fixed_params=None, n_jobs=1,
                    results_file=None, n_resamples=1000, random_state=0, progress=False,
-                   median_stopping=None, shared_speakers=None):
+                   median_stopping=None, shared_speakers=None, speaker_column="speaker"):
     """Run one of the paper's hypotheses on a talkturn frame.
 
     Every arm of the hypothesis (see :data:`HYPOTHESES`) gets a random search
@@ -206,7 +232,11 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     dev, read resampled test) compares each arm with the baseline. With a
     ``results_file``, each finished trial is appended as it ends and a rerun
     skips the trials already there, so an interrupted experiment resumes
-    (and ``n_trials`` can grow).
+    (and ``n_trials`` can grow). A trial whose training loss becomes NaN or
+    infinite (:class:`~skhanrock.exceptions.TrainingDivergedError`), or whose
+    regression predictions do, is recorded as diverged: it is left out of the
+    selection on dev and of the bootstrap, and counted in the table's
+    ``diverged`` column and in the notes of :meth:`Experiment.to_markdown`.
 
     Parameters
     ----------
@@ -245,6 +275,10 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Trials fitted in parallel (joblib; inside
         ``joblib.parallel_config(backend="dask")`` they run on a Dask cluster).
     results_file : path or None, default=None
+        JSON-lines file of the finished trials. While trials are fitted, the
+        run holds a lock file beside it (``<name>.lock``); a second run on the
+        same file is refused, naming the pid and host that hold it. When every
+        trial is already there, the file is only read (it may be read-only).
     n_resamples : int, default=1000
     random_state : int, default=0
         Seeds the partition, the parameter draws and the models. None is
@@ -271,6 +305,11 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Speakers allowed in several partitions because they talk in many
         conversations: an interviewer, a therapist, SEMAINE's operators.
         Everyone else stays in one partition.
+    speaker_column : str or None, default="speaker"
+        The column of speaker ids that partitions must not share; a name that
+        is not a column of ``X`` is an error (a misspelt column must not skip
+        the check). None skips the speaker check: partitions then only keep
+        conversations whole.
 
     Returns
     -------
@@ -282,7 +321,10 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         Before any trial is trained: for a ``y`` of another length than ``X``,
         a metric that does not fit the task, a count that is not a positive
         integer, a seed that is not an integer, an unknown search-space key,
-        or partitions that share a speaker.
+        a ``speaker_column`` that ``X`` lacks, partitions that share a
+        speaker, or a results file that another run is writing or that holds
+        a corrupt line or two different results for one trial. After the
+        trials: when every trial of an arm diverged.
 
     Examples
     --------
@@ -314,7 +356,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     fixed = {"han__max_epochs": int(max_epochs), **(fixed_params or {})}
     check_search_space(hypothesis_pipeline("aphf"), {**space, **fixed})
     partitions = experiment_partitions(X, y, partition, random_state=random_state,
-                                       shared_speakers=shared_speakers)
+                                       shared_speakers=shared_speakers,
+                                       speaker_column=speaker_column)
     varied = {key for arm in definition.arms.values() for key in arm if key != "families"}
     space = {k: v for k, v in space.items() if k not in varied and k not in fixed}
     settings = {"hypothesis": hypothesis, "space": space, "fixed": fixed, "metric": metric,
@@ -326,24 +369,31 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     median = None if median_stopping is None else (median_stopping,
                                                    f"{hypothesis}:{experiment_id}")
     store = ResultsFile(results_file, experiment_id) if results_file is not None else None
-    finished = store.load() if store is not None else []
-    done = {(t["arm"], t["trial"]) for t in finished}
-    pending = [(arm, trial) for trial in range(int(n_trials)) for arm in definition.arms
-               if (arm, trial) not in done]
-    n_workers = joblib.effective_n_jobs(n_jobs)
-    threads = (max(1, (os.cpu_count() or 1) // min(n_workers, len(pending)))
-               if n_workers > 1 and len(pending) > 1 else None)
-    jobs = (joblib.delayed(_fit_trial)(
-        X, y, partitions, arm, definition.arms[arm], trial,
-        {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state, threads,
-        median)
-        for arm, trial in pending)
-    results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-    for trial in tqdm(results, total=len(pending), disable=not progress,
-                      desc=f"{hypothesis} trials"):
-        if store is not None:
-            store.append(trial)
-        finished.append(trial)
+    arms = list(definition.arms)
+    finished = store.read() if store is not None else []
+    pending = _pending(finished, arms, n_trials)
+    with ExitStack() as writing:
+        if store is not None and pending:
+            # one writer at a time; a finished experiment is only read, so a read-only
+            # results file can be tabulated again
+            writing.enter_context(store.writing())
+            finished = store.read()  # another run may have added trials meanwhile
+            pending = _pending(finished, arms, n_trials)
+            store.prepare()
+        n_workers = joblib.effective_n_jobs(n_jobs)
+        threads = (max(1, (os.cpu_count() or 1) // min(n_workers, len(pending)))
+                   if n_workers > 1 and len(pending) > 1 else None)
+        jobs = (joblib.delayed(_fit_trial)(
+            X, y, partitions, arm, definition.arms[arm], trial,
+            {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state,
+            threads, median)
+            for arm, trial in pending)
+        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+        for trial in tqdm(results, total=len(pending), disable=not progress,
+                          desc=f"{hypothesis} trials"):
+            if store is not None:
+                store.append(trial)
+            finished.append(trial)
     # in trial order, whatever order the workers finished in: among tied dev scores the
     # first trial wins, and that must not depend on n_jobs or on a resume
     finished = sorted((t for t in finished if t["trial"] < int(n_trials)),
@@ -356,6 +406,13 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     return Experiment(hypothesis, metric, definition.baseline, trials, table, len(pending))
 
 
+def _pending(finished, arms, n_trials):
+    """(arm, trial) pairs not in the results yet, in trial order."""
+    done = {(t["arm"], t["trial"]) for t in finished}
+    return [(arm, trial) for trial in range(int(n_trials)) for arm in arms
+            if (arm, trial) not in done]
+
+
 def _conversations(X, rows):
     """Conversation of each dev and test row, so the bootstrap resamples whole conversations."""
     if "conversation" not in X.columns:
@@ -364,8 +421,13 @@ def _conversations(X, rows):
 
 
 def _trials_frame(finished, truth, metric):
+    def scored(trial, part):
+        if trial.get("diverged"):
+            return np.nan
+        return score(truth[part], trial[f"{part}_pred"], metric)
+
     rows = [{"arm": t["arm"], "trial": t["trial"], **t["params"],
-             f"dev {metric}": score(truth["dev"], t["dev_pred"], metric),
-             f"test {metric}": score(truth["test"], t["test_pred"], metric),
-             "fit_seconds": t["fit_seconds"]} for t in finished]
+             f"dev {metric}": scored(t, "dev"), f"test {metric}": scored(t, "test"),
+             "fit_seconds": t["fit_seconds"], "diverged": bool(t.get("diverged"))}
+            for t in finished]
     return pd.DataFrame(rows).sort_values(["arm", "trial"], ignore_index=True)

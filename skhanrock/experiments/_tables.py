@@ -20,6 +20,21 @@ def _selected_scores(trials, truth, metric):
     return dev[best], score(truth["test"], trials[best]["test_pred"], metric)
 
 
+def _check_some_converged(converged, diverged):
+    """Raise when every trial of an arm diverged: that arm has no score to report."""
+    for arm, lost in diverged.items():
+        if lost and not converged[arm]:
+            first = lost[0]
+            where = f"trial {first.get('trial')}"
+            if first["diverged"].get("epoch") is not None:
+                where += f" at epoch {first['diverged']['epoch']}"
+            raise ValueError(
+                f"every trial of arm {arm!r} diverged ({len(lost)} of {len(lost)}; {where}: "
+                f"{first['diverged'].get('message')}), so it has no score to select. Search "
+                "a smaller han__lr range (search_space={'han__lr': loguniform(1e-4, 1e-2)}) "
+                "or fix a smaller one (--set han__lr=0.001 on the command line).")
+
+
 def _improves(comparison, higher_is_better):
     """A significant difference in the better direction (the paper's stars)."""
     better = comparison.difference > 0 if higher_is_better else comparison.difference < 0
@@ -36,6 +51,9 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
         Finished trials with ``arm``, ``dev_pred`` and ``test_pred``. Within
         an arm the trial best on dev is selected; of tied trials (dev scores
         equal to 12 decimals) the first in this list, as in the bootstrap.
+        A trial with a true ``diverged`` entry (its training loss became NaN
+        or infinite) has no predictions: it is left out of the selection and
+        of the bootstrap, and counted in ``diverged``.
     hypothesis : Hypothesis
     truth : dict
         ``{"dev": y_dev, "test": y_test}``.
@@ -51,11 +69,17 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
     Returns
     -------
     DataFrame
-        Columns ``trials``, ``dev``, ``test``, ``difference``, ``low``, ``high``,
+        Columns ``trials`` (those selected from), ``diverged`` (those left
+        out), ``dev``, ``test``, ``difference``, ``low``, ``high``,
         ``p_value``, ``significant`` (the interval excludes zero, either way),
         ``improvement`` (significant, and better than the baseline) and
         ``cell`` (the test score, with ``*`` for an improvement only, as in the
         paper's tables; a significantly worse arm gets no star), indexed by arm.
+
+    Raises
+    ------
+    ValueError
+        When every trial of an arm diverged, naming the arm.
 
     Examples
     --------
@@ -69,15 +93,20 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
     (['0.500', '1.000*'], [False, True])
     """
     by_arm = {arm: [t for t in trials if t["arm"] == arm] for arm in hypothesis.arms}
+    diverged = {arm: [t for t in arm_trials if t.get("diverged")]
+                for arm, arm_trials in by_arm.items()}
+    by_arm = {arm: [t for t in arm_trials if not t.get("diverged")]
+              for arm, arm_trials in by_arm.items()}
+    _check_some_converged(by_arm, diverged)
     baseline = _records(by_arm[hypothesis.baseline], truth)
     rows = {}
     for arm, arm_trials in by_arm.items():
         if not arm_trials:
             continue
         dev, test = _selected_scores(arm_trials, truth, metric)
-        row = {"trials": len(arm_trials), "dev": dev, "test": test, "difference": np.nan,
-               "low": np.nan, "high": np.nan, "p_value": np.nan, "significant": False,
-               "improvement": False}
+        row = {"trials": len(arm_trials), "diverged": len(diverged[arm]), "dev": dev,
+               "test": test, "difference": np.nan, "low": np.nan, "high": np.nan,
+               "p_value": np.nan, "significant": False, "improvement": False}
         if arm != hypothesis.baseline and baseline:
             comparison = bootstrap_search_compare(baseline, _records(arm_trials, truth), metric,
                                                   n_resamples=n_resamples, groups=groups,

@@ -1,5 +1,6 @@
 """The paper's metrics, skipping unlabelled talkturns, and their scorers."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -8,13 +9,14 @@ from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
     f1_score,
-    make_scorer,
     mean_absolute_error,
 )
+from sklearn.metrics import get_scorer as sklearn_get_scorer
+from sklearn.metrics._scorer import _Scorer
 from sklearn.utils.multiclass import unique_labels
 
-__all__ = ["METRICS", "classwise_f1", "classwise_f1_scorers", "labelled_rows", "paper_scorers",
-           "score"]
+__all__ = ["METRICS", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
+           "paper_scorers", "score"]
 
 
 def labelled_rows(y_true, *y_preds):
@@ -44,21 +46,31 @@ def labelled_rows(y_true, *y_preds):
     (array(['a', 'b'], dtype=object), array(['a', 'a'], dtype=object))
     """
     y_true = np.asarray(y_true, dtype=object).ravel()
-    keep = pd.notna(pd.Series(y_true)).to_numpy()
+    keep = _labelled_mask(y_true)
     arrays = [np.asarray(p, dtype=object).ravel() for p in y_preds]
-    for predicted in arrays:
-        if len(predicted) != len(y_true):
-            raise ValueError(f"y_true has {len(y_true)} values but a prediction has "
-                             f"{len(predicted)}.")
+    for number, predicted in enumerate(arrays, start=1):
+        _check_predicted(keep, predicted, number)
+    return (y_true[keep], *(p[keep] for p in arrays))
+
+
+def _labelled_mask(y_true):
+    """True on the rows of 1-d ``y_true`` whose label is there; refuses all-missing."""
+    keep = pd.notna(pd.Series(y_true, dtype=object)).to_numpy()
     if not keep.any():
         raise ValueError("No labelled row: every true label is missing.")
-    for number, predicted in enumerate(arrays, start=1):
-        # A missing prediction would count as a miss, or make MAE NaN, without a word.
-        missing = np.flatnonzero(keep & pd.isna(pd.Series(predicted)).to_numpy())
-        if len(missing):
-            raise ValueError(f"Prediction {number} is missing (None or NaN) at row {missing[0]}, "
-                             "a labelled row; every labelled row needs a prediction.")
-    return (y_true[keep], *(p[keep] for p in arrays))
+    return keep
+
+
+def _check_predicted(keep, predicted, number):
+    """Refuse a 1-d prediction of another length or missing on a labelled row."""
+    if len(predicted) != len(keep):
+        raise ValueError(f"y_true has {len(keep)} values but a prediction has "
+                         f"{len(predicted)}.")
+    # A missing prediction would count as a miss, or make MAE NaN, without a word.
+    missing = np.flatnonzero(keep & pd.isna(pd.Series(predicted, dtype=object)).to_numpy())
+    if len(missing):
+        raise ValueError(f"Prediction {number} is missing (None or NaN) at row {missing[0]}, "
+                         "a labelled row; every labelled row needs a prediction.")
 
 
 def finite_floats(*arrays):
@@ -72,13 +84,22 @@ def finite_floats(*arrays):
     return values
 
 
-#: Metric name to (function of labelled y_true, y_pred; higher is better).
+def _mae(y_true, y_pred, sample_weight=None):
+    return mean_absolute_error(*finite_floats(y_true, y_pred), sample_weight=sample_weight)
+
+
+#: Metric name to (function of labelled y_true, y_pred and an optional
+#: ``sample_weight``; higher is better).
 METRICS = {
-    "accuracy": (lambda t, p: accuracy_score(t.tolist(), p.tolist()), True),
-    "balanced_accuracy": (lambda t, p: balanced_accuracy_score(t.tolist(), p.tolist()), True),
-    "macro_f1": (lambda t, p: f1_score(t.tolist(), p.tolist(), average="macro"), True),
-    "weighted_f1": (lambda t, p: f1_score(t.tolist(), p.tolist(), average="weighted"), True),
-    "mae": (lambda t, p: mean_absolute_error(*finite_floats(t, p)), False),
+    "accuracy": (lambda t, p, sample_weight=None: accuracy_score(
+        t.tolist(), p.tolist(), sample_weight=sample_weight), True),
+    "balanced_accuracy": (lambda t, p, sample_weight=None: balanced_accuracy_score(
+        t.tolist(), p.tolist(), sample_weight=sample_weight), True),
+    "macro_f1": (lambda t, p, sample_weight=None: f1_score(
+        t.tolist(), p.tolist(), average="macro", sample_weight=sample_weight), True),
+    "weighted_f1": (lambda t, p, sample_weight=None: f1_score(
+        t.tolist(), p.tolist(), average="weighted", sample_weight=sample_weight), True),
+    "mae": (_mae, False),
 }
 
 
@@ -141,16 +162,144 @@ def classwise_f1(y_true, y_pred):
     return pd.Series(values, index=classes, name="f1")
 
 
+def _as_labels(values):
+    """Labelled values in their own dtype.
+
+    A 1-d object array of numbers is an "unknown" target to scikit-learn's
+    metrics, so numbers get a numeric dtype back; strings stay as they are.
+    """
+    values = np.asarray(values)
+    if values.ndim == 1 and values.dtype == object:
+        return pd.Series(values, dtype=object).infer_objects().to_numpy()
+    return values
+
+
+def _one_per_row(values, keep, name):
+    """``values`` as an array, after checking it has one entry (row) per row of y."""
+    values = np.asarray(values)
+    if values.ndim == 0 or len(values) != len(keep):
+        length = "a scalar" if values.ndim == 0 else f"{len(values)} rows"
+        raise ValueError(f"y has {len(keep)} rows but {name} has {length}; the scorer needs "
+                         "one per row of X.")
+    return values
+
+
+# _Scorer is private, but it is the class that sklearn's searches, cross_validate and
+# multi-metric response caching treat as a scorer (they call its ``_score``); subclassing it
+# keeps the cache, ``set_score_request`` and metadata routing as for sklearn's own scorers.
+class _LabelledScorer(_Scorer):
+    """A scikit-learn scorer that scores the labelled rows only.
+
+    The response (``predict``, ``predict_proba`` or ``decision_function``) is
+    computed on every row of ``X``, because a conversation model reads the
+    unlabelled talkturns as context of the labelled ones; then ``y``, the
+    response and ``sample_weight`` are restricted to the labelled rows.
+    """
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        y_true = np.asarray(y_true, dtype=object)
+        if y_true.ndim != 1:
+            raise ValueError(f"y must hold one label per row (1-d), got shape {y_true.shape}.")
+        keep = _labelled_mask(y_true)
+
+        def labelled_response(estimator, response_method, *args, **kw):
+            # method_caller may cache the full response for the other scorers of a dict.
+            response = _one_per_row(method_caller(estimator, response_method, *args, **kw),
+                                    keep, f"the output of {response_method}")
+            if response.ndim == 1:
+                _check_predicted(keep, response, 1)
+            return _as_labels(response[keep])
+
+        if kwargs.get("sample_weight") is not None:
+            kwargs["sample_weight"] = _one_per_row(kwargs["sample_weight"], keep,
+                                                   "sample_weight")[keep].astype(float)
+        return super()._score(labelled_response, estimator, X, _as_labels(y_true[keep]),
+                              **kwargs)
+
+    def __repr__(self):
+        return f"labelled_rows_only({super().__repr__()})"
+
+
+def _labelled_copy(scorer):
+    """``scorer`` (a make_scorer one) scoring labelled rows only, with its score requests."""
+    labelled = _LabelledScorer(scorer._score_func, scorer._sign, dict(scorer._kwargs),
+                               scorer._response_method)
+    if hasattr(scorer, "_metadata_request"):  # set by set_score_request
+        labelled._metadata_request = copy.deepcopy(scorer._metadata_request)
+    return labelled
+
+
+def get_scorer(scoring):
+    """A scikit-learn scorer, by name, that scores the labelled rows only.
+
+    scikit-learn's own ``scoring="f1_weighted"`` (or ``"accuracy"``,
+    ``"neg_mean_absolute_error"``, ...) compares the missing labels of
+    unlabelled talkturns with predictions and fails, so ``cross_validate``
+    and the searches report NaN. The scorer returned here predicts on every
+    row of ``X`` (unlabelled talkturns are context of the labelled ones),
+    then scores the labelled rows only; ``sample_weight`` is restricted to
+    the same rows. On fully labelled data it gives sklearn's score.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        A name of :func:`sklearn.metrics.get_scorer_names` (predict,
+        ``predict_proba``/``decision_function`` and regression scorers alike),
+        or a scorer made by :func:`sklearn.metrics.make_scorer`, which gets
+        the same treatment; any other callable ``scorer(estimator, X, y)`` is
+        returned as is. For several metrics, give ``scoring=`` a dict:
+        ``{name: get_scorer(name) for name in names}``.
+
+    Returns
+    -------
+    callable
+        A scorer for ``scoring=``, with ``set_score_request`` for metadata
+        routing like scikit-learn's own.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (scikit-learn's error).
+    TypeError
+        When ``scoring`` is neither a name nor a callable.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> X, y = [[0]] * 4, ["a", "a", "b", None]  # the last talkturn is unlabelled
+    >>> clf = DummyClassifier(strategy="prior").fit(X[:3], y[:3])
+    >>> round(get_scorer("accuracy")(clf, X, y), 3)
+    0.667
+    >>> round(get_scorer("neg_log_loss")(clf, X, y), 3)
+    -0.637
+    """
+    if isinstance(scoring, str):
+        return _labelled_copy(sklearn_get_scorer(scoring))
+    if type(scoring) is _Scorer:  # a make_scorer scorer, not a subclass with its own _score
+        return _labelled_copy(scoring)
+    if callable(scoring):
+        return scoring
+    raise TypeError(
+        f"scoring must be a scorer name (sklearn.metrics.get_scorer_names()) or a callable "
+        f"scorer, got {scoring!r}. For several metrics use a dict {{name: get_scorer(name)}}; "
+        "scoring=None already uses the estimator's score, which skips unlabelled rows.")
+
+
 def _labelled_scorer(function, name, greater_is_better):
-    def labelled_metric(y_true, y_pred):
-        return function(*labelled_rows(y_true, y_pred))
+    # Skips unlabelled rows itself too, so that the bare function is the paper's metric.
+    def labelled_metric(y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            keep = _labelled_mask(np.asarray(y_true, dtype=object).ravel())
+            sample_weight = _one_per_row(sample_weight, keep,
+                                         "sample_weight")[keep].astype(float)
+        return function(*labelled_rows(y_true, y_pred), sample_weight=sample_weight)
     labelled_metric.__name__ = name
-    return make_scorer(labelled_metric, greater_is_better=greater_is_better)
+    return _LabelledScorer(labelled_metric, 1 if greater_is_better else -1, {}, "predict")
 
 
 def _class_f1(label):
     """F1 of one class (zero when the class is neither true nor predicted)."""
-    def f1_of_class(y_true, y_pred):
+    def f1_of_class(y_true, y_pred, sample_weight=None):
         seen = unique_labels(y_true.tolist(), y_pred.tolist())
         if label not in seen:
             # Most often a misspelt class ("ang" for "angry"), which would read as a bad model.
@@ -158,7 +307,7 @@ def _class_f1(label):
                           f"here, so its F1 is 0; the labels here are {seen.tolist()}.",
                           UserWarning, stacklevel=2)
         return float(f1_score(y_true.tolist(), y_pred.tolist(), labels=[label], average=None,
-                              zero_division=0)[0])
+                              zero_division=0, sample_weight=sample_weight)[0])
     return f1_of_class
 
 

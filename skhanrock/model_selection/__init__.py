@@ -1,7 +1,7 @@
 """Speaker-disjoint splits, predefined partitions and the paper's random-search space."""
 
 from ._median_stopping import MedianStopping, SQLiteCurveStore
-from ._partition import IEMOCAP_PARTITIONS, PartitionSplit
+from ._partition import IEMOCAP_PARTITIONS, SEMAINE_PARTITIONS, PartitionSplit
 from ._search_space import ZeroOrLogUniform, check_search_space, paper_search_space
 from ._splits import SpeakerGroupKFold, check_split_classes, speaker_groups
 
@@ -9,6 +9,7 @@ __all__ = [
     "IEMOCAP_PARTITIONS",
     "MedianStopping",
     "PartitionSplit",
+    "SEMAINE_PARTITIONS",
     "SQLiteCurveStore",
     "SpeakerGroupKFold",
     "ZeroOrLogUniform",

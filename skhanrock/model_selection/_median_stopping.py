@@ -17,6 +17,8 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS curves (
     study TEXT NOT NULL, trial TEXT NOT NULL, epoch INTEGER NOT NULL, score REAL NOT NULL,
     PRIMARY KEY (study, trial, epoch))"""
 
+_COLUMNS = ["study", "trial", "epoch", "score"]
+
 _SQLITE_URL = "sqlite:///"
 
 
@@ -75,7 +77,7 @@ class SQLiteCurveStore:
             try:
                 connection.execute("PRAGMA journal_mode=WAL")
                 connection.execute(_SCHEMA)
-                return connection
+                break
             except sqlite3.OperationalError as error:
                 # Processes opening a fresh file together race to switch it to WAL;
                 # SQLite answers "locked" at once there, without its busy timeout.
@@ -83,14 +85,32 @@ class SQLiteCurveStore:
                     connection.close()
                     raise
                 time.sleep(0.01 + 0.04 * random.random())
+        try:
+            self._check_table(connection)
+        except ValueError:
+            connection.close()
+            raise
+        return connection
+
+    def _check_table(self, connection):
+        """Refuse a ``curves`` table of another program (CREATE ... IF NOT EXISTS kept it)."""
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(curves)")]
+        if sorted(columns) != sorted(_COLUMNS):
+            raise ValueError(
+                f"The learning-curve store {str(self.path)!r} has a table 'curves' with the "
+                f"columns {columns}, not {_COLUMNS}: the file belongs to something else. Give "
+                "MedianStopping a file of its own (a fresh path).")
 
     def check_writable(self):
-        """Create the file and table, or raise an error naming the path."""
+        """Create the file and table, or raise an error naming the path.
+
+        A ``curves`` table with other columns (a file of another program) is
+        an error naming the file and the expected columns.
+        """
         file = self._file()
         try:
             Path(file).parent.mkdir(parents=True, exist_ok=True)
-            with self._connect() as connection:
-                connection.execute("SELECT COUNT(*) FROM curves").fetchone()
+            self._connect().close()
         except (sqlite3.Error, OSError) as error:
             raise ValueError(
                 f"The learning-curve store {str(self.path)!r} cannot be written: {error}.") \
@@ -119,7 +139,8 @@ class SQLiteCurveStore:
                 f"{score}; only finite scores are stored (MedianStopping stops a trial whose "
                 "score is not finite instead of recording it).")
         with self._connect() as connection:
-            connection.execute("INSERT OR REPLACE INTO curves VALUES (?, ?, ?, ?)",
+            connection.execute("INSERT OR REPLACE INTO curves (study, trial, epoch, score) "
+                               "VALUES (?, ?, ?, ?)",
                                (str(study), str(trial), int(epoch), float(score)))
 
     def curves(self, study):

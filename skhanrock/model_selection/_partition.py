@@ -4,13 +4,42 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from ._splits import _check_talkturns, _shared_speaker_rows, check_split_classes
+from ._splits import (
+    _check_key_columns,
+    _check_talkturns,
+    _shared_speaker_rows,
+    check_split_classes,
+)
 
-__all__ = ["IEMOCAP_PARTITIONS", "PartitionSplit"]
+__all__ = ["IEMOCAP_PARTITIONS", "SEMAINE_PARTITIONS", "PartitionSplit"]
 
 #: The paper's IEMOCAP partitions: sessions 1-3 train, 4 dev, 5 test (each
 #: session has its own two actors, so no speaker crosses partitions).
 IEMOCAP_PARTITIONS = {1: "train", 2: "train", 3: "train", 4: "dev", 5: "test"}
+
+_SEMAINE_TABLE = {
+    "train": ("2008.12.05.16.03.15", "2009.01.30.12.00.35", "2009.02.12.10.49.45",
+              "2009.05.15.15.04.29", "2009.05.29.14.30.05", "2009.05.22.15.17.45",
+              "2009.05.25.11.23.09", "2009.05.26.10.19.53", "2009.06.05.10.14.28",
+              "2009.06.15.12.13.06", "2009.06.19.14.01.24", "2009.10.27.16.17.38"),
+    "dev": ("2008.12.19.11.03.11", "2009.01.06.14.53.49", "2009.05.12.15.02.01",
+            "2009.05.08.11.28.48"),
+    "test": ("2008.12.14.14.47.07", "2009.01.06.12.41.42", "2009.01.28.15.35.20",
+             "2009.06.26.14.38.17", "2009.06.26.14.09.45"),
+}
+#: The paper's SEMAINE partitions (its appendix, Table 5): recording id (the
+#: ``recording`` column of :func:`~skhanrock.datasets.load_semaine`) -> ``"train"``
+#: (12 recordings), ``"dev"`` (4) or ``"test"`` (5). A recording holds one
+#: user's conversations with the operator characters (``load_semaine`` names
+#: the user ``user-<recording>``), so users never cross partitions; the
+#: operators do, and go in ``shared_speakers``. The paper lists
+#: ``2009.06.26.14.38.17`` under both dev (404 talkturns) and test (440); one
+#: entry is a misprint that the paper cannot resolve, and a recording on both
+#: sides would score the model on a user it was tuned on. It is in test only:
+#: the test side then keeps the five recordings the table lists, and dev
+#: still has four (the paper's other dev entries).
+SEMAINE_PARTITIONS = {recording: partition for partition, recordings in _SEMAINE_TABLE.items()
+                      for recording in recordings}
 
 
 def _as_names(value, parameter):
@@ -25,7 +54,8 @@ class PartitionSplit(BaseCrossValidator):
 
     Each row's partition is read from a column of the talkturn frame,
     optionally through a mapping (IEMOCAP's ``session`` column with
-    :data:`IEMOCAP_PARTITIONS`). The split trains on the ``train`` partitions
+    :data:`IEMOCAP_PARTITIONS`, SEMAINE's ``recording`` column with
+    :data:`SEMAINE_PARTITIONS`). The split trains on the ``train`` partitions
     and tests on the ``test`` ones; rows of other partitions are left out.
     Because the paper's partitions never share a speaker, a split whose two
     sides share one is an error rather than a silently optimistic score.
@@ -41,7 +71,9 @@ class PartitionSplit(BaseCrossValidator):
     mapping : dict or None, default=None
         Column value -> partition name; values it lacks belong to no partition.
     speaker_column : str or None, default="speaker"
-        Column checked for speakers on both sides; None skips the check.
+        Column checked for speakers on both sides. A named column that ``X``
+        lacks is an error naming it (a misspelt name must not skip the check);
+        None skips the check on purpose.
     shared_speakers : list-like or None, default=None
         Speakers allowed on both sides, such as SEMAINE's operators, who talk
         with every user (``X.loc[X["role"] == "operator", "speaker"].unique()``
@@ -99,10 +131,10 @@ class PartitionSplit(BaseCrossValidator):
 
     def _check_speakers(self, X, train, test):
         if self.speaker_column is None:
+            if self.shared_speakers is not None:
+                _shared_speaker_rows(X, None, self.shared_speakers, "PartitionSplit")
             return
-        if self.speaker_column not in X.columns:
-            raise ValueError(f"PartitionSplit: X has no speaker column {self.speaker_column!r} "
-                             "to check; pass speaker_column=None to skip the check.")
+        _check_key_columns(X, "PartitionSplit", speaker_column=self.speaker_column)
         speakers = X[self.speaker_column].to_numpy()
         allowed = _shared_speaker_rows(X, self.speaker_column, self.shared_speakers,
                                        "PartitionSplit")

@@ -83,6 +83,26 @@ def _check_talkturns(X, y, owner):
                          "label per row (None or NaN for an unlabelled row).")
 
 
+#: What ``None`` means for each key column, said when a named column is absent.
+_NONE_MEANS = {"speaker_column": "skip the speaker check (groups are then conversations)",
+               "conversation_column": "group by speakers only"}
+
+
+def _check_key_columns(X, owner, **columns):
+    """Raise when a named key column (speaker, conversation) is not a column of ``X``.
+
+    A misspelt speaker column used to be passed over, and the splits then kept
+    only conversations apart: a speaker talking in several conversations ended
+    up on both sides with no word. Leaving a key out must be said with None.
+    """
+    for parameter, column in columns.items():
+        if column is not None and column not in X.columns:
+            raise ValueError(
+                f"{owner}: X has no {parameter.removesuffix('_column')} column {column!r} "
+                f"({parameter}); its columns are {list(X.columns)}. Name the right column, "
+                f"or pass {parameter}=None to {_NONE_MEANS[parameter]}.")
+
+
 def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
     """Mask of the rows spoken by a speaker allowed on both sides of a split.
 
@@ -96,9 +116,13 @@ def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
     if isinstance(shared_speakers, str) or not np.iterable(shared_speakers):
         raise TypeError(f"{owner}: shared_speakers must be a list of speaker ids, got "
                         f"{shared_speakers!r}; write [{shared_speakers!r}] for one speaker.")
-    if speaker_column is None or speaker_column not in X.columns:
+    if speaker_column is None:
+        raise ValueError(f"{owner}: shared_speakers needs the speaker column, but "
+                         "speaker_column is None; name the column or drop shared_speakers.")
+    if speaker_column not in X.columns:
         raise ValueError(f"{owner}: shared_speakers needs the speaker column "
-                         f"{speaker_column!r}, which X does not have.")
+                         f"{speaker_column!r}, which X does not have; its columns are "
+                         f"{list(X.columns)}.")
     shared = list(shared_speakers)
     speakers = X[speaker_column]
     absent = [s for s in shared if not speakers.isin([s]).any()]
@@ -109,7 +133,7 @@ def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
     return speakers.isin(shared).to_numpy()
 
 
-def _node_codes(values, what, index):
+def _node_codes(values, what, index, owner):
     """Integer codes of one key's values; a missing value would join unrelated rows."""
     codes = pd.factorize(pd.Series(values, dtype=object))[0]
     missing = np.flatnonzero(codes < 0)
@@ -117,7 +141,7 @@ def _node_codes(values, what, index):
         row = missing[0]
         label = index[row:row + 1].tolist()[0]
         raise ValueError(
-            f"speaker_groups: {what} is missing at row {row} (index {label!r}; {len(missing)} "
+            f"{owner}: {what} is missing at row {row} (index {label!r}; {len(missing)} "
             "row(s) lack it in all): rows without it would all be linked as if they shared one "
             "value. Fill it in or drop those rows.")
     return codes
@@ -136,9 +160,13 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     ----------
     X : DataFrame
         Talkturn frame.
-    speaker_column, conversation_column : str
-        Columns of ``X``; a missing one is simply not used. A missing value in
-        them is an error naming the column and the row.
+    speaker_column, conversation_column : str or None, default="speaker" and "conversation"
+        Columns of ``X``. A named column that ``X`` lacks is an error naming it
+        (a misspelt speaker column would otherwise let speakers cross sides);
+        None leaves that key out on purpose: ``speaker_column=None`` groups
+        rows by conversation (and ``groups``) only, so a speaker may then be on
+        both sides. A missing value in them is an error naming the column and
+        the row.
     groups : array-like or None
         Extra grouping to respect (e.g. sessions), one value per row.
     shared_speakers : list-like or None, default=None
@@ -163,20 +191,28 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     [0, 0, 1, 1, 2]
     """
     _check_talkturns(X, None, "speaker_groups")
+    return _connected_groups(X, speaker_column, conversation_column, groups, shared_speakers,
+                             "speaker_groups")
+
+
+def _connected_groups(X, speaker_column, conversation_column, groups, shared_speakers, owner):
+    """:func:`speaker_groups`, with errors that name ``owner``."""
+    shared = _shared_speaker_rows(X, speaker_column, shared_speakers, owner)
+    _check_key_columns(X, owner, speaker_column=speaker_column,
+                       conversation_column=conversation_column)
     keys = {f"column {c!r}": X[c].to_numpy() for c in (speaker_column, conversation_column)
-            if c in X.columns}
+            if c is not None}
     if groups is not None:
         groups = np.asarray(groups)
         if len(groups) != len(X):
             raise ValueError(f"groups has {len(groups)} values but X has {len(X)} rows.")
         keys["groups"] = groups
     if not keys:
-        raise ValueError(f"X has neither {speaker_column!r} nor {conversation_column!r}; "
-                         "pass groups.")
-    shared = _shared_speaker_rows(X, speaker_column, shared_speakers, "speaker_groups")
+        raise ValueError(f"{owner}: speaker_column and conversation_column are both None and "
+                         "no groups were passed; there is nothing to group rows by.")
     # One node per row and per distinct key value; rows link to their key values,
     # except a shared speaker's rows, which do not link through their speaker.
-    codes = [_node_codes(values, what, X.index) for what, values in keys.items()]
+    codes = [_node_codes(values, what, X.index, owner) for what, values in keys.items()]
     linked = [~shared if what == f"column {speaker_column!r}" else np.ones(len(X), bool)
               for what in keys]
     offsets = np.cumsum([len(X)] + [c.max() + 1 for c in codes[:-1]])
@@ -224,7 +260,10 @@ class SpeakerGroupKFold(_BaseKFold):
         differ by at most one group's size.
     random_state : int, RandomState or None, default=None
         Seeds the order when ``shuffle=True``.
-    speaker_column, conversation_column : str
+    speaker_column, conversation_column : str or None, default="speaker" and "conversation"
+        Columns of ``X`` to keep apart. A named column that ``X`` lacks is an
+        error naming it; ``speaker_column=None`` skips the speaker rule on
+        purpose, so the folds keep only conversations (and ``groups``) apart.
     shared_speakers : list-like or None, default=None
         Speakers allowed in several folds (an interviewer, a therapist, the
         SEMAINE operators); see :func:`speaker_groups`.
@@ -239,6 +278,10 @@ class SpeakerGroupKFold(_BaseKFold):
     set()
     """
 
+    # Under scikit-learn's metadata routing, searches and cross_validate route
+    # ``groups`` to the splitters that request it, as GroupKFold does.
+    __metadata_request__split = {"groups": True}
+
     def __init__(self, n_splits=5, *, shuffle=False, random_state=None,
                  speaker_column="speaker", conversation_column="conversation",
                  shared_speakers=None):
@@ -248,8 +291,8 @@ class SpeakerGroupKFold(_BaseKFold):
         self.shared_speakers = shared_speakers
 
     def _components(self, X, groups):
-        components = speaker_groups(X, self.speaker_column, self.conversation_column, groups,
-                                    self.shared_speakers)
+        components = _connected_groups(X, self.speaker_column, self.conversation_column,
+                                       groups, self.shared_speakers, "SpeakerGroupKFold")
         n_components = components.max() + 1
         if n_components < self.n_splits:
             raise ValueError(

@@ -1,5 +1,6 @@
 """HanRockClassifier and HanRockRegressor: the skorch estimators users fit."""
 
+import inspect
 import numbers
 
 import numpy as np
@@ -10,7 +11,9 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.dataset import unpack_data
+from skorch.callbacks import EpochScoring
+from skorch.dataset import Dataset as SkorchDataset
+from skorch.utils import to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
@@ -30,7 +33,8 @@ from .._labels import (
     label_offset_task_name,
 )
 from .._validation import check_number
-from ..metrics import labelled_rows
+from ..exceptions import TrainingDivergedError
+from ..metrics import get_scorer, labelled_rows
 from ._data import (
     ChunkedBatchSampler,
     ConversationValidSplit,
@@ -40,6 +44,8 @@ from ._data import (
 from ._embeddings import embedding_matrix
 from ._loss import MultiTaskLoss
 from ._module import HanModule
+from ._persistence import load_estimator, save_estimator
+from ._target_kinds import ClassificationTarget, RegressionTarget
 from ._text import encode_texts, fit_vocabulary
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
@@ -107,6 +113,31 @@ def _as_float32(values, columns, index):
     return converted
 
 
+# DataLoader arguments the estimator sets itself: batches are chunks of consecutive
+# talkturns of one conversation, collated into shared talkturn encodings.
+_OWNED_LOADER_ARGUMENTS = {
+    "batch_size": "the estimator's batch_size", "shuffle": "chunked shuffling (chunk_size)",
+    "sampler": "ChunkedBatchSampler", "batch_sampler": "ChunkedBatchSampler",
+    "collate_fn": "TalkturnDataset.collate", "drop_last": "every talkturn being predicted",
+}
+_PASSED_LOADER_ARGUMENTS = ("num_workers", "pin_memory", "timeout", "worker_init_fn",
+                            "multiprocessing_context", "prefetch_factor", "persistent_workers",
+                            "pin_memory_device", "in_order")
+
+
+def _check_loader_arguments(prefix, arguments):
+    """Refuse ``iterator_train__*``/``iterator_valid__*`` arguments that would be ignored."""
+    for name in arguments:
+        if name in _OWNED_LOADER_ARGUMENTS:
+            raise ValueError(
+                f"{prefix}__{name} cannot be set: the estimator sets it to follow "
+                f"{_OWNED_LOADER_ARGUMENTS[name]}.")
+        if name not in _PASSED_LOADER_ARGUMENTS:
+            raise ValueError(
+                f"{prefix}__{name} is not a DataLoader argument the estimator passes on; "
+                f"those are {list(_PASSED_LOADER_ARGUMENTS)}.")
+
+
 def _base_positions(dataset):
     """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
     positions = np.arange(len(dataset))
@@ -114,6 +145,64 @@ def _base_positions(dataset):
         positions = np.asarray(dataset.indices)[positions]
         dataset = dataset.dataset
     return dataset, positions
+
+
+def _check_sample_weight(sample_weight, frame):
+    """One finite, non-negative weight per row of ``frame``."""
+    weights = np.asarray(sample_weight, dtype=float).ravel()
+    if len(weights) != len(frame):
+        raise ValueError(f"sample_weight has {len(weights)} values but X has {len(frame)} "
+                         "talkturn rows.")
+    bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
+    if len(bad):
+        raise ValueError(f"sample_weight at row {frame.index[bad[0]]!r} is {weights[bad[0]]!r}; "
+                         "weights must be finite and non-negative.")
+    return weights
+
+
+class _TalkturnScoring(EpochScoring):
+    """skorch's ``EpochScoring`` on the primary labels of the labelled talkturns.
+
+    The estimators build it from a plain ``EpochScoring`` (see
+    ``initialize_callbacks``): the targets of a batch are a dict of every
+    task, so the primary labels are extracted from it, and a scorer name is
+    replaced by :func:`skhanrock.metrics.get_scorer`'s, which skips the
+    unlabelled talkturns (they stay as context of the labelled ones).
+    """
+
+    def get_test_data(self, dataset_train, dataset_valid, use_caching):
+        dataset = dataset_train if self.on_train else dataset_valid
+        if dataset is None:
+            return None, None, []
+        if use_caching:
+            labels = [self.target_extractor(y) for y in self.y_trues_]
+            return dataset, np.concatenate(labels) if labels else None, self.y_preds_
+        base, positions = _base_positions(dataset)
+        targets = {name: values[torch.as_tensor(positions)]
+                   for name, values in base.targets.items()}
+        return dataset, self.target_extractor(targets), []
+
+
+def _talkturn_scoring(callback, net):
+    """``callback`` adapted to talkturn targets when it is a plain ``EpochScoring``."""
+    if type(callback) is not EpochScoring or callback.target_extractor is not to_numpy:
+        return callback
+    params = callback.get_params()
+    params["target_extractor"] = net._primary_labels
+    if isinstance(params["scoring"], str):
+        params["scoring"] = get_scorer(params["scoring"])
+    if params.get("name") is None and isinstance(callback.scoring, str):
+        params["name"] = callback.scoring
+    return _TalkturnScoring(**params).initialize()
+
+
+def _with_base_parameters(init, base_init):
+    """``init``'s signature with ``base_init``'s keyword parameters first, then its own."""
+    own = list(inspect.signature(init).parameters.values())
+    base = inspect.signature(base_init).parameters
+    named = [p for name, p in base.items() if p.kind is p.KEYWORD_ONLY
+             and name not in {q.name for q in own}]
+    return inspect.Signature([own[0], *named, *own[1:]])
 
 
 class _HanRockNet(NeuralNet):
@@ -125,7 +214,9 @@ class _HanRockNet(NeuralNet):
     the right sizes.
     """
 
-    _task = None
+    # skorch's fit takes **fit_params; declaring sample_weight gives set_fit_request
+    # to scikit-learn's metadata routing.
+    __metadata_request__fit = {"sample_weight": None}
 
     def __init__(self, *, architecture="rock", primary_units=256, aux_units=None,
                  context_size=18, embeddings="random", embedding_dim=50,
@@ -189,6 +280,23 @@ class _HanRockNet(NeuralNet):
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
+        self._check_skorch_parameters()
+
+    def _check_skorch_parameters(self):
+        """skorch parameters the estimator replaces are refused, not silently ignored."""
+        for prefix in ("iterator_train", "iterator_valid"):
+            if getattr(self, prefix) is not DataLoader:
+                raise ValueError(f"{prefix} must be torch's DataLoader (the estimator builds "
+                                 f"its batches itself), got {getattr(self, prefix)!r}.")
+            _check_loader_arguments(prefix, self.get_params_for(prefix))
+        if self.dataset is not SkorchDataset:
+            raise ValueError(
+                f"dataset cannot be set (got {self.dataset!r}): the estimator encodes talkturn "
+                "frames into its own TalkturnDataset.")
+        if self.predict_nonlinearity != "auto":
+            raise ValueError(
+                f"predict_nonlinearity cannot be set (got {self.predict_nonlinearity!r}): "
+                "predict_proba applies the softmax of the primary head itself.")
 
     def _check_encoding_parameters(self):
         """The parameters that shape encoding and batches, which predict reads too."""
@@ -228,22 +336,34 @@ class _HanRockNet(NeuralNet):
             "vocabulary_size": len(self.vocabulary_),
             "embedding_dim": self.embedding_init_.shape[1],
             "embedding_weights": self.embedding_init_,
-            "n_primary_outputs": self._n_primary_outputs(),
+            "n_primary_outputs": self.target_.n_outputs,
             "n_aux_targets": len(self.aux_columns_),
             "n_label_offsets": len(self.label_offsets_),
-            "n_offset_outputs": self._n_primary_outputs() + 1 if self._task == "classification"
-            else 1,
+            "n_offset_outputs": self.target_.n_offset_outputs,
         }
+
+    def _new_target(self):
+        """The unfitted target kind of this estimator (what its primary target is)."""
+        raise NotImplementedError
 
     def initialize_criterion(self):
         """The multi-task loss for this estimator's kind of primary task."""
-        kwargs = {"task": self._task, **self._criterion_kwargs(),
-                  **self.get_params_for("criterion")}
+        kwargs = {**self._new_target().criterion_kwargs(), **self.get_params_for("criterion")}
         self.criterion_ = self.criterion(**kwargs)
         return self
 
-    def _criterion_kwargs(self):
-        return {}
+    def initialize_callbacks(self):
+        """skorch's callbacks, with plain ``EpochScoring`` adapted to talkturn targets.
+
+        The batches' targets are a dict of every task and their rows include
+        unlabelled talkturns; an ``EpochScoring`` left with skorch's default
+        target extractor is replaced (the caller's object is left as it is)
+        by one that scores the primary labels of the labelled rows only.
+        """
+        super().initialize_callbacks()
+        self.callbacks_ = [(name, _talkturn_scoring(callback, self))
+                           for name, callback in self.callbacks_]
+        return self
 
     def get_params_for_optimizer(self, prefix, named_parameters):
         """Use the fused Adam kernels unless the user chose otherwise.
@@ -316,10 +436,13 @@ class _HanRockNet(NeuralNet):
 
     def _fit_encoding(self, frame, labels, text_column):
         validate_data(self, frame, skip_check_array=True, reset=True)
+        in_training = ~frame[self.conversation_column].isin(self.valid_conversations_).to_numpy()
         # Classes come from every labelled row: they name the output space and
-        # carry nothing about the held-out texts.
-        self._fit_targets(labels)
-        training = frame[~frame[self.conversation_column].isin(self.valid_conversations_)]
+        # carry nothing about the held-out texts. Class weights and target
+        # scaling are counted on the training rows only.
+        self.target_ = self._new_target().fit(labels, training=in_training)
+        self._set_target_attributes()
+        training = frame[in_training]
         self.text_column_ = text_column
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         self._check_aux_targets(training)
@@ -421,46 +544,69 @@ class _HanRockNet(NeuralNet):
         return hasattr(self, "vocabulary_") and hasattr(self, "module_")
 
     def get_dataset(self, X, y=None):
-        """Encode a talkturn frame (and its labels, when training) as a dataset."""
-        if isinstance(X, TalkturnDataset):
+        """Encode a talkturn frame (and its labels, when training) as a dataset.
+
+        A :class:`~skhanrock.nn.TalkturnDataset` (or a subset of one) is
+        returned as it is.
+        """
+        if isinstance(_base_positions(X)[0], TalkturnDataset):
             return X
+        return self._encode(X, y)
+
+    def _encode(self, X, y=None, sample_weight=None):
         self._check_fitted_encoding()
         frame = self._check_frame(X, self.text_column_)
         labels = None if y is None else self._check_y(y, frame)
+        weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         frame = frame.iloc[order]
         ids, offsets, lengths = encode_texts(text_as_strings(frame, self.text_column_),
                                              self.vocabulary_, self.max_words)
         codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
-        targets = None if labels is None else self._training_targets(frame, labels.iloc[order],
-                                                                     codes)
+        targets = None
+        if labels is not None:
+            targets = self._training_targets(frame, labels.iloc[order], codes,
+                                             None if weights is None else weights[order])
         return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets)
 
-    def _training_targets(self, frame, labels, codes):
+    def _training_targets(self, frame, labels, codes, sample_weight=None):
         """Targets of every task, for the sorted ``frame`` and its ``labels``."""
         missing = [c for c in self.aux_columns_ if c not in frame.columns]
         if missing:
             raise ValueError(f"X is missing the auxiliary target column(s) {missing} "
                              "it was fitted with.")
-        primary = self._encode_primary(labels)
+        primary = self.target_.encode(labels)
         sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
-        return {
+        targets = {
             "primary": primary,
             "aux": _as_float32(check_numeric_columns(frame, self.aux_columns_),
                                self.aux_columns_, frame.index),
-            "offsets": self._offset_targets(primary, sources),
+            "offsets": self.target_.offset_targets(primary, sources),
         }
+        weights = self.target_.row_weights(primary)
+        if sample_weight is not None:
+            weights = sample_weight if weights is None else weights * sample_weight
+        if weights is not None:
+            # Weighs each labelled row's primary loss; unlabelled rows have none.
+            targets["weight"] = np.where(labels.notna().to_numpy(), weights, 0.0).astype(
+                np.float32)
+        return targets
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        """Hold out the drawn conversations, or encode the dev frame of a :class:`~skhanrock.nn.FrameValidSplit`."""
+        """Hold out the drawn conversations, or encode the dev frame of a :class:`~skhanrock.nn.FrameValidSplit`.
+
+        ``fit_params`` may hold ``sample_weight`` (one weight per row of
+        ``X``), which weighs the primary loss of the training rows.
+        """
+        sample_weight = fit_params.get("sample_weight")
         if isinstance(self.train_split, FrameValidSplit):
-            training = self.get_dataset(X, y)
+            training = self._encode(X, y, sample_weight)
             try:
                 valid = self.get_dataset(self.train_split.X_valid, self.train_split.y_valid)
             except ValueError as error:
                 raise ValueError(f"FrameValidSplit (X_valid, y_valid): {error}") from error
             return training, valid
-        dataset = self.get_dataset(X, y)
+        dataset = self._encode(X, y, sample_weight)
         if self.train_split is None:
             return dataset, None
         # The conversations drawn in on_train_begin, whose texts the vocabulary never saw.
@@ -476,12 +622,37 @@ class _HanRockNet(NeuralNet):
                                       shuffle=training,
                                       seed=getattr(self, "batch_order_rng_", None),
                                       conversations=base.conversation_codes[positions])
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate)
+        prefix = "iterator_train" if training else "iterator_valid"
+        arguments = self.get_params_for(prefix)
+        _check_loader_arguments(prefix, arguments)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate, **arguments)
 
     # -------------------------------------------------------- training steps
     def infer(self, x, **fit_params):
-        """Run the module on a :class:`~skhanrock.nn.TalkturnBatch`."""
+        """Run the module on a :class:`~skhanrock.nn.TalkturnBatch`.
+
+        ``sample_weight`` among the fit parameters is a target weight, which
+        ``get_split_datasets`` already put in the batches; it is not a
+        module input.
+        """
+        fit_params.pop("sample_weight", None)
         return self.module_(**x.module_inputs(self.device), **fit_params)
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        """Stop at the first non-finite loss: a diverged model must not predict."""
+        if loss is None:
+            return
+        loss = loss.detach()
+        if bool(torch.isfinite(loss).all()):
+            return
+        epoch = len(self.history)
+        side = "training" if training else "validation"
+        raise TrainingDivergedError(
+            f"{type(self).__name__}: the {side} loss became {float(loss):g} at epoch {epoch}; "
+            f"the fit diverged. Try a smaller lr (now {self.lr:g}), for example "
+            f"{self.lr / 10:g}, or check the targets for extreme values.",
+            epoch=epoch, loss_name=f"{'train' if training else 'valid'}_loss",
+            value=float(loss))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted sum of the task losses with the fitted ``loss_weights_``."""
@@ -492,21 +663,110 @@ class _HanRockNet(NeuralNet):
 
     # ------------------------------------------------------------- prediction
     def _primary_outputs(self, X):
-        """Primary-task outputs for every row of X, in the caller's row order."""
+        """Primary-task outputs for every row of X, in the caller's row order.
+
+        A dataset (what skorch's scoring callbacks pass) keeps its own order.
+        """
         self._check_fitted_encoding()
         # set_params after fit (context_size=0, max_words=-1) would otherwise predict nonsense
         self._check_encoding_parameters()
         dataset = self.get_dataset(X)
-        outputs = []
-        self.module_.eval()
-        with torch.no_grad():
-            for batch in self.get_iterator(dataset, training=False):
-                Xi, _ = unpack_data(batch)
-                outputs.append(self.infer(Xi)[0].float().cpu())
-        sorted_outputs = torch.cat(outputs).numpy()
-        in_caller_order = np.empty_like(sorted_outputs)
-        in_caller_order[dataset.sorted_to_caller] = sorted_outputs
+        # Through forward_iter, so that skorch's scoring callbacks can serve cached outputs.
+        outputs = torch.cat([output[0].float().cpu()
+                             for output in self.forward_iter(dataset, training=False)]).numpy()
+        if dataset is X:
+            return outputs
+        in_caller_order = np.empty_like(outputs)
+        in_caller_order[dataset.sorted_to_caller] = outputs
         return in_caller_order
+
+    def _decode_primary(self, outputs):
+        """Predictions from primary-head ``outputs`` (see the target kind's ``decode``)."""
+        return self.target_.decode(outputs)
+
+    def _primary_labels(self, targets):
+        """Primary labels of a batch's ``targets`` dict (None/NaN where unlabelled)."""
+        return self.target_.decode_codes(to_numpy(targets["primary"]))
+
+    def predict(self, X):
+        """Predicted primary label (or value) for every talkturn of ``X``, in row order.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with the columns the model was fitted on; labels
+            are not needed.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+        """
+        return self._decode_primary(self._primary_outputs(X))
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path):
+        """Save the fitted model to one file, without pickle.
+
+        The file (a zip) holds the parameters and the fitted encoding
+        (vocabulary, classes or target scaling, task names, loss weights) as
+        JSON and the network's weights as tensors. :meth:`load` restores the
+        same predictions in another process and runs no code from the file,
+        unlike ``pickle.load``, which can run anything a file holds.
+        Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
+        are not saved: the loaded model has their defaults. Custom ``module``,
+        ``criterion`` or optimizer classes are refused.
+
+        Parameters
+        ----------
+        path : str or Path
+            File to write, for example ``"model.skhanrock"``.
+
+        Returns
+        -------
+        Path
+            The file written.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from skhanrock import HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=8, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock"
+        >>> restored = HanRockClassifier.load(clf.save(path))
+        >>> bool((restored.predict(X) == clf.predict(X)).all())
+        True
+        """
+        return save_estimator(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a model written by :meth:`save` (no unpickling).
+
+        Parameters
+        ----------
+        path : str or Path
+            The saved file.
+
+        Returns
+        -------
+        estimator
+            The fitted estimator. A model saved on a GPU loads on the CPU
+            when no GPU is available, with a warning.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a saved model of this class, or was written
+            in another saved-model format.
+
+        Examples
+        --------
+        See :meth:`save`.
+        """
+        return load_estimator(cls, path)
 
     def _labelled_predictions(self, X, y, sample_weight):
         """True labels, predictions and weights of the labelled talkturns of ``X``."""
@@ -605,10 +865,29 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     verbose, device
         As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
         ``"cuda"`` or ``"cuda:N"``.
+    class_weight : None, "balanced" or dict, default=None
+        Weight of each class in the primary loss, as in scikit-learn's
+        classifiers: "balanced" weighs class ``c`` by
+        ``n_labelled / (n_classes * n_c)`` over the training rows; a dict maps
+        classes to weights (others weigh 1). Combined with ``sample_weight``
+        of :meth:`fit` by multiplication; the primary loss is the weighted mean.
     **kwargs
         Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
-        (EarlyStopping, Checkpoint, LRScheduler, ProgressBar, ...),
-        ``warm_start``, ``optimizer__*``, ``iterator_train__*``.
+        (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
+        ...), ``warm_start``, ``optimizer__*``. A plain ``EpochScoring`` scores
+        the primary labels of the labelled talkturns (a scorer name goes
+        through :func:`skhanrock.metrics.get_scorer`), so
+        ``EarlyStopping(monitor=...)`` can stop on a dev metric.
+        ``iterator_train__*`` and ``iterator_valid__*`` pass ``num_workers``,
+        ``pin_memory``, ``timeout``, ``worker_init_fn``,
+        ``multiprocessing_context``, ``prefetch_factor``,
+        ``persistent_workers``, ``pin_memory_device`` and ``in_order`` to the
+        DataLoader; the estimator sets the batching arguments itself and
+        refuses them, as it refuses ``dataset`` and ``predict_nonlinearity``.
+
+        ``fit(X, y, sample_weight=w)`` weighs each labelled talkturn's primary
+        loss (``set_fit_request(sample_weight=True)`` under scikit-learn's
+        metadata routing).
 
     Attributes
     ----------
@@ -648,53 +927,23 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     True
     """
 
-    _task = "classification"
+    def __init__(self, *, class_weight=None, **kwargs):
+        super().__init__(**kwargs)
+        self.class_weight = class_weight
 
-    def _fit_targets(self, labels):
-        present = labels.dropna().unique()
-        infinite = [c for c in present if isinstance(c, numbers.Real) and np.isinf(c)]
-        if infinite:
-            raise ValueError(f"y holds the class {infinite[0]!r}; class labels must be finite.")
-        try:
-            classes = np.array(sorted(present))
-        except TypeError:
-            classes = np.array(list(present), dtype=object)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y must hold at least 2 classes among its labelled rows, got {list(classes)}.")
-        self.classes_ = classes
+    # The parameters of the shared base, named in the signature that
+    # scikit-learn's repr and numpydoc read, so they are documented here once.
+    __init__.__signature__ = _with_base_parameters(__init__, _HanRockNet.__init__)
 
-    def _n_primary_outputs(self):
-        return len(self.classes_)
+    def _new_target(self):
+        return ClassificationTarget(class_weight=self.class_weight)
 
-    def _encode_primary(self, labels):
-        index = {label: i for i, label in enumerate(self.classes_)}
-        codes = np.full(len(labels), -1, dtype=np.int64)
-        for position, (row, label) in enumerate(labels.items()):
-            if pd.isna(label):
-                continue
-            if label not in index:
-                raise ValueError(
-                    f"y at row {row!r} has the class {label!r}, unseen when the classes were "
-                    f"fitted ({list(self.classes_)}).")
-            codes[position] = index[label]
-        return codes
-
-    def _offset_targets(self, primary, sources):
-        no_label = len(self.classes_)
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)], no_label)
+    def _set_target_attributes(self):
+        self.classes_ = self.target_.classes_
 
     def predict_proba(self, X):
         """Probability of each class for every talkturn of ``X``, in row order."""
         return torch.softmax(torch.from_numpy(self._primary_outputs(X)), dim=1).numpy()
-
-    def predict(self, X):
-        """Most probable class for every talkturn of ``X``, in row order."""
-        return self._decode_primary(self._primary_outputs(X))
-
-    def _decode_primary(self, outputs):
-        """The most probable class of each row of primary-head ``outputs`` (logits)."""
-        return self.classes_[np.asarray(outputs).argmax(axis=1)]
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
@@ -728,54 +977,15 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     True
     """
 
-    _task = "regression"
-
     def __init__(self, *, loss="l1", **kwargs):
         super().__init__(**kwargs)
         self.loss = loss
 
-    def _criterion_kwargs(self):
-        if self.loss not in ("l1", "l2"):
-            raise ValueError(f"loss must be 'l1' or 'l2', got {self.loss!r}.")
-        return {"loss": self.loss}
+    def _new_target(self):
+        return RegressionTarget(loss=self.loss)
 
-    def _fit_targets(self, labels):
-        values = self._numeric(labels)
-        self.target_range_ = (float(np.nanmin(values)), float(np.nanmax(values)))
-
-    @staticmethod
-    def _numeric(labels):
-        values = pd.to_numeric(labels, errors="coerce")
-        bad = (values.isna() & labels.notna()).to_numpy()
-        if bad.any():
-            # By position: under a duplicate index, .loc would return several values.
-            position = np.flatnonzero(bad)[0]
-            raise ValueError(
-                f"y must be numeric for {HanRockRegressor.__name__}; y at row "
-                f"{labels.index[position]!r} is {labels.iloc[position]!r}.")
-        values = values.to_numpy(dtype=float)
-        if np.isinf(values).any():
-            row = labels.index[np.isinf(values)][0]
-            raise ValueError(f"y is infinite at row {row!r}; regression targets must be finite.")
-        return values
-
-    def _n_primary_outputs(self):
-        return 1
-
-    def _encode_primary(self, labels):
-        return _as_float32(self._numeric(labels)[:, None], ["y"], labels.index)[:, 0]
-
-    def _offset_targets(self, primary, sources):
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)],
-                        np.nan).astype(np.float32)
-
-    def predict(self, X):
-        """Predicted primary target for every talkturn of ``X``, in row order."""
-        return self._decode_primary(self._primary_outputs(X))
-
-    def _decode_primary(self, outputs):
-        """The predicted value of each row of primary-head ``outputs``."""
-        return np.asarray(outputs, dtype=np.float64)
+    def _set_target_attributes(self):
+        self.target_range_ = self.target_.target_range_
 
     def score(self, X, y, sample_weight=None):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""

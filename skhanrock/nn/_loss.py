@@ -12,6 +12,12 @@ def _masked_column_means(values, mask):
     return (values * mask).sum(0) / mask.sum(0).clamp(min=1)
 
 
+def _weighted_mean(losses, weight):
+    """Mean of per-row ``losses`` under row weights (0 for unlabelled rows), 0 with none."""
+    weight = weight.to(losses.dtype)
+    return (losses * weight).sum() / weight.sum().clamp(min=torch.finfo(losses.dtype).tiny)
+
+
 _TASKS = ("classification", "regression")
 # The error of each regression loss; a name outside it must never fall back to another loss.
 _REGRESSION_ERRORS = {"l1": torch.abs, "l2": torch.square}
@@ -62,6 +68,8 @@ class MultiTaskLoss(nn.Module):
     heads (whose last class means "no usable label"). Regression: ``loss``
     (L1 or L2) for both. Auxiliary targets always use L1. Missing primary
     labels and missing auxiliary targets are left out of their task's mean.
+    A ``"weight"`` entry among the targets (one per row: class and sample
+    weights, 0 for unlabelled rows) makes the primary loss a weighted mean.
 
     Parameters
     ----------
@@ -98,16 +106,28 @@ class MultiTaskLoss(nn.Module):
         """Unweighted loss of every task, primary first."""
         primary, aux, offsets = outputs[:3]
         _check_primary(self.task, primary, targets["primary"])
+        weight = targets.get("weight")
         if self.task == "classification":
             labels = targets["primary"]
-            n_labelled = (labels >= 0).sum().clamp(min=1)
-            primary_loss = F.cross_entropy(primary, labels, ignore_index=-1,
-                                           reduction="sum") / n_labelled
+            if weight is None:
+                n_labelled = (labels >= 0).sum().clamp(min=1)
+                primary_loss = F.cross_entropy(primary, labels, ignore_index=-1,
+                                               reduction="sum") / n_labelled
+            else:
+                losses = F.cross_entropy(primary, labels, ignore_index=-1, reduction="none")
+                primary_loss = _weighted_mean(losses, weight)
             offset_losses = F.cross_entropy(offsets.transpose(1, 2), targets["offsets"],
                                             reduction="none").mean(0)
         else:
-            primary_loss = _regression_losses(primary.unsqueeze(1),
-                                              targets["primary"].unsqueeze(1), self.loss)
+            if weight is None:
+                primary_loss = _regression_losses(primary.unsqueeze(1),
+                                                  targets["primary"].unsqueeze(1), self.loss)
+            else:
+                present = ~torch.isnan(targets["primary"])
+                target = torch.where(present, targets["primary"],
+                                     torch.zeros_like(targets["primary"]))
+                errors = _REGRESSION_ERRORS[self.loss](primary - target)
+                primary_loss = _weighted_mean(errors, weight * present)
             offset_losses = _regression_losses(offsets, targets["offsets"], self.loss)
         aux_losses = _regression_losses(aux, targets["aux"], "l1")
         return torch.cat([primary_loss.reshape(1), aux_losses, offset_losses])

@@ -1,6 +1,9 @@
 """Tokenisation and the vocabulary fitted on training talkturns."""
 
+import functools
 import re
+import sys
+import unicodedata
 from collections import Counter
 
 import numpy as np
@@ -15,21 +18,92 @@ UNKNOWN_ID = 1
 EMPTY_ID = 2
 _SPECIAL_TOKENS = ("<pad>", "<unk>", "<empty>")
 
-# Clitics are split as in the GloVe (Stanford) tokenisation: "don't" -> "do", "n't";
-# "it's" -> "it", "'s"; so that pretrained vectors cover them.
-_TOKEN = re.compile(r"n't|[a-z0-9]+(?=n't)|'[a-z]+|[a-z0-9]+|[^\sa-z0-9]")
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+
+
+# Clitics are split as in the GloVe (Stanford) tokenisation: "don't" -> "do", "n't";
+# "it's" -> "it", "'s"; so that pretrained vectors cover them. Anything else that is
+# not space (punctuation, symbols, the underscore) is one token per character.
+_TEMPLATE = r"n't|{word}+(?=n't)|'{letter}+|{word}+|{other}"
+# ASCII text, the common case, takes the pattern with small classes.
+_ASCII_TOKEN = re.compile(_TEMPLATE.format(word="[a-z0-9]", letter="[a-z]",
+                                           other=r"[^\sa-z0-9]"))
+_ASTRAL = 0x10000
+
+
+def _class(codes):
+    """A regex character class of the sorted code points ``codes``, as ranges."""
+    spans, start, previous = [], codes[0], codes[0]
+    for code in [*codes[1:], None]:
+        if code is not None and code == previous + 1:
+            previous = code
+            continue
+        spans.append(re.escape(chr(start)) if start == previous
+                     else f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+        if code is not None:
+            start = previous = code
+    return "[" + "".join(spans) + "]"
+
+
+def _unicode_class(categories):
+    """Characters of the given Unicode major categories, as a fast regex.
+
+    Python's regex engine scans a class with characters beyond U+FFFF range by
+    range, about 10 times slower; the rarely seen astral characters are
+    therefore a separate class, tried only after a one-range test.
+    """
+    codes = [c for c in range(sys.maxunicode + 1)
+             if unicodedata.category(chr(c))[0] in categories]
+    basic = [c for c in codes if c < _ASTRAL]
+    astral = [c for c in codes if c >= _ASTRAL]
+    return f"(?:{_class(basic)}|(?=[{chr(_ASTRAL)}-{chr(sys.maxunicode)}]){_class(astral)})"
+
+
+@functools.cache
+def _unicode_token():
+    """The pattern for text in any script, built on first use (listing takes ~0.2 s).
+
+    A word is a run of letters, digits and combining marks (Unicode categories
+    L, N and M): ``\\w`` leaves the marks out, yet Devanagari vowel signs and
+    accents typed after their letter belong to the word. On ASCII text it
+    splits exactly as :data:`_ASCII_TOKEN`.
+    """
+    return re.compile(_TEMPLATE.format(word=_unicode_class("LMN"),
+                                       letter=_unicode_class("LM"), other=r"\S"))
 
 
 def tokenize(text):
     """Lower-case ``text`` and split it into words, clitics and punctuation marks.
 
+    Words of any script stay whole ("привет", "café", "नमस्ते"); the text is
+    put in Unicode normal form NFC first, so an accent typed as a separate
+    combining character gives the same word as the composed letter. Letters
+    are lower-cased with :meth:`str.lower`, not :meth:`str.casefold`, which
+    would rewrite words ("straße" -> "strasse") that pretrained vocabularies
+    keep as they are. Typographic apostrophes and the backquote are read as
+    ``'``. Punctuation marks and other symbols are one token each.
+
+    Parameters
+    ----------
+    text : str
+        One talkturn's text (or MONAH narrative).
+
+    Returns
+    -------
+    list of str
+        The tokens, in order.
+
     Examples
     --------
     >>> tokenize("The woman sadly said: No, don't. It\u2019s fine.")
     ['the', 'woman', 'sadly', 'said', ':', 'no', ',', 'do', "n't", '.', 'it', "'s", 'fine', '.']
+    >>> tokenize("Привет, café!")
+    ['привет', ',', 'café', '!']
     """
-    return _TOKEN.findall(text.lower().translate(_APOSTROPHES))
+    if text.isascii():
+        return _ASCII_TOKEN.findall(text.lower().translate(_APOSTROPHES))
+    normal = unicodedata.normalize("NFC", text).lower().translate(_APOSTROPHES)
+    return _unicode_token().findall(normal)
 
 
 def fit_vocabulary(texts, min_count=1):

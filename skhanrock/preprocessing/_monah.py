@@ -14,6 +14,7 @@ from .._frame import (
     check_talkturn_frame,
     columns_with,
     conversation_sort_order,
+    refuse_rows,
     talkturn_frame_tags,
     text_as_strings,
 )
@@ -103,6 +104,18 @@ def _check_actions(actions):
                              f"(non-empty str), got {words!r}.")
 
 
+def _tone_probabilities(X, column):
+    """The tone column as floats, refused outside [0, 1] (NaN is a missing tone).
+
+    Vokaturi's tones are probabilities; percentages (50 for 0.5) would be
+    z-scored all the same, and the narratives would silently change.
+    """
+    values = check_numeric_columns(X, [column])[:, 0]
+    refuse_rows(X, column, "X", (values < 0) | (values > 1),
+                "outside [0, 1]: Vokaturi tones are probabilities (divide percentages by 100).")
+    return values
+
+
 def _bin_word(z, edges, words):
     """Word of the half-open bin ``[edge_i, edge_i+1)`` that ``z`` falls in; None if NaN."""
     if np.isnan(z):
@@ -124,6 +137,8 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
     - tone (family ``p``): a Vokaturi probability whose z-score against the
       same speaker's earlier talkturns exceeds ``tone_threshold`` gives
       ``happily``, ``angrily`` or ``sadly`` (sad wins over angry over happy);
+      a tone outside [0, 1] is an error naming the column and the row (NaN
+      is a missing tone);
     - speech rate (family ``p``): words per minute, z-scored the same way, in
       the bins ``rate_edges``: very slowly, slowly, (nothing), quickly, very
       quickly; a talkturn without words or without a positive duration has no
@@ -342,7 +357,7 @@ the woman said no.']
         for column, word in _TONES:
             if column not in ordered.columns:
                 continue
-            z = self._earlier_z(ordered, check_numeric_columns(ordered, [column])[:, 0])
+            z = self._earlier_z(ordered, _tone_probabilities(ordered, column))
             for i in np.flatnonzero(z > self.tone_threshold):
                 tones[i].append(word)
         return [t[0] if t else None for t in tones]
