@@ -1,5 +1,6 @@
 """skhanrock: reusing preprocessing data as auxiliary supervision in conversational analysis."""
 
+from ._pipeline import make_paper_pipeline
 from ._version import __version__
 from .nn import HanRockClassifier, HanRockRegressor
 from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
@@ -11,4 +12,5 @@ __all__ = [
     "MonahTranscriber",
     "MutualInfoLossWeights",
     "__version__",
+    "make_paper_pipeline",
 ]

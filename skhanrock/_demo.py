@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 from skorch.callbacks import ProgressBar
 
+from ._pipeline import make_paper_pipeline
 from .datasets import (
     align_frames,
     make_conversations,
@@ -18,8 +18,7 @@ from .datasets import (
     read_vokaturi,
 )
 from .metrics import score
-from .nn import HanRockClassifier
-from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
+from .preprocessing import MonahTranscriber
 
 __all__ = ["run_demo"]
 
@@ -55,17 +54,10 @@ def _tfidf_baseline(X_train, y_train, X_test):
 
 
 def _han_pipeline(families, max_epochs, random_state, progress):
-    callbacks = [ProgressBar()] if progress else None
-    steps = [("monah", MonahTranscriber())]
-    if families:
-        steps += [("aux", AuxiliaryTargets(families=families)),
-                  ("weights", MutualInfoLossWeights(assignment="softmax",
-                                                    random_state=random_state))]
-    estimator = HanRockClassifier(
-        architecture="rock", context_size=8, max_epochs=max_epochs, lr=2 ** -8,
-        label_offsets="auto" if families else (), random_state=random_state,
-        callbacks=callbacks)
-    return Pipeline([*steps, ("han", estimator)])
+    return make_paper_pipeline(
+        families, assignment="softmax", random_state=random_state, architecture="rock",
+        context_size=8, max_epochs=max_epochs, lr=2 ** -8,
+        callbacks=[ProgressBar()] if progress else None)
 
 
 def _scores(y_true, y_pred, seconds):

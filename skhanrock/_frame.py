@@ -27,6 +27,7 @@ __all__ = [
     "check_numeric_columns",
     "columns_with",
     "conversation_sort_order",
+    "pipeline_attr",
     "refuse_rows",
     "talkturn_frame_tags",
     "text_as_strings",
@@ -108,6 +109,30 @@ def carry_attrs(output, X, **added):
     """
     output.attrs = {**copy.deepcopy(X.attrs), **added}
     return output
+
+
+_ATTR_WRITERS = {LOSS_WEIGHTS_ATTR: "MutualInfoLossWeights",
+                 LABEL_OFFSETS_ATTR: "AuxiliaryTargets"}
+
+
+def pipeline_attr(X, key, parameter, *, required=False, default=None):
+    """What an earlier pipeline step handed on in ``X.attrs[key]``: the one reader of it.
+
+    ``required`` (the estimator was told ``parameter="pipeline"``) makes a
+    missing entry an error: a step that rebuilt the frame between the writer
+    and the estimator would otherwise replace the fitted value by a default
+    without a word.
+    """
+    attrs = getattr(X, "attrs", {})
+    if key in attrs:
+        return attrs[key]
+    if required:
+        raise ValueError(
+            f"{parameter}='pipeline' takes the value {_ATTR_WRITERS[key]} leaves in "
+            f"X.attrs[{key!r}], but X has none: no {_ATTR_WRITERS[key]} step ran before the "
+            "estimator, or a step between them rebuilt the frame without its attrs (keep "
+            "them with out.attrs = X.attrs, or move that step before the writer).")
+    return default
 
 
 def columns_with(columns, added):

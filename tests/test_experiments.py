@@ -139,9 +139,9 @@ def test_bad_experiment_arguments_are_named(conversations_of_many_speakers, no_t
 def test_labels_that_do_not_fit_x_or_the_metric_are_refused_up_front(
         conversations_of_many_speakers, no_training):
     X, y = conversations_of_many_speakers
-    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} value\(s\) but X has {len(X)} "):
+    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} values but X has {len(X)} "):
         run_experiment(X, y[:-1], **SETTINGS)
-    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} value\(s\)"):
+    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} values"):
         run_experiment(X, y.to_numpy()[:-1], **SETTINGS)
     ratings = np.resize([1.0, 2.0, 3.0, np.nan, 5.0], len(X))
     with pytest.raises(ValueError, match=r"metric='accuracy' does not fit y: y holds floats"):

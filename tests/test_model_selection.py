@@ -294,7 +294,7 @@ def test_an_empty_frame_or_a_short_y_is_named(iemocap_like):
         next(SpeakerGroupKFold(2).split(X.iloc[:0]))
     split = PartitionSplit("session", mapping=IEMOCAP_PARTITIONS)
     for cv, owner in ((split, "PartitionSplit"), (SpeakerGroupKFold(2), "SpeakerGroupKFold")):
-        with pytest.raises(ValueError, match=rf"{owner}: y has 3 value\(s\) but X has 20 rows"):
+        with pytest.raises(ValueError, match=rf"{owner}: y has 3 values but X has 20 rows"):
             next(cv.split(X, y[:3]))
 
 

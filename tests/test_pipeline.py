@@ -123,3 +123,22 @@ def test_loss_weights_do_not_depend_on_the_row_order(conversations):
     reordered = MutualInfoLossWeights(random_state=0).fit(with_targets.iloc[shuffled],
                                                           y.iloc[shuffled])
     pd.testing.assert_series_equal(given.mutual_info_, reordered.mutual_info_)
+
+
+def test_paper_pipeline_refuses_a_step_that_loses_the_fitted_weights(conversations):
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skhanrock import make_paper_pipeline
+
+    X, y = conversations
+    pipe = make_paper_pipeline("ap", primary_units=6, aux_units=2, context_size=3,
+                               max_epochs=1, embedding_dim=8, random_state=0)
+    rebuild = FunctionTransformer(lambda frame: pd.DataFrame(frame.to_dict("list")))
+    pipe.steps.insert(3, ("rebuild", rebuild))
+    with pytest.raises(ValueError, match="='pipeline' takes the value .* but X has none"):
+        pipe.fit(X, y)
+    keeps = FunctionTransformer(lambda frame: frame.assign(extra=1))  # pandas keeps attrs
+    pipe.steps[3] = ("keeps", keeps)
+    pipe.fit(X, y)
+    fitted = pipe.named_steps["weights"].loss_weights_
+    np.testing.assert_allclose(pipe.named_steps["han"].loss_weights_[fitted.index], fitted)

@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from sklearn.pipeline import Pipeline
-
-from ..nn import HanRockClassifier, HanRockRegressor
-from ..preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
+from .. import make_paper_pipeline
 
 __all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
 
@@ -90,14 +87,4 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     >>> [name for name, _ in hypothesis_pipeline("").steps]
     ['monah', 'han']
     """
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
-    steps = [("monah", MonahTranscriber())]
-    if families:
-        # The task is known here, so the transformers need not guess it from y.
-        steps += [("aux", AuxiliaryTargets(families=families, task=task)),
-                  ("weights", MutualInfoLossWeights(task=task, random_state=random_state))]
-    estimator = HanRockClassifier if task == "classification" else HanRockRegressor
-    steps.append(("han", estimator(label_offsets="auto" if families else (),
-                                   random_state=random_state)))
-    return Pipeline(steps)
+    return make_paper_pipeline(families, task=task, random_state=random_state)

@@ -11,6 +11,7 @@ import pandas as pd
 from sklearn.model_selection import ParameterSampler
 from tqdm.auto import tqdm
 
+from .._targets import check_labels, is_classification_target, regression_labels
 from .._validation import check_number, is_finite_number
 from ..exceptions import TrainingDivergedError
 from ..metrics import METRICS, paper_scorers, score
@@ -18,8 +19,6 @@ from ..model_selection import MedianStopping, check_search_space, paper_search_s
 from ..model_selection._median_stopping import _as_store
 from ..model_selection._splits import _check_talkturns
 from ..nn import ConversationValidSplit
-from ..preprocessing import is_classification_target
-from ..preprocessing._targets import regression_labels
 from ._hypotheses import HYPOTHESES, hypothesis_pipeline
 from ._partitions import experiment_partitions
 from ._store import ResultsFile, fingerprint
@@ -111,8 +110,7 @@ def _task(y):
     scikit-learn's ``type_of_target`` would call rounded valence (1.0 ... 5.0)
     classes and train a classifier on it.
     """
-    if not pd.notna(pd.Series(np.asarray(y, dtype=object).ravel())).any():
-        raise ValueError("y has no labelled row.")
+    check_labels(y, y, "run_experiment")
     if is_classification_target(y):
         return "classification"
     regression_labels(y, "run_experiment")  # numbers, and finite, or an error naming the row

@@ -10,7 +10,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.model_selection._split import _BaseKFold
 from sklearn.utils import check_random_state
 
-from ..preprocessing import is_classification_target
+from .._targets import check_labels, is_classification_target
 
 __all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups"]
 
@@ -78,9 +78,7 @@ def _check_talkturns(X, y, owner):
         raise TypeError(f"{owner}: X must be a talkturn DataFrame, got {type(X).__name__}.")
     if len(X) == 0:
         raise ValueError(f"{owner}: X has no rows; there is nothing to group or split.")
-    if y is not None and len(y) != len(X):
-        raise ValueError(f"{owner}: y has {len(y)} value(s) but X has {len(X)} rows; give one "
-                         "label per row (None or NaN for an unlabelled row).")
+    check_labels(y, X, owner, required=False, need_labelled=False)
 
 
 #: What ``None`` means for each key column, said when a named column is absent.

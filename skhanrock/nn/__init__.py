@@ -2,15 +2,19 @@
 
 from ._attention import AdditiveAttention, masked_softmax
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
+from ._encoding import TalkturnEncoding
 from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
 from ._gru import MaskedBiGRU
 from ._loss import MultiTaskLoss
 from ._module import HanModule
+from ._target_kinds import ClassificationTarget, RegressionTarget
+from ._text import tokenize
 from ._window_gru import WindowBiGRU
 
 __all__ = [
     "AdditiveAttention",
     "ChunkedBatchSampler",
+    "ClassificationTarget",
     "ConversationValidSplit",
     "FrameValidSplit",
     "HanModule",
@@ -18,8 +22,11 @@ __all__ = [
     "HanRockRegressor",
     "MaskedBiGRU",
     "MultiTaskLoss",
+    "RegressionTarget",
     "TalkturnBatch",
     "TalkturnDataset",
+    "TalkturnEncoding",
     "WindowBiGRU",
     "masked_softmax",
+    "tokenize",
 ]

@@ -17,21 +17,18 @@ from skorch.utils import to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
-    AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
     check_numeric_columns,
     check_talkturn_frame,
-    conversation_sort_order,
     talkturn_frame_tags,
-    text_as_strings,
 )
 from .._labels import (
     DEFAULT_LABEL_OFFSETS,
     check_label_offsets,
     label_offset_sources,
-    label_offset_task_name,
 )
+from .._targets import check_labels
 from .._validation import check_number
 from ..exceptions import TrainingDivergedError
 from ..metrics import get_scorer, labelled_rows
@@ -41,16 +38,14 @@ from ._data import (
     TalkturnDataset,
     split_by_conversation,
 )
-from ._embeddings import embedding_matrix
+from ._encoding import PRIMARY_TASK, TalkturnEncoding
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator
 from ._target_kinds import ClassificationTarget, RegressionTarget
-from ._text import encode_texts, fit_vocabulary
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
 
-PRIMARY_TASK = "y"
 _TOTAL_UNITS = 257
 
 
@@ -328,7 +323,7 @@ class _HanRockNet(NeuralNet):
         return self
 
     def _data_dependent_sizes(self):
-        if not hasattr(self, "embedding_init_"):
+        if not hasattr(self, "encoding_"):
             # skorch initialises once before it sees data; this minimal network
             # is replaced in on_train_begin as soon as the training frame is known.
             return {"vocabulary_size": 3, "embedding_dim": 1, "n_primary_outputs": 1}
@@ -438,53 +433,25 @@ class _HanRockNet(NeuralNet):
         validate_data(self, frame, skip_check_array=True, reset=True)
         in_training = ~frame[self.conversation_column].isin(self.valid_conversations_).to_numpy()
         # Classes come from every labelled row: they name the output space and
-        # carry nothing about the held-out texts. Class weights and target
-        # scaling are counted on the training rows only.
+        # carry nothing about the held-out texts. Class weights, target scaling
+        # and the vocabulary are fitted on the training rows only.
         self.target_ = self._new_target().fit(labels, training=in_training)
         self._set_target_attributes()
-        training = frame[in_training]
-        self.text_column_ = text_column
-        self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
-        self._check_aux_targets(training)
-        self.label_offsets_ = self._resolve_label_offsets(frame)
-        self.vocabulary_ = fit_vocabulary(text_as_strings(training, text_column),
-                                          self.min_word_count)
-        rng = np.random.default_rng(self.seed_)
-        self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
-            self.vocabulary_, self.embeddings, self.embedding_dim, rng)
-        self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
-                            *map(label_offset_task_name, self.label_offsets_)]
-        self.loss_weights_ = self._resolve_loss_weights(frame)
+        self.encoding_ = self._new_encoding(text_column).fit(frame, training=in_training,
+                                                             seed=self.seed_)
 
-    def _check_aux_targets(self, training):
-        """Auxiliary targets are numbers; missing ones are left out of their loss.
-
-        A column without a single value among the training rows would train a
-        head with no loss at all, which is almost certainly a mistake upstream.
-        """
-        values = check_numeric_columns(training, self.aux_columns_)
-        empty = [c for c, present in zip(self.aux_columns_, np.isfinite(values).any(0),
-                                         strict=True) if not present]
-        if empty:
-            raise ValueError(
-                f"X has no value in the auxiliary target column(s) {empty} among the "
-                f"{len(training)} training rows; drop them or fill them in.")
+    def _new_encoding(self, text_column=None):
+        """The unfitted :class:`TalkturnEncoding` of this estimator's parameters."""
+        return TalkturnEncoding(
+            text_column=text_column, conversation_column=self.conversation_column,
+            turn_column=self.turn_column, max_words=self.max_words,
+            min_word_count=self.min_word_count, embeddings=self.embeddings,
+            embedding_dim=self.embedding_dim, label_offsets=self.label_offsets,
+            loss_weights=self.loss_weights)
 
     def _check_y(self, y, frame):
-        if y is None:
-            raise ValueError(f"{type(self).__name__} needs y to fit; got y=None.")
-        values = y.to_numpy(dtype=object) if isinstance(y, pd.Series) else \
-            np.asarray(y, dtype=object).ravel()
-        if len(values) != len(frame):
-            raise ValueError(
-                f"y has {len(values)} values but X has {len(frame)} talkturn rows.")
         # Indexed like X, so that errors can name the row.
-        labels = pd.Series(values, index=frame.index)
-        if labels.notna().sum() == 0:
-            raise ValueError(
-                "y has no labelled row: every value is missing. At least one talkturn "
-                "needs a label.")
-        return labels
+        return check_labels(y, frame, type(self).__name__)
 
     def _resolve_label_offsets(self, frame):
         if isinstance(self.label_offsets, str):
@@ -537,11 +504,29 @@ class _HanRockNet(NeuralNet):
 
     # --------------------------------------------------------------- datasets
     def _check_fitted_encoding(self):
-        check_is_fitted(self, ["vocabulary_", "module_"])
+        check_is_fitted(self, ["encoding_", "module_"])
+
+    # The fitted encoding's parts, under the names users read them by.
+    text_column_ = property(lambda self: self.encoding_.text_column_,
+                            doc="Column read as text.")
+    aux_columns_ = property(lambda self: self.encoding_.aux_columns_,
+                            doc="The auxiliary target columns of the training frame.")
+    label_offsets_ = property(lambda self: self.encoding_.label_offsets_,
+                              doc="History/future label offsets.")
+    vocabulary_ = property(lambda self: self.encoding_.vocabulary_,
+                           doc="Word to id, fitted on the training rows.")
+    embedding_init_ = property(lambda self: self.encoding_.embedding_init_,
+                               doc="Initial word vectors.")
+    n_pretrained_words_ = property(lambda self: self.encoding_.n_pretrained_words_,
+                                   doc="Vocabulary words with pretrained vectors.")
+    task_names_ = property(lambda self: self.encoding_.task_names_,
+                           doc="Primary task first, then auxiliary and history/future tasks.")
+    loss_weights_ = property(lambda self: self.encoding_.loss_weights_,
+                             doc="Normalised loss weight per task.")
 
     def __sklearn_is_fitted__(self):
         # skorch's own check only looks for module_, which exists before any data is seen.
-        return hasattr(self, "vocabulary_") and hasattr(self, "module_")
+        return hasattr(self, "encoding_") and hasattr(self, "module_")
 
     def get_dataset(self, X, y=None):
         """Encode a talkturn frame (and its labels, when training) as a dataset.
@@ -558,10 +543,8 @@ class _HanRockNet(NeuralNet):
         frame = self._check_frame(X, self.text_column_)
         labels = None if y is None else self._check_y(y, frame)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
-        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        order, ids, offsets, lengths = self.encoding_.encode(frame)
         frame = frame.iloc[order]
-        ids, offsets, lengths = encode_texts(text_as_strings(frame, self.text_column_),
-                                             self.vocabulary_, self.max_words)
         codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
         targets = None
         if labels is not None:
@@ -824,17 +807,20 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         Dropout on the GRU inputs.
     recurrent_dropout : float, default=0.1
         DropConnect on the hidden-to-hidden GRU weights.
-    loss_weights : None, float, dict or Series, default=None
-        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...). None
-        takes the weights of a preceding :class:`~skhanrock.MutualInfoLossWeights`
-        step, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
+    loss_weights : None, "pipeline", float, dict or Series, default=None
+        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...).
+        "pipeline" takes the weights of a preceding
+        :class:`~skhanrock.MutualInfoLossWeights` step and is an error when
+        the frame carries none (a step in between rebuilt it); None takes them
+        when present, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
         primary weight with the rest split equally. Unnamed tasks get 0; the
         weights are normalised to sum to one. All-zero auxiliary weights make
         single-task learning.
-    label_offsets : "auto" or collection of int, default="auto"
-        History (< 0) and future (> 0) label offsets. "auto" takes those
-        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step,
-        else -4..-1 and 1..4.
+    label_offsets : "auto", "pipeline" or collection of int, default="auto"
+        History (< 0) and future (> 0) label offsets. "pipeline" takes those
+        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step
+        (an error when absent); "auto" takes them when present, else -4..-1
+        and 1..4. :func:`~skhanrock.make_paper_pipeline` sets both to "pipeline".
     text_column : str, default="auto"
         Column read as text; "auto" is ``narrative`` when present, else ``text``.
     conversation_column, turn_column : str
@@ -893,6 +879,12 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     ----------
     classes_ : ndarray
         The primary classes.
+    target_ : ClassificationTarget
+        The fitted target kind: classes and class weights.
+    encoding_ : TalkturnEncoding
+        The fitted encoding (text column, vocabulary, embeddings, auxiliary
+        columns, label offsets, task names, loss weights), which
+        ``vocabulary_``, ``task_names_`` and ``loss_weights_`` read.
     vocabulary_ : dict
         Word to id, fitted on the training rows.
     task_names_ : list of str
@@ -907,12 +899,19 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     history, module_, optimizer_, criterion_
         As in :class:`skorch.NeuralNet`.
 
+    Raises
+    ------
+    skhanrock.exceptions.TrainingDivergedError
+        From ``fit`` when a training or validation loss becomes NaN or
+        infinite (usually a too large ``lr``): a diverged model never predicts.
+
     Notes
     -----
     The vocabulary and the task heads are sized by the training data, so a
-    model is restored in a new process from a pickle (``pickle.dump`` of the
-    fitted estimator, or ``Checkpoint(f_pickle=...)``), not by
-    ``load_params`` into a fresh, unfitted estimator.
+    model is restored in a new process with :meth:`save` and :meth:`load`
+    (no unpickling), not by ``load_params`` into a fresh, unfitted
+    estimator. ``pickle`` works too, but loading a pickle runs whatever code
+    the file holds: unpickle only files you trust.
 
     Examples
     --------
@@ -959,12 +958,26 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     heads use the ``loss`` (L1 by default, the paper's MAE); auxiliary heads
     always use L1.
 
+    The primary target is standardised on the training rows (``target_``
+    holds its mean and scale) and predictions are mapped back, so targets in
+    any unit train alike; the history/future targets follow the same scale.
+
     Parameters
     ----------
     loss : {"l1", "l2"}, default="l1"
         Loss of the primary and history/future tasks.
     **kwargs
-        Every other parameter as in :class:`~skhanrock.HanRockClassifier`.
+        Every other parameter as in :class:`~skhanrock.HanRockClassifier`
+        but ``class_weight``.
+
+    Attributes
+    ----------
+    target_ : RegressionTarget
+        The fitted target kind: mean, scale and range of the primary target.
+    target_range_ : tuple of float
+        Smallest and largest labelled target.
+    encoding_, vocabulary_, task_names_, loss_weights_, n_features_in_, feature_names_in_
+        As in :class:`~skhanrock.HanRockClassifier`.
 
     Examples
     --------

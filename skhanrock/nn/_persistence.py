@@ -107,17 +107,10 @@ def _loaded_params(params):
 
 def _fitted_state(net):
     return {
-        "text_column": net.text_column_,
-        "aux_columns": [str(c) for c in net.aux_columns_],
-        "label_offsets": [int(o) for o in net.label_offsets_],
-        "vocabulary": net.vocabulary_,
-        "task_names": list(net.task_names_),
-        "loss_weights": {k: float(v) for k, v in net.loss_weights_.items()},
+        "encoding": net.encoding_.fitted_state(),
         "target": net.target_.fitted_state(),
         "feature_names_in": [str(c) for c in net.feature_names_in_],
         "seed": net.seed_,
-        "n_pretrained_words": int(net.n_pretrained_words_),
-        "embedding_shape": list(net.embedding_init_.shape),
         "history": json.loads(json.dumps(net.history.to_list(), default=_plain)),
     }
 
@@ -208,24 +201,17 @@ def load_estimator(cls, path):
         params["device"] = "cpu"
     net = cls(**params)
     fitted = config["fitted"]
-    net.text_column_ = fitted["text_column"]
-    net.aux_columns_ = fitted["aux_columns"]
-    net.label_offsets_ = tuple(fitted["label_offsets"])
-    net.vocabulary_ = fitted["vocabulary"]
-    net.task_names_ = fitted["task_names"]
-    net.loss_weights_ = pd.Series(fitted["loss_weights"], dtype=float).rename("loss_weight")
+    net.encoding_ = net._new_encoding().set_fitted_state(fitted["encoding"])
     net.target_ = net._new_target().set_fitted_state(fitted["target"])
     net._set_target_attributes()
     net.feature_names_in_ = np.array(fitted["feature_names_in"], dtype=object)
     net.n_features_in_ = len(net.feature_names_in_)
     net.seed_ = fitted["seed"]
-    net.n_pretrained_words_ = fitted["n_pretrained_words"]
     net.valid_conversations_ = np.array([], dtype=object)
-    # A placeholder of the right shape: the saved weights replace it below.
-    net.embedding_init_ = np.zeros(fitted["embedding_shape"], dtype=np.float32)
     net.initialize()
     net.module_.load_state_dict(weights)
-    net.embedding_init_ = net.module_.state_dict()[_embedding_key(weights)].cpu().numpy()
+    # The trained vectors stand in for the initial ones, which were not saved.
+    net.encoding_.embedding_init_ = weights[_embedding_key(weights)].numpy()
     net.history = History(fitted["history"])
     net.batch_order_rng_ = np.random.default_rng(net.seed_)
     # A later partial_fit continues this model instead of refitting its vocabulary.

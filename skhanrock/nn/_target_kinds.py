@@ -192,6 +192,11 @@ class RegressionTarget:
     back, so targets in any unit (``y * 1e8``, ``y + 1e8``) train as well as
     targets near 0. The history/future targets are standardised the same way.
 
+    Parameters
+    ----------
+    loss : {"l1", "l2"}, default="l1"
+        Loss of the primary and history/future heads (passed to the criterion).
+
     Attributes
     ----------
     mean_, scale_ : float

@@ -1,8 +1,8 @@
 """From raw feature frames to MONAH narratives, auxiliary targets and loss weights."""
 
+from .._targets import is_classification_target
 from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, AuxiliaryTargets
 from ._monah import DEFAULT_ACTIONS, MonahTranscriber, hundreds_in_words
-from ._targets import is_classification_target
 from ._weighting import MutualInfoLossWeights
 
 __all__ = [

@@ -18,8 +18,8 @@ from .._frame import (
     columns_with,
     talkturn_frame_tags,
 )
+from .._targets import check_labels, regression_labels, resolve_task
 from .._validation import check_number
-from ._targets import regression_labels, resolve_task
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -247,8 +247,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         targets = self._requested_targets()
         self.label_offsets_ = self._label_offsets()
         self._check_columns(X, targets)
-        if y is not None and len(y) != len(X):
-            raise ValueError(f"y has {len(y)} values but X has {len(X)} rows.")
+        check_labels(y, X, "AuxiliaryTargets", required=False, need_labelled=False)
         values = check_numeric_columns(X, list(targets.values()))
         constant = [column for column, v in zip(targets.values(), values.T, strict=True)
                     if np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)

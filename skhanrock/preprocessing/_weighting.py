@@ -17,11 +17,12 @@ from .._frame import (
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
+    pipeline_attr,
     talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
+from .._targets import check_labels, regression_labels, resolve_task
 from .._validation import check_number
-from ._targets import regression_labels, resolve_task
 
 __all__ = ["MutualInfoLossWeights"]
 
@@ -128,16 +129,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         self._check_parameters()
         frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
                                      turn_column=self.turn_column)
-        if y is None:
-            raise ValueError(
-                "MutualInfoLossWeights requires y to be passed, but the target y is None: the "
-                "loss weights come from each auxiliary task's mutual information with the "
-                "primary labels y.")
-        labels = pd.Series(np.asarray(y, dtype=object).ravel())
-        if len(labels) != len(frame):
-            raise ValueError(f"y has {len(labels)} values but X has {len(frame)} rows.")
-        if labels.notna().sum() == 0:
-            raise ValueError("y has no labelled row; mutual information needs labels.")
+        # The loss weights come from each auxiliary task's mutual information with y.
+        labels = check_labels(y, frame, "MutualInfoLossWeights").reset_index(drop=True)
         self.task_ = resolve_task(self.task, y, "MutualInfoLossWeights")
         if self.task_ == "regression":
             regression_labels(labels, "MutualInfoLossWeights")
@@ -156,8 +149,9 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         aux_columns = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         targets = pd.DataFrame(check_numeric_columns(frame, aux_columns),
                                columns=aux_columns, index=frame.index)
-        offsets = check_label_offsets(frame.attrs.get(LABEL_OFFSETS_ATTR, ()),
-                                      name=f"X.attrs[{LABEL_OFFSETS_ATTR!r}]")
+        offsets = check_label_offsets(
+            pipeline_attr(frame, LABEL_OFFSETS_ATTR, "label_offsets", default=()),
+            name=f"X.attrs[{LABEL_OFFSETS_ATTR!r}]")
         if offsets:
             order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
             codes = pd.factorize(frame[self.conversation_column].iloc[order], sort=False)[0]

@@ -1,7 +1,13 @@
-"""Whether the primary target is a classification or a regression target.
+"""The primary target: which kind it is, and whether it fits the talkturn frame.
 
-The transformers of a pipeline cannot see its estimator, so they infer the task
-from ``y`` by one documented rule, shared here so that every step agrees.
+The one owner of two rules every subpackage applies:
+
+- :func:`check_labels`: ``y`` is given, has one value per row of ``X`` and at
+  least one labelled row (missing values mark unlabelled talkturns);
+- :func:`is_classification_target` / :func:`resolve_task`: classes or numbers.
+  The transformers of a pipeline cannot see its estimator, so they infer the
+  task from ``y`` by this documented rule, and the splitters and experiments
+  follow it too.
 """
 
 import warnings
@@ -10,7 +16,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-__all__ = ["TASKS", "is_classification_target", "regression_labels", "resolve_task"]
+__all__ = ["TASKS", "check_labels", "is_classification_target", "regression_labels",
+           "resolve_task"]
 
 #: Values of the ``task`` parameter of the preprocessing transformers.
 TASKS = ("auto", "classification", "regression")
@@ -29,6 +36,53 @@ def _label_values(labels):
     # A list's own element types decide; converting it to a numeric array first
     # would turn ``[1, 2, None]`` into floats.
     return np.asarray(labels, dtype=object).ravel()
+
+
+def check_labels(y, X, owner, *, required=True, need_labelled=True):
+    """``y`` as a Series indexed like ``X``, or an error that says what is wrong.
+
+    Parameters
+    ----------
+    y : array-like, Series or None
+        Primary labels, one per row of ``X``; None or NaN marks an unlabelled row.
+    X : DataFrame or sized
+        The talkturn frame (its index names the rows in later errors).
+    owner : str
+        Who asks, named in the messages.
+    required : bool, default=True
+        Whether ``y=None`` is an error (else None is returned).
+    need_labelled : bool, default=True
+        Whether a ``y`` with no labelled row is an error.
+
+    Returns
+    -------
+    Series or None
+        The labels as objects (their own types kept), indexed like ``X``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"text": ["a", "b"]}, index=[10, 11])
+    >>> check_labels(["sad", None], X, "fit").to_dict()
+    {10: 'sad', 11: None}
+    """
+    if y is None:
+        if required:
+            # scikit-learn's wording, which its common checks look for.
+            raise ValueError(f"{owner} requires y to be passed, but the target y is None: "
+                             "give the primary labels, one per row of X.")
+        return None
+    values = y.to_numpy(dtype=object) if isinstance(y, pd.Series | pd.Index) else \
+        np.asarray(_label_values(y), dtype=object).ravel()
+    if len(values) != len(X):
+        raise ValueError(f"{owner}: y has {len(values)} values but X has {len(X)} "
+                         "rows; give one label per row (None or NaN for an unlabelled row).")
+    index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(values))
+    labels = pd.Series(values, index=index, dtype=object)
+    if need_labelled and not labels.notna().any():
+        raise ValueError(f"{owner}: y has no labelled row: every value is missing. At least "
+                         "one talkturn needs a label.")
+    return labels
 
 
 def is_classification_target(labels):

@@ -1,0 +1,70 @@
+"""The paper's pipeline, built in one place for the demo, the experiments and the docs."""
+
+from sklearn.pipeline import Pipeline
+
+from .nn import HanRockClassifier, HanRockRegressor
+from .nn._encoding import PIPELINE
+from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
+
+__all__ = ["make_paper_pipeline"]
+
+_ESTIMATORS = {"classification": HanRockClassifier, "regression": HanRockRegressor}
+
+
+def make_paper_pipeline(families="aphf", *, task="classification", assignment="softmax",
+                        random_state=None, **estimator_params):
+    """MONAH narratives, auxiliary targets, mutual-information loss weights, then HAN-ROCK.
+
+    With ``families`` the estimator is told to take its loss weights and
+    history/future offsets from the pipeline (``loss_weights="pipeline"``,
+    ``label_offsets="pipeline"``): a step that rebuilt the frame between the
+    weighting step and the estimator and lost what it handed on is then an
+    error, never a silent default. Without families the network learns the
+    primary task alone (no auxiliary or history/future heads).
+
+    Parameters
+    ----------
+    families : str, default="aphf"
+        Letters of the auxiliary target families (see
+        :class:`~skhanrock.AuxiliaryTargets`); "" for single-task learning.
+    task : {"classification", "regression"}, default="classification"
+        The primary task: :class:`~skhanrock.HanRockClassifier` or
+        :class:`~skhanrock.HanRockRegressor`, and the transformers are told
+        the task instead of guessing it from ``y``.
+    assignment : {"softmax", "linear", "random"}, default="softmax"
+        How :class:`~skhanrock.MutualInfoLossWeights` turns information into weights.
+    random_state : int or None, default=None
+        Seed of the weighting step and of the estimator.
+    **estimator_params
+        Parameters of the estimator (``context_size``, ``max_epochs``, ...).
+
+    Returns
+    -------
+    Pipeline
+        Steps ``monah``, then ``aux`` and ``weights`` when ``families`` is
+        not empty, then ``han``.
+
+    Examples
+    --------
+    >>> from skhanrock import make_paper_pipeline
+    >>> pipe = make_paper_pipeline("ap", context_size=8, max_epochs=5)
+    >>> [name for name, _ in pipe.steps]
+    ['monah', 'aux', 'weights', 'han']
+    >>> pipe.named_steps["han"].loss_weights
+    'pipeline'
+    >>> [name for name, _ in make_paper_pipeline("").steps]
+    ['monah', 'han']
+    """
+    if task not in _ESTIMATORS:
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    steps = [("monah", MonahTranscriber())]
+    if families:
+        steps += [("aux", AuxiliaryTargets(families=families, task=task)),
+                  ("weights", MutualInfoLossWeights(assignment=assignment, task=task,
+                                                    random_state=random_state))]
+        handed_on = {"loss_weights": PIPELINE, "label_offsets": PIPELINE}
+    else:
+        handed_on = {"label_offsets": ()}
+    estimator = _ESTIMATORS[task](**{**handed_on, "random_state": random_state,
+                                     **estimator_params})
+    return Pipeline([*steps, ("han", estimator)])

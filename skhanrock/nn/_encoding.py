@@ -1,0 +1,246 @@
+"""The fitted encoding of talkturn frames: text, vocabulary, embeddings, tasks and loss weights.
+
+Everything the estimators fit on the training frame *besides* the network's
+weights and the target lives in one :class:`TalkturnEncoding`, so that
+``predict``, ``explain``, saving and streaming read one object instead of a
+dozen loose attributes.
+"""
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+from .._frame import (
+    AUX_PREFIX,
+    LABEL_OFFSETS_ATTR,
+    LOSS_WEIGHTS_ATTR,
+    check_numeric_columns,
+    conversation_sort_order,
+    pipeline_attr,
+    text_as_strings,
+)
+from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
+from .._validation import check_number
+from ._embeddings import embedding_matrix
+from ._text import encode_texts, fit_vocabulary
+
+__all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
+
+#: Name of the primary task among the task names and loss weights.
+PRIMARY_TASK = "y"
+#: Value of ``loss_weights`` / ``label_offsets`` that requires them from the pipeline.
+PIPELINE = "pipeline"
+
+
+class TalkturnEncoding:
+    """Text, vocabulary, embeddings, auxiliary columns, label offsets, tasks and loss weights.
+
+    Fitted once per model (in the estimators' ``on_train_begin``) on the
+    training conversations, then used to encode any talkturn frame the same
+    way.
+
+    Parameters
+    ----------
+    text_column : str
+        Column read as text (already resolved, not "auto").
+    conversation_column, turn_column : str
+        Column roles of the talkturn frame.
+    max_words, min_word_count : int
+        Words kept per talkturn; words seen fewer times map to the unknown id.
+    embeddings, embedding_dim
+        Initial word vectors, as in :class:`~skhanrock.HanRockClassifier`.
+    label_offsets : "auto", "pipeline" or collection of int
+        History/future offsets; "pipeline" requires those of a preceding
+        :class:`~skhanrock.AuxiliaryTargets` step (an error when absent),
+        "auto" takes them when present, else -4..-1 and 1..4.
+    loss_weights : None, "pipeline", float, dict or Series
+        Task weights; "pipeline" requires those of a preceding
+        :class:`~skhanrock.MutualInfoLossWeights` step (an error when absent),
+        None takes them when present, else 0.5 for ``"y"``.
+
+    Attributes
+    ----------
+    text_column_ : str
+    aux_columns_ : list of str
+        The ``aux:*`` columns of the training frame.
+    label_offsets_ : tuple of int
+    vocabulary_ : dict
+        Word to id, fitted on the training rows.
+    embedding_init_ : ndarray
+        Initial word vectors of the vocabulary.
+    n_pretrained_words_ : int
+        Words of the vocabulary found among pretrained vectors.
+    task_names_ : list of str
+        ``"y"``, the auxiliary columns, then ``"y-1"``, ``"y+1"``, ...
+    loss_weights_ : Series
+        Normalised loss weight per task.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, _ = make_conversations(n_conversations=2, random_state=0)
+    >>> encoding = TalkturnEncoding(text_column="text", label_offsets=(-1,)).fit(X)
+    >>> encoding.task_names_, encoding.loss_weights_.tolist()
+    (['y', 'y-1'], [0.5, 0.5])
+    >>> order, ids, offsets, lengths = encoding.encode(X)
+    >>> len(lengths) == len(X)
+    True
+    """
+
+    def __init__(self, *, text_column="text", conversation_column="conversation",
+                 turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
+                 embedding_dim=50, label_offsets="auto", loss_weights=None):
+        self.text_column = text_column
+        self.conversation_column = conversation_column
+        self.turn_column = turn_column
+        self.max_words = max_words
+        self.min_word_count = min_word_count
+        self.embeddings = embeddings
+        self.embedding_dim = embedding_dim
+        self.label_offsets = label_offsets
+        self.loss_weights = loss_weights
+
+    def fit(self, frame, training=None, seed=None):
+        """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            A checked talkturn frame.
+        training : ndarray of bool or None, default=None
+            Rows of the training conversations (None: every row).
+        seed : int or None, default=None
+            Seed of the random vectors of words without pretrained ones.
+
+        Returns
+        -------
+        self
+        """
+        training_rows = frame if training is None else frame[np.asarray(training, dtype=bool)]
+        self.text_column_ = self.text_column
+        self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
+        self._check_aux_targets(training_rows)
+        self.label_offsets_ = self._resolve_label_offsets(frame)
+        self.vocabulary_ = fit_vocabulary(text_as_strings(training_rows, self.text_column_),
+                                          self.min_word_count)
+        self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
+            self.vocabulary_, self.embeddings, self.embedding_dim, np.random.default_rng(seed))
+        self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
+                            *map(label_offset_task_name, self.label_offsets_)]
+        self.loss_weights_ = self._resolve_loss_weights(frame)
+        return self
+
+    def _check_aux_targets(self, training):
+        """Auxiliary targets are numbers; missing ones are left out of their loss.
+
+        A column without a single value among the training rows would train a
+        head with no loss at all, which is almost certainly a mistake upstream.
+        """
+        values = check_numeric_columns(training, self.aux_columns_)
+        empty = [c for c, present in zip(self.aux_columns_, np.isfinite(values).any(0),
+                                         strict=True) if not present]
+        if empty:
+            raise ValueError(
+                f"X has no value in the auxiliary target column(s) {empty} among the "
+                f"{len(training)} training rows; drop them or fill them in.")
+
+    def _resolve_label_offsets(self, frame):
+        offsets = self.label_offsets
+        if isinstance(offsets, str):
+            if offsets not in ("auto", PIPELINE):
+                raise ValueError(
+                    f"label_offsets must be 'auto', 'pipeline' or a collection of non-zero "
+                    f"integers, got {offsets!r}.")
+            offsets = pipeline_attr(frame, LABEL_OFFSETS_ATTR, "label_offsets",
+                                    required=offsets == PIPELINE,
+                                    default=DEFAULT_LABEL_OFFSETS)
+        return check_label_offsets(offsets)
+
+    def _resolve_loss_weights(self, frame):
+        """Loss weights, primary first, summing to one."""
+        weights, source = self.loss_weights, "loss_weights"
+        if weights is None or weights == PIPELINE:
+            found = pipeline_attr(frame, LOSS_WEIGHTS_ATTR, "loss_weights",
+                                  required=weights == PIPELINE, default=None)
+            if found is not None:
+                weights = found
+                source = (f"the loss weights in X.attrs[{LOSS_WEIGHTS_ATTR!r}] (left by "
+                          "MutualInfoLossWeights; refit the pipeline after changing its steps)")
+            else:
+                weights = 0.5
+        if isinstance(weights, bool) or not isinstance(weights, numbers.Real | dict | pd.Series):
+            raise ValueError(f"{source} must be None, 'pipeline', a primary weight in [0, 1] or "
+                             f"a {{task: weight}} dict or Series, got {weights!r}.")
+        if isinstance(weights, numbers.Real):
+            weights = self._split_primary_weight(check_number(
+                f"{source} (the primary weight)", weights, low=0, high=1))
+        return self._normalised(weights, source)
+
+    def _split_primary_weight(self, primary):
+        others = self.task_names_[1:]
+        if not others:
+            return {PRIMARY_TASK: 1.0}
+        return {PRIMARY_TASK: primary, **dict.fromkeys(others, (1.0 - primary) / len(others))}
+
+    def _normalised(self, weights, source):
+        try:
+            weights = pd.Series(dict(weights), dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"{source}: every weight must be a number, got "
+                             f"{dict(weights)!r}.") from None
+        unknown = sorted(set(weights.index) - set(self.task_names_))
+        if unknown:
+            raise ValueError(
+                f"{source} names unknown task(s) {unknown}; the tasks of this fit are "
+                f"{self.task_names_}.")
+        weights = weights.reindex(self.task_names_, fill_value=0.0)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError(f"{source}: weights must be finite and non-negative, got "
+                             f"{dict(weights)}.")
+        if weights[PRIMARY_TASK] <= 0:
+            raise ValueError(f"{source}: the primary task 'y' needs a positive weight.")
+        return (weights / weights.sum()).rename("loss_weight")
+
+    def encode(self, frame):
+        """Sort ``frame`` by conversation and turn and encode its texts.
+
+        Returns
+        -------
+        order : ndarray of int
+            Caller row of each sorted position.
+        token_ids, token_offsets, token_lengths : ndarray
+            The encoded texts in sorted order (see ``encode_texts``).
+        """
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        ids, offsets, lengths = encode_texts(
+            text_as_strings(frame.iloc[order], self.text_column_), self.vocabulary_,
+            self.max_words)
+        return order, ids, offsets, lengths
+
+    def fitted_state(self):
+        """The fitted state as JSON-ready values (for saving)."""
+        return {
+            "text_column": self.text_column_,
+            "aux_columns": [str(c) for c in self.aux_columns_],
+            "label_offsets": [int(o) for o in self.label_offsets_],
+            "vocabulary": self.vocabulary_,
+            "task_names": list(self.task_names_),
+            "loss_weights": {k: float(v) for k, v in self.loss_weights_.items()},
+            "n_pretrained_words": int(self.n_pretrained_words_),
+            "embedding_shape": list(self.embedding_init_.shape),
+        }
+
+    def set_fitted_state(self, state, embedding_init=None):
+        """Restore what :meth:`fitted_state` returned (the vectors come with the weights)."""
+        self.text_column_ = state["text_column"]
+        self.aux_columns_ = list(state["aux_columns"])
+        self.label_offsets_ = tuple(state["label_offsets"])
+        self.vocabulary_ = dict(state["vocabulary"])
+        self.task_names_ = list(state["task_names"])
+        self.loss_weights_ = pd.Series(state["loss_weights"], dtype=float).rename("loss_weight")
+        self.n_pretrained_words_ = int(state["n_pretrained_words"])
+        self.embedding_init_ = np.zeros(state["embedding_shape"], dtype=np.float32) \
+            if embedding_init is None else embedding_init
+        return self
