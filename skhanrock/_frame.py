@@ -53,9 +53,12 @@ def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="
     pair repeats. The caller's frame is never modified.
     """
     if not isinstance(X, pd.DataFrame):
+        # Sparse matrices are named as such, as scikit-learn's estimators do.
+        kind = "sparse input is not supported" if hasattr(X, "tocsr") else \
+            f"got {type(X).__name__}"
         raise TypeError(
-            f"{name} must be a pandas DataFrame with one row per talkturn, "
-            f"got {type(X).__name__}."
+            f"{name} must be a pandas DataFrame with one row per talkturn (conversation, "
+            f"turn and text columns); {kind}."
         )
     if len(X) == 0:
         raise ValueError(f"{name} is empty: at least one talkturn row is needed.")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from skhanrock.nn import ChunkedBatchSampler, ConversationValidSplit, TalkturnDataset
-from skhanrock.nn._data import length_buckets
+from skhanrock.nn._data import length_buckets, split_by_conversation
 from skhanrock.nn._text import EMPTY_ID, UNKNOWN_ID, encode_texts, fit_vocabulary, tokenize
 
 
@@ -59,13 +59,16 @@ def test_chunked_sampler_keeps_chunks_consecutive_and_covers_everything():
 
 
 def test_conversation_valid_split_holds_out_whole_conversations(dataset):
-    train, valid = ConversationValidSplit(0.5, random_state=0)(dataset)
+    # The estimators hold out what held_out draws, with split_by_conversation.
+    codes = dataset.conversation_codes
+    held_out = ConversationValidSplit(0.5, random_state=0).held_out(codes)
+    train, valid = split_by_conversation(dataset, np.isin(codes, held_out))
     train_codes = set(dataset.conversation_codes[train.indices])
     valid_codes = set(dataset.conversation_codes[valid.indices])
     assert train_codes and valid_codes and not train_codes & valid_codes
     assert list(train.indices) == sorted(train.indices)
     with pytest.raises(ValueError, match="valid_fraction"):
-        ConversationValidSplit(1.5)(dataset)
+        ConversationValidSplit(1.5).held_out(codes)
 
 
 def test_length_buckets_split_only_where_padding_is_wasted():

@@ -2,13 +2,11 @@
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import text_as_strings
-from ..nn import HanRockClassifier, HanRockRegressor
-from ..nn._text import tokenize
+from ..nn import HanRockClassifier, HanRockRegressor, tokenize
 
 __all__ = ["BUCKETS", "attention_buckets", "explain"]
 
@@ -171,35 +169,29 @@ class _Collector:
         return pd.concat(self.records, ignore_index=True)
 
 
-def _explain_sample(collector, net, b, batch, attention, words, index, caller_of):
-    """Add the word, talkturn and task attention of sample ``b`` of a batch."""
-    n_context = int(batch.window_lengths[b])
-    distinct = batch.windows[b, :n_context].numpy()
-    row = index[caller_of[batch.rows[b]]]
-    talkturns = [index[caller_of[batch.talkturns[u]]] for u in distinct]
-    is_rock = "task" in attention
-    task_alpha = attention["task"][b].numpy() if is_rock else np.ones(1)
-    task_names = net.task_names_[:len(task_alpha)] if is_rock else [OVERALL]
+def _explain_sample(collector, item, words, index):
+    """Add the word, talkturn and task attention of one :class:`~skhanrock.nn.TalkturnAttention`."""
+    row = index[item.row]
+    talkturns = [index[position] for position in item.context]
+    n_context = len(item.context)
+    is_rock = item.task is not None
+    task_alpha = item.task if is_rock else np.ones(1)
     if is_rock:
-        collector.add(row, "task", OVERALL, task_alpha, tokens=task_names)
-
-    per_task = [attention["talkturn"][b, :n_context].numpy()]
-    if "aux_talkturn" in attention:
-        per_task += list(attention["aux_talkturn"][b, :n_context].numpy().T)
-    overall = sum(w * a for w, a in zip(task_alpha, per_task, strict=False))
+        collector.add(row, "task", OVERALL, task_alpha, tokens=item.task_names)
+    overall = sum(w * a for w, a in zip(task_alpha, item.talkturn, strict=False))
     offsets = np.arange(n_context) - (n_context - 1)
-    for name, alpha in ([*zip(task_names, per_task, strict=False)] if is_rock else []):
+    for name, alpha in ([*zip(item.task_names, item.talkturn, strict=False)] if is_rock
+                        else []):
         collector.add(row, "talkturn", name, alpha, offsets, talkturns)
     collector.add(row, "talkturn", OVERALL, overall, offsets, talkturns)
 
     # Every auxiliary task reads the one auxiliary word encoder, so that branch
     # weighs their summed task attention, 1 - alpha_y.
-    branch_weights = [task_alpha[0], 1.0 - task_alpha[0]][:len(attention["word"])]
+    branch_weights = [task_alpha[0], 1.0 - task_alpha[0]][:len(item.word)]
     branch_names = ["y", "aux"]
-    for offset, (u, talkturn) in enumerate(zip(distinct, talkturns, strict=True)):
-        n_words = int(batch.lengths[u])
-        branches = [w[u, :n_words].numpy() for w in attention["word"]]
-        tokens = words[caller_of[batch.talkturns[u]]][:n_words]
+    for offset, (position, talkturn) in enumerate(zip(item.context, talkturns, strict=True)):
+        branches = [branch[offset] for branch in item.word]
+        tokens = words[position][:len(branches[0])]
         context = offset - (n_context - 1)
         if is_rock:
             for name, alpha in zip(branch_names, branches, strict=False):
@@ -285,30 +277,11 @@ def explain(estimator, X, rows=None):
     _check_frame(X)
     net, frame = _split_pipeline(estimator, X)
     positions = _positions(rows, len(frame))
-    dataset = net.get_dataset(frame)
-    sorted_of_caller = np.empty(len(frame), dtype=np.int64)
-    sorted_of_caller[dataset.sorted_to_caller] = np.arange(len(frame))
     words = [tokenize(text) or ["<empty>"] for text in text_as_strings(frame, net.text_column_)]
     collector, predictions = _Collector(), {}
-    targets = np.sort(sorted_of_caller[positions])
-    step = net.batch_size if net.batch_size > 0 else max(len(targets), 1)
-    net.module_.eval()
-    with torch.no_grad():
-        for start in range(0, len(targets), step):
-            batch, _ = dataset.collate(targets[start:start + step])
-            outputs = net.infer(batch)
-            attention = _to_cpu(outputs[3])
-            rows_of_batch = frame.index[dataset.sorted_to_caller[batch.rows]]
-            decoded = net._decode_primary(outputs[0].float().cpu().numpy())
-            predictions.update(zip(rows_of_batch, decoded, strict=True))
-            for b in range(len(batch)):
-                _explain_sample(collector, net, b, batch, attention, words, frame.index,
-                                dataset.sorted_to_caller)
+    for item in net.predict_attention(frame, rows=positions):
+        predictions[frame.index[item.row]] = item.prediction
+        _explain_sample(collector, item, words, frame.index)
     table = collector.frame()
     table["prediction"] = [predictions[row] for row in table["row"]]
     return table
-
-
-def _to_cpu(attention):
-    return {key: [v.float().cpu() for v in value] if isinstance(value, list)
-            else value.float().cpu() for key, value in attention.items()}

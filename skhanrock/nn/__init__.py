@@ -1,6 +1,7 @@
 """The networks, their estimators and the batching that makes them fast."""
 
 from ._attention import AdditiveAttention, masked_softmax
+from ._attention_output import TalkturnAttention
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
 from ._encoding import TalkturnEncoding
 from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
@@ -23,6 +24,7 @@ __all__ = [
     "MaskedBiGRU",
     "MultiTaskLoss",
     "RegressionTarget",
+    "TalkturnAttention",
     "TalkturnBatch",
     "TalkturnDataset",
     "TalkturnEncoding",

@@ -354,10 +354,6 @@ class ConversationValidSplit:
         n_valid = min(len(ids) - 1, max(1, round(fraction * len(ids))))
         return ids[np.sort(rng.choice(len(ids), n_valid, replace=False))]
 
-    def __call__(self, dataset, y=None, groups=None):
-        codes = dataset.conversation_codes
-        return split_by_conversation(dataset, np.isin(codes, self.held_out(codes)))
-
     def __repr__(self):
         return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "
                 f"random_state={self.random_state})")

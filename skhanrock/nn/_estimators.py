@@ -32,6 +32,7 @@ from .._targets import check_labels
 from .._validation import check_number
 from ..exceptions import TrainingDivergedError
 from ..metrics import get_scorer, labelled_rows
+from ._attention_output import unpack_attention
 from ._data import (
     ChunkedBatchSampler,
     ConversationValidSplit,
@@ -189,6 +190,11 @@ def _talkturn_scoring(callback, net):
     if params.get("name") is None and isinstance(callback.scoring, str):
         params["name"] = callback.scoring
     return _TalkturnScoring(**params).initialize()
+
+
+def _attention_on_cpu(attention):
+    return {key: [v.float().cpu() for v in value] if isinstance(value, list)
+            else value.float().cpu() for key, value in attention.items()}
 
 
 def _with_base_parameters(init, base_init):
@@ -751,6 +757,55 @@ class _HanRockNet(NeuralNet):
         """
         return load_estimator(cls, path)
 
+    def predict_attention(self, X, rows=None):
+        """Predictions with the word, talkturn and task attention behind them.
+
+        Each talkturn is read in its context window within ``X``, as
+        :meth:`predict` reads it; :func:`skhanrock.inspection.explain` turns
+        the result into a tidy table.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with the columns the model was fitted on.
+        rows : array-like of int or None, default=None
+            Positions of the talkturns to return; all when None.
+
+        Returns
+        -------
+        list of TalkturnAttention
+            One per requested talkturn, in conversation and turn order.
+
+        Examples
+        --------
+        >>> from skhanrock import HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> [item] = clf.predict_attention(X, rows=[5])
+        >>> item.row, item.prediction == clf.predict(X)[5], len(item.context) <= 3
+        (5, True, True)
+        """
+        self._check_fitted_encoding()
+        self._check_encoding_parameters()
+        dataset = self.get_dataset(X)
+        sorted_of_caller = np.empty(len(dataset), dtype=np.int64)
+        sorted_of_caller[dataset.sorted_to_caller] = np.arange(len(dataset))
+        positions = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=int)
+        targets = np.sort(sorted_of_caller[positions])
+        step = self.batch_size if self.batch_size > 0 else max(len(targets), 1)
+        items = []
+        self.module_.eval()
+        with torch.no_grad():
+            for start in range(0, len(targets), step):
+                batch, _ = dataset.collate(targets[start:start + step])
+                primary, _, _, attention = self.infer(batch)
+                predictions = self._decode_primary(primary.float().cpu().numpy())
+                items += unpack_attention(batch, _attention_on_cpu(attention), predictions,
+                                          dataset.sorted_to_caller, self.task_names_)
+        return items
+
     def _labelled_predictions(self, X, y, sample_weight):
         """True labels, predictions and weights of the labelled talkturns of ``X``."""
         if sample_weight is None:
@@ -764,8 +819,17 @@ class _HanRockNet(NeuralNet):
 
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())
+        # Honest about what fit takes (a 2-D table, as a talkturn DataFrame), so
+        # that scikit-learn's common checks run; tests/test_common_estimators.py
+        # lists the checks that cannot pass, with the reason of each.
+        tags.input_tags.two_d_array = True
         tags.target_tags.required = True
         return tags
+
+    def _get_param_names(self):
+        # skorch lists its private bookkeeping (``_params_to_validate``) as a
+        # parameter, which set_params then overwrites; parameters are public names.
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
 
 class HanRockClassifier(ClassifierMixin, _HanRockNet):

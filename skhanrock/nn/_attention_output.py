@@ -1,0 +1,76 @@
+"""What the network attended to for one talkturn: the public result of ``predict_attention``."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["TalkturnAttention", "unpack_attention"]
+
+
+@dataclass(frozen=True)
+class TalkturnAttention:
+    """Prediction and word, talkturn and task attention of one talkturn.
+
+    Returned by the estimators' ``predict_attention``; every position is a
+    row position of the frame passed to it.
+
+    Parameters
+    ----------
+    row : int
+        Position of the talkturn.
+    prediction : object
+        The estimator's prediction for it, from the same forward pass.
+    context : ndarray of int
+        Positions of the talkturns of its context window, oldest first, the
+        talkturn itself last.
+    task_names : list of str or None
+        Tasks weighed by the task attention (HAN-ROCK); None for flat MTL.
+    task : ndarray or None
+        Task-level attention over ``task_names`` (HAN-ROCK only).
+    talkturn : list of ndarray
+        Attention over ``context``: the primary task's first, then one per
+        auxiliary task (HAN-ROCK); flat MTL has only the one.
+    word : list of list of ndarray
+        Per word branch (the primary one, then the auxiliary one of HAN-ROCK),
+        per talkturn of ``context``, the attention over its words (the first
+        ``max_words`` tokens).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> item = TalkturnAttention(row=1, prediction="sad", context=np.array([0, 1]),
+    ...                          task_names=None, task=None,
+    ...                          talkturn=[np.array([0.3, 0.7])],
+    ...                          word=[[np.array([1.0]), np.array([0.5, 0.5])]])
+    >>> item.context.tolist(), item.talkturn[0].sum()
+    ([0, 1], np.float64(1.0))
+    """
+
+    row: int
+    prediction: object
+    context: np.ndarray
+    task_names: list | None
+    task: np.ndarray | None
+    talkturn: list
+    word: list
+
+
+def unpack_attention(batch, attention, predictions, caller_of, task_names):
+    """One :class:`TalkturnAttention` per sample of a batch (module outputs on the CPU)."""
+    items = []
+    is_rock = "task" in attention
+    for b in range(len(batch)):
+        n_context = int(batch.window_lengths[b])
+        distinct = batch.windows[b, :n_context].numpy()
+        per_task = [attention["talkturn"][b, :n_context].numpy()]
+        if "aux_talkturn" in attention:
+            per_task += list(attention["aux_talkturn"][b, :n_context].numpy().T)
+        task = attention["task"][b].numpy() if is_rock else None
+        words = [[branch[u, :int(batch.lengths[u])].numpy() for u in distinct]
+                 for branch in attention["word"]]
+        items.append(TalkturnAttention(
+            row=int(caller_of[batch.rows[b]]), prediction=predictions[b],
+            context=caller_of[batch.talkturns[distinct]],
+            task_names=list(task_names[:len(task)]) if is_rock else None, task=task,
+            talkturn=per_task, word=words))
+    return items
