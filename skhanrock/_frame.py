@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import (
     is_bool_dtype,
+    is_complex_dtype,
     is_integer_dtype,
     is_numeric_dtype,
     is_unsigned_integer_dtype,
@@ -20,6 +21,7 @@ __all__ = [
     "AUX_PREFIX",
     "LABEL_OFFSETS_ATTR",
     "LOSS_WEIGHTS_ATTR",
+    "check_dataframe",
     "check_fitted_columns",
     "check_talkturn_frame",
     "canonical_codes",
@@ -52,14 +54,7 @@ def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="
     turns are integers without missing values and that no (conversation, turn)
     pair repeats. The caller's frame is never modified.
     """
-    if not isinstance(X, pd.DataFrame):
-        # Sparse matrices are named as such, as scikit-learn's estimators do.
-        kind = "sparse input is not supported" if hasattr(X, "tocsr") else \
-            f"got {type(X).__name__}"
-        raise TypeError(
-            f"{name} must be a pandas DataFrame with one row per talkturn (conversation, "
-            f"turn and text columns); {kind}."
-        )
+    check_dataframe(X, name, " with one row per talkturn (conversation, turn and text columns)")
     if len(X) == 0:
         raise ValueError(f"{name} is empty: at least one talkturn row is needed.")
     columns = [conversation_column, turn_column, *required]
@@ -81,6 +76,18 @@ def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="
             f"e.g. at rows {rows}; each talkturn must appear once."
         )
     return X.copy(deep=False)
+
+
+def check_dataframe(X, name="X", what=""):
+    """Raise a TypeError unless ``X`` is a DataFrame.
+
+    ``what`` completes "<name> must be a pandas DataFrame". Sparse matrices are
+    named as such, as scikit-learn's estimators (and its common checks) expect.
+    """
+    if not isinstance(X, pd.DataFrame):
+        kind = "sparse input is not supported" if hasattr(X, "tocsr") else \
+            f"got {type(X).__name__}"
+        raise TypeError(f"{name} must be a pandas DataFrame{what}; {kind}.")
 
 
 def check_fitted_columns(X, fitted_columns, owner):
@@ -210,6 +217,10 @@ def check_numeric_columns(X, columns, *, name="X", allow_nan=True):
         series = X[column]
         if is_bool_dtype(series):
             series = series.astype(float)
+        if is_complex_dtype(series):
+            # numpy would drop the imaginary part with no more than a ComplexWarning.
+            raise ValueError(f"{name}[{column!r}] must hold real numbers, got complex dtype "
+                             f"{series.dtype}.")
         if not is_numeric_dtype(series):
             converted = pd.to_numeric(series, errors="coerce")
             bad = converted.isna().to_numpy() & series.notna().to_numpy()
@@ -282,7 +293,6 @@ def canonical_codes(values):
 
 def talkturn_frame_tags(tags):
     """Tag an estimator as taking a talkturn frame: a DataFrame with text and gaps."""
-    tags.input_tags.two_d_array = False
     tags.input_tags.string = True
     tags.input_tags.allow_nan = True
     return tags

@@ -59,8 +59,8 @@ def make_paper_pipeline(families="aphf", *, task="classification", assignment="s
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     steps = [("monah", MonahTranscriber())]
     if families:
-        steps += [("aux", AuxiliaryTargets(families=families, task=task)),
-                  ("weights", MutualInfoLossWeights(assignment=assignment, task=task,
+        steps += [("aux", AuxiliaryTargets(families=families, target_type=task)),
+                  ("weights", MutualInfoLossWeights(assignment=assignment, target_type=task,
                                                     random_state=random_state))]
         handed_on = {"loss_weights": PIPELINE, "label_offsets": PIPELINE}
     else:

@@ -100,7 +100,7 @@ def is_classification_target(labels):
 
     Class codes stored as floats because ``NaN`` marks unlabelled rows read as
     regression targets: give them as strings, ``Int64`` or a categorical, or
-    pass ``task="classification"`` to the transformer.
+    pass ``target_type="classification"`` to the transformer.
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ def is_classification_target(labels):
 def resolve_task(task, labels, owner, *, warn=True):
     """``"classification"`` or ``"regression"`` for ``labels`` under ``task``.
 
-    ``task="auto"`` applies :func:`is_classification_target` and, with
+    ``"auto"`` applies :func:`is_classification_target` and, with
     ``warn``, warns when the answer is a guess: floats that are all whole
     numbers may be class codes. ``owner`` names the estimator in messages.
     """
@@ -143,11 +143,11 @@ def resolve_task(task, labels, owner, *, warn=True):
     numbers = regression_labels(labels, owner)
     if len(numbers) and np.all(numbers == np.round(numbers)):
         warnings.warn(
-            f"{owner}(task='auto'): y holds floats that are all whole numbers "
+            f"{owner}(target_type='auto'): y holds floats that are all whole numbers "
             f"({len(np.unique(numbers))} distinct values); they are taken as regression "
             "targets. Pass "
-            "task='classification' if they are class codes (or give y as integers, strings "
-            "or a categorical), or task='regression' to silence this warning.",
+            "target_type='classification' if they are class codes (or give y as integers, "
+            "strings or a categorical), or target_type='regression' to silence this warning.",
             UserWarning, stacklevel=3)
     return "regression"
 
@@ -160,7 +160,7 @@ def regression_labels(labels, owner):
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise ValueError(
-            f"{owner}: y must be numeric for task='regression'; the value at position "
+            f"{owner}: y must be numeric for a regression target; the value at position "
             f"{position} is {values.iloc[position]!r}.")
     numbers = numbers.dropna().to_numpy(dtype=float)
     if np.isinf(numbers).any():

@@ -47,50 +47,50 @@ ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
      (0.0, 1.0)),
     ([True, False, True, None, True, False, False, True], {}, "classification", (0.0, 1.0)),
     ([1.5, 2.25, np.nan, 3.0, 4.5, 1.75, 2.0, 3.5], {}, "regression", (1.5, 4.5)),
-    (ROUNDED_VALENCE, {"task": "regression"}, "regression", (1.0, 5.0)),
-    (ROUNDED_VALENCE, {"task": "regression", "target_range": "auto"}, "regression", (1.0, 5.0)),
+    (ROUNDED_VALENCE, {"target_type": "regression"}, "regression", (1.0, 5.0)),
+    (ROUNDED_VALENCE, {"target_type": "regression", "target_range": "auto"}, "regression", (1.0, 5.0)),
     ([2.0, 3.0, np.nan, 3.0, 4.0, 3.0, 2.0, 4.0], {"target_range": "iemocap"}, "regression",
      (1.0, 5.0)),
     ([0.1, -0.3, np.nan, 0.2, 0.4, 0.0, -0.1, 0.3], {"target_range": "semaine"}, "regression",
      (-1.0, 1.0)),
-    ([0.0, 1.0, np.nan, 2.0, 1.0, 0.0, 2.0, 1.0], {"task": "classification"},
+    ([0.0, 1.0, np.nan, 2.0, 1.0, 0.0, 2.0, 1.0], {"target_type": "classification"},
      "classification", (0.0, 1.0)),                                  # float class codes
     (["sad"] * 8, {"target_range": (10, 20)}, "classification", (10.0, 20.0)),
     (None, {}, None, (0.0, 1.0)),
-    (None, {"task": "regression", "target_range": "iemocap"}, "regression", (1.0, 5.0)),
+    (None, {"target_type": "regression", "target_range": "iemocap"}, "regression", (1.0, 5.0)),
 ])
-def test_task_and_target_range_rule(labels, params, task, target_range):
+def test_target_type_and_target_range_rule(labels, params, task, target_range):
     X = pd.DataFrame({"f": [0.1, 0.5, 0.3, 0.9, 0.7, 0.2, 0.4, 0.8]})
     with warnings.catch_warnings():
         warnings.simplefilter("error")            # none of these is a guess worth a warning
         aux = AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
-    assert (aux.task_, aux.target_range_) == (task, target_range)
+    assert (aux.target_type_, aux.target_range_) == (task, target_range)
     targets = aux.transform(X)["aux:f"]
     assert targets.min() == target_range[0] and targets.max() == target_range[1]
 
 
 def test_whole_number_floats_are_regression_with_a_warning():
     X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
-    with pytest.warns(UserWarning, match="whole numbers.*task='classification'"):
+    with pytest.warns(UserWarning, match="whole numbers.*target_type='classification'"):
         aux = AuxiliaryTargets(families="", columns=["f"]).fit(X, ROUNDED_VALENCE)
-    assert aux.task_ == "regression" and aux.target_range_ == (1.0, 5.0)
+    assert aux.target_type_ == "regression" and aux.target_range_ == (1.0, 5.0)
     assert is_classification_target(pd.Series(ROUNDED_VALENCE)) is False
     assert is_classification_target(pd.Categorical([1.0, 2.0, 1.0])) is True
 
 
 @pytest.mark.parametrize("params, labels, message", [
-    ({"task": "ordinal"}, ROUNDED_VALENCE, "task must be one of"),
-    ({"task": "ordinal"}, None, "task must be one of"),
+    ({"target_type": "ordinal"}, ROUNDED_VALENCE, "target_type must be one of"),
+    ({"target_type": "ordinal"}, None, "target_type must be one of"),
     ({"target_range": "meld"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
     ({"target_range": (1, 1)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
     ({"target_range": (0, np.inf)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
     ({"target_range": "15"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
-    ({"task": "regression"}, ["sad"] * 8, "y must be numeric.*position 0 is 'sad'"),
-    ({"task": "regression"}, None, "y=None.*target_range"),
-    ({"task": "regression"}, [2.0] * 8, "two different values.*target_range"),
+    ({"target_type": "regression"}, ["sad"] * 8, "y must be numeric.*position 0 is 'sad'"),
+    ({"target_type": "regression"}, None, "y=None.*target_range"),
+    ({"target_type": "regression"}, [2.0] * 8, "two different values.*target_range"),
     ({}, [1.5, 2.5], "y has 2 values but X has 8 rows"),
 ])
-def test_task_and_range_errors_name_the_parameter(params, labels, message):
+def test_target_type_and_range_errors_name_the_parameter(params, labels, message):
     X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
     with pytest.raises(ValueError, match=message):
         AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
@@ -188,18 +188,18 @@ def test_weighting_leaves_the_callers_frame_and_attrs_alone(conversations):
     assert LOSS_WEIGHTS_ATTR in out.attrs and out.attrs[LABEL_OFFSETS_ATTR] == (-4, -3, -2, -1)
 
 
-def test_weighting_decides_the_task_by_the_same_rule(conversations):
+def test_weighting_decides_the_target_type_by_the_same_rule(conversations):
     X, y = conversations
     codes = pd.Series(pd.factorize(y)[0], dtype=float).where(y.notna().to_numpy())
     with pytest.warns(UserWarning, match="whole numbers"):
-        assert MutualInfoLossWeights(random_state=0).fit(X, codes).task_ == "regression"
-    assert MutualInfoLossWeights(task="classification", random_state=0).fit(X, codes).task_ \
-        == "classification"
-    assert MutualInfoLossWeights(random_state=0).fit(X, y).task_ == "classification"
-    with pytest.raises(ValueError, match="task must be one of"):
-        MutualInfoLossWeights(task="ordinal").fit(X, y)
+        assert MutualInfoLossWeights(random_state=0).fit(X, codes).target_type_ == "regression"
+    assert MutualInfoLossWeights(target_type="classification", random_state=0).fit(
+        X, codes).target_type_ == "classification"
+    assert MutualInfoLossWeights(random_state=0).fit(X, y).target_type_ == "classification"
+    with pytest.raises(ValueError, match="target_type must be one of"):
+        MutualInfoLossWeights(target_type="ordinal").fit(X, y)
     with pytest.raises(ValueError, match="y must be numeric"):
-        MutualInfoLossWeights(task="regression").fit(X, y)
+        MutualInfoLossWeights(target_type="regression").fit(X, y)
 
 
 @pytest.mark.parametrize("params, message", [
@@ -249,3 +249,30 @@ def test_weighting_needs_y_and_names_bad_attrs_and_parameters(conversations):
     broken.attrs = {**frame.attrs, LABEL_OFFSETS_ATTR: ("a",)}
     with pytest.raises(TypeError, match=r"X\.attrs\['skhanrock\.label_offsets'\] must be"):
         MutualInfoLossWeights().fit(broken, y)
+
+
+def _renamed_steps(conversations):
+    """Each target-typed step, its constructor and a frame and labels to fit it on."""
+    X, y = conversations
+    return [(lambda **p: AuxiliaryTargets(families="a", **p), X, y),
+            (lambda **p: MutualInfoLossWeights(random_state=0, **p),
+             AuxiliaryTargets(families="a").fit_transform(X, y), y)]
+
+
+def test_task_is_a_deprecated_alias_of_target_type(conversations):
+    # "task" also names a loss head; the transformers' parameter says what it means.
+    for make, X, y in _renamed_steps(conversations):
+        step = make(task="classification")
+        assert clone(step).get_params()["task"] == "classification"
+        with pytest.warns(FutureWarning, match="'task' was renamed 'target_type'.*"
+                                               "target_type='classification'"):
+            step.fit(X, y)
+        assert step.target_type_ == "classification"
+        with pytest.warns(FutureWarning, match="task_ was renamed target_type_"):
+            assert step.task_ == "classification"
+        with pytest.raises(ValueError, match="both target_type='regression' and its "
+                                             "deprecated alias task='classification'"):
+            make(target_type="regression", task="classification").fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")       # the new name warns of nothing
+            make(target_type="classification").fit(X, y)

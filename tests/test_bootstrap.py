@@ -14,6 +14,8 @@ from sklearn.model_selection import cross_validate
 
 from skhanrock.metrics import (
     METRICS,
+    Metric,
+    best_trial,
     bootstrap_ci,
     bootstrap_compare,
     bootstrap_search_compare,
@@ -280,3 +282,35 @@ def test_a_missing_cluster_id_is_named_not_merged_into_another_cluster():
     unlabelled_first = [None, *y[1:]]
     assert bootstrap_ci(unlabelled_first, predicted, groups=gap, n_resamples=10,
                         random_state=0).resamples.shape == (10,)
+
+
+def test_metrics_name_their_function_and_direction():
+    for name, metric in METRICS.items():
+        assert isinstance(metric, Metric)
+        assert metric.greater_is_better is (name != "mae")
+        # tuple indexing and unpacking keep working for code written against pairs
+        function, greater_is_better = metric
+        assert (metric[0], metric[1]) == (function, greater_is_better) == tuple(metric)
+    assert METRICS["accuracy"].function(np.array([1, 0]), np.array([1, 1])) == 0.5
+
+
+def test_best_trial_breaks_ties_to_the_first_and_follows_the_direction():
+    assert int(best_trial([0.6333333333333334, 0.6333333333333333, 0.1])) == 0
+    assert int(best_trial([0.5, 0.2, 0.2], greater_is_better=False)) == 1
+    per_resample = best_trial(np.array([[0.1, 0.9], [0.8, 0.9]]))
+    assert per_resample.tolist() == [1, 0]
+
+
+@pytest.mark.parametrize("greater_is_better", [True, False])
+def test_best_trial_never_selects_a_nan_score(greater_is_better):
+    assert int(best_trial([np.nan, 0.4, 0.3], greater_is_better)) == (1 if greater_is_better else 2)
+
+
+@pytest.mark.parametrize(("scores", "message"), [
+    ([], "one score per trial"),
+    ([np.nan, np.nan], "Every trial's dev score is NaN"),
+    ([[0.1, np.nan], [0.2, np.nan]], "Every trial's dev score is NaN"),
+])
+def test_best_trial_refuses_nothing_to_select(scores, message):
+    with pytest.raises(ValueError, match=message):
+        best_trial(scores)

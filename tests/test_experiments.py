@@ -13,12 +13,16 @@ from skhanrock.datasets import make_conversations
 from skhanrock.experiments import (
     HYPOTHESES,
     Experiment,
+    Hypothesis,
     experiment_table,
     paper_table,
     run_experiment,
 )
-from skhanrock.experiments._partitions import experiment_partitions
-from skhanrock.model_selection import SQLiteCurveStore, speaker_groups
+from skhanrock.model_selection import (
+    SQLiteCurveStore,
+    speaker_groups,
+    train_dev_test_partition,
+)
 
 SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
                "weights__assignment": ["random", "linear", "softmax"]}
@@ -162,8 +166,8 @@ def test_given_partitions_may_share_only_the_shared_speakers(conversations_of_ma
     partition = np.resize(["train", "train", "train", "dev", "test"], components.max() + 1)[
         components]
     with pytest.raises(ValueError, match=r"\['interviewer'\] on both sides"):
-        experiment_partitions(X, y, partition)
-    labels = experiment_partitions(X, y, partition, shared_speakers=["interviewer"])
+        train_dev_test_partition(X, y, partition)
+    labels = train_dev_test_partition(X, y, partition, shared_speakers=["interviewer"])
     assert labels.tolist() == list(partition)
 
 
@@ -452,15 +456,15 @@ def test_a_misspelt_speaker_column_is_an_error(conversations_of_many_speakers, p
              if partition else None)
     with pytest.raises(ValueError, match=r"speaker_column='speaker_id' is not a column of X; "
                                          r"its columns are \[.*'speaker'"):
-        experiment_partitions(X, y, given, random_state=0, speaker_column="speaker_id")
+        train_dev_test_partition(X, y, given, random_state=0, speaker_column="speaker_id")
     # a frame whose speaker column has another name: the default names the one it lacks
     renamed = X.rename(columns={"speaker": "speaker_id"})
     with pytest.raises(ValueError, match=r"speaker_column='speaker' is not a column of X"):
-        experiment_partitions(renamed, y, given, random_state=0)
-    assert experiment_partitions(renamed, y, given, random_state=0,
+        train_dev_test_partition(renamed, y, given, random_state=0)
+    assert train_dev_test_partition(renamed, y, given, random_state=0,
                                  speaker_column="speaker_id").notna().all()
     # skipping the check is explicit
-    assert experiment_partitions(renamed, y, given, random_state=0,
+    assert train_dev_test_partition(renamed, y, given, random_state=0,
                                  speaker_column=None).notna().all()
 
 
@@ -632,3 +636,113 @@ def test_an_out_folder_that_cannot_be_made_is_one_line_and_status_2(tmp_path, ca
     error = capsys.readouterr().err
     assert error.startswith(f"skhanrock experiment: --out '{tmp_path / out}'")
     assert len(error.strip().splitlines()) == 1 and "Traceback" not in error
+
+
+# ---------------------------------------------------------------------------------------------
+# Names that say one thing (issue 13, item 6)
+
+def test_the_bootstrap_resamples_the_experiments_conversation_column(
+        conversations_of_many_speakers, monkeypatch):
+    X, y = conversations_of_many_speakers
+    X = X.rename(columns={"conversation": "dialogue"})
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["groups"])
+        return compare(*args, **kwargs)
+
+    compare = tables.bootstrap_search_compare
+    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    # every step reads "dialogue": X has no "conversation" column left to fall back on
+    result = run_experiment(X, y, "H3", n_trials=1, conversation_column="dialogue", **SETTINGS)
+    assert result.n_fitted == 2
+    # conversations, not rows: the bootstrap used to resample rows when "conversation" was absent
+    dev = seen[0]["dev"]
+    assert set(dev) <= set(X["dialogue"]) and len(set(dev)) < len(dev)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"conversation_column": "dialogue"},
+     r"conversation_column='dialogue' is not a column of X; its columns are \[.*'conversation'"),
+    ({"fixed_params": {**TINY_FIXED, "han__conversation_column": "dialogue"}},
+     r"\['han__conversation_column'\] set a step's conversation column; pass "
+     r"run_experiment\(conversation_column=...\)"),
+    ({"search_space": {**SMALL_SPACE, "monah__conversation_column": ["a", "b"]}},
+     r"\['monah__conversation_column'\] set a step's conversation column"),
+])
+def test_a_conversation_column_that_cannot_be_the_experiments_is_refused(
+        conversations_of_many_speakers, no_training, kwargs, message):
+    X, y = conversations_of_many_speakers
+    with pytest.raises(ValueError, match=message):
+        run_experiment(X, y, **{**SETTINGS, "n_trials": 1, **kwargs})
+
+
+def test_x_that_is_not_a_talkturn_frame_is_refused_up_front(conversations_of_many_speakers,
+                                                            no_training):
+    X, y = conversations_of_many_speakers
+    with pytest.raises(TypeError, match="run_experiment: X must be a talkturn DataFrame, got"):
+        run_experiment(X.to_numpy(), y, **SETTINGS)
+    with pytest.raises(ValueError, match="run_experiment: X has no rows"):
+        run_experiment(X.iloc[:0], y[:0], **SETTINGS)
+    with pytest.raises(ValueError, match="run_experiment: y has no labelled row"):
+        run_experiment(X, [None] * len(X), **SETTINGS)
+
+
+def test_the_default_conversation_column_keeps_the_fingerprint(monkeypatch,
+                                                                conversations_of_many_speakers):
+    # results files of earlier runs must still resume: the default adds no setting
+    X, y = conversations_of_many_speakers
+    seen = []
+    monkeypatch.setattr(run, "fingerprint", lambda X, y, p, settings: seen.append(settings) or
+                        "0" * 16)
+    monkeypatch.setattr(run, "_fit_trial", lambda *a, **k: {
+        "arm": a[3], "trial": a[5], "params": {}, "fit_seconds": 0.0,
+        "dev_pred": y[(a[2] == "dev").to_numpy()].to_numpy(),
+        "test_pred": y[(a[2] == "test").to_numpy()].to_numpy()})
+    run_experiment(X, y, "H3", n_trials=1, **SETTINGS)
+    run_experiment(X.rename(columns={"conversation": "dialogue"}), y, "H3", n_trials=1,
+                   conversation_column="dialogue", **SETTINGS)
+    assert "conversation_column" not in seen[0]
+    assert seen[1]["conversation_column"] == "dialogue"
+
+
+def test_hypothesis_arms_name_their_auxiliary_families(conversations_of_many_speakers):
+    assert all("aux_families" in arm and "families" not in arm
+               for hypothesis in HYPOTHESES.values() for arm in hypothesis.arms.values())
+    given = {"low": {"families": "ap", "han__gru_dropout": 0.05},
+             "high": {"aux_families": "ap", "han__gru_dropout": 0.4}}
+    with pytest.warns(FutureWarning, match=r"arm 'low': the key 'families' was renamed "
+                                           r"'aux_families'.*\{'aux_families': 'ap'\}"):
+        dropout = Hypothesis("GRU dropout", "low", given)
+    assert dropout.arms["low"] == {"aux_families": "ap", "han__gru_dropout": 0.05}
+    assert given["low"] == {"families": "ap", "han__gru_dropout": 0.05}  # not modified
+    with pytest.raises(ValueError, match="arm 'x' gives both 'aux_families' and the deprecated"):
+        Hypothesis("q", "x", {"x": {"aux_families": "a", "families": "a"}})
+
+
+def test_arm_settings_split_into_families_and_pipeline_parameters():
+    from skhanrock.experiments._hypotheses import arm_params
+
+    assert arm_params({"aux_families": "ap", "han__lr": 0.1}) == ("ap", {"han__lr": 0.1})
+    assert arm_params({"han__lr": 0.1}) == ("", {"han__lr": 0.1})
+
+
+def test_tables_name_which_way_each_metric_is_better():
+    # MAE: lower is better, so a lower test error is the starred improvement
+    truth = {"dev": [1.0, 2.0] * 50, "test": [1.0, 2.0] * 50}
+    trials = [{"arm": "flat", "dev_pred": [1.5] * 100, "test_pred": [1.5] * 100},
+              {"arm": "rock", "dev_pred": truth["dev"], "test_pred": truth["test"]}]
+    table = experiment_table(trials, HYPOTHESES["H3"], truth, "mae", n_resamples=50,
+                             random_state=0)
+    assert table["cell"].tolist() == ["0.500", "0.000*"]
+    result = Experiment("H3", "mae", "flat", None, table, 2)
+    assert "interval of the difference lies below zero" in result.to_markdown()
+
+
+def test_the_command_line_takes_a_conversation_column(tmp_path, capsys):
+    arguments = _frame_file(tmp_path, rename={"conversation": "dialogue"})
+    assert main(arguments) == 2
+    assert "conversation_column='conversation' is not a column of X" in capsys.readouterr().err
+    assert main([*arguments, "--conversation-column", "dialogue", "--hypothesis", "H3",
+                 "--epochs", "1", "--resamples", "20", "--set", "han__primary_units=4",
+                 "--set", "han__aux_units=2", "--set", "han__embedding_dim=8"]) == 0

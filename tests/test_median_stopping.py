@@ -9,7 +9,7 @@ from conftest import TINY
 from sklearn.model_selection import GroupShuffleSplit, RandomizedSearchCV
 
 from skhanrock import HanRockClassifier
-from skhanrock.model_selection import MedianStopping, SQLiteCurveStore
+from skhanrock.model_selection import MedianStopping, SQLiteCurveStore, check_curve_store
 from skhanrock.nn import ConversationValidSplit
 
 
@@ -115,6 +115,25 @@ def test_stores_that_cannot_be_shared_are_refused(conversations, store, error, m
     X, y = conversations
     with pytest.raises(error, match=message):
         trial(store, "t", lr=0.01, epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize(("store", "error", "message"), [
+    ("postgresql://host/curves", ValueError, r"median_stopping='postgresql://host/curves'"),
+    ("", ValueError, r"median_stopping='' names no file"),
+    (None, ValueError, "MedianStopping needs median_stopping="),
+    (42, TypeError, "median_stopping must be a path"),
+])
+def test_a_store_is_checked_before_training_under_the_callers_name(store, error, message):
+    with pytest.raises(error, match=message):
+        check_curve_store(store, "median_stopping")
+
+
+def test_check_curve_store_gives_the_store_that_median_stopping_uses(tmp_path):
+    path = tmp_path / "curves.sqlite"
+    assert isinstance(check_curve_store(path), SQLiteCurveStore)
+    assert check_curve_store(f"sqlite:///{path}").path == f"sqlite:///{path}"
+    own = FolderCurveStore(tmp_path / "curves")
+    assert check_curve_store(own) is own
 
 
 def test_a_store_object_reads_the_study_it_was_given_to_write(conversations, tmp_path):

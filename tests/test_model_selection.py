@@ -19,6 +19,7 @@ from skhanrock.model_selection import (
     check_search_space,
     paper_search_space,
     speaker_groups,
+    train_dev_test_partition,
 )
 
 
@@ -399,3 +400,54 @@ def test_metadata_routing_sends_groups_to_speaker_group_kfold():
                                 params={"groups": groups}, return_indices=True)
     for got, want in zip(routed["indices"]["test"], expected, strict=True):
         np.testing.assert_array_equal(np.sort(got), np.sort(want))
+
+
+# ---------------------------------------------------------------------------------------------
+# Train/dev/test partitions (moved here from the experiments, issue 13, item 6)
+
+@pytest.fixture(scope="module")
+def fifteen_conversations():
+    return make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
+                              random_state=0)
+
+
+def test_a_random_partition_keeps_speakers_and_conversations_whole(fifteen_conversations):
+    X, y = fifteen_conversations
+    labels = train_dev_test_partition(X, y, random_state=0)
+    assert labels.index.equals(X.index) and set(labels) == {"train", "dev", "test"}
+    for key in ("speaker", "conversation"):
+        assert (X.assign(p=labels).groupby(key)["p"].nunique() == 1).all()
+    assert train_dev_test_partition(X, y, random_state=0).equals(labels)
+
+
+def test_a_random_partition_follows_the_conversation_column(fifteen_conversations):
+    X, y = fifteen_conversations
+    renamed = X.rename(columns={"conversation": "dialogue"})
+    with pytest.raises(ValueError, match="no conversation column 'conversation'"):
+        train_dev_test_partition(renamed, y, random_state=0)
+    labels = train_dev_test_partition(renamed, y, random_state=0, conversation_column="dialogue")
+    assert labels.equals(train_dev_test_partition(X, y, random_state=0))
+
+
+@pytest.mark.parametrize(("fractions", "message"), [
+    ((0.5, 0.5), "three numbers"),
+    ((0.6, 0.2, 0.3), r"must add up to 1, got \(0.6, 0.2, 0.3\)"),
+    ((1.0, 0.0, 0.0), r"fractions \(dev\) must be a number in \(0, 1\], got 0.0"),
+    ((0.6, float("nan"), 0.4), r"fractions \(dev\) must be a number"),
+])
+def test_partition_fractions_are_checked(fifteen_conversations, fractions, message):
+    X, y = fifteen_conversations
+    with pytest.raises(ValueError, match=message):
+        train_dev_test_partition(X, y, fractions=fractions, random_state=0)
+
+
+def test_a_partition_needs_a_talkturn_frame_and_matching_labels(fifteen_conversations):
+    X, y = fifteen_conversations
+    with pytest.raises(TypeError, match="train_dev_test_partition: X must be a talkturn"):
+        train_dev_test_partition(X.to_numpy(), y)
+    with pytest.raises(ValueError, match=rf"y has {len(X) - 1} values but X has {len(X)}"):
+        train_dev_test_partition(X, y[:-1], random_state=0)
+    with pytest.raises(ValueError, match="partition has 3 values but X has"):
+        train_dev_test_partition(X, y, ["train", "dev", "test"])
+    # y is optional, as for the splitters
+    assert train_dev_test_partition(X, random_state=0).notna().all()

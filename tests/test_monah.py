@@ -1,6 +1,9 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 
 from skhanrock import MonahTranscriber
 from skhanrock.preprocessing import hundreds_in_words
@@ -105,12 +108,12 @@ def test_action_units(flags, expected):
     assert narrative_of_last([("c", "A", "No.", 0.0, 1.0, flags)]) == expected
 
 
-def test_families_switch_cues_off():
+def test_cues_switch_cues_off():
     rows = [("c", "A", "hello", 0.0, 1.0, {}),
             ("c", "B", "No.", 1.5, 2.0, {"AU17_c": 1})]
-    assert narrative_of_last(rows, families="v") == "the man said no."
-    assert narrative_of_last(rows, families="va") == "the man raised chin the man said no."
-    assert narrative_of_last(rows, families="vp") == \
+    assert narrative_of_last(rows, cues="v") == "the man said no."
+    assert narrative_of_last(rows, cues="va") == "the man raised chin the man said no."
+    assert narrative_of_last(rows, cues="vp") == \
         "after five hundred milliseconds the man said no."
 
 
@@ -139,8 +142,8 @@ def test_bad_input_errors():
     frame = talkturns([("c", "A", "hi", 2.0, 1.0, {})])
     with pytest.raises(ValueError, match="ends .* before it starts"):
         MonahTranscriber().fit_transform(frame)
-    with pytest.raises(ValueError, match="families"):
-        MonahTranscriber(families="vx").fit(talkturns([("c", "A", "hi", 0.0, 1.0, {})]))
+    with pytest.raises(ValueError, match="cues must be letters"):
+        MonahTranscriber(cues="vx").fit(talkturns([("c", "A", "hi", 0.0, 1.0, {})]))
     with pytest.raises(ValueError, match="numeric"):
         MonahTranscriber().fit_transform(talkturns([("c", "A", "hi", 0.0, 1.0,
                                                      {"AU05_c": "yes"})]))
@@ -266,4 +269,17 @@ def test_a_tone_probability_outside_zero_one_is_refused(value):
         MonahTranscriber().fit_transform(frame)
     # NaN is a missing tone; without the prosody family the tones are not read
     MonahTranscriber().fit_transform(frame.iloc[:2])
-    MonahTranscriber(families="va").fit_transform(frame)
+    MonahTranscriber(cues="va").fit_transform(frame)
+
+
+def test_families_is_a_deprecated_alias_of_cues():
+    # "families" names the auxiliary target families of AuxiliaryTargets; here, the cues.
+    rows = [("c", "A", "hello", 0.0, 1.0, {}), ("c", "B", "No.", 1.5, 2.0, {"AU17_c": 1})]
+    with pytest.warns(FutureWarning, match="'families' was renamed 'cues'.*cues='va'"):
+        assert narrative_of_last(rows, families="va") == "the man raised chin the man said no."
+    assert clone(MonahTranscriber(families="va")).get_params()["families"] == "va"
+    with pytest.raises(ValueError, match="both cues='v' and its deprecated alias families='va'"):
+        narrative_of_last(rows, cues="v", families="va")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # the default warns of nothing
+        narrative_of_last(rows)

@@ -38,7 +38,7 @@ def test_regression_pipeline_scales_targets_to_the_primary_range(regression_conv
     pipe = paper_pipeline(HanRockRegressor(**TINY)).fit(X, y)
     # Float labels are a regression target for every step; with target_range="auto"
     # the range is that of the training labels (a preset such as "iemocap" fixes it).
-    assert pipe.named_steps["aux"].task_ == pipe.named_steps["weights"].task_ == "regression"
+    assert pipe.named_steps["aux"].target_type_ == pipe.named_steps["weights"].target_type_ == "regression"
     assert pipe.named_steps["aux"].target_range_ == (y.min(), y.max())
     assert np.isfinite(pipe.predict(X)).all()
 
@@ -49,7 +49,7 @@ def test_every_step_is_searchable_and_clonable(conversations):
     search = RandomizedSearchCV(
         pipe, {"weights__assignment": ["random", "linear", "softmax"],
                "weights__primary_weight": [0.5, 0.9], "aux__families": ["ap", "aphf"],
-               "monah__families": ["v", "vpa"], "han__architecture": ["rock", "flat"],
+               "monah__cues": ["v", "vpa"], "han__architecture": ["rock", "flat"],
                "han__primary_units": [4, 6]},
         n_iter=2, cv=GroupKFold(2), random_state=0)
     search.fit(X, y, groups=X["conversation"])

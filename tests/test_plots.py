@@ -124,3 +124,25 @@ def test_h1_and_h2_tables_become_forest_plots_with_their_arms():
 def test_experiment_plot_rejects_bad_input(experiments, error, message):
     with pytest.raises(error, match=message):
         plot_experiment(experiments)
+
+
+def test_every_matplotlib_figure_lives_in_the_plots_module():
+    # the HTML renderer draws no figure; the attention figure sits beside the others
+    import skhanrock.inspection._plots as plots
+    import skhanrock.inspection._render as render
+    from skhanrock.inspection import plot_attention
+
+    assert plot_attention is plots.plot_attention
+    assert render.__all__ == ["render_html"]
+    assert not any(hasattr(render, name) for name in ("plot_attention", "_Panel", "_fit_height"))
+
+
+def test_importing_the_inspection_tools_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = ("import sys, skhanrock.inspection; "
+            "print('matplotlib' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"

@@ -48,7 +48,7 @@ _VALENCE = {"angry": 1.8, "happy": 4.2, "neutral": 3.0, "sad": 2.0}
 
 def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speakers=None,
                        task="classification", signal_words=0.3, persistence=0.75,
-                       unlabelled_fraction=0.15, random_state=None):
+                       unlabelled_fraction=0.15, planted_features=False, random_state=None):
     """Generate conversations whose emotions can be learnt from text and nonverbal cues.
 
     The generative story, per conversation:
@@ -72,6 +72,20 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
        [1, 5] (``task="regression"``): the emotion's valence plus the speaker's
        bias plus noise. A fraction ``unlabelled_fraction`` of the talkturns get
        a missing label (None or NaN), as in IEMOCAP.
+    6. With ``planted_features=True``, three more feature columns, drawn after
+       everything else (so the rest of the data is unchanged), test the choice
+       of auxiliary tasks (:class:`~skhanrock.preprocessing.AuxiliaryTaskSelector`):
+       ``noise_a`` and ``noise_b`` are pure noise, independent of everything,
+       hence useless targets; ``conflict`` is a harmful one, driven by a
+       hidden variable that conflicts with the primary task. Each
+       conversation gets a hidden shift ``s`` in {0, 1, 2, 3} (each shift
+       equally often), and
+       ``conflict`` is the emotion's code (angry 0, happy 1, neutral 2, sad 3)
+       shifted by ``s`` modulo 4, plus noise: within a conversation it tracks
+       the emotion closely, but the same emotion asks for a different target in
+       each conversation, so learning it pulls the shared representation of an
+       emotion in conflicting directions, while over all conversations it
+       carries no information about the label.
 
     Parameters
     ----------
@@ -94,6 +108,10 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         to the next.
     unlabelled_fraction : float in [0, 1), default=0.15
         Fraction of talkturns whose label is missing.
+    planted_features : bool, default=False
+        Add the useless (``noise_a``, ``noise_b``) and harmful (``conflict``)
+        feature columns of step 6; the other columns and ``y`` are the same
+        as without them.
     random_state : int, RandomState instance or None, default=None
         Seed of the generator.
 
@@ -102,7 +120,8 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     X : DataFrame
         The talkturn frame: ``conversation, turn, speaker, speaker_label, text,
         start, end``, the action unit columns ``AU05_r ... AU25_c``, ``smile``
-        and the tone columns ``tone_neutrality ... tone_fear``.
+        and the tone columns ``tone_neutrality ... tone_fear``; then
+        ``noise_a, noise_b, conflict`` with ``planted_features=True``.
     y : Series
         One label per row of ``X``, named ``"emotion"`` or ``"valence"``.
 
@@ -119,6 +138,13 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     (2, 4)
     >>> sorted(y.dropna().unique())
     ['angry', 'happy', 'neutral', 'sad']
+
+    Planted useless and harmful features, to test the choice of auxiliary tasks:
+
+    >>> planted, same_y = make_conversations(n_conversations=20, planted_features=True,
+    ...                                      random_state=0)
+    >>> list(planted.columns[-3:]), bool(same_y.equals(y))
+    (['noise_a', 'noise_b', 'conflict'], True)
     """
     _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
                                persistence, unlabelled_fraction)
@@ -142,7 +168,24 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         valence = emotion.map(_VALENCE).to_numpy() + valence_bias.to_numpy()
         valence = np.clip(valence + rng.normal(0.0, 0.3, len(X)), 1.0, 5.0)
         y = pd.Series(np.where(unlabelled, np.nan, valence), name="valence")
+    if planted_features:
+        # Drawn last, so that the other columns and y do not depend on the option.
+        _add_planted_features(X, emotion, rng)
     return X, y
+
+
+def _add_planted_features(X, emotion, rng):
+    """Add the useless (``noise_*``) and harmful (``conflict``) columns in place."""
+    n_rows = len(X)
+    for name in ("noise_a", "noise_b"):
+        X[name] = np.round(rng.normal(0.0, 1.0, n_rows), 4)
+    conversations = pd.factorize(X["conversation"])[0]
+    # Each shift serves as many conversations as the others (up to one), so that over
+    # all conversations the target says as little about the emotion as it can.
+    shifts = rng.permutation(np.arange(conversations.max() + 1) % len(EMOTIONS))
+    shift = shifts[conversations]
+    code = pd.Categorical(emotion, categories=EMOTIONS).codes
+    X["conflict"] = np.round((code + shift) % len(EMOTIONS) + rng.normal(0.0, 0.3, n_rows), 4)
 
 
 def _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,

@@ -43,6 +43,9 @@ def add_experiment_command(commands):
                          metavar="COLUMN",
                          help="column of speaker ids that partitions must not share (default: "
                          "speaker); 'none' skips that check")
+    command.add_argument("--conversation-column", default="conversation", metavar="COLUMN",
+                         help="column of conversation ids, kept whole by the partitions and "
+                         "the bootstrap (default: conversation)")
     command.add_argument("--shared-speaker", action="append", default=[], metavar="SPEAKER",
                          help="a speaker allowed in several partitions, such as an interviewer "
                          "(repeat for several)")
@@ -121,7 +124,7 @@ def run_experiment_command(args, print=print):
         n_jobs=args.jobs, results_file=out / f"{name}.jsonl", n_resamples=args.resamples,
         random_state=args.seed, progress=not args.no_progress,
         median_stopping=args.median_stopping, shared_speakers=args.shared_speaker or None,
-        speaker_column=args.speaker_column)
+        speaker_column=args.speaker_column, conversation_column=args.conversation_column)
     markdown = result.to_markdown()
     # printed before the files are written, so a read-only --out still shows the table
     print(f"\n{result.n_fitted} trial(s) fitted now, the rest read from {name}.jsonl.")

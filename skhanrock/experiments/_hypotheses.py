@@ -1,19 +1,52 @@
 """The paper's three hypotheses as named arms of one pipeline."""
 
+import warnings
 from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
 
 __all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
 
+# The arm entry that picks the auxiliary target families (and so the pipeline's
+# steps); every other entry is a pipeline parameter. It used to be "families",
+# which also names MonahTranscriber's cue families.
+AUX_FAMILIES = "aux_families"
+_OLD_AUX_FAMILIES = "families"
+
+
+def _renamed_arm(name, settings):
+    """An arm's settings with the deprecated ``"families"`` key renamed (a new dict)."""
+    if _OLD_AUX_FAMILIES not in settings:
+        return settings
+    if AUX_FAMILIES in settings:
+        raise ValueError(f"arm {name!r} gives both {AUX_FAMILIES!r} and the deprecated "
+                         f"{_OLD_AUX_FAMILIES!r}; keep {AUX_FAMILIES!r} only.")
+    # A FutureWarning, as the package's renamed parameters give (and scikit-learn's):
+    # a DeprecationWarning is hidden from scripts that are not __main__.
+    warnings.warn(f"Hypothesis arm {name!r}: the key {_OLD_AUX_FAMILIES!r} was renamed "
+                  f"{AUX_FAMILIES!r} (the auxiliary target families) in version 0.2 and will "
+                  f"be removed in 0.4; write {{{AUX_FAMILIES!r}: {settings[_OLD_AUX_FAMILIES]!r}}}.",
+                  FutureWarning, stacklevel=4)
+    return {(AUX_FAMILIES if key == _OLD_AUX_FAMILIES else key): value
+            for key, value in settings.items()}
+
+
+def arm_params(settings):
+    """An arm's auxiliary families and its pipeline parameters, apart."""
+    params = {key: value for key, value in settings.items() if key != AUX_FAMILIES}
+    return settings.get(AUX_FAMILIES, ""), params
+
 
 @dataclass(frozen=True)
 class Hypothesis:
     """Named arms compared against a baseline arm.
 
-    Each arm is ``{"families": <auxiliary families>, <pipeline parameter>: value}``:
-    the families decide the pipeline's steps, the other entries are fixed
-    parameters that the random search does not draw.
+    Each arm is ``{"aux_families": <auxiliary target families>, <pipeline
+    parameter>: value}``: the families (letters of ``"aphf"``, see
+    :class:`~skhanrock.AuxiliaryTargets`; ``""`` or no entry for none) decide
+    the pipeline's steps, the other entries are fixed parameters that the
+    random search does not draw. The key was ``"families"`` before; it is
+    still read, with a ``FutureWarning``.
 
     Parameters
     ----------
@@ -22,7 +55,7 @@ class Hypothesis:
     baseline : str
         Name of the arm the others are compared with; one of ``arms``.
     arms : dict
-        Arm name -> settings, as above.
+        Arm name -> settings, as above. The dicts given are not modified.
 
     Examples
     --------
@@ -30,8 +63,8 @@ class Hypothesis:
     >>> HYPOTHESES["H3"].baseline, list(HYPOTHESES["H3"].arms)
     ('flat', ['flat', 'rock'])
     >>> dropout = Hypothesis("GRU dropout", "low",
-    ...                      {"low": {"families": "ap", "han__gru_dropout": 0.05},
-    ...                       "high": {"families": "ap", "han__gru_dropout": 0.4}})
+    ...                      {"low": {"aux_families": "ap", "han__gru_dropout": 0.05},
+    ...                       "high": {"aux_families": "ap", "han__gru_dropout": 0.4}})
     >>> dropout.arms["high"]["han__gru_dropout"]
     0.4
     """
@@ -39,6 +72,13 @@ class Hypothesis:
     question: str
     baseline: str
     arms: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        arms = {}
+        for name, settings in self.arms.items():  # a loop, so the warning's stacklevel holds
+            arms[name] = _renamed_arm(name, settings)
+        # frozen: the renamed arms replace the given dict, which stays as the user wrote it
+        object.__setattr__(self, "arms", arms)
 
 
 _CAPACITIES = (1, 64, 128, 192, 256)
@@ -50,14 +90,14 @@ _CAPACITIES = (1, 64, 128, 192, 256)
 #: beside it (flat MTL, the baseline)?
 HYPOTHESES = {
     "H1": Hypothesis("auxiliary targets", "none",
-                     {"none": {"families": ""}, "ap": {"families": "ap"},
-                      "aphf": {"families": "aphf"}}),
+                     {"none": {AUX_FAMILIES: ""}, "ap": {AUX_FAMILIES: "ap"},
+                      "aphf": {AUX_FAMILIES: "aphf"}}),
     "H2": Hypothesis("capacity split", "P=256",
-                     {f"P={p}": {"families": "aphf", "han__primary_units": p}
+                     {f"P={p}": {AUX_FAMILIES: "aphf", "han__primary_units": p}
                       for p in _CAPACITIES}),
     "H3": Hypothesis("supervision hierarchy", "flat",
-                     {"flat": {"families": "aphf", "han__architecture": "flat"},
-                      "rock": {"families": "aphf", "han__architecture": "rock"}}),
+                     {"flat": {AUX_FAMILIES: "aphf", "han__architecture": "flat"},
+                      "rock": {AUX_FAMILIES: "aphf", "han__architecture": "rock"}}),
 }
 
 

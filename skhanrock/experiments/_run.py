@@ -15,12 +15,15 @@ from .._targets import check_labels, is_classification_target, regression_labels
 from .._validation import check_number, is_finite_number
 from ..exceptions import TrainingDivergedError
 from ..metrics import METRICS, paper_scorers, score
-from ..model_selection import MedianStopping, check_search_space, paper_search_space
-from ..model_selection._median_stopping import _as_store
-from ..model_selection._splits import _check_talkturns
+from ..model_selection import (
+    MedianStopping,
+    check_curve_store,
+    check_search_space,
+    paper_search_space,
+    train_dev_test_partition,
+)
 from ..nn import ConversationValidSplit
-from ._hypotheses import HYPOTHESES, hypothesis_pipeline
-from ._partitions import experiment_partitions
+from ._hypotheses import HYPOTHESES, arm_params, hypothesis_pipeline
 from ._store import ResultsFile, fingerprint
 from ._tables import experiment_table, markdown_table
 
@@ -86,7 +89,8 @@ class Experiment:
         """
         shown = self.table[["cell", "difference", "low", "high", "p_value"]].rename(
             columns={"cell": f"test {self.metric}"})
-        better, worse = ("above", "below") if METRICS[self.metric][1] else ("below", "above")
+        better, worse = (("above", "below") if METRICS[self.metric].greater_is_better
+                         else ("below", "above"))
         note = (f"\\* significantly better than {self.baseline}: the 95% bootstrap interval of "
                 f"the difference lies {better} zero. An arm whose interval lies {worse} zero is "
                 "significantly worse and has no star.")
@@ -108,9 +112,8 @@ def _task(y):
     """The package's rule (floats are regression, whole numbers too), as the splitters apply it.
 
     scikit-learn's ``type_of_target`` would call rounded valence (1.0 ... 5.0)
-    classes and train a classifier on it.
+    classes and train a classifier on it. ``y`` is checked against ``X`` already.
     """
-    check_labels(y, y, "run_experiment")
     if is_classification_target(y):
         return "classification"
     regression_labels(y, "run_experiment")  # numbers, and finite, or an error naming the row
@@ -162,17 +165,25 @@ def _median_stopping_params(pipeline, median_stopping, arm, trial, random_state)
     return params
 
 
+def _conversation_params(pipeline, conversation_column):
+    """Every step's conversation column set to the experiment's, which groups the bootstrap."""
+    return {f"{name}__conversation_column": conversation_column
+            for name, step in pipeline.steps if "conversation_column" in step.get_params()}
+
+
 def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_state, threads,
-               median_stopping=None):
+               median_stopping=None, conversation_column="conversation"):
     if threads is not None:
         # parallel trials share the cores; without this each would use them all
         import torch
 
         torch.set_num_threads(threads)
-    pipeline = hypothesis_pipeline(settings["families"], task, random_state + trial)
-    chosen = {**params, **{k: v for k, v in settings.items() if k != "families"}}
+    families, arm_fixed = arm_params(settings)
+    pipeline = hypothesis_pipeline(families, task, random_state + trial)
+    chosen = {**params, **arm_fixed}
     pipeline.set_params(**{k: v for k, v in chosen.items()
                            if k.split("__")[0] in pipeline.named_steps})
+    pipeline.set_params(**_conversation_params(pipeline, conversation_column))
     if median_stopping is not None:
         pipeline.set_params(**_median_stopping_params(pipeline, median_stopping, arm, trial,
                                                       random_state + trial))
@@ -203,11 +214,38 @@ def _divergence(message, epoch, loss_name, value):
             "value": None if value is None else str(value), "message": message}
 
 
-def _check_arguments(X, y, hypothesis, metric, counts, random_state):
+def _check_frame(X, conversation_column):
+    """A talkturn frame with rows and the conversation column, or an error saying which."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"run_experiment: X must be a talkturn DataFrame, got "
+                        f"{type(X).__name__}.")
+    if len(X) == 0:
+        raise ValueError("run_experiment: X has no rows; there is nothing to split.")
+    if not isinstance(conversation_column, str) or conversation_column not in X.columns:
+        raise ValueError(
+            f"run_experiment: conversation_column={conversation_column!r} is not a column of "
+            f"X; its columns are {list(X.columns)}. Name the column of conversation ids: the "
+            "network reads conversations through it, and the bootstrap resamples them whole.")
+
+
+def _check_conversation_params(conversation_column, space, fixed):
+    """Refuse a step's own conversation column: the bootstrap groups by the experiment's."""
+    keys = [key for key in space if key.endswith("__conversation_column")]
+    keys += [key for key, value in fixed.items()
+             if key.endswith("__conversation_column") and value != conversation_column]
+    if keys:
+        raise ValueError(
+            f"{sorted(keys)} set a step's conversation column; pass "
+            "run_experiment(conversation_column=...) instead, which sets it for every step, "
+            "the random partition and the bootstrap's conversation groups alike.")
+
+
+def _check_arguments(X, y, hypothesis, metric, counts, random_state, conversation_column):
     """Everything that can be wrong with the arguments, before anything is trained."""
     if hypothesis not in HYPOTHESES:
         raise ValueError(f"hypothesis must be one of {sorted(HYPOTHESES)}, got {hypothesis!r}.")
-    _check_talkturns(X, y, "run_experiment")
+    _check_frame(X, conversation_column)
+    check_labels(y, X, "run_experiment")
     if metric is not None and metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
     for name, value in counts.items():
@@ -219,7 +257,8 @@ def _check_arguments(X, y, hypothesis, metric, counts, random_state):
 def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=None,
                    partition=None, search_space=None, fixed_params=None, n_jobs=1,
                    results_file=None, n_resamples=1000, random_state=0, progress=False,
-                   median_stopping=None, shared_speakers=None, speaker_column="speaker"):
+                   median_stopping=None, shared_speakers=None, speaker_column="speaker",
+                   conversation_column="conversation"):
     """Run one of the paper's hypotheses on a talkturn frame.
 
     Every arm of the hypothesis (see :data:`HYPOTHESES`) gets a random search
@@ -308,6 +347,13 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         is not a column of ``X`` is an error (a misspelt column must not skip
         the check). None skips the speaker check: partitions then only keep
         conversations whole.
+    conversation_column : str, default="conversation"
+        The column of conversation ids. It is set as the conversation column
+        of every step of the pipeline, the random partition keeps its
+        conversations whole, and the bootstrap resamples them whole. A name
+        that is not a column of ``X`` is an error; so is a step's
+        ``*__conversation_column`` in ``search_space`` or ``fixed_params``
+        that differs from it.
 
     Returns
     -------
@@ -316,7 +362,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     Raises
     ------
     ValueError
-        Before any trial is trained: for a ``y`` of another length than ``X``,
+        Before any trial is trained: for a ``y`` of another length than ``X``
+        or without a labelled row, a ``conversation_column`` that ``X`` lacks,
         a metric that does not fit the task, a count that is not a positive
         integer, a seed that is not an integer, an unknown search-space key,
         a ``speaker_column`` that ``X`` lacks, partitions that share a
@@ -342,7 +389,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     counts = {"n_trials": n_trials, "max_epochs": max_epochs, "n_resamples": n_resamples}
     if "han__max_epochs" in (fixed_params or {}):
         counts["fixed_params['han__max_epochs']"] = fixed_params["han__max_epochs"]
-    _check_arguments(X, y, hypothesis, metric, counts, random_state)
+    _check_arguments(X, y, hypothesis, metric, counts, random_state, conversation_column)
     # the task from y as given: rebuilding it below loses a categorical's dtype
     task = _task(y)
     metric = metric or ("accuracy" if task == "classification" else "mae")
@@ -353,15 +400,20 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     space = paper_search_space() if search_space is None else dict(search_space)
     fixed = {"han__max_epochs": int(max_epochs), **(fixed_params or {})}
     check_search_space(hypothesis_pipeline("aphf"), {**space, **fixed})
-    partitions = experiment_partitions(X, y, partition, random_state=random_state,
-                                       shared_speakers=shared_speakers,
-                                       speaker_column=speaker_column)
-    varied = {key for arm in definition.arms.values() for key in arm if key != "families"}
+    _check_conversation_params(conversation_column, space, fixed)
+    partitions = train_dev_test_partition(X, y, partition, random_state=random_state,
+                                          shared_speakers=shared_speakers,
+                                          speaker_column=speaker_column,
+                                          conversation_column=conversation_column)
+    varied = {key for arm in definition.arms.values() for key in arm_params(arm)[1]}
     space = {k: v for k, v in space.items() if k not in varied and k not in fixed}
     settings = {"hypothesis": hypothesis, "space": space, "fixed": fixed, "metric": metric,
                 "random_state": random_state}
+    if conversation_column != "conversation":
+        # only when not the default, so results files of earlier runs still resume
+        settings["conversation_column"] = conversation_column
     if median_stopping is not None:
-        _as_store(median_stopping, "median_stopping")
+        check_curve_store(median_stopping, "median_stopping")
         settings["median_stopping"] = True
     experiment_id = fingerprint(X, y, partitions, settings)
     median = None if median_stopping is None else (median_stopping,
@@ -384,7 +436,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         jobs = (joblib.delayed(_fit_trial)(
             X, y, partitions, arm, definition.arms[arm], trial,
             {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state,
-            threads, median)
+            threads, median, conversation_column)
             for arm, trial in pending)
         results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
         for trial in tqdm(results, total=len(pending), disable=not progress,
@@ -400,7 +452,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     truth = {name: y[held_out].to_numpy() for name, held_out in rows.items()}
     trials = _trials_frame(finished, truth, metric)
     table = experiment_table(finished, definition, truth, metric, n_resamples, random_state,
-                             groups=_conversations(X, rows))
+                             groups=_conversations(X, rows, conversation_column))
     return Experiment(hypothesis, metric, definition.baseline, trials, table, len(pending))
 
 
@@ -411,11 +463,10 @@ def _pending(finished, arms, n_trials):
             if (arm, trial) not in done]
 
 
-def _conversations(X, rows):
+def _conversations(X, rows, conversation_column):
     """Conversation of each dev and test row, so the bootstrap resamples whole conversations."""
-    if "conversation" not in X.columns:
-        return None
-    return {name: X["conversation"].to_numpy()[held_out] for name, held_out in rows.items()}
+    conversations = X[conversation_column].to_numpy()
+    return {name: conversations[held_out] for name, held_out in rows.items()}
 
 
 def _trials_frame(finished, truth, metric):

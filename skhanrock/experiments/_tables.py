@@ -3,8 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from ..metrics import METRICS, bootstrap_search_compare, score
-from ..metrics._bootstrap import best_trial
+from ..metrics import METRICS, best_trial, bootstrap_search_compare, score
 
 __all__ = ["experiment_table", "markdown_table", "paper_table"]
 
@@ -16,7 +15,7 @@ def _records(trials, truth):
 
 def _selected_scores(trials, truth, metric):
     dev = [score(truth["dev"], t["dev_pred"], metric) for t in trials]
-    best = int(best_trial(dev, METRICS[metric][1]))
+    best = int(best_trial(dev, METRICS[metric].greater_is_better))
     return dev[best], score(truth["test"], trials[best]["test_pred"], metric)
 
 
@@ -35,9 +34,9 @@ def _check_some_converged(converged, diverged):
                 "or fix a smaller one (--set han__lr=0.001 on the command line).")
 
 
-def _improves(comparison, higher_is_better):
+def _improves(comparison, greater_is_better):
     """A significant difference in the better direction (the paper's stars)."""
-    better = comparison.difference > 0 if higher_is_better else comparison.difference < 0
+    better = comparison.difference > 0 if greater_is_better else comparison.difference < 0
     return bool(comparison.significant and better)
 
 
@@ -114,7 +113,8 @@ def experiment_table(trials, hypothesis, truth, metric, n_resamples=1000, random
             row.update(difference=comparison.difference, low=comparison.low,
                        high=comparison.high, p_value=comparison.p_value,
                        significant=comparison.significant,
-                       improvement=_improves(comparison, METRICS[metric][1]))
+                       improvement=_improves(comparison,
+                                                    METRICS[metric].greater_is_better))
         row["cell"] = f"{test:.3f}" + ("*" if row["improvement"] else "")
         rows[arm] = row
     table = pd.DataFrame.from_dict(rows, orient="index")

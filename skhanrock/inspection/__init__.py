@@ -1,8 +1,9 @@
-"""Attention explanations for human analysts (word, talkturn, task) and result figures."""
+"""Attention explanations (word, talkturn, task), permutation importance and result figures."""
 
 from ._explain import BUCKETS, attention_buckets, explain
-from ._plots import plot_bootstrap, plot_experiment, plot_learning_curves
-from ._render import plot_attention, render_html
+from ._importance import permutation_importance
+from ._plots import plot_attention, plot_bootstrap, plot_experiment, plot_learning_curves
+from ._render import render_html
 
-__all__ = ["BUCKETS", "attention_buckets", "explain", "plot_attention", "plot_bootstrap",
-           "plot_experiment", "plot_learning_curves", "render_html"]
+__all__ = ["BUCKETS", "attention_buckets", "explain", "permutation_importance", "plot_attention",
+           "plot_bootstrap", "plot_experiment", "plot_learning_curves", "render_html"]

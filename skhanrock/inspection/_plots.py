@@ -1,9 +1,29 @@
-"""Figures of evaluation results: bootstrap forest plots, learning curves, experiment tables."""
+"""Figures: attention over a conversation, bootstrap forest plots, learning curves, experiments.
+
+matplotlib is imported inside the functions that draw, so that importing the
+package does not need it (it is an optional dependency).
+"""
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_bootstrap", "plot_experiment", "plot_learning_curves"]
+from ._explain import OVERALL
+from ._render import (
+    _BUCKET_COLOURS,
+    _CURRENT_COLOUR,
+    _MISSING,
+    _WORD_COLOUR,
+    _WORD_WEIGHT,
+    _as_lookup,
+    _check_models,
+    _check_titles,
+    _explained_rows,
+    _label_text,
+    _own_predictions,
+    _speaker_lookup,
+)
+
+__all__ = ["plot_attention", "plot_bootstrap", "plot_experiment", "plot_learning_curves"]
 
 
 def _axes(ax, height=3.0):
@@ -243,3 +263,194 @@ def plot_experiment(experiments, axes=None):
     figure = axes[0].figure
     figure.tight_layout()
     return figure
+
+_FONT_SIZE = 9
+_LINE_INCHES = 0.22  # one line of words; boxes and gaps are measured in lines
+_BOX_PADDING = 0.35
+_BOX_GAP = 0.3
+_MARGIN = 0.01
+_TITLE_INCHES = 0.5
+_EDGE_INCHES = 0.05
+
+
+class _Panel:
+    """One model's explanation of one talkturn, drawn on one Axes."""
+
+    def __init__(self, ax, sample, speakers):
+        self.ax, self.speakers = ax, speakers
+        self.talkturns = sample[sample["level"] == "talkturn"].sort_values("context")
+        self.words = sample[sample["level"] == "word"]
+        self.lines = 0.0
+
+    def _texts(self, talkturn):
+        """Unplaced Text artists of one talkturn: its speaker, then its words."""
+        who = self.speakers.get(talkturn["talkturn"], "")
+        # parse_math=False: a "$" in user text is a dollar, not mathtext.
+        texts = [self.ax.text(0, 0, f"{who} ({int(talkturn['context'])})".strip(),
+                              fontsize=_FONT_SIZE - 2, color="#555555", style="italic",
+                              va="center", parse_math=False)]
+        own = self.words[self.words["talkturn"] == talkturn["talkturn"]]
+        for token, bucket in zip(own["token"], own["bucket"], strict=True):
+            texts.append(self.ax.text(0, 0, str(token), fontsize=_FONT_SIZE, va="center",
+                                      fontweight=_WORD_WEIGHT.get(bucket, "normal"),
+                                      color=_WORD_COLOUR.get(bucket, "#222222"),
+                                      parse_math=False))
+        return texts
+
+    def _wrap(self, texts):
+        """Line and x of each text, from its measured width, so no two words overlap."""
+        to_data = self.ax.transData.inverted()
+        origin = to_data.transform((0, 0))[0]
+        space = to_data.transform((_FONT_SIZE * self.ax.figure.dpi / 72 * 0.35, 0))[0] - origin
+        line, x, placed = 0, _MARGIN, []
+        for text in texts:
+            width = to_data.transform((text.get_window_extent().width, 0))[0] - origin
+            if x > _MARGIN and x + width > 1 - _MARGIN:
+                line, x = line + 1, _MARGIN
+            placed.append((line, x))
+            x += width + space
+        return placed
+
+    def draw(self):
+        """Draw every talkturn box with its words; the number of lines used."""
+        from matplotlib.patches import FancyBboxPatch
+
+        for _, talkturn in self.talkturns.iterrows():
+            texts = self._texts(talkturn)
+            placed = self._wrap(texts)
+            height = placed[-1][0] + 1 + 2 * _BOX_PADDING
+            top = -self.lines
+            for text, (line, x) in zip(texts, placed, strict=True):
+                text.set_position((x, top - _BOX_PADDING - 0.5 - line))
+            current = talkturn["context"] == 0
+            self.ax.add_patch(FancyBboxPatch(
+                (0, top - height), 1, height, boxstyle="round,pad=0,rounding_size=0.1",
+                facecolor=_BUCKET_COLOURS.get(talkturn["bucket"], "white"),
+                edgecolor=_CURRENT_COLOUR if current else "#999999",
+                linewidth=2 if current else 1, zorder=0))
+            self.lines += height + _BOX_GAP
+        return self.lines
+
+
+def _title(title, row, prediction, label):
+    parts = [f"talkturn {row}"]
+    if prediction is not _MISSING:
+        parts.append(f"predicted: {prediction}")
+    if label is not _MISSING:
+        parts.append(f"true: {_label_text(label)}")
+    return f"{title}\n" + " \u00b7 ".join(parts)
+
+
+def _figure_axes(axes, n_panels):
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        # Horizontal margins are set before the words are measured against them.
+        _, axes = plt.subplots(1, n_panels, squeeze=False, figsize=(5.0 * n_panels, 4.0),
+                               gridspec_kw={"left": 0.02, "right": 0.98, "wspace": 0.06})
+        return list(axes[0])
+    axes = list(np.atleast_1d(axes))
+    if len(axes) != n_panels:
+        raise ValueError(f"axes needs one Axes per model ({n_panels}), got {len(axes)}.")
+    return axes
+
+
+def _fit_height(figure, lines):
+    """Size a figure made here to its lines of text, with room for the titles."""
+    text = lines * _LINE_INCHES
+    total = text + _TITLE_INCHES + 2 * _EDGE_INCHES
+    figure.set_figheight(total)
+    figure.subplots_adjust(bottom=_EDGE_INCHES / total, top=(_EDGE_INCHES + text) / total)
+
+
+def plot_attention(explanation, row=None, *, compare=None, predictions=None, labels=None,
+                   speakers=None, titles=("Model", "Compared model"), axes=None):
+    """Draw one explained talkturn and its context as a matplotlib figure.
+
+    The figure counterpart of :func:`render_html`: talkturns are boxes shaded by
+    their overall talkturn attention bucket, the current one outlined in red;
+    words get heavier and darker with their overall word attention bucket and
+    wrap by their measured width, so long words never overlap. Each panel's
+    title names the talkturn with the predicted and true label; ``compare``
+    adds a second model's panel beside the first.
+
+    Parameters
+    ----------
+    explanation : DataFrame
+        From :func:`~skhanrock.inspection.explain`.
+    row : label, optional
+        Which explained talkturn (the first one when None).
+    compare : DataFrame, optional
+        A second model's explanation of the same talkturn, drawn beside the
+        first with its own prediction.
+    predictions : Series, dict or sequence, optional
+        Predicted label per explained row of ``explanation``; by default its
+        ``prediction`` column.
+    labels : Series, dict or sequence, optional
+        True label per explained row (e.g. ``y``).
+    speakers : Series or dict, optional
+        Speaker of each talkturn, by row label (e.g. ``X["speaker"]``).
+    titles : tuple of str, default=("Model", "Compared model")
+        Titles of the two panels; a single string titles the one panel of a
+        figure without ``compare``.
+    axes : sequence of matplotlib Axes, optional
+        One per panel (two with ``compare``); by default a new figure sized to
+        the text.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        When ``explanation`` or ``compare`` is not a DataFrame, or
+        ``speakers`` is neither a Series nor a mapping.
+    ValueError
+        When ``explanation`` or ``compare`` is empty, lacks a column of
+        :func:`~skhanrock.inspection.explain`'s table or a row's overall
+        talkturn attention; when ``row`` is not explained by both; or when
+        ``titles`` or ``axes`` has fewer entries than models.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from skhanrock.inspection import plot_attention
+    >>> explanation = pd.DataFrame({
+    ...     "row": [0, 0], "level": ["talkturn", "word"], "task": "overall",
+    ...     "context": [0, 0], "talkturn": [0, 0], "position": [None, 0],
+    ...     "token": [None, "hi"], "attention": [1.0, 1.0], "z": [0.0, 0.0],
+    ...     "bucket": ["Low", "Low"], "prediction": "happy"})
+    >>> figure = plot_attention(explanation, labels=["sad"])
+    >>> len(figure.axes[0].patches)
+    1
+    >>> figure.axes[0].get_title(loc="left").splitlines()
+    ['Model', 'talkturn 0 · predicted: happy · true: sad']
+    """
+    models = _check_models(explanation, compare)
+    titles = _check_titles(titles, len(models))
+    row = explanation["row"].iloc[0] if row is None else row
+    speakers = _speaker_lookup(speakers)
+    created = axes is None
+    axes = _figure_axes(axes, len(models))
+    labels = _as_lookup(labels, _explained_rows(explanation), "labels")
+    lines = []
+    for ax, model, title, given in zip(axes, models, titles, [predictions, None], strict=False):
+        sample = model[(model["row"] == row) & (model["task"] == OVERALL)]
+        if sample.empty:
+            raise ValueError(f"row {row!r} is not explained in the {title!r} explanation.")
+        rows = _explained_rows(model)
+        prediction = _own_predictions(model, given, rows).get(row, _MISSING)
+        label = labels.get(row, _MISSING)
+        ax.set_xlim(0, 1)
+        lines.append(_Panel(ax, sample, speakers).draw())
+        ax.set_title(_title(title, row, prediction, label), fontsize=_FONT_SIZE + 1, loc="left",
+                     parse_math=False)
+        ax.axis("off")
+    for ax in axes:
+        ax.set_ylim(-max(lines), 0)
+    if created:
+        _fit_height(axes[0].figure, max(lines))
+    return axes[0].figure

@@ -3,12 +3,14 @@
 from ._bootstrap import (
     BootstrapComparison,
     BootstrapInterval,
+    best_trial,
     bootstrap_ci,
     bootstrap_compare,
     bootstrap_search_compare,
 )
 from ._scores import (
     METRICS,
+    Metric,
     classwise_f1,
     classwise_f1_scorers,
     get_scorer,
@@ -21,6 +23,8 @@ __all__ = [
     "METRICS",
     "BootstrapComparison",
     "BootstrapInterval",
+    "Metric",
+    "best_trial",
     "bootstrap_ci",
     "bootstrap_compare",
     "bootstrap_search_compare",

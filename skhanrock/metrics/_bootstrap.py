@@ -8,8 +8,8 @@ import pandas as pd
 
 from ._scores import METRICS, finite_floats, labelled_rows
 
-__all__ = ["BootstrapComparison", "BootstrapInterval", "bootstrap_ci", "bootstrap_compare",
-           "bootstrap_search_compare"]
+__all__ = ["BootstrapComparison", "BootstrapInterval", "best_trial", "bootstrap_ci",
+           "bootstrap_compare", "bootstrap_search_compare"]
 
 
 @dataclass(frozen=True)
@@ -363,30 +363,65 @@ def _check_records(records, name, reference=None):
 TIE_DECIMALS = 12
 
 
-def best_trial(dev_scores, higher_is_better):
-    """Position of the best trial (axis 0) on dev; of scores tied to ``TIE_DECIMALS``, the first.
+def best_trial(dev_scores, greater_is_better=True):
+    """Position of the trial best on dev; of scores tied to 12 decimals, the first.
 
-    scikit-learn and the vectorised metrics here sum in other orders, so one
-    balanced accuracy of 19/30 reads 0.6333333333333333 in one and
-    0.6333333333333334 in the other; compared raw, a tie would go to whichever
-    trial the last bit favours, and the experiment tables' test cells and their
-    bootstrap differences could describe different trials. Both select here.
+    The one selection rule of the experiments: the result tables' test cells
+    and the bootstrap of :func:`bootstrap_search_compare` both select with it,
+    so they always describe the same trial. Scores are compared rounded to 12
+    decimals because scikit-learn and the vectorised metrics here sum in
+    other orders: one balanced accuracy of 19/30 reads
+    0.6333333333333333 in one and 0.6333333333333334 in the other, and
+    compared raw a tie would go to whichever trial the last bit favours. A
+    NaN score (a trial that has no score) is never selected.
 
-    >>> int(best_trial([0.6333333333333334, 0.6333333333333333], True))
+    Parameters
+    ----------
+    dev_scores : array-like of shape (n_trials,) or (n_trials, n_resamples)
+        Dev score of each trial (axis 0), optionally on each resample (axis 1).
+    greater_is_better : bool, default=True
+        Whether the greatest score is the best, as
+        :attr:`Metric.greater_is_better` says for each of :data:`METRICS`.
+
+    Returns
+    -------
+    int or ndarray of int
+        The best trial's position; one per resample for 2-d scores.
+
+    Raises
+    ------
+    ValueError
+        When there is no trial, or every trial's score (on some resample) is NaN.
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import METRICS, best_trial
+    >>> int(best_trial([0.6333333333333334, 0.6333333333333333]))
     0
+    >>> int(best_trial([0.41, 0.25, 0.25], METRICS["mae"].greater_is_better))
+    1
     """
-    rounded = np.round(np.asarray(dev_scores, dtype=float), TIE_DECIMALS)
-    # argmax and argmin return the first of equal values
-    return rounded.argmax(0) if higher_is_better else rounded.argmin(0)
+    scores = np.round(np.asarray(dev_scores, dtype=float), TIE_DECIMALS)
+    if scores.ndim not in (1, 2) or not scores.shape[0]:
+        raise ValueError(f"dev_scores must hold one score per trial (axis 0) of at least one "
+                         f"trial, got shape {scores.shape}.")
+    missing = np.isnan(scores)
+    if missing.all(0).any():
+        raise ValueError("Every trial's dev score is NaN: there is no trial to select.")
+    # NaN would win argmax; as the worst score it never does. argmax and argmin
+    # return the first of equal values.
+    if greater_is_better:
+        return np.where(missing, -np.inf, scores).argmax(0)
+    return np.where(missing, np.inf, scores).argmin(0)
 
 
-def _selected_test_scores(records, metric, dev_weights, test_weights, higher_is_better):
+def _selected_test_scores(records, metric, dev_weights, test_weights, greater_is_better):
     """Test score, per resample, of the trial that is best on that resample's dev rows."""
     dev = np.stack([_metric_on_resamples(metric, dev_weights, *labelled_rows(
         r["dev_true"], r["dev_pred"])) for r in records])
     test = np.stack([_metric_on_resamples(metric, test_weights, *labelled_rows(
         r["test_true"], r["test_pred"])) for r in records])
-    best = best_trial(dev, higher_is_better)
+    best = best_trial(dev, greater_is_better)
     return test[best, np.arange(test.shape[1])]
 
 
@@ -472,11 +507,11 @@ def bootstrap_search_compare(baseline_records, challenger_records, metric="accur
     n_test = len(labelled_rows(reference["test_true"])[0])
     dev_weights = _resample_weights(n_dev, int(n_resamples), dev_groups, rng)
     test_weights = _resample_weights(n_test, int(n_resamples), test_groups, rng)
-    higher_is_better = METRICS[metric][1]
+    greater_is_better = METRICS[metric].greater_is_better
 
     def difference(dev, test):
-        return (_selected_test_scores(challenger_records, metric, dev, test, higher_is_better)
-                - _selected_test_scores(baseline_records, metric, dev, test, higher_is_better))
+        return (_selected_test_scores(challenger_records, metric, dev, test, greater_is_better)
+                - _selected_test_scores(baseline_records, metric, dev, test, greater_is_better))
 
     estimate = difference(_all_rows(n_dev), _all_rows(n_test))[0]
     return _comparison(metric, difference(dev_weights, test_weights), estimate, confidence)

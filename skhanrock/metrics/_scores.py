@@ -2,6 +2,8 @@
 
 import copy
 import warnings
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics._scorer import _Scorer
 from sklearn.utils.multiclass import unique_labels
 
-__all__ = ["METRICS", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
+__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
            "paper_scorers", "score"]
 
 
@@ -88,18 +90,47 @@ def _mae(y_true, y_pred, sample_weight=None):
     return mean_absolute_error(*finite_floats(y_true, y_pred), sample_weight=sample_weight)
 
 
-#: Metric name to (function of labelled y_true, y_pred and an optional
-#: ``sample_weight``; higher is better).
+class Metric(NamedTuple):
+    """One of the paper's metrics: its function and which way is better.
+
+    The values of :data:`METRICS`. A named tuple, so ``metric.function`` and
+    ``metric.greater_is_better`` read what they are, while ``metric[0]``,
+    ``metric[1]`` and ``function, greater_is_better = metric`` keep working.
+
+    Parameters
+    ----------
+    function : callable
+        ``function(y_true, y_pred, sample_weight=None)`` on labelled rows
+        (object arrays, as :func:`labelled_rows` returns them).
+    greater_is_better : bool
+        Whether a greater value is better (True for accuracy and F1, False
+        for MAE), as in :func:`sklearn.metrics.make_scorer`.
+
+    Examples
+    --------
+    >>> from skhanrock.metrics import METRICS, Metric
+    >>> METRICS["mae"].greater_is_better
+    False
+    >>> isinstance(METRICS["accuracy"], Metric), METRICS["accuracy"][1]
+    (True, True)
+    """
+
+    function: Callable
+    greater_is_better: bool
+
+
+#: Metric name to :class:`Metric` (the function of labelled ``y_true``,
+#: ``y_pred`` and an optional ``sample_weight``, and ``greater_is_better``).
 METRICS = {
-    "accuracy": (lambda t, p, sample_weight=None: accuracy_score(
+    "accuracy": Metric(lambda t, p, sample_weight=None: accuracy_score(
         t.tolist(), p.tolist(), sample_weight=sample_weight), True),
-    "balanced_accuracy": (lambda t, p, sample_weight=None: balanced_accuracy_score(
+    "balanced_accuracy": Metric(lambda t, p, sample_weight=None: balanced_accuracy_score(
         t.tolist(), p.tolist(), sample_weight=sample_weight), True),
-    "macro_f1": (lambda t, p, sample_weight=None: f1_score(
+    "macro_f1": Metric(lambda t, p, sample_weight=None: f1_score(
         t.tolist(), p.tolist(), average="macro", sample_weight=sample_weight), True),
-    "weighted_f1": (lambda t, p, sample_weight=None: f1_score(
+    "weighted_f1": Metric(lambda t, p, sample_weight=None: f1_score(
         t.tolist(), p.tolist(), average="weighted", sample_weight=sample_weight), True),
-    "mae": (_mae, False),
+    "mae": Metric(_mae, False),
 }
 
 
@@ -128,7 +159,7 @@ def score(y_true, y_pred, metric):
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {sorted(METRICS)}, got {metric!r}.")
-    return float(METRICS[metric][0](*labelled_rows(y_true, y_pred)))
+    return float(METRICS[metric].function(*labelled_rows(y_true, y_pred)))
 
 
 def classwise_f1(y_true, y_pred):
@@ -375,6 +406,6 @@ def paper_scorers(task="classification", labels=None):
     if labels is not None and task == "regression":
         raise ValueError("labels (class-wise F1) only applies to task='classification'.")
     names = ["mae"] if task == "regression" else [m for m in METRICS if m != "mae"]
-    scorers = {name: _labelled_scorer(METRICS[name][0], name, METRICS[name][1])
-               for name in names}
+    scorers = {name: _labelled_scorer(METRICS[name].function, name,
+                                      METRICS[name].greater_is_better) for name in names}
     return scorers if labels is None else {**scorers, **classwise_f1_scorers(labels)}

@@ -1,7 +1,12 @@
 """Speaker-disjoint splits, predefined partitions and the paper's random-search space."""
 
-from ._median_stopping import MedianStopping, SQLiteCurveStore
-from ._partition import IEMOCAP_PARTITIONS, SEMAINE_PARTITIONS, PartitionSplit
+from ._median_stopping import MedianStopping, SQLiteCurveStore, check_curve_store
+from ._partition import (
+    IEMOCAP_PARTITIONS,
+    SEMAINE_PARTITIONS,
+    PartitionSplit,
+    train_dev_test_partition,
+)
 from ._search_space import ZeroOrLogUniform, check_search_space, paper_search_space
 from ._splits import SpeakerGroupKFold, check_split_classes, speaker_groups
 
@@ -13,8 +18,10 @@ __all__ = [
     "SQLiteCurveStore",
     "SpeakerGroupKFold",
     "ZeroOrLogUniform",
+    "check_curve_store",
     "check_search_space",
     "check_split_classes",
     "paper_search_space",
     "speaker_groups",
+    "train_dev_test_partition",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from skorch.callbacks import Callback
 
-__all__ = ["MedianStopping", "SQLiteCurveStore"]
+__all__ = ["MedianStopping", "SQLiteCurveStore", "check_curve_store"]
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS curves (
     study TEXT NOT NULL, trial TEXT NOT NULL, epoch INTEGER NOT NULL, score REAL NOT NULL,
@@ -165,21 +165,59 @@ class SQLiteCurveStore:
         return f"SQLiteCurveStore({str(self.path)!r})"
 
 
-def _as_store(store, parameter="store"):
-    """The store object that a path, URL or store object given as ``parameter`` stands for."""
+def check_curve_store(store, input_name="store"):
+    """The learning-curve store that a path, URL or store object stands for, checked.
+
+    What :class:`MedianStopping` does with its ``store``, for a caller that
+    wants a bad store refused before anything is trained (as
+    :func:`~skhanrock.experiments.run_experiment` does with its
+    ``median_stopping``).
+
+    Parameters
+    ----------
+    store : str, path-like or store object
+        A file path or a ``sqlite:///path`` URL (an SQLite file), or an object
+        with ``record(study, trial, epoch, score)`` and ``curves(study)``
+        methods; see :class:`MedianStopping`.
+    input_name : str, default="store"
+        The parameter that gave ``store``, named in the errors.
+
+    Returns
+    -------
+    object
+        ``store`` itself when it is a store object, else an
+        :class:`SQLiteCurveStore` for the file.
+
+    Raises
+    ------
+    ValueError
+        For None, another URL scheme or a path that names no file.
+    TypeError
+        For anything else that is not a store object.
+
+    Examples
+    --------
+    >>> from skhanrock.model_selection import check_curve_store
+    >>> check_curve_store("sqlite:///curves.sqlite")
+    SQLiteCurveStore('sqlite:///curves.sqlite')
+    >>> check_curve_store("postgresql://db", "median_stopping")
+    Traceback (most recent call last):
+    ...
+    ValueError: median_stopping='postgresql://db': only a file path or a 'sqlite:///path' URL...
+    """
     if store is None:
         raise ValueError(
-            f"MedianStopping needs {parameter}=: a file path or 'sqlite:///' URL (an SQLite "
+            f"MedianStopping needs {input_name}=: a file path or 'sqlite:///' URL (an SQLite "
             "file), or a store object. There is no default file, because a trial is compared "
             "with every curve of its study in the store: a file shared by unrelated runs would "
             "let their old curves set the median. Give each search a fresh file (or a new "
             "study).")
     if isinstance(store, str | os.PathLike):
-        _sqlite_file(store, parameter)
+        _sqlite_file(store, input_name)
         return SQLiteCurveStore(store)
     if callable(getattr(store, "record", None)) and callable(getattr(store, "curves", None)):
         return store
-    raise TypeError(f"{parameter} must be a path, a 'sqlite:///' URL or an object with "
+    raise TypeError(f"{input_name} must be a path, a 'sqlite:///' URL or an object with "
                     "record(study, trial, epoch, score) and curves(study) methods, got "
                     f"{type(store).__name__}.")
 
@@ -265,7 +303,7 @@ class MedianStopping(Callback):
         if int(self.first_check) < 1 or int(self.every) < 1:
             raise ValueError(f"first_check and every must be positive integers, got "
                              f"{self.first_check} and {self.every}.")
-        self.store_ = _as_store(self.store)
+        self.store_ = check_curve_store(self.store)
         check = getattr(self.store_, "check_writable", None)
         if callable(check):
             check()

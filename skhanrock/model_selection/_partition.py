@@ -1,17 +1,25 @@
-"""Predefined train/dev/test partitions read from a column of the talkturn frame."""
+"""Train/dev/test partitions: predefined in a column of the talkturn frame, or drawn."""
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
+from .._validation import check_number
 from ._splits import (
     _check_key_columns,
     _check_talkturns,
     _shared_speaker_rows,
     check_split_classes,
+    speaker_groups,
 )
 
-__all__ = ["IEMOCAP_PARTITIONS", "SEMAINE_PARTITIONS", "PartitionSplit"]
+__all__ = ["IEMOCAP_PARTITIONS", "SEMAINE_PARTITIONS", "PartitionSplit",
+           "train_dev_test_partition"]
+
+#: The partition names, in the order their fractions are given.
+_PARTITIONS = ("train", "dev", "test")
+# A column name no talkturn frame uses, for the partitions while they are checked.
+_COLUMN = "__skhanrock_partition"
 
 #: The paper's IEMOCAP partitions: sessions 1-3 train, 4 dev, 5 test (each
 #: session has its own two actors, so no speaker crosses partitions).
@@ -178,3 +186,146 @@ class PartitionSplit(BaseCrossValidator):
         X, y, groups : ignored
         """
         return 1
+
+
+def _check_fractions(fractions):
+    """Three positive fractions of the rows that add up to one."""
+    fractions = tuple(fractions) if np.iterable(fractions) else (fractions,)
+    if len(fractions) != 3:
+        raise ValueError(f"fractions must give the train, dev and test fractions (three "
+                         f"numbers), got {fractions!r}.")
+    for name, value in zip(_PARTITIONS, fractions, strict=True):
+        check_number(f"fractions ({name})", value, low=0, high=1, low_open=True)
+    if not np.isclose(sum(fractions), 1.0):
+        raise ValueError(f"fractions must add up to 1, got {fractions!r} (sum "
+                         f"{sum(fractions):g}).")
+    return np.asarray(fractions, dtype=float)
+
+
+def _speaker_disjoint(X, fractions, random_state, shared_speakers, speaker_column,
+                      conversation_column):
+    """Deal whole speaker/conversation components into train, dev and test."""
+    components = speaker_groups(X, speaker_column=speaker_column,
+                                conversation_column=conversation_column,
+                                shared_speakers=shared_speakers)
+    n_components = components.max() + 1
+    if n_components < 3:
+        raise ValueError(
+            f"X has only {n_components} speaker-disjoint group(s) (connected components of the "
+            "speaker/conversation graph); train, dev and test need three. Pass partition=, or "
+            "list speakers who talk in many conversations (interviewers) in shared_speakers.")
+    order = np.random.default_rng(random_state).permutation(n_components)
+    sizes = np.bincount(components, minlength=n_components)[order]
+    # the middle of each component's rows decides its side, so sizes stay near the fractions
+    middle = (np.cumsum(sizes) - sizes / 2) / sizes.sum()
+    names = np.array(_PARTITIONS)[np.searchsorted(np.cumsum(fractions)[:-1], middle)]
+    # every side needs one component at least, whatever the sizes
+    names[:3] = _PARTITIONS
+    by_component = np.empty(n_components, dtype=object)
+    by_component[order] = names
+    return pd.Series(by_component[components], index=X.index)
+
+
+def _check_speaker_column(X, speaker_column):
+    if speaker_column is not None and speaker_column not in X.columns:
+        raise ValueError(
+            f"speaker_column={speaker_column!r} is not a column of X; its columns are "
+            f"{list(X.columns)}. Name the column of speaker ids, or pass speaker_column=None "
+            "to skip the check that partitions share no speaker.")
+
+
+def _given_partition(X, partition):
+    """Partition of each row from a column name or one value per row."""
+    if isinstance(partition, str):
+        if partition not in X.columns:
+            raise ValueError(f"partition={partition!r} is not a column of X; its columns are "
+                             f"{list(X.columns)}.")
+        return X[partition]
+    if len(partition) != len(X):
+        raise ValueError(f"partition has {len(partition)} values but X has {len(X)} rows.")
+    return pd.Series(np.asarray(partition, dtype=object), index=X.index)
+
+
+def train_dev_test_partition(X, y=None, partition=None, *, fractions=(0.6, 0.2, 0.2),
+                             random_state=None, shared_speakers=None, speaker_column="speaker",
+                             conversation_column="conversation"):
+    """Each row's partition ("train", "dev", "test" or missing), never sharing a speaker.
+
+    Either the partitions a corpus defines, checked, or a random split that
+    deals whole speaker/conversation groups (:func:`speaker_groups`) into
+    train, dev and test. Either way the three partitions share no speaker
+    (other than ``shared_speakers``), and every class of ``y`` has a labelled
+    training row; the result feeds :class:`PartitionSplit` or
+    :func:`~skhanrock.experiments.run_experiment`.
+
+    Parameters
+    ----------
+    X : DataFrame
+        Talkturn frame.
+    y : array-like or None, default=None
+        Labels, one per row of ``X``; a class with no labelled training row
+        is an error.
+    partition : None, str or array-like, default=None
+        None: the ``partition`` column of ``X`` when there is one, otherwise a
+        random speaker-disjoint split with ``fractions`` of the rows; a str:
+        the column of ``X`` that holds the partitions; an array: one value
+        per row. Rows of other partitions are left out (missing).
+    fractions : tuple of 3 floats, default=(0.6, 0.2, 0.2)
+        Train, dev and test fractions of the rows for a random split: each in
+        (0, 1], adding up to 1. Whole groups are dealt, so the sizes are near
+        them, and each partition gets one group at least.
+    random_state : int, Generator or None, default=None
+        Seeds the random split.
+    shared_speakers : list-like or None, default=None
+        Speakers allowed in several partitions (interviewers, SEMAINE's operators).
+    speaker_column : str or None, default="speaker"
+        Column of ``X`` with the speakers that partitions must not share; a
+        name that is not a column is an error, so that a misspelt column
+        cannot skip the check. None skips it explicitly (the random split then
+        keeps only conversations whole).
+    conversation_column : str or None, default="conversation"
+        Column of ``X`` with the conversation ids that a random split keeps
+        whole; None groups the rows by speaker only.
+
+    Returns
+    -------
+    Series
+        Indexed like ``X``.
+
+    Raises
+    ------
+    ValueError
+        For a ``speaker_column`` or ``partition`` column that ``X`` lacks,
+        partitions that share a speaker (other than ``shared_speakers``), or
+        a class of ``y`` with no labelled training row; for a random split
+        also for a ``conversation_column`` that ``X`` lacks, ``fractions``
+        that are not three positive numbers adding up to 1, or fewer than
+        three speaker-disjoint groups.
+
+    Examples
+    --------
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.model_selection import train_dev_test_partition
+    >>> X, y = make_conversations(n_conversations=9, n_speakers=30, random_state=0)
+    >>> sorted(train_dev_test_partition(X, y, random_state=0).unique())
+    ['dev', 'test', 'train']
+    >>> train_dev_test_partition(X, y, speaker_column="speaker_id")
+    Traceback (most recent call last):
+    ...
+    ValueError: speaker_column='speaker_id' is not a column of X; its columns are [...
+    """
+    _check_talkturns(X, y, "train_dev_test_partition")
+    _check_speaker_column(X, speaker_column)
+    if partition is None and "partition" in X.columns:
+        partition = "partition"
+    if partition is None:
+        labels = _speaker_disjoint(X, _check_fractions(fractions), random_state, shared_speakers,
+                                   speaker_column, conversation_column)
+    else:
+        labels = _given_partition(X, partition)
+    labels = labels.where(labels.isin(_PARTITIONS))
+    frame = X.assign(**{_COLUMN: labels.to_numpy()})
+    for held_out in ("dev", "test"):
+        next(PartitionSplit(_COLUMN, train="train", test=held_out, speaker_column=speaker_column,
+                            shared_speakers=shared_speakers).split(frame, y))
+    return labels

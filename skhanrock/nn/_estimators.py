@@ -818,11 +818,9 @@ class _HanRockNet(NeuralNet):
         return y_true, y_pred, weights.astype(float)
 
     def __sklearn_tags__(self):
+        # tests/test_common_estimators.py lists the common checks that cannot pass
+        # on a talkturn DataFrame, with the reason of each.
         tags = talkturn_frame_tags(super().__sklearn_tags__())
-        # Honest about what fit takes (a 2-D table, as a talkturn DataFrame), so
-        # that scikit-learn's common checks run; tests/test_common_estimators.py
-        # lists the checks that cannot pass, with the reason of each.
-        tags.input_tags.two_d_array = True
         tags.target_tags.required = True
         return tags
 

@@ -1,8 +1,9 @@
-"""From raw feature frames to MONAH narratives, auxiliary targets and loss weights."""
+"""From raw feature frames to MONAH narratives, auxiliary targets, their selection and loss weights."""
 
 from .._targets import is_classification_target
 from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, AuxiliaryTargets
 from ._monah import DEFAULT_ACTIONS, MonahTranscriber, hundreds_in_words
+from ._selection import AuxiliaryTaskSelector
 from ._weighting import MutualInfoLossWeights
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "DEFAULT_ACTIONS",
     "PROSODY_TARGETS",
     "AuxiliaryTargets",
+    "AuxiliaryTaskSelector",
     "MonahTranscriber",
     "MutualInfoLossWeights",
     "hundreds_in_words",

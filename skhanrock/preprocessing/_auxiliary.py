@@ -4,22 +4,12 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import QuantileTransformer
-from sklearn.utils.validation import check_is_fitted
 
-from .._frame import (
-    AUX_PREFIX,
-    LABEL_OFFSETS_ATTR,
-    carry_attrs,
-    check_fitted_columns,
-    check_numeric_columns,
-    columns_with,
-    talkturn_frame_tags,
-)
-from .._targets import check_labels, regression_labels, resolve_task
+from .._frame import AUX_PREFIX, LABEL_OFFSETS_ATTR, check_dataframe, check_numeric_columns
+from .._targets import check_labels, regression_labels
 from .._validation import check_number
+from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
 
 __all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
 
@@ -37,7 +27,7 @@ _RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
 _MAX_LABEL_OFFSET = 64
 
 
-class AuxiliaryTargets(TransformerMixin, BaseEstimator):
+class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     """Turn preprocessed features into auxiliary targets (``aux:<name>`` columns).
 
     Each feature becomes its percentile rank among the *training* rows
@@ -52,19 +42,20 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     1. ``target_range`` when it is ``(low, high)`` or a preset:
        ``"iemocap"`` is (1, 5) (IEMOCAP valence, activation, dominance:
        ``p * 4 + 1``), ``"semaine"`` is (-1, 1) (SEMAINE traces: ``p * 2 - 1``);
-    2. (0, 1), the percentiles themselves, for a classification task or when
+    2. (0, 1), the percentiles themselves, for a classification target or when
        ``fit`` gets no ``y``;
-    3. for a regression task, the smallest and largest labelled ``y`` among
+    3. for a regression target, the smallest and largest labelled ``y`` among
        the training rows. A preset or an explicit range is the principled
        choice when the label scale is known, since a training sample need not
        reach the ends of the scale.
 
-    The transformer cannot see the pipeline's estimator, so ``task="auto"``
+    The transformer cannot see the pipeline's estimator, so ``target_type="auto"``
     decides from ``y`` by the rule of
     :func:`~skhanrock.preprocessing.is_classification_target`: floats are
     regression targets (with a warning when they are all whole numbers, as
     class codes with ``NaN`` for unlabelled rows would be); strings, booleans,
-    categoricals and integers are classes. Pass ``task`` to decide yourself.
+    categoricals and integers are classes. Pass ``target_type`` to decide
+    yourself.
 
     The history and future families (``h``, ``f``) need the labels, which a
     transformer does not see at prediction time: this step only records the
@@ -83,7 +74,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         ``["AU05_r"]``).
     target_range : "auto", "iemocap", "semaine" or (low, high), default="auto"
         Range the percentiles are scaled to (see above).
-    task : {"auto", "classification", "regression"}, default="auto"
+    target_type : {"auto", "classification", "regression"}, default="auto"
         Kind of primary target; only used to choose the range when
         ``target_range="auto"``.
     history, future : int, default=4
@@ -94,6 +85,12 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     n_quantiles : int, default=1000
         Resolution of the percentile ranks, at least 2 (the lowest and the
         highest value); capped by the number of rows.
+    task : str, default="deprecated"
+        Deprecated alias of ``target_type`` (a FutureWarning at ``fit``;
+        removed in 0.4): the estimators' "tasks" are loss heads.
+
+        .. deprecated:: 0.2
+           Use ``target_type``.
 
     Attributes
     ----------
@@ -103,15 +100,20 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         Feature columns that were constant on the training rows; their
         targets carry no information and are not produced (a warning names
         them).
-    task_ : {"classification", "regression"} or None
-        The task the range was chosen for; None when fitted without ``y`` and
-        with ``task="auto"``.
+    target_type_ : {"classification", "regression"} or None
+        The kind of target the range was chosen for; None when fitted without
+        ``y`` and with ``target_type="auto"``. (``task_``, its deprecated
+        alias, is removed in 0.4.)
     target_range_ : tuple of float
         ``(low, high)``: a percentile ``p`` becomes ``low + p * (high - low)``.
     label_offsets_ : tuple of int
         History/future label offsets handed to the estimator.
     quantiles_ : QuantileTransformer or None
         The fitted percentile ranks; None when no target is produced.
+    feature_names_in_ : ndarray of str
+        Columns of the frame seen in ``fit``; ``transform`` accepts these.
+    n_features_in_ : int
+        Number of those columns.
 
     Examples
     --------
@@ -128,20 +130,21 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
     Valence on IEMOCAP's 1..5 scale, rounded to whole numbers:
 
     >>> valence = y.map({"sad": 1.0, "angry": 2.0, "neutral": 3.0, "happy": 5.0})
-    >>> aux = AuxiliaryTargets(task="regression", target_range="iemocap").fit(X, valence)
-    >>> aux.task_, aux.target_range_
+    >>> aux = AuxiliaryTargets(target_type="regression", target_range="iemocap").fit(X, valence)
+    >>> aux.target_type_, aux.target_range_
     ('regression', (1.0, 5.0))
     """
 
-    def __init__(self, families="ap", columns=None, target_range="auto", task="auto",
-                 history=4, future=4, n_quantiles=1000):
+    def __init__(self, families="ap", columns=None, target_range="auto", target_type="auto",
+                 history=4, future=4, n_quantiles=1000, task=DEPRECATED):
         self.families = families
         self.columns = columns
         self.target_range = target_range
-        self.task = task
+        self.target_type = target_type
         self.history = history
         self.future = future
         self.n_quantiles = n_quantiles
+        self.task = task
 
     def _check_parameters(self):
         if not isinstance(self.families, str) or set(self.families) - set("aphf"):
@@ -182,14 +185,6 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
                 offsets += [sign * k for k in range(1, count + 1)]
         return tuple(sorted(offsets))
 
-    def _fit_task(self, y):
-        if y is None and self.task == "auto":
-            return None
-        # An explicit task is returned without reading y; with an explicit range
-        # the task changes nothing, so a guess needs no warning.
-        return resolve_task(self.task, y, "AuxiliaryTargets",
-                            warn=self._explicit_range() is None)
-
     def _explicit_range(self):
         """The range ``target_range`` names, or None for "auto"."""
         if isinstance(self.target_range, str):
@@ -213,10 +208,10 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         explicit = self._explicit_range()
         if explicit is not None:
             return explicit
-        if self.task_ != "regression":
+        if self.target_type_ != "regression":
             return 0.0, 1.0
         if y is None:
-            raise ValueError("AuxiliaryTargets(task='regression', target_range='auto') "
+            raise ValueError("AuxiliaryTargets(target_type='regression', target_range='auto') "
                              "takes the range of y, but fit got y=None; pass y or "
                              "target_range=(low, high).")
         labels = regression_labels(y, "AuxiliaryTargets")
@@ -235,7 +230,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         X : DataFrame
             Talkturn frame with the feature columns of the requested families.
         y : array-like or None, default=None
-            Primary labels, one per row of ``X``; only used to choose the task
+            Primary labels, one per row of ``X``; only used to choose the target type
             and the range when ``target_range="auto"``.
 
         Returns
@@ -260,7 +255,9 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
         self.constant_features_ = constant
         self.target_columns_ = {t: c for t, c in targets.items() if c not in constant}
         keep = [i for i, c in enumerate(targets.values()) if c not in constant]
-        self.task_ = self._fit_task(y)
+        # An explicit target type is taken without reading y; with an explicit range
+        # the type changes nothing, so a guess from y needs no warning.
+        self.target_type_ = self._fit_target_type(y, warn=self._explicit_range() is None)
         self.target_range_ = self._fit_target_range(y)
         self.quantiles_ = None
         if keep:
@@ -270,13 +267,10 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             self.quantiles_ = QuantileTransformer(
                 n_quantiles=min(self.n_quantiles, len(X)),
                 output_distribution="uniform", subsample=None).fit(values[:, keep])
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(X.columns)
-        return self
+        return self._fit_columns(X)
 
     def _check_columns(self, X, targets):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be a pandas DataFrame, got {type(X).__name__}.")
+        check_dataframe(X)
         if len(X) == 0:
             raise ValueError("X is empty: at least one talkturn row is needed to fit the "
                              "percentile ranks.")
@@ -286,23 +280,7 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
                 f"AuxiliaryTargets(families={self.families!r}) needs the feature column(s) "
                 f"{missing}, which X does not have.")
 
-    def transform(self, X):
-        """Return a copy of ``X`` with the ``aux:*`` target columns added.
-
-        Parameters
-        ----------
-        X : DataFrame
-            Talkturn frame with the feature columns seen in ``fit``.
-
-        Returns
-        -------
-        DataFrame
-            A copy of ``X`` with one ``aux:<name>`` column per target (values
-            in ``target_range_``, missing where the feature is) and the label
-            offsets in ``attrs``.
-        """
-        check_is_fitted(self, "target_columns_")
-        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
+    def _transform(self, X):
         output = X.copy()
         if self.target_columns_:
             values = check_numeric_columns(X, list(self.target_columns_.values()))
@@ -310,24 +288,10 @@ class AuxiliaryTargets(TransformerMixin, BaseEstimator):
             ranks = self.quantiles_.transform(values) * (high - low) + low
             for j, target in enumerate(self.target_columns_):
                 output[target] = ranks[:, j]
-        return carry_attrs(output, X, **{LABEL_OFFSETS_ATTR: self.label_offsets_})
+        return output
 
-    def get_feature_names_out(self, input_features=None):
-        """Input column names plus the target columns.
+    def _added_columns(self):
+        return self.target_columns_
 
-        Parameters
-        ----------
-        input_features : ignored
-            Present for scikit-learn's API; the names seen in ``fit`` are used.
-
-        Returns
-        -------
-        ndarray of str
-            The columns of the transformed frame.
-        """
-        check_is_fitted(self, "target_columns_")
-        return columns_with(self.feature_names_in_, self.target_columns_)
-
-    def __sklearn_tags__(self):
-        tags = talkturn_frame_tags(super().__sklearn_tags__())
-        return tags
+    def _handed_on(self):
+        return {LABEL_OFFSETS_ATTR: self.label_offsets_}

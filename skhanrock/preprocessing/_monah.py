@@ -4,21 +4,16 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
-    carry_attrs,
-    check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
-    columns_with,
     conversation_sort_order,
     refuse_rows,
-    talkturn_frame_tags,
     text_as_strings,
 )
 from .._validation import check_number, is_finite_number
+from ._base import DEPRECATED, FrameTransformer, renamed_parameter
 
 __all__ = ["DEFAULT_ACTIONS", "MonahTranscriber", "hundreds_in_words"]
 
@@ -123,27 +118,27 @@ def _bin_word(z, edges, words):
     return words[int(np.searchsorted(edges, z, side="right"))]
 
 
-class MonahTranscriber(TransformerMixin, BaseEstimator):
+class MonahTranscriber(FrameTransformer):
     """Weave nonverbal cues into each talkturn's text (the MONAH narrative).
 
     Adds a ``narrative`` column following the MONAH rules; the template is
     ``"the <speaker> <actions> <delay> the <speaker> <tone> and <rate> said
     <text>."`` where each part appears only when its cue fired:
 
-    - actions (family ``a``): an action unit whose ``AUxx_c`` flag is 1 (present
+    - actions (cue ``a``): an action unit whose ``AUxx_c`` flag is 1 (present
       in every frame of the talkturn), ``smiled`` when the ``smile`` flag is 1
       (AU06 and AU12 together for at least 0.5 s), ``displayed a positive
       expression`` when ``AU12_c`` is 1;
-    - tone (family ``p``): a Vokaturi probability whose z-score against the
+    - tone (cue ``p``): a Vokaturi probability whose z-score against the
       same speaker's earlier talkturns exceeds ``tone_threshold`` gives
       ``happily``, ``angrily`` or ``sadly`` (sad wins over angry over happy);
       a tone outside [0, 1] is an error naming the column and the row (NaN
       is a missing tone);
-    - speech rate (family ``p``): words per minute, z-scored the same way, in
+    - speech rate (cue ``p``): words per minute, z-scored the same way, in
       the bins ``rate_edges``: very slowly, slowly, (nothing), quickly, very
       quickly; a talkturn without words or without a positive duration has no
       rate, and is left out of the speaker's statistics too;
-    - delay (family ``p``): a pause of at least ``min_delay`` seconds before a
+    - delay (cue ``p``): a pause of at least ``min_delay`` seconds before a
       change of speaker, attached to the talkturn after the pause: ``after N
       hundred milliseconds`` followed by a short / slightly long / long /
       significantly long delay for the pause's z-score in the bins
@@ -157,9 +152,9 @@ class MonahTranscriber(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    families : str, default="vpa"
-        ``v`` verbatim words, ``p`` prosody (tone, rate, delay), ``a`` actions.
-        The verbatim words are always included.
+    cues : str, default="vpa"
+        The MONAH cues to narrate: ``v`` verbatim words, ``p`` prosody (tone,
+        rate, delay), ``a`` actions. The verbatim words are always included.
     actions : dict or None, default=None
         Action unit name (str; its flag is the column ``<name>_c``) to the
         words narrated for it (non-empty str); None uses
@@ -188,6 +183,20 @@ text_column, start_column, end_column : str
         Column the narratives are written to. It may not be a column the
         transcriber reads (a column role above, an ``actions`` flag,
         ``smile``, ``AU12_c`` or a tone), which the narratives would overwrite.
+    families : str, default="deprecated"
+        Deprecated alias of ``cues`` (a FutureWarning at ``fit``; removed in
+        0.4): "families" names the auxiliary target families of
+        :class:`~skhanrock.AuxiliaryTargets`.
+
+        .. deprecated:: 0.2
+           Use ``cues``.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        Columns of the frame seen in ``fit``; ``transform`` accepts these.
+    n_features_in_ : int
+        Number of those columns.
 
     Examples
     --------
@@ -202,14 +211,14 @@ text_column, start_column, end_column : str
 the woman said no.']
     """
 
-    def __init__(self, families="vpa", actions=None, tone_threshold=2.0,
+    def __init__(self, cues="vpa", actions=None, tone_threshold=2.0,
                  rate_edges=(-2.0, -1.0, 1.0, 2.0), min_delay=0.2,
                  delay_edges=(-1.0, 0.0, 1.0, 2.0), min_history=2,
                  conversation_column="conversation", turn_column="turn",
                  speaker_column="speaker", speaker_label_column="speaker_label",
                  text_column="text", start_column="start", end_column="end",
-                 output_column="narrative"):
-        self.families = families
+                 output_column="narrative", families=DEPRECATED):
+        self.cues = cues
         self.actions = actions
         self.tone_threshold = tone_threshold
         self.rate_edges = rate_edges
@@ -224,13 +233,15 @@ the woman said no.']
         self.start_column = start_column
         self.end_column = end_column
         self.output_column = output_column
+        self.families = families
 
-    def _check_parameters(self):
-        unknown = sorted(set(str(self.families)) - set("vpa"))
-        if unknown or not isinstance(self.families, str):
+    def _check_parameters(self, *, warn=True):
+        """Check the parameters; return the cues (``families`` while it is an alias)."""
+        cues = renamed_parameter(self, "cues", "families", "vpa", warn=warn)
+        if not isinstance(cues, str) or set(cues) - set("vpa"):
             raise ValueError(
-                f"families must be letters among 'v' (verbatim), 'p' (prosody) and 'a' "
-                f"(actions), got {self.families!r}.")
+                f"cues must be letters among 'v' (verbatim), 'p' (prosody) and 'a' "
+                f"(actions), got {cues!r}.")
         _check_actions(self.actions)
         check_number("tone_threshold", self.tone_threshold)
         for name in ("rate_edges", "delay_edges"):
@@ -239,6 +250,7 @@ the woman said no.']
         check_number("min_delay", self.min_delay, low=0)
         check_number("min_history", self.min_history, low=1, integer=True)
         self._check_output_column()
+        return cues
 
     def _check_output_column(self):
         """Refuse an output column that would overwrite a column the transcriber reads."""
@@ -275,55 +287,21 @@ the woman said no.']
             The transformer, with ``feature_names_in_`` set.
         """
         self._check_parameters()
-        frame = self._check_frame(X)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = len(frame.columns)
-        return self
+        return self._fit_columns(self._check_frame(X))
 
-    def transform(self, X):
-        """Return a copy of ``X`` with the narrative column added.
-
-        Parameters
-        ----------
-        X : DataFrame
-            Talkturn frame.
-
-        Returns
-        -------
-        DataFrame
-            A copy of ``X`` in the caller's row order, with the narratives in
-            ``output_column``.
-        """
-        check_is_fitted(self, "feature_names_in_")
-        self._check_parameters()
-        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
+    def _transform(self, X):
+        # Nothing is learnt: the parameters as they are now (set_params after fit) decide.
+        cues = self._check_parameters(warn=False)
         frame = self._check_frame(X)
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
-        ordered = frame.iloc[order]
         narratives = np.empty(len(frame), dtype=object)
-        narratives[order] = self._narratives(ordered)
-        output = carry_attrs(frame.copy(), X)
+        narratives[order] = self._narratives(frame.iloc[order], cues)
+        output = frame.copy()
         output[self.output_column] = narratives
         return output
 
-    def get_feature_names_out(self, input_features=None):
-        """Input column names plus the narrative column.
-
-        Parameters
-        ----------
-        input_features : ignored
-            Present for scikit-learn's API; the names seen in ``fit`` are used.
-
-        Returns
-        -------
-        ndarray of str
-            The columns of the transformed frame.
-        """
-        check_is_fitted(self, "feature_names_in_")
-        return columns_with(self.feature_names_in_, [self.output_column])
-
-    def __sklearn_tags__(self):
-        return talkturn_frame_tags(super().__sklearn_tags__())
+    def _added_columns(self):
+        return [self.output_column]
 
     # ------------------------------------------------------------- the cues
     def _earlier_z(self, ordered, values):
@@ -412,13 +390,12 @@ the woman said no.']
             delays.append(f"{words} {qualifier}" if qualifier else words)
         return delays
 
-    def _narratives(self, ordered):
-        families = str(self.families)
+    def _narratives(self, ordered, cues):
         texts = text_as_strings(ordered, self.text_column)
         n = len(ordered)
         times = self._times(ordered)
-        actions = self._actions(ordered) if "a" in families else [[]] * n
-        prosody = "p" in families
+        actions = self._actions(ordered) if "a" in cues else [[]] * n
+        prosody = "p" in cues
         tones = self._tones(ordered) if prosody else [None] * n
         rates = self._rates(ordered, texts, times) if prosody else [None] * n
         delays = self._delays(ordered, times) if prosody else [None] * n

@@ -3,33 +3,29 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
-    carry_attrs,
-    check_fitted_columns,
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
     pipeline_attr,
-    talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
-from .._targets import check_labels, regression_labels, resolve_task
+from .._targets import check_labels, regression_labels
 from .._validation import check_number
+from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
 
 __all__ = ["MutualInfoLossWeights"]
 
 PRIMARY_TASK = "y"
 
 
-class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
+class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
     """Split the loss weight between the primary task and the auxiliary tasks.
 
     The primary task gets ``primary_weight``; the rest, ``1 - primary_weight``,
@@ -45,7 +41,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     Mutual information comes from scikit-learn's ``mutual_info_classif``
     (class labels) or ``mutual_info_regression`` (regression targets), on the
     training rows where both the primary label and the task's target exist.
-    ``task="auto"`` tells them apart by the rule of
+    ``target_type="auto"`` tells them apart by the rule of
     :func:`~skhanrock.preprocessing.is_classification_target`, as :class:`~skhanrock.AuxiliaryTargets`
     does.
     History/future targets are built from ``y`` with the estimator's rule
@@ -62,22 +58,33 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         Weight of the primary task; the paper searches [0.50, 0.99].
     n_neighbors : int, default=3
         Neighbours of scikit-learn's mutual information estimator; at least 1.
-    task : {"auto", "classification", "regression"}, default="auto"
+    target_type : {"auto", "classification", "regression"}, default="auto"
         Kind of primary target, which picks the mutual information estimator.
     conversation_column, turn_column : str, default="conversation", "turn"
         Column roles of the talkturn frame (history/future labels never cross
         a conversation).
     random_state : int, RandomState or None, default=None
         Seeds the random assignment and the mutual information estimators.
+    task : str, default="deprecated"
+        Deprecated alias of ``target_type`` (a FutureWarning at ``fit``;
+        removed in 0.4): the estimators' "tasks" are loss heads.
+
+        .. deprecated:: 0.2
+           Use ``target_type``.
 
     Attributes
     ----------
-    task_ : {"classification", "regression"}
+    target_type_ : {"classification", "regression"}
         The kind of primary target the mutual information was computed for.
+        (``task_``, its deprecated alias, is removed in 0.4.)
     mutual_info_ : Series
         Mutual information of each auxiliary task with the primary target.
     loss_weights_ : Series
         Weight per task, ``"y"`` first; sums to one.
+    feature_names_in_ : ndarray of str
+        Columns of the frame seen in ``fit``; ``transform`` accepts these.
+    n_features_in_ : int
+        Number of those columns.
 
     Examples
     --------
@@ -90,15 +97,17 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
     (['y', 'aux:happy', 'aux:sad'], 1.0)
     """
 
-    def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3, task="auto",
-                 conversation_column="conversation", turn_column="turn", random_state=None):
+    def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3,
+                 target_type="auto", conversation_column="conversation", turn_column="turn",
+                 random_state=None, task=DEPRECATED):
         self.assignment = assignment
         self.primary_weight = primary_weight
         self.n_neighbors = n_neighbors
-        self.task = task
+        self.target_type = target_type
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.random_state = random_state
+        self.task = task
 
     def _check_parameters(self):
         if self.assignment not in ("random", "linear", "softmax"):
@@ -131,8 +140,8 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
                                      turn_column=self.turn_column)
         # The loss weights come from each auxiliary task's mutual information with y.
         labels = check_labels(y, frame, "MutualInfoLossWeights").reset_index(drop=True)
-        self.task_ = resolve_task(self.task, y, "MutualInfoLossWeights")
-        if self.task_ == "regression":
+        self.target_type_ = self._fit_target_type(y)
+        if self.target_type_ == "regression":
             regression_labels(labels, "MutualInfoLossWeights")
         tasks = self._task_targets(frame, labels)
         # The estimators add noise row by row: rows in one canonical order make the
@@ -140,9 +149,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         self.mutual_info_ = self._mutual_information(tasks.iloc[order], labels.iloc[order])
         self.loss_weights_ = self._weights(self.mutual_info_)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = len(frame.columns)
-        return self
+        return self._fit_columns(frame)
 
     def _task_targets(self, frame, labels):
         """Each auxiliary task's target per row (caller order), NaN where missing."""
@@ -165,7 +172,7 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         return targets
 
     def _mutual_information(self, tasks, labels):
-        classification = self.task_ == "classification"
+        classification = self.target_type_ == "classification"
         codes, classes = pd.factorize(labels)
         code_of = {label: code for code, label in enumerate(classes)}
         information = {}
@@ -209,41 +216,14 @@ class MutualInfoLossWeights(TransformerMixin, BaseEstimator):
         return pd.concat([pd.Series({PRIMARY_TASK: float(self.primary_weight)}),
                           weights]).rename("loss_weight")
 
-    def transform(self, X):
-        """Return a shallow copy of ``X`` carrying the weights in ``attrs``.
+    def _transform(self, X):
+        # The weights travel in attrs: the columns are X's own, unchanged.
+        return X.copy(deep=False)
 
-        Parameters
-        ----------
-        X : DataFrame
-            Talkturn frame.
-
-        Returns
-        -------
-        DataFrame
-            A shallow copy of ``X`` whose ``attrs`` carry ``loss_weights_``.
-        """
-        check_is_fitted(self, "loss_weights_")
-        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
-        return carry_attrs(X.copy(deep=False), X,
-                           **{LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()})
-
-    def get_feature_names_out(self, input_features=None):
-        """The input column names (the weights travel in ``attrs``).
-
-        Parameters
-        ----------
-        input_features : ignored
-            Present for scikit-learn's API; the names seen in ``fit`` are used.
-
-        Returns
-        -------
-        ndarray of str
-            The columns of ``X`` seen in ``fit``.
-        """
-        check_is_fitted(self, "loss_weights_")
-        return self.feature_names_in_.copy()
+    def _handed_on(self):
+        return {LOSS_WEIGHTS_ATTR: self.loss_weights_.to_dict()}
 
     def __sklearn_tags__(self):
-        tags = talkturn_frame_tags(super().__sklearn_tags__())
+        tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags

@@ -1,0 +1,157 @@
+"""The skeleton the talkturn-frame transformers share.
+
+:class:`FrameTransformer` owns what every step of the paper's pipeline does
+the same way: ``transform`` refuses an unfitted step and columns other than
+those of ``fit``, carries the caller's ``DataFrame.attrs`` (deep-copied) plus
+what the step hands on, ``get_feature_names_out`` names the output columns,
+and the tags say "a 2-D frame with text and gaps". A subclass writes ``fit``
+(ending with :meth:`FrameTransformer._fit_columns`) and ``_transform``, and
+says which columns it adds and what it hands on; nothing else.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import deprecated
+from sklearn.utils.validation import check_is_fitted
+
+from .._frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
+from .._targets import TASKS, resolve_task
+
+__all__ = ["DEPRECATED", "FrameTransformer", "TargetTypeMixin", "renamed_parameter"]
+
+#: Default of a renamed parameter's old name: any other value is the user's,
+#: and gets a FutureWarning naming the new parameter.
+DEPRECATED = "deprecated"
+# Versions named in the deprecation messages: a renamed name lives two releases.
+_RENAMED_IN, _REMOVED_IN = "0.2", "0.4"
+
+
+def renamed_parameter(estimator, new, old, default, *, warn=True):
+    """The value of parameter ``new``, or of its deprecated alias ``old`` when that is set.
+
+    As scikit-learn deprecates a parameter: the old name defaults to
+    :data:`DEPRECATED`; a value given to it is used with a FutureWarning,
+    and is an error when the new name was set too (which one would win?).
+    Called where the parameter is used (``fit``), never in ``__init__``,
+    so that ``get_params`` and ``clone`` keep both names as given.
+    """
+    value, alias = getattr(estimator, new), getattr(estimator, old)
+    if isinstance(alias, str) and alias == DEPRECATED:
+        return value
+    owner = type(estimator).__name__
+    if not (isinstance(value, str) and value == default):
+        raise ValueError(f"{owner} got both {new}={value!r} and its deprecated alias "
+                         f"{old}={alias!r}; pass {new} only.")
+    if warn:
+        # stacklevel: this function, the step's helper, its fit, then the caller's line.
+        warnings.warn(f"{owner}: '{old}' was renamed '{new}' in version {_RENAMED_IN} and "
+                      f"will be removed in {_REMOVED_IN}; pass {new}={alias!r} instead.",
+                      FutureWarning, stacklevel=4)
+    return alias
+
+
+class FrameTransformer(TransformerMixin, BaseEstimator):
+    """Base of the transformers from a talkturn frame to a talkturn frame.
+
+    Subclasses implement ``fit`` (ending with :meth:`_fit_columns`),
+    :meth:`_transform`, and, when they add columns or hand values to later
+    steps, :meth:`_added_columns` and :meth:`_handed_on`.
+    """
+
+    def _fit_columns(self, X):
+        """Record the columns ``fit`` saw: ``transform`` accepts exactly these."""
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        return self
+
+    def _transform(self, X):
+        """The output frame: a copy of ``X`` (never ``X`` itself) with the step's columns."""
+        raise NotImplementedError
+
+    def _added_columns(self):
+        """Names of the columns ``_transform`` adds, in order (none by default)."""
+        return ()
+
+    def _handed_on(self):
+        """``{attrs key: value}`` the output carries to later steps (none by default)."""
+        return {}
+
+    def transform(self, X):
+        """Return a copy of ``X`` with this step's output added.
+
+        What is added (columns, or entries of ``attrs`` for a later step) is
+        described in the class documentation.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Talkturn frame with the columns seen in ``fit``, in their order.
+
+        Returns
+        -------
+        DataFrame
+            A copy of ``X`` in the caller's row order, with the step's columns
+            (see :meth:`get_feature_names_out`) and a deep copy of ``X.attrs``
+            plus what the step hands on.
+        """
+        # feature_names_in_ is set last in fit: a fit that failed half-way is not fitted.
+        check_is_fitted(self, "feature_names_in_")
+        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
+        return carry_attrs(self._transform(X), X, **self._handed_on())
+
+    def get_feature_names_out(self, input_features=None):
+        """Input column names plus the columns this step adds.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn's API; the names seen in ``fit`` are used.
+
+        Returns
+        -------
+        ndarray of str
+            The columns of the transformed frame.
+        """
+        check_is_fitted(self, "feature_names_in_")
+        return columns_with(self.feature_names_in_, self._added_columns())
+
+    def __sklearn_tags__(self):
+        tags = talkturn_frame_tags(super().__sklearn_tags__())
+        # Honest about what fit takes (a 2-D table, as a talkturn DataFrame), so that
+        # scikit-learn's common checks run; tests/test_common_transformers.py lists
+        # those that cannot pass, with the reason of each.
+        return tags
+
+
+class TargetTypeMixin:
+    """The ``target_type`` parameter of a transformer that looks at ``y``.
+
+    A transformer cannot see the pipeline's estimator, so it is told, or
+    infers, whether ``y`` holds classes or numbers. The parameter was called
+    ``task``, a word the estimators use for a loss head; ``task`` and the
+    fitted ``task_`` remain as deprecated aliases.
+    """
+
+    def _fit_target_type(self, y, *, warn=True):
+        """``"classification"`` or ``"regression"``, or None for "auto" without ``y``.
+
+        ``warn`` says whether an "auto" guess from whole-number floats deserves a
+        warning (it does not when the guess changes nothing).
+        """
+        target_type = renamed_parameter(self, "target_type", "task", "auto")
+        owner = type(self).__name__
+        if not (isinstance(target_type, str) and target_type in TASKS):
+            raise ValueError(f"{owner}: target_type must be one of {TASKS}, "
+                             f"got {target_type!r}.")
+        if y is None and target_type == "auto":
+            return None
+        return resolve_task(target_type, y, owner, warn=warn)
+
+    @deprecated(f"task_ was renamed target_type_ in version {_RENAMED_IN} and will be "
+                f"removed in {_REMOVED_IN}.")
+    @property
+    def task_(self):
+        """Deprecated alias of ``target_type_``."""
+        return self.target_type_
