@@ -21,6 +21,7 @@ from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhanrock import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
+from skhanrock.preprocessing import AuxiliaryTaskSelector
 from skhanrock.datasets import make_conversations
 
 _FRAME = ("X must be a talkturn DataFrame whose columns are named by role (conversation, "
@@ -65,7 +66,8 @@ def _expected_failed_checks(estimator):
     return failures
 
 
-@parametrize_with_checks([MonahTranscriber(), AuxiliaryTargets(), MutualInfoLossWeights()],
+@parametrize_with_checks([MonahTranscriber(), AuxiliaryTargets(), AuxiliaryTaskSelector(),
+                          MutualInfoLossWeights()],
                          expected_failed_checks=_expected_failed_checks, xfail_strict=True)
 def test_sklearn_common_checks(estimator, check):
     check(estimator)

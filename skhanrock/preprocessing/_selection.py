@@ -108,8 +108,9 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         network's ``score`` (accuracy, or R² for regression).
     n_neighbors : int, default=3
         ``"mutual_info"``: neighbours of the mutual information estimator.
-    task : {"auto", "classification", "regression"}, default="auto"
-        Kind of primary target (see :class:`~skhanrock.MutualInfoLossWeights`).
+    target_type : {"auto", "classification", "regression"}, default="auto"
+        Kind of primary target (see :class:`~skhanrock.MutualInfoLossWeights`);
+        it picks the mutual information estimator and the proxy network.
     conversation_column, turn_column : str, default="conversation", "turn"
         Column roles of the talkturn frame; held-out splits keep each
         conversation whole.
@@ -130,7 +131,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         The ``aux:*`` columns kept.
     selected_offsets_ : tuple of int
         The history/future label offsets kept.
-    task_ : {"classification", "regression"}
+    target_type_ : {"classification", "regression"}
         Kind of primary target.
     baseline_score_ : float or None
         ``"proxy"``: held-out score with no auxiliary task; None otherwise.
@@ -160,7 +161,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
 
     def __init__(self, method="mutual_info", threshold=0.1, k=None, min_gain=0.005,
                  grouping="family", proxy_params=None, holdout_fraction=0.25, n_splits=1,
-                 scoring=None, n_neighbors=3, task="auto", conversation_column="conversation",
+                 scoring=None, n_neighbors=3, target_type="auto", conversation_column="conversation",
                  turn_column="turn", random_state=None):
         self.method = method
         self.threshold = threshold
@@ -172,14 +173,15 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         self.n_splits = n_splits
         self.scoring = scoring
         self.n_neighbors = n_neighbors
-        self.task = task
+        self.target_type = target_type
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.random_state = random_state
 
     def _check_parameters(self):
         for name, allowed in (("method", ("mutual_info", "proxy")),
-                              ("grouping", ("family", "task"))):
+                              ("grouping", ("family", "task")),
+                              ("target_type", ("auto", "classification", "regression"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {list(allowed)}, "
                                  f"got {getattr(self, name)!r}.")
@@ -214,7 +216,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
                                      turn_column=self.turn_column)
         labels = check_labels(y, frame, type(self).__name__)
-        self.task_ = resolve_task(self.task, y, type(self).__name__)
+        self.target_type_ = resolve_task(self.target_type, y, type(self).__name__)
         columns = [str(c) for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         offsets = check_label_offsets(
             pipeline_attr(frame, LABEL_OFFSETS_ATTR, "label_offsets", default=()),
@@ -239,7 +241,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ mutual info
     def _fit_mutual_info(self, frame, labels):
         weighting = MutualInfoLossWeights(
-            n_neighbors=self.n_neighbors, task=self.task_,
+            n_neighbors=self.n_neighbors, target_type=self.target_type_,
             conversation_column=self.conversation_column, turn_column=self.turn_column,
             random_state=self.random_state).fit(frame, labels)
         self.scores_ = weighting.mutual_info_.rename("score")
@@ -293,7 +295,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
     def _proxy_network(self, seed):
         from ..nn import HanRockClassifier, HanRockRegressor
 
-        kind = HanRockClassifier if self.task_ == "classification" else HanRockRegressor
+        kind = HanRockClassifier if self.target_type_ == "classification" else HanRockRegressor
         params = {**_PROXY_DEFAULTS, "random_state": seed, "verbose": 0,
                   "conversation_column": self.conversation_column,
                   "turn_column": self.turn_column, **(self.proxy_params or {})}
