@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+
+from skhanrock import HanRockClassifier, HanRockRegressor
+from skhanrock._testing import TINY
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_save_and_load_restore_the_predictions_in_a_fresh_process(
+        kind, conversations, regression_conversations, tmp_path):
+    X, y = conversations if kind == "classifier" else regression_conversations
+    X = X.assign(**{"aux:AU05": X["AU05_r"] / 5})
+    cls = HanRockClassifier if kind == "classifier" else HanRockRegressor
+    extra = {"class_weight": {y.dropna().iloc[0]: 2.0}} if kind == "classifier" else {}
+    net = cls(**TINY, label_offsets=(-1, 2), loss_weights=0.7, **extra).fit(X, y * 1
+                                                                             if kind == "classifier"
+                                                                             else y * 10)
+    path = net.save(tmp_path / "model.skhanrock")
+    X.to_pickle(tmp_path / "X.pkl")
+    method = "predict_proba" if kind == "classifier" else "predict"
+    np.save(tmp_path / "expected.npy", getattr(net, method)(X))
+    script = (
+        "import numpy as np, pandas as pd, pickle, sys\n"
+        "pickle.load = None  # the model must load without unpickling\n"
+        f"from skhanrock import {cls.__name__} as cls\n"
+        f"net = cls.load({str(path)!r})\n"
+        f"X = pd.read_pickle({str(tmp_path / 'X.pkl')!r})\n"
+        f"got = net.{method}(X)\n"
+        f"np.testing.assert_array_equal(got, np.load({str(tmp_path / 'expected.npy')!r}))\n"
+        "print(net.loss_weights_.round(3).to_dict(), net.label_offsets_)\n")
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "(-1, 2)" in result.stdout
+    loaded = cls.load(path)
+    assert loaded.get_params()["loss_weights"] == 0.7
+    assert loaded.task_names_ == net.task_names_
+    loaded.partial_fit(X, y if kind == "classifier" else y * 10)  # keeps training the same model
+    assert loaded.vocabulary_ == net.vocabulary_
+
+
+def test_load_refuses_other_files_and_classes(conversations, tmp_path):
+    X, y = conversations
+    path = HanRockClassifier(**TINY).fit(X, y).save(tmp_path / "model.skhanrock")
+    with pytest.raises(ValueError, match="holds a HanRockClassifier.*HanRockClassifier.load"):
+        HanRockRegressor.load(path)
+    (tmp_path / "bad").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a model written by skhanrock"):
+        HanRockClassifier.load(tmp_path / "bad")
+    import json
+    import zipfile
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("skhanrock.json"))
+        weights = archive.read("weights.pt")
+    config["format"] = 99
+    with zipfile.ZipFile(tmp_path / "future.skhanrock", "w") as archive:
+        archive.writestr("skhanrock.json", json.dumps(config))
+        archive.writestr("weights.pt", weights)
+    with pytest.raises(ValueError, match="format 99"):
+        HanRockClassifier.load(tmp_path / "future.skhanrock")
+    config["format"], config["params"]["module"] = 1, {"__class__": "os.system"}
+    with zipfile.ZipFile(tmp_path / "evil.skhanrock", "w") as archive:
+        archive.writestr("skhanrock.json", json.dumps(config))
+        archive.writestr("weights.pt", weights)
+    with pytest.raises(ValueError, match="saved module 'os.system' is not one of"):
+        HanRockClassifier.load(tmp_path / "evil.skhanrock")
+    import torch
+    custom = HanRockClassifier.load(path)
+    custom.module = torch.nn.Linear  # set directly: set_params would rebuild the network
+    with pytest.raises(ValueError, match="stores module by name"):
+        custom.save(tmp_path / "x")

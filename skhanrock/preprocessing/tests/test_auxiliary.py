@@ -1,0 +1,174 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skhanrock import AuxiliaryTargets
+from skhanrock._frame import LABEL_OFFSETS_ATTR
+from skhanrock.preprocessing import is_classification_target
+
+
+def test_percentiles_are_fitted_on_training_rows_only(conversations):
+    X, y = conversations
+    train, test = X.iloc[:30], X.iloc[30:].copy()
+    test["AU05_r"] = 100.0  # far above every training value
+    aux = AuxiliaryTargets(families="a").fit(train, y.iloc[:30])
+    out = aux.transform(test)
+    assert np.allclose(out["aux:AU05"], 1.0)
+    train_ranks = aux.transform(train)["aux:AU05"]
+    assert train_ranks.min() == 0.0 and train_ranks.max() == 1.0
+    # percentiles preserve the order of the training values
+    by_feature = train_ranks.to_numpy()[np.argsort(train["AU05_r"].to_numpy())]
+    assert np.all(np.diff(by_feature) >= 0)
+
+
+def test_target_range_follows_the_primary_target(conversations, regression_conversations):
+    X, y = regression_conversations
+    out = AuxiliaryTargets(families="p").fit_transform(X, y)
+    values = out.filter(like="aux:").to_numpy()
+    assert np.isclose(np.nanmin(values), y.min()) and np.isclose(np.nanmax(values), y.max())
+    X, y = conversations
+    explicit = AuxiliaryTargets(families="p", target_range=(-1, 1)).fit_transform(X, y)
+    assert explicit.filter(like="aux:").min().min() == -1.0
+    classification = AuxiliaryTargets(families="p").fit_transform(X, y)
+    assert classification.filter(like="aux:").max().max() == 1.0
+
+
+ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
+
+
+@pytest.mark.parametrize("labels, params, task, target_range", [
+    (["sad", None, "happy", "sad", "angry", None, "sad", "happy"], {}, "classification",
+     (0.0, 1.0)),
+    ([0, 1, None, 2, 1, 0, None, 2], {}, "classification", (0.0, 1.0)),     # ints, gaps
+    (pd.Series([0, 1, None, 2, 1, 0, None, 2], dtype="Int64"), {}, "classification",
+     (0.0, 1.0)),
+    ([True, False, True, None, True, False, False, True], {}, "classification", (0.0, 1.0)),
+    ([1.5, 2.25, np.nan, 3.0, 4.5, 1.75, 2.0, 3.5], {}, "regression", (1.5, 4.5)),
+    (ROUNDED_VALENCE, {"target_type": "regression"}, "regression", (1.0, 5.0)),
+    (ROUNDED_VALENCE, {"target_type": "regression", "target_range": "auto"}, "regression", (1.0, 5.0)),
+    ([2.0, 3.0, np.nan, 3.0, 4.0, 3.0, 2.0, 4.0], {"target_range": "iemocap"}, "regression",
+     (1.0, 5.0)),
+    ([0.1, -0.3, np.nan, 0.2, 0.4, 0.0, -0.1, 0.3], {"target_range": "semaine"}, "regression",
+     (-1.0, 1.0)),
+    ([0.0, 1.0, np.nan, 2.0, 1.0, 0.0, 2.0, 1.0], {"target_type": "classification"},
+     "classification", (0.0, 1.0)),                                  # float class codes
+    (["sad"] * 8, {"target_range": (10, 20)}, "classification", (10.0, 20.0)),
+    (None, {}, None, (0.0, 1.0)),
+    (None, {"target_type": "regression", "target_range": "iemocap"}, "regression", (1.0, 5.0)),
+])
+def test_target_type_and_target_range_rule(labels, params, task, target_range):
+    X = pd.DataFrame({"f": [0.1, 0.5, 0.3, 0.9, 0.7, 0.2, 0.4, 0.8]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # none of these is a guess worth a warning
+        aux = AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
+    assert (aux.target_type_, aux.target_range_) == (task, target_range)
+    targets = aux.transform(X)["aux:f"]
+    assert targets.min() == target_range[0] and targets.max() == target_range[1]
+
+
+def test_whole_number_floats_are_regression_with_a_warning():
+    X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
+    with pytest.warns(UserWarning, match="whole numbers.*target_type='classification'"):
+        aux = AuxiliaryTargets(families="", columns=["f"]).fit(X, ROUNDED_VALENCE)
+    assert aux.target_type_ == "regression" and aux.target_range_ == (1.0, 5.0)
+    assert is_classification_target(pd.Series(ROUNDED_VALENCE)) is False
+    assert is_classification_target(pd.Categorical([1.0, 2.0, 1.0])) is True
+
+
+@pytest.mark.parametrize("params, labels, message", [
+    ({"target_type": "ordinal"}, ROUNDED_VALENCE, "target_type must be one of"),
+    ({"target_type": "ordinal"}, None, "target_type must be one of"),
+    ({"target_range": "meld"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
+    ({"target_range": (1, 1)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
+    ({"target_range": (0, np.inf)}, ROUNDED_VALENCE, r"target_range must be \(low, high\)"),
+    ({"target_range": "15"}, ROUNDED_VALENCE, "target_range must be 'auto', one of"),
+    ({"target_type": "regression"}, ["sad"] * 8, "y must be numeric.*position 0 is 'sad'"),
+    ({"target_type": "regression"}, None, "y=None.*target_range"),
+    ({"target_type": "regression"}, [2.0] * 8, "two different values.*target_range"),
+    ({}, [1.5, 2.5], "y has 2 values but X has 8 rows"),
+])
+def test_target_type_and_range_errors_name_the_parameter(params, labels, message):
+    X = pd.DataFrame({"f": np.linspace(0.0, 1.0, 8)})
+    with pytest.raises(ValueError, match=message):
+        AuxiliaryTargets(families="", columns=["f"], **params).fit(X, labels)
+
+
+def test_percentiles_are_exact_and_reproducible_beyond_ten_thousand_rows():
+    # scikit-learn's default subsamples 10,000 rows at random: two fits would differ.
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"f": rng.lognormal(size=12_000)})
+    fits = [AuxiliaryTargets(families="", columns=["f"]).fit(X) for _ in range(2)]
+    assert fits[0].quantiles_.subsample is None
+    np.testing.assert_array_equal(fits[0].quantiles_.quantiles_, fits[1].quantiles_.quantiles_)
+    np.testing.assert_allclose(fits[0].quantiles_.quantiles_[[0, -1], 0],
+                               [X["f"].min(), X["f"].max()])
+
+
+def test_user_columns_history_future_and_missing_values(conversations):
+    X, y = conversations
+    X = X.assign(AU05_r=X["AU05_r"].where(X["turn"] != 1))
+    out = AuxiliaryTargets(families="ah", columns={"pause": "start"}, history=2).fit_transform(X, y)
+    assert "aux:pause" in out.columns
+    assert out.attrs[LABEL_OFFSETS_ATTR] == (-2, -1)
+    assert out["aux:AU05"].isna().sum() == (X["turn"] == 1).sum()
+    assert AuxiliaryTargets(families="").fit_transform(X, y).attrs[LABEL_OFFSETS_ATTR] == ()
+
+
+def test_constant_feature_is_flagged_not_silently_nan(conversations):
+    X, y = conversations
+    X = X.assign(AU20_r=1.0)
+    with pytest.warns(UserWarning, match="AU20_r"):
+        aux = AuxiliaryTargets(families="a").fit(X, y)
+    assert aux.constant_features_ == ["AU20_r"]
+    assert "aux:AU20" not in aux.transform(X).columns
+
+
+def test_auxiliary_errors_and_input_untouched(conversations):
+    X, y = conversations
+    before = X.copy()
+    AuxiliaryTargets(families="aphf").fit_transform(X, y)
+    pd.testing.assert_frame_equal(X, before)
+    with pytest.raises(ValueError, match="families"):
+        AuxiliaryTargets(families="az").fit(X, y)
+    with pytest.raises(ValueError, match="AU05_r"):
+        AuxiliaryTargets(families="a").fit(X.drop(columns="AU05_r"), y)
+    with pytest.raises(ValueError, match="numeric"):
+        AuxiliaryTargets(families="a").fit(X.assign(AU05_r="high"), y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"families": "h", "history": 10 ** 5}, r"history must be an integer in \[0, 64\], got 100000"),
+    ({"families": "f", "future": 65}, r"future must be an integer in \[0, 64\], got 65"),
+    ({"families": "h", "history": 2.5}, r"history must be an integer in \[0, 64\], got 2.5"),
+    ({"history": None}, r"history must be an integer in \[0, 64\], got None"),
+    ({"future": "a"}, r"future must be an integer in \[0, 64\], got 'a'"),
+    ({"families": "h", "history": 0}, "history must be at least 1 when family 'h' is requested"),
+    ({"columns": "AU05_r"}, r"columns must be None, a list .*columns=\['AU05_r'\]"),
+    ({"columns": 5}, "columns must be None, a list"),
+    ({"n_quantiles": 0}, "n_quantiles must be an integer >= 2, got 0"),
+    ({"n_quantiles": -5}, "n_quantiles must be an integer >= 2, got -5"),
+    ({"n_quantiles": 1}, "n_quantiles must be an integer >= 2, got 1"),
+    ({"n_quantiles": 2.5}, "n_quantiles must be an integer >= 2, got 2.5"),
+])
+def test_auxiliary_parameters_are_refused_by_name(conversations, params, message):
+    X, y = conversations
+    with pytest.raises(ValueError, match=message):
+        AuxiliaryTargets(**params).fit(X, y)
+
+
+def test_auxiliary_parameter_bounds_are_inclusive(conversations):
+    X, y = conversations
+    aux = AuxiliaryTargets(families="hf", history=64, future=np.int64(1), n_quantiles=2).fit(X, y)
+    assert aux.label_offsets_ == (*range(-64, 0), 1)
+    # A count of zero is fine when its family is not requested.
+    assert AuxiliaryTargets(families="a", history=0, future=0).fit(X, y).label_offsets_ == ()
+    assert AuxiliaryTargets(families="", columns=("AU05_r",)).fit(X, y).target_columns_ == \
+        {"aux:AU05_r": "AU05_r"}
+
+
+def test_auxiliary_refuses_an_empty_frame(conversations):
+    X, y = conversations
+    with pytest.raises(ValueError, match="X is empty"):
+        AuxiliaryTargets().fit(X.iloc[:0])
