@@ -1,7 +1,6 @@
 """HanRockClassifier and HanRockRegressor: the skorch estimators users fit."""
 
 import inspect
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -17,15 +16,11 @@ from skorch.utils import to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
-    LABEL_OFFSETS_ATTR,
-    LOSS_WEIGHTS_ATTR,
     check_numeric_columns,
     check_talkturn_frame,
     talkturn_frame_tags,
 )
 from .._labels import (
-    DEFAULT_LABEL_OFFSETS,
-    check_label_offsets,
     label_offset_sources,
 )
 from .._targets import check_labels
@@ -39,7 +34,7 @@ from ._data import (
     TalkturnDataset,
     split_by_conversation,
 )
-from ._encoding import PRIMARY_TASK, TalkturnEncoding
+from ._encoding import TalkturnEncoding
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator
@@ -190,6 +185,11 @@ def _talkturn_scoring(callback, net):
     if params.get("name") is None and isinstance(callback.scoring, str):
         params["name"] = callback.scoring
     return _TalkturnScoring(**params).initialize()
+
+
+def _from_encoding(name, doc):
+    """A read-only attribute of the estimator that reads the fitted encoding's ``name``."""
+    return property(lambda self: getattr(self.encoding_, name), doc=doc)
 
 
 def _attention_on_cpu(attention):
@@ -459,76 +459,22 @@ class _HanRockNet(NeuralNet):
         # Indexed like X, so that errors can name the row.
         return check_labels(y, frame, type(self).__name__)
 
-    def _resolve_label_offsets(self, frame):
-        if isinstance(self.label_offsets, str):
-            if self.label_offsets != "auto":
-                raise ValueError(
-                    f"label_offsets must be 'auto' or a collection of non-zero integers, "
-                    f"got {self.label_offsets!r}.")
-            offsets = frame.attrs.get(LABEL_OFFSETS_ATTR, DEFAULT_LABEL_OFFSETS)
-        else:
-            offsets = self.label_offsets
-        return check_label_offsets(offsets)
-
-    def _resolve_loss_weights(self, frame):
-        """Loss weights, primary first, summing to one."""
-        n_aux = len(self.task_names_) - 1
-        weights, source = self.loss_weights, "loss_weights"
-        if weights is None and LOSS_WEIGHTS_ATTR in frame.attrs:
-            weights = frame.attrs[LOSS_WEIGHTS_ATTR]
-            source = (f"the loss weights in X.attrs[{LOSS_WEIGHTS_ATTR!r}] (left by "
-                      "MutualInfoLossWeights; refit the pipeline after changing its steps)")
-        elif weights is None:
-            weights = 0.5
-        if isinstance(weights, bool) or not isinstance(weights, numbers.Real | dict | pd.Series):
-            raise ValueError(f"{source} must be None, a primary weight in [0, 1] or a "
-                             f"{{task: weight}} dict or Series, got {weights!r}.")
-        if isinstance(weights, numbers.Real):
-            check_number(f"{source} (the primary weight)", weights, low=0, high=1)
-            if n_aux == 0:
-                weights = {PRIMARY_TASK: 1.0}
-            else:
-                share = (1.0 - weights) / n_aux
-                weights = {PRIMARY_TASK: weights, **dict.fromkeys(self.task_names_[1:], share)}
-        try:
-            weights = pd.Series(dict(weights), dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"{source}: every weight must be a number, got "
-                             f"{dict(weights)!r}.") from None
-        unknown = sorted(set(weights.index) - set(self.task_names_))
-        if unknown:
-            raise ValueError(
-                f"{source} names unknown task(s) {unknown}; the tasks of this fit are "
-                f"{self.task_names_}.")
-        weights = weights.reindex(self.task_names_, fill_value=0.0)
-        if not np.isfinite(weights).all() or (weights < 0).any():
-            raise ValueError(f"{source}: weights must be finite and non-negative, got "
-                             f"{dict(weights)}.")
-        if weights[PRIMARY_TASK] <= 0:
-            raise ValueError(f"{source}: the primary task 'y' needs a positive weight.")
-        return (weights / weights.sum()).rename("loss_weight")
-
     # --------------------------------------------------------------- datasets
     def _check_fitted_encoding(self):
         check_is_fitted(self, ["encoding_", "module_"])
 
     # The fitted encoding's parts, under the names users read them by.
-    text_column_ = property(lambda self: self.encoding_.text_column_,
-                            doc="Column read as text.")
-    aux_columns_ = property(lambda self: self.encoding_.aux_columns_,
-                            doc="The auxiliary target columns of the training frame.")
-    label_offsets_ = property(lambda self: self.encoding_.label_offsets_,
-                              doc="History/future label offsets.")
-    vocabulary_ = property(lambda self: self.encoding_.vocabulary_,
-                           doc="Word to id, fitted on the training rows.")
-    embedding_init_ = property(lambda self: self.encoding_.embedding_init_,
-                               doc="Initial word vectors.")
-    n_pretrained_words_ = property(lambda self: self.encoding_.n_pretrained_words_,
-                                   doc="Vocabulary words with pretrained vectors.")
-    task_names_ = property(lambda self: self.encoding_.task_names_,
-                           doc="Primary task first, then auxiliary and history/future tasks.")
-    loss_weights_ = property(lambda self: self.encoding_.loss_weights_,
-                             doc="Normalised loss weight per task.")
+    text_column_ = _from_encoding("text_column_", "Column read as text.")
+    aux_columns_ = _from_encoding("aux_columns_", "The auxiliary target columns of the training "
+                                  "frame.")
+    label_offsets_ = _from_encoding("label_offsets_", "History/future label offsets.")
+    vocabulary_ = _from_encoding("vocabulary_", "Word to id, fitted on the training rows.")
+    embedding_init_ = _from_encoding("embedding_init_", "Initial word vectors.")
+    n_pretrained_words_ = _from_encoding("n_pretrained_words_",
+                                         "Vocabulary words with pretrained vectors.")
+    task_names_ = _from_encoding("task_names_", "Primary task first, then auxiliary and "
+                                 "history/future tasks.")
+    loss_weights_ = _from_encoding("loss_weights_", "Normalised loss weight per task.")
 
     def __sklearn_is_fitted__(self):
         # skorch's own check only looks for module_, which exists before any data is seen.

@@ -1,19 +1,7 @@
 import pytest
-from scipy.stats import loguniform, randint
 
 from skhanrock.__main__ import main
 from skhanrock.datasets import make_conversations
-
-SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
-               "weights__assignment": ["random", "linear", "softmax"]}
-
-
-TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
-              "han__batch_size": 32}
-
-
-SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,
-            "n_resamples": 50}
 
 
 def test_experiment_command_line_writes_tables(tmp_path, capsys):
@@ -35,19 +23,6 @@ def test_experiment_command_line_writes_tables(tmp_path, capsys):
     assert written == ["H3.csv", "H3.jsonl", "H3.md", "H3_trials.csv"]
     printed = capsys.readouterr().out
     assert "| H3 | test accuracy |" in printed and "flat" in printed
-
-
-# Two flat trials whose balanced accuracy on dev is 19/30 for both, which scikit-learn
-# computes as 0.6333333333333333 for one and 0.6333333333333334 for the other, and the
-# bootstrap's vectorised metric the other way round.
-TIED_DEV = [2, 0, 1, 0, 2, 1, 1, 1, 0, 0, 1, 2, 2, 2]
-
-
-TIED = {"a": [2, 0, 2, 2, 1, 1, 1, 1, 0, 2, 1, 0, 2, 2],
-        "b": [2, 0, 2, 2, 2, 1, 1, 0, 0, 2, 1, 2, 0, 2]}
-
-
-TIED_TEST = {"a": [0, 1] * 5, "b": [1, 0] * 5}
 
 
 def _frame_file(tmp_path, rename=None):

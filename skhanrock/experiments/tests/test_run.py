@@ -4,14 +4,11 @@ import sys
 
 import numpy as np
 import pytest
-from scipy.stats import loguniform, randint
-from skorch.callbacks import Callback  # noqa: E402
 
 import skhanrock.experiments._run as run
 import skhanrock.experiments._tables as tables
 from skhanrock.__main__ import main
 from skhanrock.datasets import make_conversations
-from skhanrock.exceptions import TrainingDivergedError  # noqa: E402
 from skhanrock.experiments import (
     paper_table,
     run_experiment,
@@ -22,29 +19,7 @@ from skhanrock.model_selection import (
     train_dev_test_partition,
 )
 
-SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
-               "weights__assignment": ["random", "linear", "softmax"]}
-
-
-TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
-              "han__batch_size": 32}
-
-
-SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,
-            "n_resamples": 50}
-
-
-@pytest.fixture(scope="module")
-def conversations_of_many_speakers():
-    return make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
-                              random_state=0)
-
-
-@pytest.fixture(scope="module")
-def h1(conversations_of_many_speakers, tmp_path_factory):
-    X, y = conversations_of_many_speakers
-    path = tmp_path_factory.mktemp("h1") / "results.jsonl"
-    return run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS), path
+from ._shared import SETTINGS, SMALL_SPACE, TINY_FIXED, _diverging
 
 
 def test_h1_gives_every_arm_the_same_draws(h1):
@@ -102,15 +77,6 @@ def test_regression_experiments_compare_mae(tmp_path):
     assert (result.trials["test mae"] >= 0).all()
     table = paper_table({"valence MAE": result})
     assert table.columns.tolist() == ["valence MAE"] and len(table) == 2
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    """Make training a trial fail the test: the errors below must come before it."""
-    def train(*args, **kwargs):
-        raise AssertionError("a trial was trained before the bad argument was refused")
-
-    monkeypatch.setattr(run, "_fit_trial", train)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -188,19 +154,6 @@ print(key)
     assert other == here
 
 
-# Two flat trials whose balanced accuracy on dev is 19/30 for both, which scikit-learn
-# computes as 0.6333333333333333 for one and 0.6333333333333334 for the other, and the
-# bootstrap's vectorised metric the other way round.
-TIED_DEV = [2, 0, 1, 0, 2, 1, 1, 1, 0, 0, 1, 2, 2, 2]
-
-
-TIED = {"a": [2, 0, 2, 2, 1, 1, 1, 1, 0, 2, 1, 0, 2, 2],
-        "b": [2, 0, 2, 2, 2, 1, 1, 0, 0, 2, 1, 2, 0, 2]}
-
-
-TIED_TEST = {"a": [0, 1] * 5, "b": [1, 0] * 5}
-
-
 def test_trials_can_run_under_median_stopping(conversations_of_many_speakers, tmp_path):
     import sqlite3
 
@@ -266,30 +219,6 @@ def test_a_diverged_trial_is_named_when_it_ends():
         run_experiment(X, y, "H3", n_trials=1, max_epochs=1, n_resamples=20,
                        search_space={"han__context_size": [2]},
                        fixed_params={**TINY_FIXED, "han__lr": 1e30})
-
-
-class DivergeInTrials(Callback):
-    """Raise TrainingDivergedError in the trials seeded ``seeds`` of ``architecture``.
-
-    Stands in for an estimator whose loss became NaN: trial ``t`` of an experiment
-    with random_state=0 seeds its net with ``t``.
-    """
-
-    def __init__(self, seeds=(), architecture=None):
-        self.seeds = seeds
-        self.architecture = architecture
-
-    def on_epoch_end(self, net, **kwargs):
-        if net.random_state in self.seeds and self.architecture in (None, net.architecture):
-            epoch = len(net.history)
-            raise TrainingDivergedError(
-                f"train_loss is nan at epoch {epoch}; try a smaller lr.", epoch=epoch,
-                loss_name="train_loss", value=float("nan"))
-
-
-def _diverging(seeds, architecture=None):
-    return {**SETTINGS, "fixed_params": {
-        **TINY_FIXED, "han__callbacks": [("diverge", DivergeInTrials(seeds, architecture))]}}
 
 
 def test_a_diverged_trial_is_recorded_and_left_out_of_selection(

@@ -1,59 +1,12 @@
 import json
 
 import pytest
-from scipy.stats import loguniform, randint
 
-import skhanrock.experiments._run as run
-from skhanrock.datasets import make_conversations
 from skhanrock.experiments import (
     run_experiment,
 )
 
-SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
-               "weights__assignment": ["random", "linear", "softmax"]}
-
-
-TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
-              "han__batch_size": 32}
-
-
-SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,
-            "n_resamples": 50}
-
-
-@pytest.fixture(scope="module")
-def conversations_of_many_speakers():
-    return make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
-                              random_state=0)
-
-
-@pytest.fixture(scope="module")
-def h1(conversations_of_many_speakers, tmp_path_factory):
-    X, y = conversations_of_many_speakers
-    path = tmp_path_factory.mktemp("h1") / "results.jsonl"
-    return run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS), path
-
-
-@pytest.fixture
-def no_training(monkeypatch):
-    """Make training a trial fail the test: the errors below must come before it."""
-    def train(*args, **kwargs):
-        raise AssertionError("a trial was trained before the bad argument was refused")
-
-    monkeypatch.setattr(run, "_fit_trial", train)
-
-
-# Two flat trials whose balanced accuracy on dev is 19/30 for both, which scikit-learn
-# computes as 0.6333333333333333 for one and 0.6333333333333334 for the other, and the
-# bootstrap's vectorised metric the other way round.
-TIED_DEV = [2, 0, 1, 0, 2, 1, 1, 1, 0, 0, 1, 2, 2, 2]
-
-
-TIED = {"a": [2, 0, 2, 2, 1, 1, 1, 1, 0, 2, 1, 0, 2, 2],
-        "b": [2, 0, 2, 2, 2, 1, 1, 0, 0, 2, 1, 2, 0, 2]}
-
-
-TIED_TEST = {"a": [0, 1] * 5, "b": [1, 0] * 5}
+from ._shared import SETTINGS
 
 
 def _copy(h1, tmp_path):

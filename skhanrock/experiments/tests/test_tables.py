@@ -1,11 +1,7 @@
 import numpy as np
 import pytest
-from scipy.stats import loguniform, randint
-from skorch.callbacks import Callback  # noqa: E402
 
 import skhanrock.experiments._tables as tables
-from skhanrock.datasets import make_conversations
-from skhanrock.exceptions import TrainingDivergedError  # noqa: E402
 from skhanrock.experiments import (
     HYPOTHESES,
     Experiment,
@@ -13,29 +9,7 @@ from skhanrock.experiments import (
     run_experiment,
 )
 
-SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
-               "weights__assignment": ["random", "linear", "softmax"]}
-
-
-TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
-              "han__batch_size": 32}
-
-
-SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,
-            "n_resamples": 50}
-
-
-@pytest.fixture(scope="module")
-def conversations_of_many_speakers():
-    return make_conversations(n_conversations=15, min_turns=4, max_turns=7, n_speakers=45,
-                              random_state=0)
-
-
-@pytest.fixture(scope="module")
-def h1(conversations_of_many_speakers, tmp_path_factory):
-    X, y = conversations_of_many_speakers
-    path = tmp_path_factory.mktemp("h1") / "results.jsonl"
-    return run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS), path
+from ._shared import SETTINGS, TIED, TIED_DEV, TIED_TEST, _diverging
 
 
 def test_tables_resample_whole_conversations(h1, conversations_of_many_speakers, monkeypatch):
@@ -58,19 +32,6 @@ def test_tables_resample_whole_conversations(h1, conversations_of_many_speakers,
 
 def _trial(arm, predictions):
     return {"arm": arm, "dev_pred": predictions, "test_pred": predictions}
-
-
-# Two flat trials whose balanced accuracy on dev is 19/30 for both, which scikit-learn
-# computes as 0.6333333333333333 for one and 0.6333333333333334 for the other, and the
-# bootstrap's vectorised metric the other way round.
-TIED_DEV = [2, 0, 1, 0, 2, 1, 1, 1, 0, 0, 1, 2, 2, 2]
-
-
-TIED = {"a": [2, 0, 2, 2, 1, 1, 1, 1, 0, 2, 1, 0, 2, 2],
-        "b": [2, 0, 2, 2, 2, 1, 1, 0, 0, 2, 1, 2, 0, 2]}
-
-
-TIED_TEST = {"a": [0, 1] * 5, "b": [1, 0] * 5}
 
 
 def _tied_table(order):
@@ -112,30 +73,6 @@ def test_only_significant_improvements_get_a_star(metric):
     side = "above" if metric == "accuracy" else "below"
     assert f"significantly better than none: the 95% bootstrap interval of the difference " \
            f"lies {side} zero" in result.to_markdown()
-
-
-class DivergeInTrials(Callback):
-    """Raise TrainingDivergedError in the trials seeded ``seeds`` of ``architecture``.
-
-    Stands in for an estimator whose loss became NaN: trial ``t`` of an experiment
-    with random_state=0 seeds its net with ``t``.
-    """
-
-    def __init__(self, seeds=(), architecture=None):
-        self.seeds = seeds
-        self.architecture = architecture
-
-    def on_epoch_end(self, net, **kwargs):
-        if net.random_state in self.seeds and self.architecture in (None, net.architecture):
-            epoch = len(net.history)
-            raise TrainingDivergedError(
-                f"train_loss is nan at epoch {epoch}; try a smaller lr.", epoch=epoch,
-                loss_name="train_loss", value=float("nan"))
-
-
-def _diverging(seeds, architecture=None):
-    return {**SETTINGS, "fixed_params": {
-        **TINY_FIXED, "han__callbacks": [("diverge", DivergeInTrials(seeds, architecture))]}}
 
 
 def test_an_arm_whose_every_trial_diverged_is_named_at_tabulation(

@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 from itertools import combinations
 
@@ -12,7 +11,6 @@ from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.experiments import HYPOTHESES, Experiment, experiment_table, run_experiment
 from skhanrock.inspection import (
-    explain,
     plot_attention,
     plot_bootstrap,
     plot_experiment,
@@ -21,6 +19,8 @@ from skhanrock.inspection import (
 from skhanrock.inspection._render import _CURRENT_COLOUR
 from skhanrock.metrics import bootstrap_compare
 from skhanrock.nn import ConversationValidSplit
+
+from ._shared import LONG_WORD, TITLES
 
 matplotlib.use("Agg")
 
@@ -159,43 +159,6 @@ def test_importing_the_inspection_tools_does_not_import_matplotlib():
 
 
 matplotlib.use("Agg")
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-# Hostile text in every kind of field: words (tokenised), speakers, labels and
-# titles (written as they are). Run as script or markup, each would mark <body>.
-SCRIPT = "<script>document.body.dataset.owned = 1</script>"
-
-
-IMAGE = "<img src=x onerror=\"document.body.dataset.owned = 1\">"
-
-
-TITLES = (f"{SCRIPT}HAN-ROCK", f"flat {IMAGE}")
-
-
-LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"
-
-
-# The only elements the page itself writes; user text must never add one.
-PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div", "span",
-             "b", "table", "caption", "tr", "td", "tbody"}
-
-
-@pytest.fixture(scope="module")
-def page_parts(conversations):
-    X, y = conversations
-    X = X.copy()
-    X.loc[X.index[2], "text"] = f"{SCRIPT} hello {LONG_WORD} " + "and so on " * 6
-    X.loc[X.index[3], "speaker"] = IMAGE
-    rock = HanRockClassifier(**TINY, label_offsets=(-1,)).fit(X, y)
-    flat = HanRockClassifier(**TINY, architecture="flat", label_offsets=()).fit(X, y)
-    rows = [3, 4]
-    labels = y.iloc[rows].to_dict()
-    labels[X.index[4]] = SCRIPT
-    return {"X": X, "y": y, "rows": rows, "labels": labels, "models": (rock, flat),
-            "rock": explain(rock, X, rows=rows), "flat": explain(flat, X, rows=rows)}
 
 
 def test_figure_has_a_box_per_context_talkturn_and_both_models(page_parts):

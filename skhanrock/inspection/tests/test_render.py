@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
@@ -6,34 +5,12 @@ import matplotlib
 import numpy as np
 import pytest
 
-from skhanrock import HanRockClassifier
-from skhanrock._testing import TINY
-from skhanrock.inspection import explain, plot_attention, render_html
+from skhanrock.inspection import plot_attention, render_html
 from skhanrock.inspection._render import _BUCKET_COLOURS, _CURRENT_COLOUR
 
+from ._shared import CHROMIUM, PAGE_TAGS, TITLES
+
 matplotlib.use("Agg")
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-# Hostile text in every kind of field: words (tokenised), speakers, labels and
-# titles (written as they are). Run as script or markup, each would mark <body>.
-SCRIPT = "<script>document.body.dataset.owned = 1</script>"
-
-
-IMAGE = "<img src=x onerror=\"document.body.dataset.owned = 1\">"
-
-
-TITLES = (f"{SCRIPT}HAN-ROCK", f"flat {IMAGE}")
-
-
-LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis"
-
-
-# The only elements the page itself writes; user text must never add one.
-PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div", "span",
-             "b", "table", "caption", "tr", "td", "tbody"}
 
 
 class _Elements(HTMLParser):
@@ -55,21 +32,6 @@ class _Elements(HTMLParser):
         if self._in_predicted:
             self.predicted[-1].append(data)
             self._in_predicted = False
-
-
-@pytest.fixture(scope="module")
-def page_parts(conversations):
-    X, y = conversations
-    X = X.copy()
-    X.loc[X.index[2], "text"] = f"{SCRIPT} hello {LONG_WORD} " + "and so on " * 6
-    X.loc[X.index[3], "speaker"] = IMAGE
-    rock = HanRockClassifier(**TINY, label_offsets=(-1,)).fit(X, y)
-    flat = HanRockClassifier(**TINY, architecture="flat", label_offsets=()).fit(X, y)
-    rows = [3, 4]
-    labels = y.iloc[rows].to_dict()
-    labels[X.index[4]] = SCRIPT
-    return {"X": X, "y": y, "rows": rows, "labels": labels, "models": (rock, flat),
-            "rock": explain(rock, X, rows=rows), "flat": explain(flat, X, rows=rows)}
 
 
 def make_page(page_parts, path=None):

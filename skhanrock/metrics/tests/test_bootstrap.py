@@ -1,12 +1,9 @@
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.metrics import (
     accuracy_score,
-    balanced_accuracy_score,
-    f1_score,
     mean_absolute_error,
 )
 
@@ -19,21 +16,7 @@ from skhanrock.metrics import (
     score,
 )
 
-SKLEARN = {
-    "accuracy": accuracy_score,
-    "balanced_accuracy": balanced_accuracy_score,
-    "macro_f1": lambda t, p: f1_score(t, p, average="macro"),
-    "weighted_f1": lambda t, p: f1_score(t, p, average="weighted"),
-}
-
-
-@pytest.fixture(scope="module")
-def predictions():
-    rng = np.random.default_rng(0)
-    y = rng.choice(["a", "b", "c"], 600, p=[0.5, 0.3, 0.2]).astype(object)
-    good = np.where(rng.random(600) < 0.8, y, rng.choice(["a", "b", "c"], 600))
-    bad = np.where(rng.random(600) < 0.5, y, rng.choice(["a", "b", "c"], 600))
-    return y, good, bad
+from ._shared import AWKWARD, SKLEARN, _labelled
 
 
 @pytest.mark.parametrize("metric", sorted(SKLEARN))
@@ -50,22 +33,6 @@ def test_vectorised_resamples_match_sklearn_on_each_resample(predictions, metric
                               n_resamples=50, random_state=0)
     np.testing.assert_allclose(result.resamples, looped.resamples, atol=1e-5)
     assert result.low <= result.estimate <= result.high
-
-
-# (y_true, y_pred) pairs where the bootstrap once disagreed with scikit-learn
-AWKWARD = {
-    # macro F1 averages over the union of true and predicted classes
-    "predicted-only class": (["a", "a", "b"], ["a", "c", "b"]),
-    # a label column with gaps is float; the model predicts ints
-    "float labels with gaps": (pd.Series([0, 1, np.nan, 1]), [0, 1, 1, 1]),
-    "class never predicted": ([0, 1, 2, 2, 1], [0, 1, 1, 1, 1]),
-    "strings and gaps": (np.array(["x", None, "y", "x"], dtype=object), ["x", "x", "y", "y"]),
-}
-
-
-def _labelled(y_true, *y_preds):
-    keep = pd.notna(pd.Series(np.asarray(y_true, dtype=object))).to_numpy()
-    return [np.asarray(a, dtype=object)[keep].tolist() for a in (y_true, *y_preds)]
 
 
 @pytest.mark.parametrize("case", sorted(AWKWARD))

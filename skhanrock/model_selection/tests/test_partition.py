@@ -1,6 +1,5 @@
 import warnings
 
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import cross_validate
@@ -12,16 +11,6 @@ from skhanrock.model_selection import (
     PartitionSplit,
     train_dev_test_partition,
 )
-
-
-@pytest.fixture(scope="module")
-def iemocap_like():
-    sessions = np.repeat([1, 2, 3, 4, 5], 4)
-    X = pd.DataFrame({"session": sessions,
-                      "speaker": [f"Ses0{s}_{g}" for s, g in zip(sessions, "FMFM" * 5, strict=True)],
-                      "conversation": [f"Ses0{s}" for s in sessions]})
-    y = pd.Series(["ang", "hap", "neu", "sad"] * 5)
-    return X, y
 
 
 @pytest.mark.parametrize(("test", "expected"), [("dev", [12, 13, 14, 15]),

@@ -6,19 +6,12 @@ from sklearn.pipeline import Pipeline
 
 from skhanrock import HanRockClassifier, MutualInfoLossWeights
 from skhanrock._testing import TINY
-from skhanrock.datasets import make_conversations
 from skhanrock.model_selection import (
     SpeakerGroupKFold,
     ZeroOrLogUniform,
     check_search_space,
     paper_search_space,
 )
-
-
-@pytest.fixture(scope="module")
-def many_speakers():
-    return make_conversations(n_conversations=24, min_turns=4, max_turns=6, n_speakers=40,
-                              random_state=0)
 
 
 def test_paper_search_space_draws_valid_parameters(many_speakers):

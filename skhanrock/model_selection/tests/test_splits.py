@@ -14,12 +14,6 @@ from skhanrock.model_selection import (
 )
 
 
-@pytest.fixture(scope="module")
-def many_speakers():
-    return make_conversations(n_conversations=24, min_turns=4, max_turns=6, n_speakers=40,
-                              random_state=0)
-
-
 def test_groups_are_connected_components_of_speakers_and_conversations():
     X = pd.DataFrame({"conversation": ["a", "a", "b", "b", "c", "d"],
                       "speaker": ["ann", "bob", "bob", "cy", "dee", "eve"]})
@@ -138,16 +132,6 @@ def test_a_rare_rating_of_a_regression_target_is_no_missing_class(iemocap_like):
     with pytest.raises(ValueError, match=r"class\(es\) \[5\] of y"):
         next(PartitionSplit("session", mapping=IEMOCAP_PARTITIONS, test="test").split(
             X, ratings.astype(int)))
-
-
-@pytest.fixture(scope="module")
-def iemocap_like():
-    sessions = np.repeat([1, 2, 3, 4, 5], 4)
-    X = pd.DataFrame({"session": sessions,
-                      "speaker": [f"Ses0{s}_{g}" for s, g in zip(sessions, "FMFM" * 5, strict=True)],
-                      "conversation": [f"Ses0{s}" for s in sessions]})
-    y = pd.Series(["ang", "hap", "neu", "sad"] * 5)
-    return X, y
 
 
 def test_a_class_missing_from_training_is_an_error(iemocap_like, many_speakers):

@@ -8,6 +8,8 @@ from skhanrock import AuxiliaryTargets
 from skhanrock._frame import LABEL_OFFSETS_ATTR
 from skhanrock.preprocessing import is_classification_target
 
+from ._shared import ROUNDED_VALENCE
+
 
 def test_percentiles_are_fitted_on_training_rows_only(conversations):
     X, y = conversations
@@ -33,9 +35,6 @@ def test_target_range_follows_the_primary_target(conversations, regression_conve
     assert explicit.filter(like="aux:").min().min() == -1.0
     classification = AuxiliaryTargets(families="p").fit_transform(X, y)
     assert classification.filter(like="aux:").max().max() == 1.0
-
-
-ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
 
 
 @pytest.mark.parametrize("labels, params, task, target_range", [

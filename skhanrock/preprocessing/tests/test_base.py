@@ -1,12 +1,9 @@
 import warnings
 
-import numpy as np
 import pytest
 from sklearn.base import clone
 
 from skhanrock import AuxiliaryTargets, MutualInfoLossWeights
-
-ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
 
 
 def _renamed_steps(conversations):

@@ -6,8 +6,6 @@ from sklearn.base import clone
 from skhanrock import AuxiliaryTargets, MutualInfoLossWeights
 from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 
-ROUNDED_VALENCE = [1.0, 2.0, np.nan, 3.0, 4.0, 5.0, 2.0, np.nan]
-
 
 @pytest.mark.parametrize("assignment", ["random", "linear", "softmax"])
 def test_loss_weights_sum_to_one_and_reach_the_frame(conversations, assignment):
