@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import clone
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -12,16 +12,14 @@ from .._frame import (
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
     canonical_codes,
-    carry_attrs,
-    check_fitted_columns,
     check_talkturn_frame,
     pipeline_attr,
-    talkturn_frame_tags,
 )
 from .._labels import check_label_offsets, label_offset_task_name
 from .._targets import check_labels, resolve_task
 from .._validation import check_number
 from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS
+from ._base import FrameTransformer
 from ._weighting import MutualInfoLossWeights
 
 __all__ = ["AuxiliaryTaskSelector"]
@@ -41,7 +39,7 @@ def _task_family(task):
     return "h" if task.startswith("y-") else "f"
 
 
-class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
+class AuxiliaryTaskSelector(FrameTransformer):
     """Keep the auxiliary tasks that help the primary task; drop the rest.
 
     Placed after :class:`~skhanrock.AuxiliaryTargets` (and before
@@ -234,8 +232,7 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         self.selected_tasks_ = [t for t in self.scores_.index if t in chosen]
         self.selected_columns_ = [t for t in columns if t in chosen]
         self.selected_offsets_ = tuple(o for name, o in self._offset_of.items() if name in chosen)
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        self.n_features_in_ = len(frame.columns)
+        self._fit_columns(frame)
         return self
 
     # ------------------------------------------------------------ mutual info
@@ -322,24 +319,13 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         return float(np.mean(scores))
 
     # -------------------------------------------------------------- transform
-    def transform(self, X):
-        """Drop the ``aux:*`` columns of the tasks left out and keep the selected offsets.
+    def _transform(self, X):
+        """A copy of ``X`` without the ``aux:*`` columns of the tasks left out."""
+        return X.drop(columns=self._dropped_columns())
 
-        Parameters
-        ----------
-        X : DataFrame
-            Talkturn frame with the columns seen in ``fit``; no labels needed.
-
-        Returns
-        -------
-        DataFrame
-            A copy of ``X`` without the unselected ``aux:*`` columns, whose
-            ``attrs`` hand on ``selected_offsets_`` as the label offsets.
-        """
-        check_is_fitted(self, "selected_tasks_")
-        check_fitted_columns(X, self.feature_names_in_, type(self).__name__)
-        output = X.drop(columns=self._dropped_columns())
-        return carry_attrs(output, X, **{LABEL_OFFSETS_ATTR: self.selected_offsets_})
+    def _handed_on(self):
+        # The selected history/future offsets replace those AuxiliaryTargets requested.
+        return {LABEL_OFFSETS_ATTR: self.selected_offsets_}
 
     def _dropped_columns(self):
         kept = set(self.selected_columns_)
@@ -359,11 +345,11 @@ class AuxiliaryTaskSelector(TransformerMixin, BaseEstimator):
         ndarray of str
             The columns of the transformed frame.
         """
-        check_is_fitted(self, "selected_tasks_")
+        check_is_fitted(self, "feature_names_in_")
         dropped = set(self._dropped_columns())
         return np.asarray([c for c in self.feature_names_in_ if c not in dropped], dtype=object)
 
     def __sklearn_tags__(self):
-        tags = talkturn_frame_tags(super().__sklearn_tags__())
+        tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
