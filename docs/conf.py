@@ -51,7 +51,7 @@ intersphinx_mapping = {} if OFFLINE else {name: (url, None) for name, url in EXT
 # or constant breaks the build instead of leaving dead text. Offline, references
 # into the projects above cannot resolve and stay plain text.
 nitpicky = True
-_EXTERNAL_TARGETS = r"(builtins|sklearn|skorch|torch|pandas|numpy|matplotlib|dask|distributed)\b.*"
+_EXTERNAL_TARGETS = r"(builtins|str|collections|joblib|sklearn|skorch|torch|pandas|numpy|matplotlib|dask|distributed)\b.*"
 nitpick_ignore_regex = [(r"py:.*", _EXTERNAL_TARGETS)] if OFFLINE else []
 
 sphinx_gallery_conf = {

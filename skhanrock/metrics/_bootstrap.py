@@ -381,7 +381,7 @@ def best_trial(dev_scores, greater_is_better=True):
         Dev score of each trial (axis 0), optionally on each resample (axis 1).
     greater_is_better : bool, default=True
         Whether the greatest score is the best, as
-        :attr:`Metric.greater_is_better` says for each of :data:`METRICS`.
+        ``Metric.greater_is_better`` says for each of :data:`METRICS`.
 
     Returns
     -------

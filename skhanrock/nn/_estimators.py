@@ -644,7 +644,7 @@ class _HanRockNet(NeuralNet):
 
         The file (a zip) holds the parameters and the fitted encoding
         (vocabulary, classes or target scaling, task names, loss weights) as
-        JSON and the network's weights as tensors. :meth:`load` restores the
+        JSON and the network's weights as tensors. ``load`` restores the
         same predictions in another process and runs no code from the file,
         unlike ``pickle.load``, which can run anything a file holds.
         Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
@@ -678,7 +678,7 @@ class _HanRockNet(NeuralNet):
 
     @classmethod
     def load(cls, path):
-        """Load a model written by :meth:`save` (no unpickling).
+        """Load a model written by ``save`` (no unpickling).
 
         Parameters
         ----------
@@ -699,7 +699,7 @@ class _HanRockNet(NeuralNet):
 
         Examples
         --------
-        See :meth:`save`.
+        See ``save``.
         """
         return load_estimator(cls, path)
 
@@ -764,7 +764,7 @@ class _HanRockNet(NeuralNet):
         return y_true, y_pred, weights.astype(float)
 
     def __sklearn_tags__(self):
-        # tests/test_common_estimators.py lists the common checks that cannot pass
+        # nn/tests/test_common.py lists the common checks that cannot pass
         # on a talkturn DataFrame, with the reason of each.
         tags = talkturn_frame_tags(super().__sklearn_tags__())
         tags.target_tags.required = True
@@ -864,7 +864,7 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         classifiers: "balanced" weighs class ``c`` by
         ``n_labelled / (n_classes * n_c)`` over the training rows; a dict maps
         classes to weights (others weigh 1). Combined with ``sample_weight``
-        of :meth:`fit` by multiplication; the primary loss is the weighted mean.
+        of ``fit`` by multiplication; the primary loss is the weighted mean.
     **kwargs
         Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
         (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
@@ -916,7 +916,7 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     Notes
     -----
     The vocabulary and the task heads are sized by the training data, so a
-    model is restored in a new process with :meth:`save` and :meth:`load`
+    model is restored in a new process with ``save`` and ``load``
     (no unpickling), not by ``load_params`` into a fresh, unfitted
     estimator. ``pickle`` works too, but loading a pickle runs whatever code
     the file holds: unpickle only files you trust.

@@ -172,7 +172,7 @@ class ClassificationTarget:
         return decoded
 
     def fitted_state(self):
-        """The fitted state as JSON-ready values (see :meth:`from_fitted_state`)."""
+        """The fitted state as JSON-ready values (see ``set_fitted_state``)."""
         return {"classes": _json_values(self.classes_),
                 "class_weight": None if self.class_weight_ is None
                 else self.class_weight_.tolist()}

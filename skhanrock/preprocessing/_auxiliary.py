@@ -6,7 +6,16 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.preprocessing import QuantileTransformer
 
-from .._frame import AUX_PREFIX, LABEL_OFFSETS_ATTR, check_dataframe, check_numeric_columns
+from .._frame import (
+    AUX_PREFIX,
+    LABEL_OFFSETS_ATTR,
+    check_dataframe,
+    check_numeric_columns,
+    canonical_codes,
+    check_talkturn_frame,
+    conversation_sort_order,
+    text_as_strings,
+)
 from .._targets import check_labels, regression_labels
 from .._validation import check_number
 from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
@@ -19,6 +28,9 @@ ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": 
 PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "tone_anger",
                    "fear": "tone_fear"}
 _FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
+# Family ``t``: timing quantities computed from the start/end times and the text,
+# not read from a column; their targets are named after them (``aux:pause``).
+_TIMING_TARGETS = ("duration", "speech_rate", "pause", "overlap")
 # Label scales of the paper's regression corpora: IEMOCAP rates 1..5, SEMAINE -1..1.
 _RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
 # Most past or future labels one family may request. The paper uses 4; every offset
@@ -36,6 +48,23 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     target's range, so that every auxiliary loss lives on the primary task's
     scale. Missing features give missing targets, which the estimator leaves
     out of the loss.
+
+    The timing family (``t``) is computed, not read from a column: per
+    talkturn, from the ``start``/``end`` times (seconds) and the text, in the
+    order of the turns within each conversation,
+
+    - ``aux:duration``: ``end - start``;
+    - ``aux:speech_rate``: words (whitespace-separated) per second; missing
+      for a talkturn without words or of zero duration;
+    - ``aux:pause``: ``start`` minus the previous talkturn's ``end`` in the
+      same conversation (negative when the two overlap); missing for the first
+      talkturn of a conversation;
+    - ``aux:overlap``: ``max(0, previous end - start)``, missing where the
+      pause is.
+
+    A talkturn without times (or next to one, for the pause and overlap) gets
+    missing timing targets. Like the other families, each quantity becomes its
+    percentile rank among the training rows.
 
     The range (``target_range_``) is, in order of precedence:
 
@@ -66,8 +95,9 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     ----------
     families : str, default="ap"
         Letters among ``a`` (actions: AU05, AU17, AU20, AU25 intensities),
-        ``p`` (prosody: happy, sad, angry, fear tone), ``h`` (past labels) and
-        ``f`` (future labels); ``""`` for none.
+        ``p`` (prosody: happy, sad, angry, fear tone), ``t`` (timing:
+        duration, speech rate, pause, overlap; see above), ``h`` (past labels)
+        and ``f`` (future labels); ``""`` for none.
     columns : dict, list or None, default=None
         Further feature columns to reuse as targets: a list of column names,
         or a dict from target name to column (a bare string is refused: write
@@ -91,15 +121,23 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
 
         .. deprecated:: 0.2
            Use ``target_type``.
+    conversation_column, turn_column, text_column, start_column, end_column : str
+        Column roles read by the timing family ``t`` (and only by it): the
+        conversation id, the integer turn that orders talkturns within it, the
+        text whose words are counted and the start and end times in seconds.
 
     Attributes
     ----------
     target_columns_ : dict
-        Target column (``aux:<name>``) to feature column.
+        Target column (``aux:<name>``) to its source: a feature column, or for
+        the timing family the quantity computed (``"duration"``,
+        ``"speech_rate"``, ``"pause"``, ``"overlap"``).
+    timing_targets_ : list of str
+        The target columns of the timing family, computed from the times.
     constant_features_ : list of str
-        Feature columns that were constant on the training rows; their
-        targets carry no information and are not produced (a warning names
-        them).
+        Feature columns (or timing quantities) that were constant on the
+        training rows; their targets carry no information and are not produced
+        (a warning names them).
     target_type_ : {"classification", "regression"} or None
         The kind of target the range was chosen for; None when fitted without
         ``y`` and with ``target_type="auto"``. (``task_``, its deprecated
@@ -133,10 +171,22 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     >>> aux = AuxiliaryTargets(target_type="regression", target_range="iemocap").fit(X, valence)
     >>> aux.target_type_, aux.target_range_
     ('regression', (1.0, 5.0))
+
+    Timing targets from start and end times (seconds):
+
+    >>> import pandas as pd
+    >>> turns = pd.DataFrame({"conversation": [1, 1, 1], "turn": [0, 1, 2],
+    ...                       "text": ["hi there", "oh", "well well well"],
+    ...                       "start": [0.0, 2.5, 2.8], "end": [2.0, 3.0, 4.3]})
+    >>> timing = AuxiliaryTargets(families="t").fit_transform(turns)
+    >>> timing.filter(like="aux:").round(2).to_dict("list")
+    {'aux:duration': [1.0, 0.0, 0.5], 'aux:speech_rate': [0.0, 1.0, 0.5], 'aux:pause': [nan, 1.0, 0.0], 'aux:overlap': [nan, 0.0, 1.0]}
     """
 
     def __init__(self, families="ap", columns=None, target_range="auto", target_type="auto",
-                 history=4, future=4, n_quantiles=1000, task=DEPRECATED):
+                 history=4, future=4, n_quantiles=1000, task=DEPRECATED,
+                 conversation_column="conversation", turn_column="turn", text_column="text",
+                 start_column="start", end_column="end"):
         self.families = families
         self.columns = columns
         self.target_range = target_range
@@ -145,12 +195,17 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         self.future = future
         self.n_quantiles = n_quantiles
         self.task = task
+        self.conversation_column = conversation_column
+        self.turn_column = turn_column
+        self.text_column = text_column
+        self.start_column = start_column
+        self.end_column = end_column
 
     def _check_parameters(self):
-        if not isinstance(self.families, str) or set(self.families) - set("aphf"):
+        if not isinstance(self.families, str) or set(self.families) - set("apthf"):
             raise ValueError(
-                f"families must be letters among 'a' (actions), 'p' (prosody), 'h' (history) "
-                f"and 'f' (future), got {self.families!r}.")
+                f"families must be letters among 'a' (actions), 'p' (prosody), 't' (timing), "
+                f"'h' (history) and 'f' (future), got {self.families!r}.")
         if isinstance(self.columns, (str, bytes)) or not (
                 self.columns is None or np.iterable(self.columns)):
             # A string is iterable too: it would be read as one column per character.
@@ -164,15 +219,73 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         check_number("n_quantiles", self.n_quantiles, low=2, integer=True)
 
     def _requested_targets(self):
+        """``{target column: source}`` in output order, and the timing target columns."""
         targets = {}
         for letter in "ap":
             if letter in self.families:
                 targets.update(_FAMILIES[letter])
+        timing = {name: name for name in _TIMING_TARGETS} if "t" in self.families else {}
+        targets.update(timing)
         if isinstance(self.columns, Mapping):
-            targets.update(self.columns)
+            named = dict(self.columns)
         elif self.columns is not None:
-            targets.update({str(column): column for column in self.columns})
-        return {f"{AUX_PREFIX}{name}": column for name, column in targets.items()}
+            named = {str(column): column for column in self.columns}
+        else:
+            named = {}
+        clash = [name for name in named if name in timing]
+        if clash:
+            # One target name cannot hold both the computed quantity and the column.
+            raise ValueError(
+                f"columns names the target(s) {clash}, which the timing family 't' computes "
+                "from the times; give them other names, e.g. columns={'my_pause': 'pause'}.")
+        targets.update(named)
+        return ({f"{AUX_PREFIX}{name}": column for name, column in targets.items()},
+                [f"{AUX_PREFIX}{name}" for name in timing])
+
+    def _timing(self, X):
+        """Duration, speech rate, pause and overlap of every row of ``X`` (its order).
+
+        The pause and overlap look at the previous talkturn in turn order within
+        the same conversation, whatever order the rows come in.
+        """
+        frame = check_talkturn_frame(
+            X, conversation_column=self.conversation_column, turn_column=self.turn_column,
+            required=[self.text_column, self.start_column, self.end_column])
+        times = check_numeric_columns(frame, [self.start_column, self.end_column])
+        start, end = times.T
+        backwards = end < start
+        if backwards.any():
+            i = np.flatnonzero(backwards)[0]
+            raise ValueError(
+                f"AuxiliaryTargets: the talkturn at row {frame.index[i]!r} ends ({end[i]}) "
+                f"before it starts ({start[i]}): {self.end_column!r} must be >= "
+                f"{self.start_column!r}.")
+        # Rounded to the microsecond, so that 1.2 s - 1.0 s is the 0.2 s it means
+        # and touching talkturns have a pause of exactly 0 (no overlap).
+        duration = np.round(end - start, 6)
+        words = np.array([len(t.split()) for t in text_as_strings(frame, self.text_column)],
+                         dtype=float)
+        measurable = (duration > 0) & (words > 0)
+        rate = np.where(measurable, words / np.where(measurable, duration, 1.0), np.nan)
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        conversation = canonical_codes(frame[self.conversation_column])[order]
+        gap = np.full(len(frame), np.nan)
+        gap[1:] = np.round(start[order][1:] - end[order][:-1], 6)
+        gap[1:][conversation[1:] != conversation[:-1]] = np.nan
+        pause = np.empty(len(frame))
+        pause[order] = gap
+        overlap = np.where(np.isnan(pause), np.nan, np.maximum(0.0, -pause))
+        return dict(zip(_TIMING_TARGETS, (duration, rate, pause, overlap), strict=True))
+
+    def _source_values(self, X, sources, timing):
+        """The feature values of ``sources`` (``{target: source}``) as an (n, k) array."""
+        read = [source for target, source in sources.items() if target not in timing]
+        values = check_numeric_columns(X, read)
+        computed = self._timing(X) if timing else {}
+        columns = iter(values.T)
+        return np.column_stack(
+            [computed[source] if target in timing else next(columns)
+             for target, source in sources.items()]).reshape(len(X), len(sources))
 
     def _label_offsets(self):
         offsets = []
@@ -239,11 +352,11 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
             The fitted transformer.
         """
         self._check_parameters()
-        targets = self._requested_targets()
+        targets, timing = self._requested_targets()
         self.label_offsets_ = self._label_offsets()
-        self._check_columns(X, targets)
+        self._check_columns(X, {t: c for t, c in targets.items() if t not in timing})
         check_labels(y, X, "AuxiliaryTargets", required=False, need_labelled=False)
-        values = check_numeric_columns(X, list(targets.values()))
+        values = self._source_values(X, targets, timing)
         constant = [column for column, v in zip(targets.values(), values.T, strict=True)
                     if np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)
                     or np.isnan(v).all()]
@@ -254,6 +367,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
                 "left out.", UserWarning, stacklevel=2)
         self.constant_features_ = constant
         self.target_columns_ = {t: c for t, c in targets.items() if c not in constant}
+        self.timing_targets_ = [t for t in timing if t in self.target_columns_]
         keep = [i for i, c in enumerate(targets.values()) if c not in constant]
         # An explicit target type is taken without reading y; with an explicit range
         # the type changes nothing, so a guess from y needs no warning.
@@ -283,7 +397,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     def _transform(self, X):
         output = X.copy()
         if self.target_columns_:
-            values = check_numeric_columns(X, list(self.target_columns_.values()))
+            values = self._source_values(X, self.target_columns_, self.timing_targets_)
             low, high = self.target_range_
             ranks = self.quantiles_.transform(values) * (high - low) + low
             for j, target in enumerate(self.target_columns_):
