@@ -17,10 +17,19 @@ from .datasets import (
     read_openface,
     read_vokaturi,
 )
-from .metrics import score
+from .metrics import bootstrap_compare, score
 from .preprocessing import MonahTranscriber
 
 __all__ = ["run_demo"]
+
+#: The generator's setting for the demo, the paper's regime (chosen from the
+#: generative story, not from results): annotators disagree with the hidden
+#: emotion on 30% of the talkturns, half of the talkturns are unlabelled and the
+#: words carry half the emotion they carry by default, while the nonverbal
+#: features stay noisy but honest views of the hidden emotion.
+PAPER_REGIME = {"label_noise": 0.3, "unlabelled_fraction": 0.5, "signal_words": 0.15}
+_ARMS = [("HAN-ROCK, no auxiliary targets", ""), ("HAN-ROCK, ap auxiliary targets", "ap"),
+         ("HAN-ROCK, aphf auxiliary targets", "aphf")]
 
 _TALKTURN_COLUMNS = ["conversation", "turn", "speaker", "speaker_label", "text", "start", "end"]
 
@@ -74,23 +83,43 @@ def _conversation_split(X, test_fraction, random_state):
     return ~X["conversation"].isin(test).to_numpy()
 
 
-def run_demo(n_conversations=100, max_epochs=10, random_state=0, progress=True, print=print):
-    """Fit the models on built-in data and print their test scores.
+def _differences(y_test, predictions, groups, random_state, print):
+    """Paired, conversation-level bootstrap interval of each arm's gain over "none"."""
+    baseline = predictions[_ARMS[0][0]]
+    print("\nDifference from HAN-ROCK without auxiliary targets (paired bootstrap over "
+          "held-out conversations, 1000 resamples, 95% interval; * = significant):")
+    rows = {}
+    for name, _ in _ARMS[1:]:
+        for metric in ("accuracy", "weighted_f1"):
+            result = bootstrap_compare(y_test, baseline, predictions[name], metric=metric,
+                                       groups=groups, random_state=random_state)
+            rows[(name, metric)] = result
+            star = " *" if result.significant else ""
+            print(f"  {name.split(', ')[1]:<22} {metric:<12} {result.difference:+.3f} "
+                  f"[{result.low:+.3f}, {result.high:+.3f}]{star}")
+    return rows
 
-    Generates conversations, writes their nonverbal features as OpenFace and
-    Vokaturi files, reads and aligns them, and compares on held-out
-    conversations: a TF-IDF + logistic-regression baseline, HAN-ROCK without
-    auxiliary targets, and HAN-ROCK with the "ap" and "aphf" auxiliary
-    families.
+
+def run_demo(n_conversations=100, max_epochs=10, random_state=0, progress=True, print=print):
+    """Fit the models on built-in data in the paper's regime and print their test scores.
+
+    Generates conversations in the paper's regime (:data:`PAPER_REGIME`:
+    noisy labels, half of them missing, weak words), writes their nonverbal
+    features as OpenFace and Vokaturi files, reads and aligns them, and
+    compares on held-out conversations: a TF-IDF + logistic-regression
+    baseline, HAN-ROCK without auxiliary targets, and HAN-ROCK with the "ap"
+    and "aphf" auxiliary families; then the paired, conversation-level
+    bootstrap interval of each family's difference from no auxiliary target.
 
     Returns
     -------
     DataFrame
         One row per model with accuracy, balanced accuracy, macro and
-        weighted F1 and fit time.
+        weighted F1 and fit time; ``attrs["differences"]`` holds the
+        :class:`~skhanrock.metrics.BootstrapComparison` of each family and metric.
     """
     X_generated, y = make_conversations(n_conversations=n_conversations,
-                                        random_state=random_state)
+                                        random_state=random_state, **PAPER_REGIME)
     with tempfile.TemporaryDirectory() as directory:
         X = _talkturns_from_files(X_generated, directory, random_state)
     is_train = _conversation_split(X, 0.25, random_state)
@@ -105,18 +134,20 @@ def run_demo(n_conversations=100, max_epochs=10, random_state=0, progress=True, 
     predicted = _tfidf_baseline(X_train, y_train, X_test)
     results["TF-IDF + logistic regression"] = _scores(y_test, predicted,
                                                       time.perf_counter() - start)
-    for name, families in [("HAN-ROCK, no auxiliary targets", ""),
-                           ("HAN-ROCK, ap auxiliary targets", "ap"),
-                           ("HAN-ROCK, aphf auxiliary targets", "aphf")]:
+    predictions = {}
+    for name, families in _ARMS:
         print(f"\nFitting {name} ...")
         pipeline = _han_pipeline(families, max_epochs, random_state, progress)
         start = time.perf_counter()
         pipeline.fit(X_train, y_train)
-        results[name] = _scores(y_test, pipeline.predict(X_test), time.perf_counter() - start)
+        predictions[name] = pipeline.predict(X_test)
+        results[name] = _scores(y_test, predictions[name], time.perf_counter() - start)
         if families == "aphf":
             weights = pipeline.named_steps["weights"].loss_weights_
             print("\nFitted loss weights (aphf):\n" + weights.round(3).to_string())
     table = pd.DataFrame(results).T
-    print("\nPrimary task (4 emotions) on held-out conversations:")
+    print("\nPrimary task (4 emotions, noisy labels) on held-out conversations:")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    table.attrs["differences"] = _differences(y_test, predictions, X_test["conversation"],
+                                              random_state, print)
     return table

@@ -48,7 +48,8 @@ _VALENCE = {"angry": 1.8, "happy": 4.2, "neutral": 3.0, "sad": 2.0}
 
 def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speakers=None,
                        task="classification", signal_words=0.3, persistence=0.75,
-                       unlabelled_fraction=0.15, planted_features=False, random_state=None):
+                       unlabelled_fraction=0.15, label_noise=0.0, planted_features=False,
+                       random_state=None):
     """Generate conversations whose emotions can be learnt from text and nonverbal cues.
 
     The generative story, per conversation:
@@ -71,7 +72,14 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     5. The label is the emotion (``task="classification"``) or a valence in
        [1, 5] (``task="regression"``): the emotion's valence plus the speaker's
        bias plus noise. A fraction ``unlabelled_fraction`` of the talkturns get
-       a missing label (None or NaN), as in IEMOCAP.
+       a missing label (None or NaN), as in IEMOCAP. With ``label_noise``, the
+       annotator disagrees with the hidden emotion: each label is, with that
+       probability, one of the three other emotions (drawn uniformly; for
+       ``task="regression"``, the valence of that other emotion). The
+       nonverbal features still follow the hidden emotion, so they stay noisy
+       but honest views of it while the labels are noisy views too: the
+       paper's regime, where auxiliary supervision from the features can help
+       a primary model that would otherwise fit the annotators' noise.
     6. With ``planted_features=True``, three more feature columns, drawn after
        everything else (so the rest of the data is unchanged), test the choice
        of auxiliary tasks (:class:`~skhanrock.preprocessing.AuxiliaryTaskSelector`):
@@ -108,6 +116,9 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         to the next.
     unlabelled_fraction : float in [0, 1), default=0.15
         Fraction of talkturns whose label is missing.
+    label_noise : float in [0, 1), default=0.0
+        Probability that a label names another emotion than the hidden one
+        (annotator disagreement, step 5).
     planted_features : bool, default=False
         Add the useless (``noise_a``, ``noise_b``) and harmful (``conflict``)
         feature columns of step 6; the other columns and ``y`` are the same
@@ -147,7 +158,7 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     (['noise_a', 'noise_b', 'conflict'], True)
     """
     _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
-                               persistence, unlabelled_fraction)
+                               persistence, unlabelled_fraction, label_noise)
     rng = check_random_state(random_state)
     n_speakers = max(2, n_conversations // 2) if n_speakers is None else int(n_speakers)
     if n_speakers < 2:
@@ -162,16 +173,28 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     emotion = X.pop("_emotion")
     valence_bias = X.pop("_valence_bias")
     unlabelled = rng.random_sample(len(X)) < unlabelled_fraction
+    # Drawn only when asked for, so that the default data stay as they were.
+    annotated = _disagreeing_annotator(emotion, label_noise, rng) if label_noise else emotion
     if task == "classification":
-        y = emotion.astype(object).where(~unlabelled, None).rename("emotion")
+        y = annotated.astype(object).where(~unlabelled, None).rename("emotion")
     else:
-        valence = emotion.map(_VALENCE).to_numpy() + valence_bias.to_numpy()
+        valence = annotated.map(_VALENCE).to_numpy() + valence_bias.to_numpy()
         valence = np.clip(valence + rng.normal(0.0, 0.3, len(X)), 1.0, 5.0)
         y = pd.Series(np.where(unlabelled, np.nan, valence), name="valence")
     if planted_features:
         # Drawn last, so that the other columns and y do not depend on the option.
         _add_planted_features(X, emotion, rng)
     return X, y
+
+
+def _disagreeing_annotator(emotion, label_noise, rng):
+    """The annotated emotion: the hidden one, or with ``label_noise`` one of the others."""
+    codes = pd.Categorical(emotion, categories=EMOTIONS).codes
+    disagrees = rng.random_sample(len(codes)) < label_noise
+    # An offset of 1-3 lands on each of the other three emotions with equal chance.
+    offsets = rng.randint(1, len(EMOTIONS), len(codes))
+    annotated = np.where(disagrees, (codes + offsets) % len(EMOTIONS), codes)
+    return pd.Series(np.asarray(EMOTIONS)[annotated], index=emotion.index)
 
 
 def _add_planted_features(X, emotion, rng):
@@ -189,7 +212,7 @@ def _add_planted_features(X, emotion, rng):
 
 
 def _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
-                               persistence, unlabelled_fraction):
+                               persistence, unlabelled_fraction, label_noise=0.0):
     if int(n_conversations) < 1:
         raise ValueError(f"n_conversations must be at least 1, got {n_conversations}.")
     if not 1 <= min_turns <= max_turns:
@@ -201,7 +224,8 @@ def _check_generator_arguments(n_conversations, min_turns, max_turns, task, sign
         raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
     for name, value, upper_open in (("signal_words", signal_words, False),
                                     ("persistence", persistence, True),
-                                    ("unlabelled_fraction", unlabelled_fraction, True)):
+                                    ("unlabelled_fraction", unlabelled_fraction, True),
+                                    ("label_noise", label_noise, True)):
         if not (0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0):
             raise ValueError(f"{name} must lie in [0, 1{')' if upper_open else ']'}, got {value}.")
 

@@ -172,11 +172,13 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     >>> aux.target_type_, aux.target_range_
     ('regression', (1.0, 5.0))
 
-    Timing targets from start and end times (seconds):
+    Timing targets from start and end times (seconds): durations 2, 0.5 and
+    1.5 s, rates 1, 2 and 1.33 words per second, pauses 0.5 and -0.2 s after
+    the first talkturn, which has none; each becomes its percentile rank:
 
     >>> import pandas as pd
     >>> turns = pd.DataFrame({"conversation": [1, 1, 1], "turn": [0, 1, 2],
-    ...                       "text": ["hi there", "oh", "well well well"],
+    ...                       "text": ["hi there", "oh", "well well"],
     ...                       "start": [0.0, 2.5, 2.8], "end": [2.0, 3.0, 4.3]})
     >>> timing = AuxiliaryTargets(families="t").fit_transform(turns)
     >>> timing.filter(like="aux:").round(2).to_dict("list")
@@ -283,9 +285,10 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         values = check_numeric_columns(X, read)
         computed = self._timing(X) if timing else {}
         columns = iter(values.T)
-        return np.column_stack(
-            [computed[source] if target in timing else next(columns)
-             for target, source in sources.items()]).reshape(len(X), len(sources))
+        output = np.empty((len(X), len(sources)))
+        for j, (target, source) in enumerate(sources.items()):
+            output[:, j] = computed[source] if target in timing else next(columns)
+        return output
 
     def _label_offsets(self):
         offsets = []
@@ -357,18 +360,21 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         self._check_columns(X, {t: c for t, c in targets.items() if t not in timing})
         check_labels(y, X, "AuxiliaryTargets", required=False, need_labelled=False)
         values = self._source_values(X, targets, timing)
-        constant = [column for column, v in zip(targets.values(), values.T, strict=True)
-                    if np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)
-                    or np.isnan(v).all()]
+        # By position, not by source name: a timing quantity and a column may share one.
+        dropped = [np.nanmin(v, initial=np.inf) == np.nanmax(v, initial=-np.inf)
+                   for v in values.T]
+        constant = list(dict.fromkeys(
+            c for c, drop in zip(targets.values(), dropped, strict=True) if drop))
         if constant:
             warnings.warn(
                 f"AuxiliaryTargets: feature column(s) {constant} are constant (or all missing) "
                 "on the training rows; their percentile targets carry no information and are "
                 "left out.", UserWarning, stacklevel=2)
         self.constant_features_ = constant
-        self.target_columns_ = {t: c for t, c in targets.items() if c not in constant}
+        keep = [i for i, drop in enumerate(dropped) if not drop]
+        names = list(targets)
+        self.target_columns_ = {names[i]: targets[names[i]] for i in keep}
         self.timing_targets_ = [t for t in timing if t in self.target_columns_]
-        keep = [i for i, c in enumerate(targets.values()) if c not in constant]
         # An explicit target type is taken without reading y; with an explicit range
         # the type changes nothing, so a guess from y needs no warning.
         self.target_type_ = self._fit_target_type(y, warn=self._explicit_range() is None)

@@ -14,6 +14,11 @@ def test_demo_runs_the_whole_pipeline_and_reports_every_model():
     output = "\n".join(lines)
     assert "Example MONAH narrative" in output and " said " in output
     assert "Fitted loss weights" in output and "y-1" in output
+    assert "paired bootstrap" in output and "95% interval" in output
+    differences = table.attrs["differences"]
+    assert len(differences) == 4
+    for result in differences.values():
+        assert result.low <= result.difference <= result.high
 
 
 def test_command_line_runs_the_demo_with_progress_bars(capsys):

@@ -80,3 +80,21 @@ def test_speakers_keep_their_tone_baseline_across_conversations():
     # A speaker's tone profile in one half of the conversations predicts the other
     # half (0.77 here; about 0 when baselines were drawn per conversation).
     assert np.corrcoef(*centred)[0, 1] > 0.4
+
+
+def test_label_noise_makes_annotators_disagree_and_leaves_the_features_alone():
+    X, y = make_conversations(n_conversations=60, random_state=3)
+    X_noisy, y_noisy = make_conversations(n_conversations=60, label_noise=0.3, random_state=3)
+    pd.testing.assert_frame_equal(X, X_noisy)
+    labelled = y.notna()
+    assert labelled.equals(y_noisy.notna())
+    disagreement = (y[labelled] != y_noisy[labelled]).mean()
+    assert 0.25 < disagreement < 0.35
+    # Every disagreement names another emotion, each about equally often.
+    changed = y_noisy[labelled][y[labelled] != y_noisy[labelled]]
+    assert set(changed) <= set(EMOTIONS)
+    regression, valence = make_conversations(n_conversations=20, task="regression",
+                                             label_noise=0.5, random_state=0)
+    assert valence.dropna().between(1, 5).all()
+    with pytest.raises(ValueError, match="label_noise"):
+        make_conversations(label_noise=1.0)
