@@ -11,7 +11,7 @@ __all__ = ["make_paper_pipeline"]
 _ESTIMATORS = {"classification": HanRockClassifier, "regression": HanRockRegressor}
 
 
-def make_paper_pipeline(families="aphf", *, task="classification", assignment="softmax",
+def make_paper_pipeline(families="aphf", *, target_type="classification", assignment="softmax",
                         random_state=None, **estimator_params):
     """MONAH narratives, auxiliary targets, mutual-information loss weights, then HAN-ROCK.
 
@@ -27,10 +27,10 @@ def make_paper_pipeline(families="aphf", *, task="classification", assignment="s
     families : str, default="aphf"
         Letters of the auxiliary target families (see
         :class:`~skhanrock.AuxiliaryTargets`); "" for single-task learning.
-    task : {"classification", "regression"}, default="classification"
-        The primary task: :class:`~skhanrock.HanRockClassifier` or
+    target_type : {"classification", "regression"}, default="classification"
+        What the primary target is: :class:`~skhanrock.HanRockClassifier` or
         :class:`~skhanrock.HanRockRegressor`, and the transformers are told
-        the task instead of guessing it from ``y``.
+        the target type instead of guessing it from ``y``.
     assignment : {"softmax", "linear", "random"}, default="softmax"
         How :class:`~skhanrock.MutualInfoLossWeights` turns information into weights.
     random_state : int or None, default=None
@@ -55,16 +55,17 @@ def make_paper_pipeline(families="aphf", *, task="classification", assignment="s
     >>> [name for name, _ in make_paper_pipeline("").steps]
     ['monah', 'han']
     """
-    if task not in _ESTIMATORS:
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if target_type not in _ESTIMATORS:
+        raise ValueError(f"target_type must be 'classification' or 'regression', got "
+                         f"{target_type!r}.")
     steps = [("monah", MonahTranscriber())]
     if families:
-        steps += [("aux", AuxiliaryTargets(families=families, target_type=task)),
-                  ("weights", MutualInfoLossWeights(assignment=assignment, target_type=task,
+        steps += [("aux", AuxiliaryTargets(families=families, target_type=target_type)),
+                  ("weights", MutualInfoLossWeights(assignment=assignment, target_type=target_type,
                                                     random_state=random_state))]
         handed_on = {"loss_weights": PIPELINE, "label_offsets": PIPELINE}
     else:
         handed_on = {"label_offsets": ()}
-    estimator = _ESTIMATORS[task](**{**handed_on, "random_state": random_state,
+    estimator = _ESTIMATORS[target_type](**{**handed_on, "random_state": random_state,
                                      **estimator_params})
     return Pipeline([*steps, ("han", estimator)])

@@ -127,4 +127,4 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     >>> [name for name, _ in hypothesis_pipeline("").steps]
     ['monah', 'han']
     """
-    return make_paper_pipeline(families, task=task, random_state=random_state)
+    return make_paper_pipeline(families, target_type=task, random_state=random_state)
