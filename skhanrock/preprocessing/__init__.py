@@ -1,7 +1,7 @@
 """From raw feature frames to MONAH narratives, auxiliary targets, their selection and loss weights."""
 
 from .._targets import is_classification_target
-from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, AuxiliaryTargets
+from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, TIMING_TARGETS, AuxiliaryTargets
 from ._monah import DEFAULT_ACTIONS, MonahTranscriber, hundreds_in_words
 from ._selection import AuxiliaryTaskSelector
 from ._weighting import MutualInfoLossWeights
@@ -10,6 +10,7 @@ __all__ = [
     "ACTION_TARGETS",
     "DEFAULT_ACTIONS",
     "PROSODY_TARGETS",
+    "TIMING_TARGETS",
     "AuxiliaryTargets",
     "AuxiliaryTaskSelector",
     "MonahTranscriber",

@@ -9,9 +9,9 @@ from sklearn.preprocessing import QuantileTransformer
 from .._frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
+    canonical_codes,
     check_dataframe,
     check_numeric_columns,
-    canonical_codes,
     check_talkturn_frame,
     conversation_sort_order,
     text_as_strings,
@@ -20,7 +20,7 @@ from .._targets import check_labels, regression_labels
 from .._validation import check_number
 from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
 
-__all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "AuxiliaryTargets"]
+__all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "TIMING_TARGETS", "AuxiliaryTargets"]
 
 #: Family ``a``: target name to feature column (mean action unit intensities).
 ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": "AU25_r"}
@@ -28,9 +28,9 @@ ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": 
 PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "tone_anger",
                    "fear": "tone_fear"}
 _FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
-# Family ``t``: timing quantities computed from the start/end times and the text,
-# not read from a column; their targets are named after them (``aux:pause``).
-_TIMING_TARGETS = ("duration", "speech_rate", "pause", "overlap")
+#: Family ``t``: timing quantities computed from the start/end times and the text,
+#: not read from a column; their targets are named after them (``aux:pause``).
+TIMING_TARGETS = ("duration", "speech_rate", "pause", "overlap")
 # Label scales of the paper's regression corpora: IEMOCAP rates 1..5, SEMAINE -1..1.
 _RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
 # Most past or future labels one family may request. The paper uses 4; every offset
@@ -226,7 +226,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         for letter in "ap":
             if letter in self.families:
                 targets.update(_FAMILIES[letter])
-        timing = {name: name for name in _TIMING_TARGETS} if "t" in self.families else {}
+        timing = {name: name for name in TIMING_TARGETS} if "t" in self.families else {}
         targets.update(timing)
         if isinstance(self.columns, Mapping):
             named = dict(self.columns)
@@ -257,11 +257,11 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         start, end = times.T
         backwards = end < start
         if backwards.any():
-            i = np.flatnonzero(backwards)[0]
+            i = int(np.flatnonzero(backwards)[0])
             raise ValueError(
-                f"AuxiliaryTargets: the talkturn at row {frame.index[i]!r} ends ({end[i]}) "
-                f"before it starts ({start[i]}): {self.end_column!r} must be >= "
-                f"{self.start_column!r}.")
+                f"AuxiliaryTargets: the talkturn at row {frame.index.tolist()[i]!r} ends "
+                f"({end[i]}) before it starts ({start[i]}): {self.end_column!r} must be "
+                f">= {self.start_column!r}.")
         # Rounded to the microsecond, so that 1.2 s - 1.0 s is the 0.2 s it means
         # and touching talkturns have a pause of exactly 0 (no overlap).
         duration = np.round(end - start, 6)
@@ -277,7 +277,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         pause = np.empty(len(frame))
         pause[order] = gap
         overlap = np.where(np.isnan(pause), np.nan, np.maximum(0.0, -pause))
-        return dict(zip(_TIMING_TARGETS, (duration, rate, pause, overlap), strict=True))
+        return dict(zip(TIMING_TARGETS, (duration, rate, pause, overlap), strict=True))
 
     def _source_values(self, X, sources, timing):
         """The feature values of ``sources`` (``{target: source}``) as an (n, k) array."""

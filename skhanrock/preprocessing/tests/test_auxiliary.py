@@ -171,3 +171,83 @@ def test_auxiliary_refuses_an_empty_frame(conversations):
     X, y = conversations
     with pytest.raises(ValueError, match="X is empty"):
         AuxiliaryTargets().fit(X.iloc[:0])
+
+
+# Two conversations, rows out of turn order: conversation "b" starts right after "a"
+# ends in the frame, and its times are later, so a pause across the boundary would be
+# a plausible 5.7 s instead of missing.
+TIMED = pd.DataFrame({
+    "conversation": ["a", "a", "b", "a", "b"],
+    "turn": [2, 0, 0, 1, 1],
+    "text": ["well well", "hi there", "one two three four", "oh", ""],
+    "start": [2.8, 0.0, 10.0, 2.5, 11.0],
+    "end": [4.3, 2.0, 12.0, 3.0, 13.0],
+}, index=[40, 10, 50, 20, 60])
+# Per row of TIMED: duration, words per second, pause, overlap.
+TIMED_VALUES = {"duration": [1.5, 2.0, 2.0, 0.5, 2.0],
+                "speech_rate": [2 / 1.5, 1.0, 2.0, 2.0, np.nan],     # "" has no words
+                "pause": [-0.2, np.nan, np.nan, 0.5, -1.0],
+                "overlap": [0.2, np.nan, np.nan, 0.0, 1.0]}
+
+
+def test_timing_values_follow_turn_order_within_each_conversation():
+    aux = AuxiliaryTargets(families="t")
+    for name, expected in TIMED_VALUES.items():
+        np.testing.assert_allclose(aux._timing(TIMED)[name], expected, err_msg=name)
+    out = aux.fit_transform(TIMED)
+    assert aux.timing_targets_ == ["aux:duration", "aux:speech_rate", "aux:pause",
+                                   "aux:overlap"]
+    assert list(out.index) == list(TIMED.index)
+    # The first talkturn of each conversation has no pause and no overlap.
+    first = TIMED["turn"].to_numpy() == 0
+    assert out.loc[first, ["aux:pause", "aux:overlap"]].isna().all().all()
+    assert out.loc[~first, ["aux:pause", "aux:overlap"]].notna().all().all()
+    # Percentile ranks keep the order of the values: the longest overlap ranks highest.
+    assert out["aux:overlap"].idxmax() == 60 and out["aux:pause"].idxmax() == 20
+
+
+def test_timing_percentiles_are_fitted_on_training_rows_only():
+    train = TIMED
+    test = pd.DataFrame({"conversation": ["c", "c"], "turn": [0, 1], "text": ["a b", "c"],
+                         "start": [0.0, 100.0], "end": [1.0, 101.0]})
+    aux = AuxiliaryTargets(families="t").fit(train)
+    out = aux.transform(test)
+    assert out.loc[1, "aux:pause"] == 1.0          # 99 s: beyond every training pause
+    assert np.isnan(out.loc[0, "aux:pause"])       # a new conversation's first talkturn
+    train_ranks = aux.transform(train)["aux:pause"]
+    assert train_ranks.min() == 0.0 and train_ranks.max() == 1.0
+    # Refitting on other rows moves the ranks: they come from the rows of fit.
+    refit = AuxiliaryTargets(families="t").fit(pd.concat([train, test], ignore_index=True))
+    assert refit.transform(test).loc[1, "aux:pause"] == 1.0
+    assert not np.allclose(refit.transform(train)["aux:pause"], train_ranks, equal_nan=True)
+
+
+def test_missing_times_give_missing_timing_targets():
+    X = TIMED.assign(end=TIMED["end"].where(TIMED.index != 20))   # a's turn 1 has no end
+    out = AuxiliaryTargets(families="t").fit_transform(X)
+    assert out.loc[20, ["aux:duration", "aux:speech_rate"]].isna().all()
+    assert not np.isnan(out.loc[20, "aux:pause"])  # its start and the previous end are known
+    assert out.loc[40, ["aux:pause", "aux:overlap"]].isna().all()   # previous end unknown
+    assert out.loc[40, ["aux:duration", "aux:speech_rate"]].notna().all()
+
+
+def test_timing_targets_scale_to_the_primary_range_and_need_times():
+    valence = pd.Series([1.0, 2.5, 3.0, 4.0, 5.0], index=TIMED.index)
+    out = AuxiliaryTargets(families="t", target_type="regression").fit_transform(TIMED, valence)
+    assert out["aux:duration"].min() == 1.0 and out["aux:duration"].max() == 5.0
+    renamed = TIMED.rename(columns={"start": "begin", "end": "stop"})
+    aux = AuxiliaryTargets(families="t", start_column="begin", end_column="stop")
+    pd.testing.assert_frame_equal(
+        aux.fit_transform(renamed).filter(like="aux:"),
+        AuxiliaryTargets(families="t").fit_transform(TIMED).filter(like="aux:"))
+    with pytest.raises(ValueError, match=r"missing the column\(s\) \['start', 'end'\]"):
+        AuxiliaryTargets(families="t").fit(TIMED.drop(columns=["start", "end"]))
+    with pytest.raises(ValueError, match="row 20 ends .* 'end' must be >= 'start'"):
+        AuxiliaryTargets(families="t").fit(TIMED.assign(end=TIMED["end"].where(
+            TIMED.index != 20, 1.0)))
+    with pytest.raises(ValueError, match="columns names the target.*'pause'.*timing"):
+        AuxiliaryTargets(families="t", columns=["pause"]).fit(TIMED.assign(pause=1.0))
+    # Without the timing family, a column called "pause" is an ordinary feature.
+    plain = AuxiliaryTargets(families="", columns=["pause"]).fit(
+        TIMED.assign(pause=np.arange(5.0)))
+    assert plain.timing_targets_ == [] and plain.target_columns_ == {"aux:pause": "pause"}

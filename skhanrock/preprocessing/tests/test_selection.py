@@ -147,3 +147,11 @@ def test_searchable_inside_a_pipeline_with_randomized_search():
     kept = fitted.named_steps["select"].selected_columns_
     assert list(fitted.named_steps["han"].aux_columns_) == kept
     assert len(fitted.predict(X)) == len(X)
+
+
+def test_timing_targets_form_one_family():
+    from skhanrock.preprocessing import TIMING_TARGETS
+    from skhanrock.preprocessing._selection import _task_family
+
+    assert {_task_family(f"aux:{name}") for name in TIMING_TARGETS} == {"t"}
+    assert _task_family("aux:AU05") == "a" and _task_family("y-1") == "h"
