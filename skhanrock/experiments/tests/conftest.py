@@ -33,3 +33,18 @@ def no_training(monkeypatch):
 
     monkeypatch.setattr(run, "_fit_trial", train)
 
+
+@pytest.fixture
+def bootstrap_groups(monkeypatch):
+    """The ``groups`` every call of the tables' bootstrap received, as it runs."""
+    import skhanrock.experiments._tables as tables
+
+    seen = []
+    compare = tables.bootstrap_search_compare
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["groups"])
+        return compare(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    return seen

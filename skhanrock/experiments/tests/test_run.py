@@ -285,17 +285,10 @@ def test_run_experiment_refuses_a_misspelt_speaker_column(conversations_of_many_
 
 
 def test_the_bootstrap_resamples_the_experiments_conversation_column(
-        conversations_of_many_speakers, monkeypatch):
+        conversations_of_many_speakers, bootstrap_groups):
     X, y = conversations_of_many_speakers
     X = X.rename(columns={"conversation": "dialogue"})
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append(kwargs["groups"])
-        return compare(*args, **kwargs)
-
-    compare = tables.bootstrap_search_compare
-    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    seen = bootstrap_groups
     # every step reads "dialogue": X has no "conversation" column left to fall back on
     result = run_experiment(X, y, "H3", n_trials=1, conversation_column="dialogue", **SETTINGS)
     assert result.n_fitted == 2

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 
-import skhanrock.experiments._tables as tables
 from skhanrock.experiments import (
     HYPOTHESES,
     Experiment,
@@ -12,17 +11,10 @@ from skhanrock.experiments import (
 from ._shared import SETTINGS, TIED, TIED_DEV, TIED_TEST, _diverging
 
 
-def test_tables_resample_whole_conversations(h1, conversations_of_many_speakers, monkeypatch):
+def test_tables_resample_whole_conversations(h1, conversations_of_many_speakers, bootstrap_groups):
     X, y = conversations_of_many_speakers
     _, path = h1
-    seen = []
-
-    def recording(*args, **kwargs):
-        seen.append(kwargs["groups"])
-        return compare(*args, **kwargs)
-
-    compare = tables.bootstrap_search_compare
-    monkeypatch.setattr(tables, "bootstrap_search_compare", recording)
+    seen = bootstrap_groups
     again = run_experiment(X, y, "H1", n_trials=2, results_file=path, **SETTINGS)
     assert again.n_fitted == 0 and len(seen) == 2
     dev = seen[0]["dev"]
