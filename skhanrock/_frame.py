@@ -29,6 +29,7 @@ __all__ = [
     "check_numeric_columns",
     "columns_with",
     "conversation_sort_order",
+    "as_float32",
     "pipeline_attr",
     "refuse_rows",
     "talkturn_frame_tags",
@@ -143,6 +144,20 @@ def pipeline_attr(X, key, parameter, *, required=False, default=None):
             "estimator, or a step between them rebuilt the frame without its attrs (keep "
             "them with out.attrs = X.attrs, or move that step before the writer).")
     return default
+
+
+def as_float32(values, columns, index):
+    """``values`` (rows x columns) in float32, refusing values beyond its range (inf loss)."""
+    with np.errstate(over="ignore"):  # the overflow is reported below, by row and column
+        converted = values.astype(np.float32)
+    overflow = np.argwhere(np.isinf(converted) & np.isfinite(values))
+    if len(overflow):
+        row, column = overflow[0]
+        raise ValueError(
+            f"{columns[column]} at row {index[row]!r} is {values[row, column]:.3g}, beyond "
+            f"float32's range (±{np.finfo(np.float32).max:.3g}) the network computes in; "
+            "rescale it.")
+    return converted
 
 
 def columns_with(columns, added):

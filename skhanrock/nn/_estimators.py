@@ -16,6 +16,7 @@ from skorch.utils import to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
+    as_float32,
     check_numeric_columns,
     check_talkturn_frame,
     talkturn_frame_tags,
@@ -88,20 +89,6 @@ def _check_device(device):
         raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
     if parsed.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
-
-
-def _as_float32(values, columns, index):
-    """``values`` (rows x columns) in float32, refusing values beyond its range (inf loss)."""
-    with np.errstate(over="ignore"):  # the overflow is reported below, by row and column
-        converted = values.astype(np.float32)
-    overflow = np.argwhere(np.isinf(converted) & np.isfinite(values))
-    if len(overflow):
-        row, column = overflow[0]
-        raise ValueError(
-            f"{columns[column]} at row {index[row]!r} is {values[row, column]:.3g}, beyond "
-            f"float32's range (±{np.finfo(np.float32).max:.3g}) the network computes in; "
-            "rescale it.")
-    return converted
 
 
 # DataLoader arguments the estimator sets itself: batches are chunks of consecutive
@@ -514,7 +501,7 @@ class _HanRockNet(NeuralNet):
         sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
         targets = {
             "primary": primary,
-            "aux": _as_float32(check_numeric_columns(frame, self.aux_columns_),
+            "aux": as_float32(check_numeric_columns(frame, self.aux_columns_),
                                self.aux_columns_, frame.index),
             "offsets": self.target_.offset_targets(primary, sources),
         }

@@ -14,20 +14,9 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
+from .._frame import as_float32
+
 __all__ = ["ClassificationTarget", "RegressionTarget"]
-
-
-def _float32_or_error(values, name, index):
-    """``values`` in float32, refusing values beyond its range (an inf loss)."""
-    with np.errstate(over="ignore"):  # the overflow is reported below, by row
-        converted = np.asarray(values, dtype=float).astype(np.float32)
-    overflow = np.flatnonzero(np.isinf(converted) & np.isfinite(values))
-    if len(overflow):
-        row = overflow[0]
-        raise ValueError(
-            f"{name} at row {index[row]!r} is {values[row]:.3g}, beyond float32's range "
-            f"(±{np.finfo(np.float32).max:.3g}) the network computes in; rescale it.")
-    return converted
 
 
 class ClassificationTarget:
@@ -268,7 +257,7 @@ class RegressionTarget:
         values = self._numeric(labels)
         with np.errstate(over="ignore", invalid="ignore"):
             standardised = (values - self.mean_) / self.scale_
-        return _float32_or_error(standardised, "y (standardised)", labels.index)
+        return as_float32(standardised[:, None], ["y (standardised)"], labels.index)[:, 0]
 
     def offset_targets(self, primary, sources):
         """History/future targets: the standardised value at each source row, or NaN."""

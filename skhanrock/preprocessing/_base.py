@@ -74,6 +74,10 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
         """Names of the columns ``_transform`` adds, in order (none by default)."""
         return ()
 
+    def _removed_columns(self):
+        """Names of the input columns ``_transform`` drops (none by default)."""
+        return ()
+
     def _handed_on(self):
         """``{attrs key: value}`` the output carries to later steps (none by default)."""
         return {}
@@ -102,7 +106,7 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
         return carry_attrs(self._transform(X), X, **self._handed_on())
 
     def get_feature_names_out(self, input_features=None):
-        """Input column names plus the columns this step adds.
+        """Input column names, less those this step drops, plus those it adds.
 
         Parameters
         ----------
@@ -115,7 +119,9 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
             The columns of the transformed frame.
         """
         check_is_fitted(self, "feature_names_in_")
-        return columns_with(self.feature_names_in_, self._added_columns())
+        removed = set(self._removed_columns())
+        kept = [c for c in self.feature_names_in_ if c not in removed]
+        return columns_with(kept, self._added_columns())
 
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())

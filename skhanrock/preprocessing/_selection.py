@@ -5,7 +5,6 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
     AUX_PREFIX,
@@ -322,33 +321,17 @@ class AuxiliaryTaskSelector(FrameTransformer):
     # -------------------------------------------------------------- transform
     def _transform(self, X):
         """A copy of ``X`` without the ``aux:*`` columns of the tasks left out."""
-        return X.drop(columns=self._dropped_columns())
+        return X.drop(columns=self._removed_columns())
 
     def _handed_on(self):
         # The selected history/future offsets replace those AuxiliaryTargets requested.
         return {LABEL_OFFSETS_ATTR: self.selected_offsets_}
 
-    def _dropped_columns(self):
+    def _removed_columns(self):
         kept = set(self.selected_columns_)
         return [c for c in self.feature_names_in_
                 if str(c).startswith(AUX_PREFIX) and c not in kept]
 
-    def get_feature_names_out(self, input_features=None):
-        """The input column names without the dropped ``aux:*`` columns.
-
-        Parameters
-        ----------
-        input_features : ignored
-            Present for scikit-learn's API; the names seen in ``fit`` are used.
-
-        Returns
-        -------
-        ndarray of str
-            The columns of the transformed frame.
-        """
-        check_is_fitted(self, "feature_names_in_")
-        dropped = set(self._dropped_columns())
-        return np.asarray([c for c in self.feature_names_in_ if c not in dropped], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
