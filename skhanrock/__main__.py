@@ -1,8 +1,9 @@
-"""Command line: ``python -m skhanrock demo|experiment`` (also installed as ``skhanrock``)."""
+"""Command line: ``python -m skhanrock demo|experiment|stream`` (also installed as ``skhanrock``)."""
 
 import argparse
 import sys
 
+from ._stream_command import add_stream_command, run_stream
 from .experiments._command import add_experiment_command, run_experiment_command
 
 
@@ -17,6 +18,7 @@ def _parser():
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_experiment_command(commands)
+    add_stream_command(commands)
     return parser
 
 
@@ -28,6 +30,13 @@ def main(argv=None):
 
         run_demo(n_conversations=args.conversations, max_epochs=args.epochs,
                  random_state=args.seed, progress=not args.no_progress)
+    elif args.command == "stream":
+        try:
+            refused = run_stream(args.model, sys.stdin, sys.stdout)
+        except (ValueError, OSError) as error:
+            print(f"skhanrock stream: {error}", file=sys.stderr)
+            return 2
+        return 1 if refused else 0
     else:
         try:
             run_experiment_command(args)

@@ -4,7 +4,7 @@ from ._attention import AdditiveAttention, masked_softmax
 from ._attention_output import TalkturnAttention
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
 from ._encoding import TalkturnEncoding
-from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
+from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor, load
 from ._gru import MaskedBiGRU
 from ._loss import MultiTaskLoss
 from ._module import HanModule
@@ -29,6 +29,7 @@ __all__ = [
     "TalkturnDataset",
     "TalkturnEncoding",
     "WindowBiGRU",
+    "load",
     "masked_softmax",
     "tokenize",
 ]

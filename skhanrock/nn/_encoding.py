@@ -219,6 +219,21 @@ class TalkturnEncoding:
             self.max_words)
         return order, ids, offsets, lengths
 
+    def token_ids(self, text):
+        """Word ids of one talkturn's text, as :meth:`encode` gives them.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        ndarray of int64
+            At least one id: an empty text is the one empty-talkturn token.
+        """
+        ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
+        return ids
+
     def fitted_state(self):
         """The fitted state as JSON-ready values (for saving)."""
         return {

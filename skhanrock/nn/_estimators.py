@@ -38,10 +38,10 @@ from ._data import (
 from ._encoding import TalkturnEncoding
 from ._loss import MultiTaskLoss
 from ._module import HanModule
-from ._persistence import load_estimator, save_estimator
+from ._persistence import load_estimator, save_estimator, saved_class_name
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
-__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
+__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
 
 _TOTAL_UNITS = 257
 
@@ -999,3 +999,37 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
         y_true, y_pred, weights = self._labelled_predictions(X, y, sample_weight)
         return r2_score(y_true.astype(float), y_pred.astype(float), sample_weight=weights)
+
+
+def load(path):
+    """Load a model written by ``save``, whichever estimator class it holds.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :meth:`HanRockClassifier.save` or
+        :meth:`HanRockRegressor.save`.
+
+    Returns
+    -------
+    HanRockClassifier or HanRockRegressor
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skhanrock import HanRockRegressor
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.nn import load
+    >>> X, _ = make_conversations(n_conversations=4, random_state=0)
+    >>> reg = HanRockRegressor(primary_units=4, context_size=3, max_epochs=1,
+    ...                        random_state=0).fit(X, X["AU12_r"])
+    >>> path = reg.save(pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock")
+    >>> type(load(path)).__name__
+    'HanRockRegressor'
+    """
+    classes = {cls.__name__: cls for cls in (HanRockClassifier, HanRockRegressor)}
+    name = saved_class_name(path)
+    if name not in classes:
+        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(classes)}.")
+    return classes[name].load(path)
+

@@ -237,6 +237,8 @@ class HanModule(nn.Module):
     def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None):
         """Predict every task for a batch of windows.
 
+        The same as :meth:`encode_talkturns` followed by :meth:`read_windows`.
+
         Parameters
         ----------
         tokens : LongTensor (U, T)
@@ -264,12 +266,53 @@ class HanModule(nn.Module):
             primary branch, ``aux_talkturn`` (B, L, K) and ``task`` (B, 1 + K)
             for HAN-ROCK.
         """
-        vectors, word_attention = self._encode_words(tokens, lengths, word_buckets)
+        vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets)
+        primary, aux, offsets, attention = self.read_windows(vectors, windows, window_lengths)
+        attention["word"] = word_attention
+        return primary, aux, offsets, attention
+
+    def encode_talkturns(self, tokens, lengths, word_buckets=None):
+        """The word level: one vector per talkturn and word branch.
+
+        A talkturn's vectors do not depend on its context, so a caller that
+        sees talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        encodes each once and reads windows of the cached vectors with
+        :meth:`read_windows`.
+
+        Parameters
+        ----------
+        tokens, lengths, word_buckets
+            As in :meth:`forward`.
+
+        Returns
+        -------
+        vectors : list of Tensor (U, 2 * units)
+            Per word branch (primary, then auxiliary for HAN-ROCK).
+        word_attention : list of Tensor (U, T)
+            Per word branch, the attention over each talkturn's words.
+        """
+        return self._encode_words(tokens, lengths, word_buckets)
+
+    def read_windows(self, vectors, windows, window_lengths):
+        """The talkturn and task levels, over talkturn vectors of :meth:`encode_talkturns`.
+
+        Parameters
+        ----------
+        vectors : list of Tensor (U, 2 * units)
+            Per word branch, one vector per distinct talkturn.
+        windows, window_lengths
+            As in :meth:`forward`, indexing ``vectors``.
+
+        Returns
+        -------
+        primary, aux, offsets, attention
+            As in :meth:`forward`, without the ``word`` attention.
+        """
         window_mask = (torch.arange(windows.shape[1], device=windows.device)
                        < window_lengths.unsqueeze(1))
         primary_vector, talkturn_attention = self.primary_reader(
             vectors[0], windows, window_lengths, window_mask)
-        attention = {"word": word_attention, "talkturn": talkturn_attention}
+        attention = {"talkturn": talkturn_attention}
         if self.architecture == "flat":
             n_tasks = self.n_aux_targets + self.n_label_offsets
             task_vectors = primary_vector.unsqueeze(1).expand(-1, n_tasks, -1)

@@ -23,7 +23,7 @@ from .._version import __version__
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 
-__all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator"]
+__all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator", "saved_class_name"]
 
 #: Version of the saved layout; a file of another version is refused.
 FORMAT_VERSION = 1
@@ -160,6 +160,16 @@ def _read(path):
         raise ValueError(f"{path} is not a model written by skhanrock's save(): {error}") \
             from error
     return config, torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+
+
+def saved_class_name(path):
+    """Name of the estimator class a saved file holds (its JSON only; no weights are read)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read(_CONFIG)).get("estimator")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} is not a model written by skhanrock's save(): {error}") \
+            from error
 
 
 def _check_config(config, cls, path):

@@ -2,7 +2,7 @@
 
 from .._targets import is_classification_target
 from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, TIMING_TARGETS, AuxiliaryTargets
-from ._monah import DEFAULT_ACTIONS, MonahTranscriber, hundreds_in_words
+from ._monah import DEFAULT_ACTIONS, MonahNarrator, MonahTranscriber, hundreds_in_words
 from ._selection import AuxiliaryTaskSelector
 from ._weighting import MutualInfoLossWeights
 
@@ -13,6 +13,7 @@ __all__ = [
     "TIMING_TARGETS",
     "AuxiliaryTargets",
     "AuxiliaryTaskSelector",
+    "MonahNarrator",
     "MonahTranscriber",
     "MutualInfoLossWeights",
     "hundreds_in_words",

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.validation import check_is_fitted
 
 from .._frame import (
     check_numeric_columns,
@@ -15,7 +16,7 @@ from .._frame import (
 from .._validation import check_number, is_finite_number
 from ._base import DEPRECATED, FrameTransformer, renamed_parameter
 
-__all__ = ["DEFAULT_ACTIONS", "MonahTranscriber", "hundreds_in_words"]
+__all__ = ["DEFAULT_ACTIONS", "MonahNarrator", "MonahTranscriber", "hundreds_in_words"]
 
 #: Action units and the words MONAH uses for them.
 DEFAULT_ACTIONS = {
@@ -356,16 +357,11 @@ the woman said no.']
     def _rates(self, ordered, texts, times):
         if times is None:
             return [None] * len(ordered)
-        words = np.array([len(t.split()) for t in texts], dtype=float)
-        duration = times[:, 1] - times[:, 0]
-        # A talkturn without words (no transcript, or silence) has no measurable rate:
-        # NaN keeps it out of the narrative and out of the speaker's running mean and spread.
-        measurable = (duration > 0) & (words > 0)
-        per_minute = np.where(measurable, words / np.where(measurable, duration, 1) * 60,
-                              np.nan)
-        z = self._earlier_z(ordered, per_minute)
-        edges = np.asarray(self.rate_edges, dtype=float)
-        return [_bin_word(v, edges, _RATE_WORDS) for v in z]
+        z = self._earlier_z(ordered, _words_per_minute(texts, times))
+        return [self._rate_word(v) for v in z]
+
+    def _rate_word(self, z):
+        return _bin_word(z, np.asarray(self.rate_edges, dtype=float), _RATE_WORDS)
 
     def _delays(self, ordered, times):
         if times is None:
@@ -375,20 +371,49 @@ the woman said no.']
         follows_other = np.r_[False, (conversation[1:] == conversation[:-1])
                               & (speaker[1:] != speaker[:-1])]
         pause = np.full(len(ordered), np.nan)
-        # Rounded to the microsecond, so that 1.2 s - 1.0 s counts as the 200 ms it is.
-        pause[1:] = np.round(times[1:, 0] - times[:-1, 1], 6)
+        pause[1:] = _pause(times[:-1, 1], times[1:, 0])
         pause[~follows_other] = np.nan
         z = self._earlier_z(ordered, pause)
-        edges = np.asarray(self.delay_edges, dtype=float)
-        delays = []
-        for seconds, z_value in zip(pause, z, strict=True):
-            if np.isnan(seconds) or seconds < self.min_delay:
-                delays.append(None)
-                continue
-            words = hundreds_in_words(round(seconds * 1000, 3))
-            qualifier = _bin_word(z_value, edges, _DELAY_WORDS)
-            delays.append(f"{words} {qualifier}" if qualifier else words)
-        return delays
+        return [self._delay_words(seconds, z_value)
+                for seconds, z_value in zip(pause, z, strict=True)]
+
+    def _delay_words(self, seconds, z):
+        """The narrated delay of a pause of ``seconds`` with z-score ``z``; None below ``min_delay``."""
+        if np.isnan(seconds) or seconds < self.min_delay:
+            return None
+        words = hundreds_in_words(round(seconds * 1000, 3))
+        qualifier = _bin_word(z, np.asarray(self.delay_edges, dtype=float), _DELAY_WORDS)
+        return f"{words} {qualifier}" if qualifier else words
+
+    def _speaker_labels(self, ordered):
+        if self.speaker_label_column not in ordered.columns:
+            return ["speaker"] * len(ordered)
+        return [s if s else "speaker"
+                for s in text_as_strings(ordered, self.speaker_label_column)]
+
+    def narrator(self):
+        """A :class:`MonahNarrator` that narrates one conversation talkturn by talkturn.
+
+        Returns
+        -------
+        MonahNarrator
+            Its narratives equal those of :meth:`transform` on every prefix
+            of the conversation.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skhanrock import MonahTranscriber
+        >>> X = pd.DataFrame({"conversation": [1, 1], "turn": [0, 1],
+        ...                   "speaker": ["a", "b"], "text": ["Hello there.", "no."],
+        ...                   "start": [0.0, 2.5], "end": [2.0, 3.0]})
+        >>> monah = MonahTranscriber().fit(X)
+        >>> narrator = monah.narrator()
+        >>> [narrator.narrate(X.iloc[[i]]) for i in range(2)]
+        ['the speaker said hello there.', 'after five hundred milliseconds the speaker said no.']
+        """
+        check_is_fitted(self, "feature_names_in_")
+        return MonahNarrator(self, self._check_parameters(warn=False))
 
     def _narratives(self, ordered, cues):
         texts = text_as_strings(ordered, self.text_column)
@@ -399,13 +424,106 @@ the woman said no.']
         tones = self._tones(ordered) if prosody else [None] * n
         rates = self._rates(ordered, texts, times) if prosody else [None] * n
         delays = self._delays(ordered, times) if prosody else [None] * n
-        if self.speaker_label_column in ordered.columns:
-            speakers = [s if s else "speaker"
-                        for s in text_as_strings(ordered, self.speaker_label_column)]
-        else:
-            speakers = ["speaker"] * n
         return [_narrative(*parts) for parts in
-                zip(speakers, actions, delays, tones, rates, texts, strict=True)]
+                zip(self._speaker_labels(ordered), actions, delays, tones, rates, texts,
+                    strict=True)]
+
+
+class MonahNarrator:
+    """MONAH narratives of one conversation, one talkturn at a time.
+
+    Made by :meth:`MonahTranscriber.narrator`. It keeps, per speaker, the
+    tone probabilities, speech rates and pauses of the earlier talkturns, so
+    that each narrative costs the same however long the conversation has run
+    and equals what the transcriber writes for the last row of the prefix.
+
+    Parameters
+    ----------
+    transcriber : MonahTranscriber
+        A fitted transcriber, whose rules are used.
+    cues : str
+        Its checked cues.
+
+    Examples
+    --------
+    See :meth:`MonahTranscriber.narrator`.
+    """
+
+    def __init__(self, transcriber, cues):
+        self.transcriber = transcriber
+        self.cues = cues
+        # speaker -> feature name -> earlier values (NaN where not measurable)
+        self._history = {}
+        self._previous = None  # (speaker, end time) of the last talkturn
+
+    def narrate(self, talkturn):
+        """Narrate the next talkturn of the conversation and remember its cues.
+
+        Parameters
+        ----------
+        talkturn : DataFrame of one row
+            With the columns the transcriber reads.
+
+        Returns
+        -------
+        str
+        """
+        monah = self.transcriber
+        [text] = text_as_strings(talkturn, monah.text_column)
+        [speaker] = talkturn[monah.speaker_column].to_numpy()
+        times = monah._times(talkturn)
+        history = {} if pd.isna(speaker) else self._history.setdefault(speaker, {})
+        prosody = "p" in self.cues
+        tone = rate = delay = None
+        values = {}
+        if prosody:
+            for column, _ in _TONES:
+                if column in talkturn.columns:
+                    values[column] = _tone_probabilities(talkturn, column)[0]
+            voiced = [word for column, word in _TONES if column in values
+                      and self._z(history, column, values[column]) > monah.tone_threshold]
+            tone = voiced[0] if voiced else None
+        if prosody and times is not None:
+            values["rate"] = _words_per_minute([text], times)[0]
+            rate = monah._rate_word(self._z(history, "rate", values["rate"]))
+            pause = np.nan
+            if self._previous is not None and self._previous[0] != speaker:
+                pause = float(_pause(self._previous[1], times[0, 0]))
+            values["pause"] = pause
+            delay = monah._delay_words(pause, self._z(history, "pause", pause))
+        actions = monah._actions(talkturn)[0] if "a" in self.cues else []
+        for name, value in values.items():
+            history.setdefault(name, []).append(value)
+        if times is not None:
+            self._previous = (speaker, times[0, 1])
+        return _narrative(monah._speaker_labels(talkturn)[0], actions, delay, tone, rate, text)
+
+    def _z(self, history, name, value):
+        """z of ``value`` against the speaker's earlier values, as ``_earlier_z`` computes it."""
+        earlier = np.asarray(history.get(name, ()), dtype=float)
+        earlier = earlier[~np.isnan(earlier)]
+        if np.isnan(value) or len(earlier) < self.transcriber.min_history:
+            return np.nan
+        spread = earlier.std()
+        return (value - earlier.mean()) / spread if spread > 0 else np.nan
+
+
+def _words_per_minute(texts, times):
+    """Words per minute of each talkturn; NaN without words or a positive duration.
+
+    A talkturn without words (no transcript, or silence) has no measurable
+    rate: NaN keeps it out of the narrative and out of the speaker's running
+    mean and spread.
+    """
+    words = np.array([len(t.split()) for t in texts], dtype=float)
+    duration = times[:, 1] - times[:, 0]
+    measurable = (duration > 0) & (words > 0)
+    return np.where(measurable, words / np.where(measurable, duration, 1) * 60, np.nan)
+
+
+def _pause(previous_end, start):
+    # Rounded to the microsecond, so that 1.2 s - 1.0 s counts as the 200 ms it is.
+    return np.round(start - previous_end, 6)
 
 
 def _narrative(speaker, actions, delay, tone, rate, text):

@@ -20,8 +20,14 @@ def talkturns(rows):
 
 
 def narrative_of_last(rows, **params):
+    """The batch narrative of the last row, checked against the streaming narrator's."""
     frame = talkturns(rows)
-    return MonahTranscriber(**params).fit_transform(frame)["narrative"].iloc[-1]
+    monah = MonahTranscriber(**params).fit(frame)
+    batch = monah.transform(frame)["narrative"].iloc[-1]
+    narrator = monah.narrator()
+    streamed = [narrator.narrate(frame.iloc[[i]]) for i in range(len(frame))]
+    assert streamed[-1] == batch
+    return batch
 
 
 def words(n):
@@ -283,3 +289,27 @@ def test_families_is_a_deprecated_alias_of_cues():
     with warnings.catch_warnings():
         warnings.simplefilter("error")           # the default warns of nothing
         narrative_of_last(rows)
+
+
+def test_narrator_equals_transform_on_every_prefix(conversations):
+    X, _ = conversations
+    for cues in ("vpa", "v", "p", "a"):
+        monah = MonahTranscriber(cues=cues, min_history=1).fit(X)
+        batch = monah.transform(X)["narrative"]
+        for _, part in X.groupby("conversation"):
+            narrator = monah.narrator()
+            part = part.sort_values("turn")
+            assert [narrator.narrate(part.iloc[[i]]) for i in range(len(part))] \
+                == batch.loc[part.index].tolist()
+
+
+def test_narrator_without_times_or_labels_and_unfitted():
+    frame = talkturns([("c", "A", "hi", 0.0, 1.0, {}), ("c", "B", "yes", 1.5, 2.0, {})])
+    frame = frame.drop(columns=["start", "end", "speaker_label"])
+    monah = MonahTranscriber().fit(frame)
+    narrator = monah.narrator()
+    assert [narrator.narrate(frame.iloc[[i]]) for i in range(2)] \
+        == monah.transform(frame)["narrative"].tolist() == ["the speaker said hi.",
+                                                           "the speaker said yes."]
+    with pytest.raises(Exception, match="not fitted"):
+        MonahTranscriber().narrator()

@@ -1,0 +1,387 @@
+"""Streaming prediction: one talkturn at a time, as a conversation unfolds."""
+
+import math
+import numbers
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
+from .preprocessing import (
+    DEFAULT_ACTIONS,
+    AuxiliaryTargets,
+    AuxiliaryTaskSelector,
+    MonahTranscriber,
+    MutualInfoLossWeights,
+)
+
+__all__ = ["ConversationStream"]
+
+# Steps that only shape training (targets, loss weights, task choice): at
+# prediction they leave the text alone, so a stream passes over them.
+TRAINING_ONLY_STEPS = (AuxiliaryTargets, MutualInfoLossWeights, AuxiliaryTaskSelector)
+
+
+def split_streamable(model):
+    """The transcriber (or None) and the estimator of a fitted model or pipeline."""
+    if isinstance(model, HanRockClassifier | HanRockRegressor):
+        check_is_fitted(model)
+        return None, model
+    if not isinstance(model, Pipeline):
+        raise TypeError(
+            "ConversationStream: model must be a fitted HanRockClassifier, HanRockRegressor "
+            f"or a Pipeline ending in one, got {type(model).__name__}.")
+    *steps, (last_name, estimator) = model.steps
+    if not isinstance(estimator, HanRockClassifier | HanRockRegressor):
+        raise TypeError(f"ConversationStream: the pipeline's last step {last_name!r} must be a "
+                        f"HanRockClassifier or HanRockRegressor, got {type(estimator).__name__}.")
+    check_is_fitted(estimator)
+    transcriber = None
+    for name, step in steps:
+        if step is None or step == "passthrough" or isinstance(step, TRAINING_ONLY_STEPS):
+            continue
+        if isinstance(step, MonahTranscriber) and transcriber is None:
+            check_is_fitted(step)
+            transcriber = step
+            continue
+        raise TypeError(
+            f"ConversationStream: cannot stream the pipeline step {name!r} "
+            f"({type(step).__name__}); it streams one MonahTranscriber and passes over "
+            "the training-only steps (AuxiliaryTargets, MutualInfoLossWeights, "
+            "AuxiliaryTaskSelector).")
+    return transcriber, estimator
+
+
+@dataclass
+class _Conversation:
+    """What a stream keeps of one conversation: the cached talkturn encodings."""
+
+    narrator: object
+    context_size: int
+    last_turn: object = None
+    n_talkturns: int = 0
+    vectors: deque = None      # per talkturn: list of branch vectors
+    word_attention: deque = None
+    outputs: object = None     # the newest talkturn's primary outputs (1-D tensor)
+    attention: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.vectors = deque(maxlen=self.context_size)
+        self.word_attention = deque(maxlen=self.context_size)
+
+
+class ConversationStream:
+    """Predict each new talkturn of a conversation as it arrives.
+
+    ``add`` appends one talkturn and returns its prediction, which equals
+    what the model's ``predict`` returns for the last row of the conversation
+    so far. Each talkturn's words are encoded once; its context window is
+    read from the cached encodings of the last ``context_size`` talkturns, so
+    a talkturn costs the same at the start of a conversation as after
+    hundreds. A pipeline's :class:`~skhanrock.MonahTranscriber` narrates each
+    talkturn from the speaker's earlier talkturns only, as it does in batch.
+
+    One stream may follow several conversations at once (keyed by the
+    conversation column). Several streams may share one model and run in
+    threads; one stream's calls are serialised by a lock.
+
+    Parameters
+    ----------
+    model : HanRockClassifier, HanRockRegressor or Pipeline
+        A fitted estimator, or a fitted pipeline of a ``MonahTranscriber``
+        and an estimator. Steps that only shape training
+        (:class:`~skhanrock.AuxiliaryTargets`,
+        :class:`~skhanrock.MutualInfoLossWeights`,
+        :class:`~skhanrock.preprocessing.AuxiliaryTaskSelector`) are passed
+        over; any other step is refused.
+
+    Attributes
+    ----------
+    estimator : HanRockClassifier or HanRockRegressor
+        The model's estimator.
+    transcriber : MonahTranscriber or None
+        The model's transcriber.
+    columns : list of str
+        Columns each talkturn must have.
+    context_size : int
+        Talkturns per context window (the estimator's).
+    conversations : list
+        Conversations with at least one talkturn, in the order they began.
+
+    Examples
+    --------
+    >>> from skhanrock import ConversationStream, HanRockClassifier
+    >>> from skhanrock.datasets import make_conversations
+    >>> X, y = make_conversations(n_conversations=4, random_state=0)
+    >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+    ...                         random_state=0).fit(X, y)
+    >>> stream = ConversationStream(clf)
+    >>> first = X[X["conversation"] == X["conversation"].iloc[0]]
+    >>> live = [stream.add(talkturn) for talkturn in first.to_dict("records")]
+    >>> bool(live[-1] == clf.predict(first)[-1]), stream.predict_proba().shape
+    (True, (4,))
+    """
+
+    def __init__(self, model):
+        self.transcriber, self.estimator = split_streamable(model)
+        estimator = self.estimator
+        self.context_size = int(estimator.context_size)
+        if self.context_size < 1:
+            raise ValueError(f"ConversationStream: the estimator's context_size must be at "
+                             f"least 1, got {estimator.context_size!r}.")
+        self._conversation_column = estimator.conversation_column
+        self._turn_column = estimator.turn_column
+        self.columns = self._required_columns()
+        # Evaluation mode once, here: toggling it per call would race between threads.
+        estimator.module_.eval()
+        self._lock = threading.Lock()
+        self._conversations = {}
+        self._newest = None
+
+    def _required_columns(self):
+        roles = [self._conversation_column, self._turn_column]
+        monah = self.transcriber
+        if monah is None:
+            return roles + [self.estimator.text_column_]
+        for name in ("conversation_column", "turn_column"):
+            if getattr(monah, name) != getattr(self.estimator, name):
+                raise ValueError(
+                    f"ConversationStream: the transcriber's {name}={getattr(monah, name)!r} "
+                    f"differs from the estimator's {getattr(self.estimator, name)!r}.")
+        if self.estimator.text_column_ not in (monah.output_column, monah.text_column):
+            raise ValueError(
+                f"ConversationStream: the estimator reads {self.estimator.text_column_!r}, "
+                f"which the transcriber neither reads nor writes ({monah.output_column!r}).")
+        # The columns it read at fit: times, speaker labels, action flags and tones.
+        seen = [str(c) for c in monah.feature_names_in_]
+        read = [monah.speaker_column, monah.text_column]
+        optional = [monah.speaker_label_column, monah.start_column, monah.end_column,
+                    "smile", "AU12_c", "tone_sadness", "tone_anger", "tone_happiness",
+                    *(f"{unit}_c" for unit in (DEFAULT_ACTIONS if monah.actions is None else monah.actions))]
+        read += [c for c in optional if c in seen and c not in read]
+        return roles + [c for c in read if c not in roles]
+
+    @property
+    def conversations(self):
+        return list(self._conversations)
+
+    @property
+    def classes_(self):
+        """The classifier's classes (what ``predict_proba`` columns stand for)."""
+        return self.estimator.classes_
+
+    # ------------------------------------------------------------------ input
+    def _talkturn_frame(self, talkturn):
+        """The talkturn as a one-row frame of the required columns, or a clear error."""
+        if isinstance(talkturn, pd.DataFrame):
+            if len(talkturn) != 1:
+                raise ValueError(f"ConversationStream.add takes one talkturn; the frame has "
+                                 f"{len(talkturn)} rows.")
+            record = talkturn.iloc[0].to_dict()
+        elif isinstance(talkturn, dict):
+            record = talkturn
+        else:
+            raise TypeError("ConversationStream.add takes a talkturn as a dict or a one-row "
+                            f"DataFrame, got {type(talkturn).__name__}.")
+        missing = [c for c in self.columns if c not in record]
+        if missing:
+            raise ValueError(f"ConversationStream.add: the talkturn has no column(s) {missing}; "
+                             f"the model needs {self.columns}.")
+        text_column = self.columns[2] if self.transcriber is None \
+            else self.transcriber.text_column
+        if not isinstance(record[text_column], str):
+            raise ValueError(f"ConversationStream.add: the talkturn's {text_column!r} must be "
+                             f"its text (str), got {record[text_column]!r}.")
+        return pd.DataFrame({c: [record[c]] for c in self.columns})
+
+    def _check_turn(self, state, turn):
+        if isinstance(turn, bool) or not isinstance(turn, numbers.Real) \
+                or not math.isfinite(turn):
+            raise ValueError(f"ConversationStream.add: the talkturn's {self._turn_column!r} "
+                             f"must be a finite number, got {turn!r}.")
+        if state.last_turn is not None and not turn > state.last_turn:
+            raise ValueError(
+                f"ConversationStream.add: turn {turn!r} does not follow turn "
+                f"{state.last_turn!r} of conversation {state.key!r}; turns must increase.")
+
+    def _new_conversation(self, key):
+        narrator = None if self.transcriber is None else self.transcriber.narrator()
+        state = _Conversation(narrator, self.context_size)
+        state.key = key
+        return state
+
+    # -------------------------------------------------------------- the model
+    def _text(self, state, frame):
+        if state.narrator is None:
+            return frame[self.estimator.text_column_].iloc[0]
+        narrative = state.narrator.narrate(frame)
+        if self.estimator.text_column_ == self.transcriber.output_column:
+            return narrative
+        return frame[self.estimator.text_column_].iloc[0]
+
+    def _encode(self, state, text):
+        """Encode the talkturn's words once, then read the cached window."""
+        module, device = self.estimator.module_, self.estimator.device
+        ids = torch.as_tensor(self.estimator.encoding_.token_ids(text), device=device)
+        with torch.no_grad():
+            vectors, word_attention = module.encode_talkturns(
+                ids.unsqueeze(0), torch.tensor([len(ids)], device=device))
+            state.vectors.append([v[0] for v in vectors])
+            state.word_attention.append([a[0] for a in word_attention])
+            n = len(state.vectors)
+            window = [torch.stack(branch) for branch in zip(*state.vectors, strict=True)]
+            primary, _, _, attention = module.read_windows(
+                window, torch.arange(n, device=device).unsqueeze(0),
+                torch.tensor([n], device=device))
+        state.outputs = primary[0].float().cpu()
+        state.attention = attention
+
+    def _prediction(self, state):
+        outputs = state.outputs.numpy()[None]
+        return self.estimator.target_.decode(outputs)[0]
+
+    # -------------------------------------------------------------- public API
+    def add(self, talkturn):
+        """Append the next talkturn of its conversation and predict it.
+
+        Parameters
+        ----------
+        talkturn : dict or DataFrame of one row
+            With the columns in :attr:`columns`; other keys are ignored. Its
+            turn number must be greater than the conversation's last.
+
+        Returns
+        -------
+        object
+            The predicted label (classifier) or value (regressor), equal to
+            ``predict`` on the conversation so far, for its last row.
+
+        Raises
+        ------
+        ValueError
+            On a missing column or text, or a turn that does not increase; the
+            stream is left as it was.
+        """
+        frame = self._talkturn_frame(talkturn)
+        key = frame[self._conversation_column].iloc[0]
+        turn = frame[self._turn_column].iloc[0]
+        turn = turn.item() if isinstance(turn, np.generic) else turn
+        with self._lock:
+            state = self._conversations.get(key) or self._new_conversation(key)
+            self._check_turn(state, turn)
+            # Narrated (and checked) before anything is stored: a refused
+            # talkturn leaves the conversation as it was.
+            text = self._text(state, frame)
+            self._encode(state, text)
+            state.last_turn = turn
+            state.n_talkturns += 1
+            self._conversations.setdefault(key, state)
+            self._newest = key
+            return self._prediction(state)
+
+    def _state(self, conversation, caller):
+        if conversation is None:
+            if self._newest is None:
+                raise ValueError(f"ConversationStream.{caller}: no talkturn has been added.")
+            conversation = self._newest
+        if conversation not in self._conversations:
+            raise ValueError(f"ConversationStream.{caller}: unknown conversation "
+                             f"{conversation!r}; the stream follows {self.conversations}.")
+        return self._conversations[conversation]
+
+    def predict(self, conversation=None):
+        """The newest talkturn's prediction, without appending anything.
+
+        Parameters
+        ----------
+        conversation : object or None, default=None
+            Conversation id; None is the conversation of the last ``add``.
+
+        Returns
+        -------
+        object
+        """
+        with self._lock:
+            return self._prediction(self._state(conversation, "predict"))
+
+    def predict_proba(self, conversation=None):
+        """The newest talkturn's class probabilities, without appending anything.
+
+        Parameters
+        ----------
+        conversation : object or None, default=None
+            Conversation id; None is the conversation of the last ``add``.
+
+        Returns
+        -------
+        ndarray of shape (n_classes,)
+            In the order of :attr:`classes_`.
+        """
+        if not isinstance(self.estimator, HanRockClassifier):
+            raise AttributeError("ConversationStream.predict_proba needs a classifier; this "
+                                 "stream's model is a HanRockRegressor.")
+        with self._lock:
+            outputs = self._state(conversation, "predict_proba").outputs
+        return torch.softmax(outputs, dim=0).numpy()
+
+    def attention(self, conversation=None):
+        """What the model attended to for the newest talkturn.
+
+        Parameters
+        ----------
+        conversation : object or None, default=None
+            Conversation id; None is the conversation of the last ``add``.
+
+        Returns
+        -------
+        TalkturnAttention
+            Positions count the conversation's talkturns in the order they
+            were added (0 is its first).
+        """
+        with self._lock:
+            state = self._state(conversation, "attention")
+            n = len(state.vectors)
+            attention = {k: v.float().cpu() for k, v in state.attention.items()}
+            words = [[a.float().cpu().numpy() for a in branch]
+                     for branch in zip(*state.word_attention, strict=True)]
+            per_task = [attention["talkturn"][0].numpy()]
+            if "aux_talkturn" in attention:
+                per_task += list(attention["aux_talkturn"][0].numpy().T)
+            task = attention["task"][0].numpy() if "task" in attention else None
+            return TalkturnAttention(
+                row=state.n_talkturns - 1, prediction=self._prediction(state),
+                context=np.arange(state.n_talkturns - n, state.n_talkturns),
+                task_names=None if task is None else list(self.estimator.task_names_[:len(task)]),
+                task=task, talkturn=per_task, word=words)
+
+    def reset(self, conversation=None):
+        """Forget one conversation, or all of them.
+
+        Parameters
+        ----------
+        conversation : object or None, default=None
+            Conversation id; None forgets every conversation.
+
+        Returns
+        -------
+        self : ConversationStream
+        """
+        with self._lock:
+            if conversation is None:
+                self._conversations.clear()
+                self._newest = None
+                return self
+            if conversation not in self._conversations:
+                raise ValueError(f"ConversationStream.reset: unknown conversation "
+                                 f"{conversation!r}; the stream follows {self.conversations}.")
+            del self._conversations[conversation]
+            if self._newest == conversation:
+                self._newest = next(reversed(self._conversations), None)
+            return self
+
