@@ -177,8 +177,8 @@ class ConversationStream:
         return self.estimator.classes_
 
     # ------------------------------------------------------------------ input
-    def _talkturn_frame(self, talkturn):
-        """The talkturn as a one-row frame of the required columns, or a clear error."""
+    def _talkturn_record(self, talkturn):
+        """The talkturn's required columns as a dict, or a clear error."""
         if isinstance(talkturn, pd.DataFrame):
             if len(talkturn) != 1:
                 raise ValueError(f"ConversationStream.add takes one talkturn; the frame has "
@@ -198,7 +198,7 @@ class ConversationStream:
         if not isinstance(record[text_column], str):
             raise ValueError(f"ConversationStream.add: the talkturn's {text_column!r} must be "
                              f"its text (str), got {record[text_column]!r}.")
-        return pd.DataFrame({c: [record[c]] for c in self.columns})
+        return {c: record[c] for c in self.columns}
 
     def _check_turn(self, state, turn):
         if isinstance(turn, bool) or not isinstance(turn, numbers.Real) \
@@ -217,13 +217,14 @@ class ConversationStream:
         return state
 
     # -------------------------------------------------------------- the model
-    def _text(self, state, frame):
+    def _text(self, state, record):
         if state.narrator is None:
-            return frame[self.estimator.text_column_].iloc[0]
-        narrative = state.narrator.narrate(frame)
+            return record[self.estimator.text_column_]
+        # The narrator reads the transcriber's checks, which take frames.
+        narrative = state.narrator.narrate(pd.DataFrame({c: [v] for c, v in record.items()}))
         if self.estimator.text_column_ == self.transcriber.output_column:
             return narrative
-        return frame[self.estimator.text_column_].iloc[0]
+        return record[self.estimator.text_column_]
 
     def _encode(self, state, text):
         """Encode the talkturn's words once, then read the cached window."""
@@ -268,16 +269,17 @@ class ConversationStream:
             On a missing column or text, or a turn that does not increase; the
             stream is left as it was.
         """
-        frame = self._talkturn_frame(talkturn)
-        key = frame[self._conversation_column].iloc[0]
-        turn = frame[self._turn_column].iloc[0]
+        record = self._talkturn_record(talkturn)
+        key = record[self._conversation_column]
+        key = key.item() if isinstance(key, np.generic) else key
+        turn = record[self._turn_column]
         turn = turn.item() if isinstance(turn, np.generic) else turn
         with self._lock:
             state = self._conversations.get(key) or self._new_conversation(key)
             self._check_turn(state, turn)
             # Narrated (and checked) before anything is stored: a refused
             # talkturn leaves the conversation as it was.
-            text = self._text(state, frame)
+            text = self._text(state, record)
             self._encode(state, text)
             state.last_turn = turn
             state.n_talkturns += 1

@@ -1,7 +1,13 @@
+import importlib.util
+
 import pytest
 import torch
 
 from skhanrock.datasets import make_conversations
+
+# The pretrained encoder's examples build a tiny model with the optional
+# transformers extra; without it they are not collected (its tests skip).
+collect_ignore = [] if importlib.util.find_spec("transformers") else ["nn/_pretrained.py"]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -8,6 +8,7 @@ from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor, l
 from ._gru import MaskedBiGRU
 from ._loss import MultiTaskLoss
 from ._module import HanModule
+from ._pretrained import PretrainedWordEncoder
 from ._target_kinds import ClassificationTarget, RegressionTarget
 from ._text import tokenize
 from ._window_gru import WindowBiGRU
@@ -23,6 +24,7 @@ __all__ = [
     "HanRockRegressor",
     "MaskedBiGRU",
     "MultiTaskLoss",
+    "PretrainedWordEncoder",
     "RegressionTarget",
     "TalkturnAttention",
     "TalkturnBatch",

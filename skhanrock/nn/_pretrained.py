@@ -1,0 +1,657 @@
+"""Contextual word vectors from a pretrained Hugging Face transformer (BERT, RoBERTa, ...).
+
+:class:`PretrainedWordEncoder` runs a local transformer checkpoint over each
+talkturn and pools its sub-word states back to the words of
+:func:`~skhanrock.nn.tokenize`, so that the word attention of the network sees
+one vector per word, exactly as with GloVe vectors. It needs the optional
+``transformers`` package (``pip install skhanrock[transformers]``) and never
+reaches the network: models are read from local folders only.
+"""
+
+import hashlib
+import json
+import math
+import numbers
+import os
+import unicodedata
+import warnings
+from collections import namedtuple
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._text import _APOSTROPHES, _ASCII_TOKEN, _unicode_token, tokenize
+
+__all__ = ["CacheInfo", "PretrainedWordEncoder"]
+
+#: What :meth:`PretrainedWordEncoder.cache_info` reports.
+CacheInfo = namedtuple("CacheInfo", ["hits", "disk_hits", "misses", "currsize"])
+
+# Bumped whenever the vectors of a text would change for the same model, so that
+# stale on-disk entries are never read.
+_CACHE_FORMAT = "skhanrock-pretrained-words-1"
+# Position embeddings of the RoBERTa family start after the padding index, so
+# a checkpoint with 514 positions reads 512 tokens.
+_POSITIONS_AFTER_PADDING = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet",
+                            "data2vec-text", "xmod", "roberta-prelayernorm"}
+# Tokenizers without a limit of their own report this huge sentinel.
+_NO_LIMIT = 1_000_000
+# "auto" shows a progress bar from this many model batches on.
+_PROGRESS_BATCHES = 20
+
+
+def _import_transformers():
+    try:
+        import transformers
+    except ImportError as error:
+        raise ImportError(
+            "PretrainedWordEncoder needs the package transformers; install it with "
+            "`pip install skhanrock[transformers]`."
+        ) from error
+    return transformers
+
+
+def _surface_words(text):
+    """The words of ``tokenize(text)`` with their letter case as written.
+
+    :func:`tokenize` lower-cases; cased models (RoBERTa, cased BERT) read the
+    words better as typed. Lower-casing keeps the length of nearly every text,
+    and then each token's span in the lower-cased text is its span in the
+    original; otherwise the lower-cased tokens are returned.
+    """
+    if text.isascii():
+        source = text.translate(_APOSTROPHES)
+        pattern = _ASCII_TOKEN
+    else:
+        source = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
+        pattern = _unicode_token()
+    lowered = source.lower()
+    if len(lowered) != len(source):
+        return pattern.findall(lowered)
+    return [source[m.start():m.end()] for m in pattern.finditer(lowered)]
+
+
+def _transformer_folder(path):
+    """The folder of the transformer itself; a sentence-transformers checkpoint may nest it."""
+    if (path / "config.json").is_file() or not (path / "modules.json").is_file():
+        return path
+    modules = json.loads((path / "modules.json").read_text(encoding="utf8"))
+    for module in modules:
+        if str(module.get("type", "")).endswith("Transformer"):
+            return path / module.get("path", "")
+    return path
+
+
+def _byte_level_without_prefix_space(tokenizer):
+    """Whether a byte-level BPE tokenizer (RoBERTa, GPT-2) would glue pre-split words."""
+    def search(node):
+        if isinstance(node, dict):
+            if node.get("type") == "ByteLevel" and node.get("add_prefix_space") is False:
+                return True
+            return any(search(v) for v in node.values())
+        if isinstance(node, list):
+            return any(search(v) for v in node)
+        return False
+
+    try:
+        pre_tokenizer = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer")
+    except (AttributeError, ValueError):
+        return False
+    return search(pre_tokenizer)
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, "
+                         f"got {value!r}.")
+    return int(value)
+
+
+class PretrainedWordEncoder(nn.Module):
+    """Contextual word vectors from a pretrained transformer, one per word of a talkturn.
+
+    Each text is split into words by :func:`~skhanrock.nn.tokenize`; the words
+    are given to the model's fast tokenizer as pre-split words
+    (``is_split_into_words=True``), the model reads the whole talkturn, and the
+    final hidden states of the sub-word pieces of each word are averaged into
+    that word's vector. Words are read with their letter case as typed (an
+    uncased tokenizer lower-cases them itself); a word that the tokenizer
+    reduces to no piece at all (a zero-width space, say) is read as its unknown
+    token.
+
+    Nothing is downloaded: ``model`` is a local folder, or a model already
+    loaded in memory.
+
+    Parameters
+    ----------
+    model : str, path or transformers model
+        A local folder holding a Hugging Face checkpoint (BERT, RoBERTa, a
+        sentence-transformers model, ...) read with ``AutoTokenizer`` and
+        ``AutoModel`` and ``local_files_only=True``; or a loaded base model
+        (``transformers.AutoModel``, whose output has ``last_hidden_state``),
+        which is used as is: moved to ``device`` and frozen in place.
+    tokenizer : transformers tokenizer, str, path or None, default=None
+        The model's *fast* tokenizer, or a local folder holding it. None reads
+        it from ``model``'s folder (required when ``model`` is a loaded model).
+    max_words : int or None, default=64
+        Words kept per text: the *first* ``max_words``, as
+        :func:`~skhanrock.nn.tokenize` and the estimators' ``max_words`` keep
+        them. None keeps every word.
+    fine_tune_layers : int, default=0
+        0 freezes the whole model: no parameter requires a gradient, the model
+        stays in evaluation mode, and vectors are cached. ``k > 0`` trains the
+        top ``k`` transformer layers through :meth:`forward` (the rest stays
+        frozen and nothing is cached). Fine-tuning runs the transformer on every
+        batch of every epoch: it is meant for a GPU; on a CPU a base-size model
+        costs seconds per batch of talkturns.
+    batch_size : int, default=32
+        Texts (or windows of long texts) per model call. Texts are sorted by
+        their number of pieces first, so each batch pads little.
+    device : str or torch.device, default="cpu"
+        Where the model runs ("cpu", "cuda", "cuda:1", ...).
+    cache_dir : str, path or None, default=None
+        Folder of an on-disk cache shared by encoders of the same model and
+        settings: one ``.npy`` file per text, under a sub-folder named by the
+        model's identity (a hash of its configuration, tokenizer and weights).
+        Files are read with ``allow_pickle=False``. None caches in memory only.
+    progress : bool or "auto", default="auto"
+        Show a progress bar over model batches; "auto" shows it when there are
+        at least 20 batches to run.
+    max_length : int or None, default=None
+        Tokens (pieces plus special tokens) the model reads at once; None takes
+        the model's limit (its tokenizer's ``model_max_length``, else its
+        position embeddings).
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The transformer.
+    tokenizer : transformers tokenizer
+        Its fast tokenizer.
+    hidden_size : int
+        Length of each word vector.
+    max_length : int
+        Tokens read at once. A text with more pieces than fit is read in
+        consecutive windows of whole words, each word seeing the context of its
+        window only, with a warning that counts such texts; every word still
+        gets a vector, so the number of vectors always equals the number of
+        words that ``encode_texts`` keeps. A single word longer than a window
+        keeps its first pieces.
+    n_layers : int
+        Transformer layers of the model.
+    device : torch.device
+        Where the model runs.
+
+    See Also
+    --------
+    skhanrock.nn.tokenize : The words that get a vector each.
+
+    Notes
+    -----
+    The in-memory cache maps each text to its vectors, so each distinct text
+    runs through the model once per encoder. Both caches assume the frozen
+    weights do not change; call :meth:`cache_clear` after editing them.
+
+    Examples
+    --------
+    A tiny random BERT stands in for a real checkpoint here:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import torch
+    >>> import transformers
+    >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", ".",
+    ...          "un", "##believ", "##able"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     vocab_file = Path(folder) / "vocab.txt"
+    ...     _ = vocab_file.write_text("\\n".join(vocab))
+    ...     tokenizer = transformers.BertTokenizerFast(str(vocab_file))
+    >>> config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=8,
+    ...                                  num_hidden_layers=2, num_attention_heads=2,
+    ...                                  intermediate_size=16)
+    >>> _ = torch.manual_seed(0)
+    >>> encoder = PretrainedWordEncoder(transformers.BertModel(config), tokenizer)
+    >>> vectors = encoder.encode(["The cat sat.", "Unbelievable!", ""])
+    >>> [v.shape for v in vectors]
+    [(4, 8), (2, 8), (1, 8)]
+    >>> vectors[0].dtype, encoder.hidden_size
+    (dtype('float32'), 8)
+    >>> _ = encoder.encode(["The cat sat."])
+    >>> encoder.cache_info()
+    CacheInfo(hits=1, disk_hits=0, misses=3, currsize=3)
+
+    Saving a model and its tokenizer with ``save_pretrained`` to one folder
+    gives a folder that ``PretrainedWordEncoder(folder)`` reads.
+    """
+
+    def __init__(self, model, tokenizer=None, *, max_words=64, fine_tune_layers=0,
+                 batch_size=32, device="cpu", cache_dir=None, progress="auto",
+                 max_length=None):
+        super().__init__()
+        transformers = _import_transformers()
+        self.max_words = _check_positive_int("max_words", max_words, allow_none=True)
+        self.batch_size = _check_positive_int("batch_size", batch_size)
+        if progress not in (True, False, "auto"):
+            raise ValueError(f"progress must be True, False or 'auto', got {progress!r}.")
+        self.progress = progress
+        folder = None
+        if isinstance(model, str | os.PathLike):
+            folder = self._local_folder(model, "model")
+            model = transformers.AutoModel.from_pretrained(folder, local_files_only=True)
+        elif not (isinstance(model, nn.Module) and hasattr(model, "config")):
+            raise TypeError("model must be a local model folder or a loaded transformers model, "
+                            f"got {type(model).__name__}.")
+        if tokenizer is None:
+            if folder is None:
+                raise ValueError("tokenizer is required when model is a loaded model; pass the "
+                                 "model's fast tokenizer or the folder that holds it.")
+            tokenizer = folder
+        if isinstance(tokenizer, str | os.PathLike):
+            tokenizer = self._load_tokenizer(transformers,
+                                             self._local_folder(tokenizer, "tokenizer"))
+        self._check_tokenizer(tokenizer)
+        self.model = model
+        self.tokenizer = tokenizer
+        self.max_length = self._resolve_max_length(max_length)
+        self._layers = self._transformer_layers()
+        self.n_layers = len(self._layers)
+        self.fine_tune_layers = self._freeze(fine_tune_layers)
+        self.model.to(self._check_device(device))
+        self.train(False)
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)
+        self._memory = {}
+        self._hits = self._disk_hits = self._misses = 0
+        self._fingerprint = None
+
+    # -- construction -------------------------------------------------------------------------
+
+    @staticmethod
+    def _local_folder(path, what):
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ValueError(
+                f"{what}={str(path)!r} is not an existing local folder. PretrainedWordEncoder "
+                "makes no network access and needs the local path of a downloaded checkpoint "
+                "(e.g. `huggingface-cli download NAME --local-dir FOLDER`, or save_pretrained).")
+        return _transformer_folder(folder)
+
+    @staticmethod
+    def _load_tokenizer(transformers, folder):
+        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        if getattr(tokenizer, "is_fast", False) and _byte_level_without_prefix_space(tokenizer):
+            # Byte-level BPE marks a word's start with a space: pre-split words need it.
+            tokenizer = transformers.AutoTokenizer.from_pretrained(
+                folder, local_files_only=True, add_prefix_space=True)
+        return tokenizer
+
+    @staticmethod
+    def _check_tokenizer(tokenizer):
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError(
+                f"tokenizer {type(tokenizer).__name__} is a slow (Python) tokenizer; pooling "
+                "pieces to words needs a fast (Rust, `tokenizers`) one for word_ids(). Load it "
+                "with AutoTokenizer.from_pretrained(..., use_fast=True), or pass the model folder.")
+        if _byte_level_without_prefix_space(tokenizer):
+            raise ValueError(
+                f"tokenizer {type(tokenizer).__name__} is byte-level BPE without "
+                "add_prefix_space: it would read the pre-split words as one glued word. Load it "
+                "with add_prefix_space=True, or pass the model folder.")
+
+    def _resolve_max_length(self, max_length):
+        config = self.model.config
+        limits = []
+        tokenizer_limit = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(tokenizer_limit, numbers.Integral) and 0 < tokenizer_limit < _NO_LIMIT:
+            limits.append(int(tokenizer_limit))
+        positions = getattr(config, "max_position_embeddings", None)
+        if isinstance(positions, numbers.Integral) and positions > 0:
+            if getattr(config, "model_type", None) in _POSITIONS_AFTER_PADDING:
+                positions -= (getattr(config, "pad_token_id", None) or 0) + 1
+            limits.append(int(positions))
+        if max_length is not None:
+            max_length = _check_positive_int("max_length", max_length)
+            if limits and max_length > min(limits):
+                raise ValueError(f"max_length={max_length} exceeds the model's limit of "
+                                 f"{min(limits)} tokens.")
+            limits = [max_length]
+        if not limits:
+            raise ValueError("the model states no maximum length; pass max_length.")
+        length = min(limits)
+        if length <= self.tokenizer.num_special_tokens_to_add(pair=False):
+            raise ValueError(f"max_length={length} leaves no room for a word piece.")
+        return length
+
+    def _transformer_layers(self):
+        """The model's stack of transformer layers (``encoder.layer`` for BERT and RoBERTa)."""
+        n_layers = getattr(self.model.config, "num_hidden_layers", None)
+        stacks = [m for m in self.model.modules() if isinstance(m, nn.ModuleList)
+                  and len(m) > 0 and (n_layers is None or len(m) == n_layers)]
+        if not stacks:
+            return ()
+        # A tuple, not a module attribute: the layers are registered once, in the model.
+        return tuple(max(stacks, key=lambda m: sum(p.numel() for p in m.parameters())))
+
+    def _freeze(self, fine_tune_layers):
+        if isinstance(fine_tune_layers, bool) or not isinstance(fine_tune_layers, numbers.Integral) \
+                or not 0 <= fine_tune_layers <= len(self._layers):
+            raise ValueError(f"fine_tune_layers must be an integer from 0 to the model's "
+                             f"{len(self._layers)} transformer layers, got {fine_tune_layers!r}.")
+        fine_tune_layers = int(fine_tune_layers)
+        self.model.requires_grad_(False)
+        for layer in self._trainable_layers(fine_tune_layers):
+            layer.requires_grad_(True)
+        return fine_tune_layers
+
+    def _trainable_layers(self, k):
+        return self._layers[len(self._layers) - k:] if k else ()
+
+    @staticmethod
+    def _check_device(device):
+        device = torch.device(device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r} but no CUDA GPU is available; use 'cpu'.")
+        return device
+
+    @property
+    def device(self):
+        """torch.device: Where the model runs (``encoder.to(...)`` moves it)."""
+        return next(self.model.parameters()).device
+
+    @property
+    def hidden_size(self):
+        """int: Length of each word vector (the model's hidden size)."""
+        return int(self.model.config.hidden_size)
+
+    def train(self, mode=True):
+        """Set training mode; frozen parts of the model always stay in evaluation mode.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+            Training (dropout on in the fine-tuned layers) or evaluation.
+
+        Returns
+        -------
+        self : PretrainedWordEncoder
+            This encoder.
+        """
+        super().train(mode)
+        if hasattr(self, "model"):
+            self.model.eval()
+            for layer in self._trainable_layers(getattr(self, "fine_tune_layers", 0)):
+                layer.train(mode)
+        return self
+
+    # -- encoding ------------------------------------------------------------------------------
+
+    def _words(self, text):
+        words = _surface_words(text)
+        return words if self.max_words is None else words[:self.max_words]
+
+    def _piece_counts(self, word_lists):
+        """Pieces per word; words without a piece are replaced by the unknown token."""
+        encoded = self.tokenizer(word_lists, is_split_into_words=True, add_special_tokens=False)
+        counts = []
+        for i, words in enumerate(word_lists):
+            ids = [w for w in encoded.word_ids(i) if w is not None]
+            count = np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(words))
+            unknown = self.tokenizer.unk_token
+            if unknown is not None and not count.all():
+                for j in np.flatnonzero(count == 0):
+                    words[j] = unknown
+                    count[j] = 1
+            counts.append(count)
+        return counts
+
+    def _windows(self, i, count):
+        """(text, first word, end word, pieces) of consecutive windows of text ``i``'s words."""
+        room = self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False)
+        windows, start, total = [], 0, 0
+        for j, c in enumerate(count.tolist()):
+            if total + c > room and j > start:
+                windows.append((i, start, j, total))
+                start, total = j, 0
+            total += c
+        windows.append((i, start, len(count), total))
+        return windows
+
+    def _show_progress(self, n_batches):
+        return self.progress is True or (self.progress == "auto"
+                                         and n_batches >= _PROGRESS_BATCHES)
+
+    def _run(self, texts):
+        """Word vectors of ``texts`` as float32 tensors on the device (gradients as enabled)."""
+        word_lists = [self._words(t) for t in texts]
+        vectors = [None] * len(texts)
+        full = [i for i, words in enumerate(word_lists) if words]
+        for i, words in enumerate(word_lists):
+            if not words:
+                vectors[i] = torch.zeros(1, self.hidden_size, dtype=torch.float32,
+                                         device=self.device)
+        if not full:
+            return vectors
+        counts = self._piece_counts([word_lists[i] for i in full])
+        windows = [w for i, count in zip(full, counts, strict=True) for w in self._windows(i, count)]
+        long_texts = len(windows) - len(full)
+        if long_texts:
+            warnings.warn(
+                f"{long_texts} text(s) have more word pieces than the {self.max_length} tokens "
+                "the model reads at once; they were read in consecutive windows of whole words, "
+                "each word seeing the context of its window only.", UserWarning, stacklevel=3)
+        windows.sort(key=lambda w: w[3])
+        n_batches = math.ceil(len(windows) / self.batch_size)
+        parts = {}
+        for b in tqdm(range(n_batches), desc="encoding words", unit="batch",
+                      disable=not self._show_progress(n_batches)):
+            batch = windows[b * self.batch_size:(b + 1) * self.batch_size]
+            pooled = self._pool_batch([word_lists[i][s:e] for i, s, e, _ in batch])
+            for (i, s, _, _), vector in zip(batch, pooled, strict=True):
+                parts.setdefault(i, []).append((s, vector))
+        for i, pieces in parts.items():
+            pieces.sort(key=lambda p: p[0])
+            vectors[i] = pieces[0][1] if len(pieces) == 1 else torch.cat([p[1] for p in pieces])
+        return vectors
+
+    def _pool_batch(self, word_lists):
+        """Mean of the final states of each word's pieces, for a batch of word lists."""
+        inputs = self.tokenizer(word_lists, is_split_into_words=True, padding=True,
+                                truncation=True, max_length=self.max_length,
+                                return_tensors="pt")
+        rows, positions, slots, starts = [], [], [], [0]
+        for row, words in enumerate(word_lists):
+            for position, word in enumerate(inputs.word_ids(row)):
+                if word is not None:
+                    rows.append(row)
+                    positions.append(position)
+                    slots.append(starts[-1] + word)
+            starts.append(starts[-1] + len(words))
+        device = self.device
+        model_inputs = {k: v.to(device) for k, v in inputs.items()
+                        if k in self.tokenizer.model_input_names}
+        states = self.model(**model_inputs).last_hidden_state
+        index = torch.as_tensor(slots, dtype=torch.long, device=device)
+        pieces = states[torch.as_tensor(rows, device=device),
+                        torch.as_tensor(positions, device=device)].to(torch.float32)
+        sums = torch.zeros(starts[-1], states.shape[-1], dtype=torch.float32,
+                           device=device).index_add(0, index, pieces)
+        n_pieces = torch.bincount(index, minlength=starts[-1]).clamp(min=1)
+        means = sums / n_pieces.unsqueeze(1).to(torch.float32)
+        return [means[a:b] for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+    @staticmethod
+    def _check_texts(texts):
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of texts, not one string; wrap it in a list.")
+        texts = list(texts)
+        wrong = [type(t).__name__ for t in texts if not isinstance(t, str)]
+        if wrong:
+            raise TypeError(f"every text must be a str, got {sorted(set(wrong))}.")
+        return texts
+
+    @property
+    def _caching(self):
+        return self.fine_tune_layers == 0
+
+    def encode(self, texts):
+        """Word vectors of each text, without gradients.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            Talkturn texts (or MONAH narratives).
+
+        Returns
+        -------
+        list of ndarray of float32
+            Per text, an array of shape ``(n_words, hidden_size)``: one row per
+            word of ``tokenize(text)[:max_words]``; an empty text (no word) is
+            one zero row, like the single empty token of ``encode_texts``. While
+            the model is frozen the arrays are the cached ones, read-only; a
+            fine-tuned encoder runs in its current mode (call ``eval()`` first
+            for vectors without dropout).
+        """
+        texts = self._check_texts(texts)
+        results = [None] * len(texts)
+        todo = {}
+        for k, text in enumerate(texts):
+            if self._caching and text in self._memory:
+                self._hits += 1
+                results[k] = self._memory[text]
+            elif text in todo:
+                self._hits += 1
+                todo[text].append(k)
+            else:
+                todo[text] = [k]
+        if self._caching and self.cache_dir is not None:
+            for text in list(todo):
+                found = self._disk_get(text)
+                if found is not None:
+                    self._disk_hits += 1
+                    self._store(text, found, disk=False)
+                    for k in todo.pop(text):
+                        results[k] = found
+        self._misses += len(todo)
+        with torch.no_grad():
+            computed = self._run(list(todo))
+        for (text, positions), vector in zip(todo.items(), computed, strict=True):
+            array = vector.cpu().numpy()
+            array.setflags(write=False)
+            if self._caching:
+                self._store(text, array, disk=self.cache_dir is not None)
+            for k in positions:
+                results[k] = array
+        return results
+
+    def forward(self, texts):
+        """Word vectors of each text as tensors on the device, for training the network.
+
+        With ``fine_tune_layers > 0`` gradients flow into the top layers (when
+        gradients are enabled) and nothing is cached; a frozen encoder returns
+        copies of :meth:`encode`'s cached vectors.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            Talkturn texts.
+
+        Returns
+        -------
+        list of torch.Tensor
+            Per text, a float32 tensor of shape ``(n_words, hidden_size)`` on
+            ``device`` (see :meth:`encode`).
+        """
+        if self._caching:
+            return [torch.tensor(a, device=self.device) for a in self.encode(texts)]
+        texts = self._check_texts(texts)
+        self._misses += len(texts)
+        return self._run(texts)
+
+    # -- caches --------------------------------------------------------------------------------
+
+    def cache_info(self):
+        """How the caches have answered so far.
+
+        Returns
+        -------
+        CacheInfo
+            A named tuple: ``hits`` (texts answered from memory, including
+            repeats within one call), ``disk_hits`` (texts read from
+            ``cache_dir``), ``misses`` (texts run through the model) and
+            ``currsize`` (texts held in memory).
+        """
+        return CacheInfo(self._hits, self._disk_hits, self._misses, len(self._memory))
+
+    def cache_clear(self):
+        """Empty the in-memory cache and reset the counts (the on-disk cache stays).
+
+        Returns
+        -------
+        self : PretrainedWordEncoder
+            This encoder.
+        """
+        self._memory.clear()
+        self._hits = self._disk_hits = self._misses = 0
+        self._fingerprint = None
+        return self
+
+    def _store(self, text, array, disk):
+        self._memory[text] = array
+        if disk:
+            self._disk_put(text, array)
+
+    def fingerprint(self):
+        """Hash of the model's identity and the settings that shape the vectors.
+
+        It covers the model's configuration (not where it was loaded from), its
+        tokenizer, every weight, ``max_words`` and ``max_length``; the on-disk
+        cache files its entries under it.
+
+        Returns
+        -------
+        str
+            A SHA-256 hex digest.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.sha256(_CACHE_FORMAT.encode())
+            config = {k: v for k, v in self.model.config.to_dict().items()
+                      if k not in ("_name_or_path", "transformers_version", "_commit_hash")}
+            digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+            digest.update(self.tokenizer.backend_tokenizer.to_str().encode())
+            digest.update(json.dumps([self.max_words, self.max_length]).encode())
+            for name, tensor in sorted(self.model.state_dict().items()):
+                digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+                raw = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+                digest.update(raw.numpy().tobytes())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def _disk_path(self, text):
+        key = hashlib.sha256(text.encode("utf8", "surrogatepass")).hexdigest()
+        return self.cache_dir / self.fingerprint()[:32] / key[:2] / f"{key}.npy"
+
+    def _disk_get(self, text):
+        path = self._disk_path(text)
+        if not path.is_file():
+            return None
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        n_words = len(tokenize(text)[:self.max_words]) or 1
+        if array.dtype != np.float32 or array.shape != (n_words, self.hidden_size):
+            return None
+        array.setflags(write=False)
+        return array
+
+    def _disk_put(self, text, array):
+        path = self._disk_path(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.stem}.{os.getpid()}.{id(array)}.tmp")
+        with open(partial, "wb") as file:
+            np.save(file, array, allow_pickle=False)
+        os.replace(partial, path)
