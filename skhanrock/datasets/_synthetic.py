@@ -49,7 +49,7 @@ _VALENCE = {"angry": 1.8, "happy": 4.2, "neutral": 3.0, "sad": 2.0}
 def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speakers=None,
                        task="classification", signal_words=0.3, persistence=0.75,
                        unlabelled_fraction=0.15, label_noise=0.0, planted_features=False,
-                       random_state=None):
+                       scripted=0.0, random_state=None):
     """Generate conversations whose emotions can be learnt from text and nonverbal cues.
 
     The generative story, per conversation:
@@ -94,6 +94,14 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
        each conversation, so learning it pulls the shared representation of an
        emotion in conflicting directions, while over all conversations it
        carries no information about the label.
+    7. With ``scripted``, conversations are partly performed from a script,
+       as actors' sessions are: a shared pool of script lines, three per
+       emotion and length (4 to 14 words), is drawn after everything else,
+       and each talkturn is, with probability ``scripted``, replaced by a line
+       of its hidden emotion and its length (so its times still fit its
+       words). Script lines are filler words only: what tells their emotion
+       is the exact wording, which recurs word for word across conversations
+       (and between training and test), not the emotion lexicon.
 
     Parameters
     ----------
@@ -123,6 +131,9 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         Add the useless (``noise_a``, ``noise_b``) and harmful (``conflict``)
         feature columns of step 6; the other columns and ``y`` are the same
         as without them.
+    scripted : float in [0, 1], default=0.0
+        Probability that a talkturn's words are a script line (step 7); the
+        other columns and ``y`` are the same as without it.
     random_state : int, RandomState instance or None, default=None
         Seed of the generator.
 
@@ -159,6 +170,8 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     """
     _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
                                persistence, unlabelled_fraction, label_noise)
+    if not 0.0 <= scripted <= 1.0:
+        raise ValueError(f"scripted must lie in [0, 1], got {scripted}.")
     rng = check_random_state(random_state)
     n_speakers = max(2, n_conversations // 2) if n_speakers is None else int(n_speakers)
     if n_speakers < 2:
@@ -184,7 +197,33 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     if planted_features:
         # Drawn last, so that the other columns and y do not depend on the option.
         _add_planted_features(X, emotion, rng)
+    if scripted:
+        # Drawn after everything else, for the same reason.
+        _perform_script(X, emotion, scripted, rng)
     return X, y
+
+
+_SCRIPT_LENGTHS = range(4, 15)  # the word counts of _talkturn_text
+_LINES_PER_EMOTION_AND_LENGTH = 3
+
+
+def _perform_script(X, emotion, scripted, rng):
+    """Replace a fraction ``scripted`` of the texts by script lines of their emotion and length."""
+    pool = {(e, n): [_sentence(list(rng.choice(_FILLER, n))) for _ in
+                     range(_LINES_PER_EMOTION_AND_LENGTH)]
+            for e in EMOTIONS for n in _SCRIPT_LENGTHS}
+    performed = np.flatnonzero(rng.random_sample(len(X)) < scripted)
+    picks = rng.randint(_LINES_PER_EMOTION_AND_LENGTH, size=len(performed))
+    texts = X["text"].to_numpy(dtype=object).copy()
+    for row, pick in zip(performed, picks, strict=True):
+        n_words = len(texts[row].split())
+        texts[row] = pool[(emotion.iloc[row], n_words)][pick]
+    X["text"] = texts
+
+
+def _sentence(words):
+    text = " ".join(words)
+    return text[0].upper() + text[1:] + "."
 
 
 def _disagreeing_annotator(emotion, label_noise, rng):
@@ -306,5 +345,4 @@ def _talkturn_text(emotion, signal_words, rng):
             words.append(_WORDS[source][rng.randint(len(_WORDS[source]))])
         else:
             words.append(_FILLER[rng.randint(len(_FILLER))])
-    text = " ".join(words)
-    return text[0].upper() + text[1:] + ".", n_words
+    return _sentence(words), n_words

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from skhanrock.datasets import EMOTIONS, make_conversations
+from skhanrock.datasets._synthetic import _WORDS
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,28 @@ def test_label_noise_makes_annotators_disagree_and_leaves_the_features_alone():
     assert valence.dropna().between(1, 5).all()
     with pytest.raises(ValueError, match="label_noise"):
         make_conversations(label_noise=1.0)
+
+
+def test_scripted_talkturns_recur_word_for_word_and_leave_the_rest_alone():
+    X, y = make_conversations(n_conversations=60, random_state=4)
+    S, same_y = make_conversations(n_conversations=60, scripted=0.5, random_state=4)
+    assert same_y.equals(y)
+    assert S.drop(columns="text").equals(X.drop(columns="text"))
+    changed = S["text"] != X["text"]
+    assert 0.4 < changed.mean() < 0.6
+    # Same word count, so the times still fit the words.
+    assert (S["text"].str.split().str.len() == X["text"].str.split().str.len()).all()
+    scripted = S[changed]
+    lexicon = {w for e in EMOTIONS for w in _WORDS[e]}
+    assert not any(set(t.lower().rstrip(".").split()) & lexicon for t in scripted["text"])
+    # A script line recurs in several conversations, always with one hidden emotion
+    # (here the label, where the annotator agrees: label_noise is 0).
+    recurring = scripted.groupby("text")["conversation"].nunique()
+    assert recurring.max() >= 3
+    labels = same_y[changed].dropna().groupby(scripted["text"]).nunique()
+    assert (labels == 1).all()
+
+
+def test_scripted_out_of_range_is_refused():
+    with pytest.raises(ValueError, match=r"scripted must lie in \[0, 1\]"):
+        make_conversations(n_conversations=2, scripted=1.5)
