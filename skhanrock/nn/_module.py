@@ -86,6 +86,22 @@ def _embedding_tensor(weights, vocabulary_size, embedding_dim):
     return tensor
 
 
+def _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights, input_size):
+    """``(vocabulary_size, embedding_dim)`` of the embedding table, or ``input_size`` without one."""
+    if input_size is None:
+        return check_sizes("HanModule", vocabulary_size=vocabulary_size,
+                           embedding_dim=embedding_dim)
+    given = [name for name, value in (("vocabulary_size", vocabulary_size),
+                                      ("embedding_dim", embedding_dim),
+                                      ("embedding_weights", embedding_weights))
+             if value is not None]
+    if given:
+        raise ValueError(f"HanModule: input_size={input_size!r} reads word vectors given to "
+                         f"it, so it has no embedding table; {given} must be None.")
+    (input_size,) = check_sizes("HanModule", input_size=input_size)
+    return input_size
+
+
 class HanModule(nn.Module):
     """Hierarchical attention network with auxiliary task heads.
 
@@ -100,8 +116,9 @@ class HanModule(nn.Module):
 
     Parameters
     ----------
-    vocabulary_size : int
-    embedding_dim : int
+    vocabulary_size : int or None
+    embedding_dim : int or None
+        Size of the embedding table; both required unless ``input_size`` is given.
     embedding_weights : ndarray of shape (vocabulary_size, embedding_dim) or None
         Initial word vectors; random when None.
     freeze_embeddings : bool
@@ -120,6 +137,12 @@ class HanModule(nn.Module):
     n_offset_outputs : int
         Outputs of each history/future head (classes + 1, or 1).
     gru_dropout, recurrent_dropout : float in [0, 1)
+    input_size : int or None, default=None
+        Length of word vectors computed outside the module (the contextual
+        states of a :class:`~skhanrock.nn.PretrainedWordEncoder`). The module
+        then has no embedding table, and ``tokens`` are those float vectors
+        instead of word ids; ``vocabulary_size``, ``embedding_dim`` and
+        ``embedding_weights`` must be None.
 
     Examples
     --------
@@ -132,18 +155,27 @@ class HanModule(nn.Module):
     ...                  torch.tensor([1, 2]))
     >>> [tuple(o.shape) for o in outputs[:3]]
     [(2, 2), (2, 2), (2, 1, 3)]
+
+    Without an embedding table, the word vectors come in place of the ids:
+
+    >>> module = HanModule(input_size=6, primary_units=3, n_primary_outputs=2)
+    >>> primary, *_ = module(torch.randn(2, 3, 6), torch.tensor([3, 1]),
+    ...                      torch.tensor([[0, 1]]), torch.tensor([2]))
+    >>> module.embedding is None, tuple(primary.shape)
+    (True, (1, 2))
     """
 
-    def __init__(self, vocabulary_size, embedding_dim, embedding_weights=None,
+    def __init__(self, vocabulary_size=None, embedding_dim=None, embedding_weights=None,
                  freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
-                 gru_dropout=0.0, recurrent_dropout=0.0):
+                 gru_dropout=0.0, recurrent_dropout=0.0, input_size=None):
         super().__init__()
         # Checked before any layer exists, so a bad value fails here by name, not in torch.
-        vocabulary_size, embedding_dim, primary_units, n_primary_outputs, n_offset_outputs = (
-            check_sizes("HanModule", vocabulary_size=vocabulary_size, embedding_dim=embedding_dim,
-                        primary_units=primary_units, n_primary_outputs=n_primary_outputs,
-                        n_offset_outputs=n_offset_outputs))
+        word_sizes = _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights,
+                                       input_size)
+        primary_units, n_primary_outputs, n_offset_outputs = check_sizes(
+            "HanModule", primary_units=primary_units, n_primary_outputs=n_primary_outputs,
+            n_offset_outputs=n_offset_outputs)
         aux_units, n_aux_targets, n_label_offsets = check_sizes(
             "HanModule", minimum=0, aux_units=aux_units, n_aux_targets=n_aux_targets,
             n_label_offsets=n_label_offsets)
@@ -154,12 +186,18 @@ class HanModule(nn.Module):
         self.n_aux_targets = n_aux_targets
         self.n_label_offsets = n_label_offsets
         self.n_offset_outputs = n_offset_outputs
-        self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=0)
-        if embedding_weights is not None:
-            weights = _embedding_tensor(embedding_weights, vocabulary_size, embedding_dim)
-            with torch.no_grad():
-                self.embedding.weight.copy_(weights)
-        self.embedding.weight.requires_grad_(not freeze_embeddings)
+        if input_size is None:
+            vocabulary_size, embedding_dim = word_sizes
+            self.embedding = nn.Embedding(vocabulary_size, embedding_dim, padding_idx=0)
+            if embedding_weights is not None:
+                weights = _embedding_tensor(embedding_weights, vocabulary_size, embedding_dim)
+                with torch.no_grad():
+                    self.embedding.weight.copy_(weights)
+            self.embedding.weight.requires_grad_(not freeze_embeddings)
+        else:
+            # The word vectors arrive computed (and cached) outside the module.
+            self.embedding = None
+            embedding_dim = word_sizes
         n_aux_tasks = n_aux_targets + n_label_offsets
         if architecture == "flat":
             units = primary_units + aux_units
@@ -221,7 +259,7 @@ class HanModule(nn.Module):
         return vectors, word_attention
 
     def _encode_word_bucket(self, tokens, lengths):
-        embedded = self.embedding(tokens)
+        embedded = tokens if self.embedding is None else self.embedding(tokens)
         forward, backward = self.word_gru(embedded, lengths)
         token_mask = torch.arange(tokens.shape[1], device=tokens.device) < lengths.unsqueeze(1)
         vectors, word_attention = [], []
@@ -241,8 +279,10 @@ class HanModule(nn.Module):
 
         Parameters
         ----------
-        tokens : LongTensor (U, T)
-            Word ids of the U distinct talkturns of the batch, left-aligned.
+        tokens : LongTensor (U, T), or FloatTensor (U, T, input_size)
+            Word ids of the U distinct talkturns of the batch, left-aligned;
+            their word vectors instead when the module was built with
+            ``input_size``.
         lengths : LongTensor (U,)
             Words per talkturn.
         windows : LongTensor (B, L)

@@ -2,7 +2,8 @@
 
 A saved model is one zip file holding ``skhanrock.json`` (the parameters and
 the fitted encoding: vocabulary, classes or target scaling, task names, loss
-weights, as plain JSON) and ``weights.pt`` (the module's tensors, read back
+weights, as plain JSON; for a pretrained word encoder, its local folder and
+fingerprint instead of its weights) and ``weights.pt`` (the module's tensors, read back
 with ``torch.load(weights_only=True)``). Loading it runs no code from the
 file: classes are named, and only the package's own network and loss and
 torch's optimizers are accepted by name.
@@ -220,8 +221,13 @@ def load_estimator(cls, path):
     net.valid_conversations_ = np.array([], dtype=object)
     net.initialize()
     net.module_.load_state_dict(weights)
-    # The trained vectors stand in for the initial ones, which were not saved.
-    net.encoding_.embedding_init_ = weights[_embedding_key(weights)].numpy()
+    encoder = net.encoding_.word_encoder_
+    if encoder is None:
+        # The trained vectors stand in for the initial ones, which were not saved.
+        net.encoding_.embedding_init_ = weights[_embedding_key(weights)].numpy()
+    else:
+        # A later fit from scratch reads the same checkpoint.
+        net.embeddings = str(encoder.model_path)
     net.history = History(fitted["history"])
     net.batch_order_rng_ = np.random.default_rng(net.seed_)
     # A later partial_fit continues this model instead of refitting its vocabulary.

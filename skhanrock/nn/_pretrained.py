@@ -103,6 +103,19 @@ def _byte_level_without_prefix_space(tokenizer):
     return search(pre_tokenizer)
 
 
+def _tokenizer_identity(tokenizer):
+    """The fast tokenizer's definition, without the padding and truncation of its last call.
+
+    The backend keeps the padding and truncation settings of the last call in
+    its serialised form; they say nothing about the pieces of a text, and
+    would make an encoder's fingerprint depend on whether it has encoded yet.
+    """
+    definition = json.loads(tokenizer.backend_tokenizer.to_str())
+    definition.pop("padding", None)
+    definition.pop("truncation", None)
+    return json.dumps(definition, sort_keys=True)
+
+
 def _check_positive_int(name, value, allow_none=False):
     if value is None and allow_none:
         return None
@@ -173,6 +186,9 @@ class PretrainedWordEncoder(nn.Module):
         The transformer.
     tokenizer : transformers tokenizer
         Its fast tokenizer.
+    model_path : Path or None
+        The local folder the model was read from (None for a model given in
+        memory); a saved estimator reads its word encoder from there again.
     hidden_size : int
         Length of each word vector.
     max_length : int
@@ -257,6 +273,7 @@ class PretrainedWordEncoder(nn.Module):
         self._check_tokenizer(tokenizer)
         self.model = model
         self.tokenizer = tokenizer
+        self.model_path = None if folder is None else folder.resolve()
         self.max_length = self._resolve_max_length(max_length)
         self._layers = self._transformer_layers()
         self.n_layers = len(self._layers)
@@ -621,7 +638,7 @@ class PretrainedWordEncoder(nn.Module):
             config = {k: v for k, v in self.model.config.to_dict().items()
                       if k not in ("_name_or_path", "transformers_version", "_commit_hash")}
             digest.update(json.dumps(config, sort_keys=True, default=str).encode())
-            digest.update(self.tokenizer.backend_tokenizer.to_str().encode())
+            digest.update(_tokenizer_identity(self.tokenizer).encode())
             digest.update(json.dumps([self.max_words, self.max_length]).encode())
             for name, tensor in sorted(self.model.state_dict().items()):
                 digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())

@@ -98,3 +98,14 @@ def test_held_out_conversations_are_drawn_from_sorted_ids_and_need_every_id():
         split.held_out(np.array(["a", None, "b"], dtype=object))
     with pytest.raises(ValueError, match=r"valid_fraction must be a number in \(0, 1\)"):
         ConversationValidSplit("a").held_out(["a", "b"])
+
+
+def test_a_table_of_word_vectors_is_padded_with_zero_vectors():
+    table = np.arange(12, dtype=np.float32).reshape(6, 2) + 1
+    dataset = TalkturnDataset(table, np.array([0, 3, 4]), np.array([3, 1, 2]),
+                              np.array([0, 0, 0]), context_size=3,
+                              sorted_to_caller=np.arange(3))
+    batch, _ = dataset.collate([2])
+    assert batch.tokens.shape == (3, 3, 2) and batch.lengths.tolist() == [3, 2, 1]
+    np.testing.assert_array_equal(batch.tokens[1].numpy(), [[9, 10], [11, 12], [0, 0]])
+    np.testing.assert_array_equal(batch.tokens[2].numpy(), [[7, 8], [0, 0], [0, 0]])

@@ -212,3 +212,23 @@ def test_han_module_builds_with_valid_edge_parameters(kwargs):
     outputs = module(torch.tensor([[3, 4], [5, 0]]), torch.tensor([2, 1]),
                      torch.tensor([[0, 1]]), torch.tensor([2]))
     assert outputs[0].shape == (1,)
+
+
+def test_word_vectors_in_place_of_ids_read_like_their_embedding_lookup():
+    torch.manual_seed(0)
+    with_table = HanModule(vocabulary_size=6, embedding_dim=4, primary_units=3,
+                           n_primary_outputs=2)
+    without = HanModule(input_size=4, primary_units=3, n_primary_outputs=2)
+    shared = {k: v for k, v in with_table.state_dict().items() if k != "embedding.weight"}
+    without.load_state_dict(shared)
+    tokens, lengths = torch.tensor([[3, 4, 5], [2, 0, 0]]), torch.tensor([3, 1])
+    windows, window_lengths = torch.tensor([[0, 1]]), torch.tensor([2])
+    with torch.no_grad():
+        expected = with_table(tokens, lengths, windows, window_lengths)
+        vectors = with_table.embedding(tokens)
+        got = without(vectors, lengths, windows, window_lengths)
+    torch.testing.assert_close(got[0], expected[0])
+    with pytest.raises(ValueError, match="no embedding table"):
+        HanModule(vocabulary_size=6, embedding_dim=4, input_size=4)
+    with pytest.raises(ValueError, match="input_size"):
+        HanModule(input_size=0)

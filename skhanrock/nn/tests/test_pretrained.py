@@ -12,37 +12,19 @@ from skhanrock.nn import PretrainedWordEncoder, tokenize  # noqa: E402
 from skhanrock.nn._pretrained import _surface_words  # noqa: E402
 from skhanrock.nn._text import encode_texts, fit_vocabulary  # noqa: E402
 
-# WordPiece vocabulary of the tiny BERT: "unbelievable" and "playing" split into
-# pieces, "n't" into n ' t (BERT splits punctuation), unknown words into [UNK].
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "sat", "on", "mat", ".",
-         ",", "!", "?", "do", "n", "'", "t", "it", "s", "un", "##believ", "##able", "play",
-         "##ing", "##ed", "hello", "world", "a"]
-HIDDEN = 16
-MAX_POSITIONS = 32
+from ._shared import HIDDEN, MAX_POSITIONS, tiny_bert  # noqa: E402
+
 TEXTS = ["The cat sat on the mat.", "Unbelievable, don't play!", "hello", "a cat playing"]
-
-
-def _tiny_bert(folder, seed):
-    folder.mkdir()
-    (folder / "vocab.txt").write_text("\n".join(VOCAB))
-    tokenizer = transformers.BertTokenizerFast(str(folder / "vocab.txt"))
-    config = transformers.BertConfig(vocab_size=len(VOCAB), hidden_size=HIDDEN,
-                                     num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=MAX_POSITIONS)
-    torch.manual_seed(seed)
-    transformers.BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    return _tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert", seed=0)
+    return tiny_bert(tmp_path_factory.mktemp("models") / "tiny-bert", seed=0)
 
 
 @pytest.fixture(scope="module")
 def other_model_dir(tmp_path_factory):
-    return _tiny_bert(tmp_path_factory.mktemp("models") / "other-bert", seed=1)
+    return tiny_bert(tmp_path_factory.mktemp("models") / "other-bert", seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -270,3 +252,12 @@ def test_a_byte_level_tokenizer_reads_words_with_their_leading_space(tmp_path):
     assert "Ġcat" in pieces
     assert encoder.max_length == 18  # positions start after the padding index
     assert [v.shape for v in encoder.encode(["The cat.", ""])] == [(3, 8), (1, 8)]
+
+
+def test_the_fingerprint_does_not_depend_on_having_encoded(model_dir):
+    # The tokenizer keeps the padding and truncation of its last call; a saved
+    # model checks the fingerprint of a fresh encoder against an encoder that ran.
+    expected = PretrainedWordEncoder(model_dir).fingerprint()
+    used = PretrainedWordEncoder(model_dir)
+    used.encode(TEXTS)
+    assert used.fingerprint() == expected
