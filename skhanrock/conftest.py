@@ -8,6 +8,9 @@ from skhanrock.datasets import make_conversations
 # The pretrained encoder's examples build a tiny model with the optional
 # transformers extra; without it they are not collected (its tests skip).
 collect_ignore = [] if importlib.util.find_spec("transformers") else ["nn/_pretrained.py"]
+# The prosody example writes and measures a WAV file with the optional prosody extra.
+if not (importlib.util.find_spec("parselmouth") and importlib.util.find_spec("soundfile")):
+    collect_ignore.append("datasets/_prosody.py")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,14 +2,17 @@
 
 from ._corpora import IEMOCAP_4_CLASSES, load_iemocap, load_meld, load_semaine
 from ._files import make_feature_files
+from ._prosody import PROSODY_COLUMNS, extract_prosody
 from ._readers import VOKATURI_EMOTIONS, align_frames, read_openface, read_vokaturi
 from ._synthetic import EMOTIONS, make_conversations
 
 __all__ = [
     "EMOTIONS",
     "IEMOCAP_4_CLASSES",
+    "PROSODY_COLUMNS",
     "VOKATURI_EMOTIONS",
     "align_frames",
+    "extract_prosody",
     "load_iemocap",
     "load_meld",
     "load_semaine",
