@@ -14,7 +14,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
 from .preprocessing import (
-    DEFAULT_ACTIONS,
     AuxiliaryTargets,
     AuxiliaryTaskSelector,
     MonahTranscriber,
@@ -158,14 +157,7 @@ class ConversationStream:
             raise ValueError(
                 f"ConversationStream: the estimator reads {self.estimator.text_column_!r}, "
                 f"which the transcriber neither reads nor writes ({monah.output_column!r}).")
-        # The columns it read at fit: times, speaker labels, action flags and tones.
-        seen = [str(c) for c in monah.feature_names_in_]
-        read = [monah.speaker_column, monah.text_column]
-        optional = [monah.speaker_label_column, monah.start_column, monah.end_column,
-                    "smile", "AU12_c", "tone_sadness", "tone_anger", "tone_happiness",
-                    *(f"{unit}_c" for unit in (DEFAULT_ACTIONS if monah.actions is None else monah.actions))]
-        read += [c for c in optional if c in seen and c not in read]
-        return roles + [c for c in read if c not in roles]
+        return monah.columns_read()
 
     @property
     def conversations(self):

@@ -1,7 +1,13 @@
 """From raw feature frames to MONAH narratives, auxiliary targets, their selection and loss weights."""
 
 from .._targets import is_classification_target
-from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, TIMING_TARGETS, AuxiliaryTargets
+from ._auxiliary import (
+    ACTION_TARGETS,
+    OPEN_PROSODY_TARGETS,
+    PROSODY_TARGETS,
+    TIMING_TARGETS,
+    AuxiliaryTargets,
+)
 from ._monah import DEFAULT_ACTIONS, MonahNarrator, MonahTranscriber, hundreds_in_words
 from ._selection import AuxiliaryTaskSelector
 from ._weighting import MutualInfoLossWeights
@@ -9,6 +15,7 @@ from ._weighting import MutualInfoLossWeights
 __all__ = [
     "ACTION_TARGETS",
     "DEFAULT_ACTIONS",
+    "OPEN_PROSODY_TARGETS",
     "PROSODY_TARGETS",
     "TIMING_TARGETS",
     "AuxiliaryTargets",

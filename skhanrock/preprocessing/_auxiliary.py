@@ -20,14 +20,21 @@ from .._targets import check_labels, regression_labels
 from .._validation import check_number
 from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
 
-__all__ = ["ACTION_TARGETS", "PROSODY_TARGETS", "TIMING_TARGETS", "AuxiliaryTargets"]
+__all__ = ["ACTION_TARGETS", "OPEN_PROSODY_TARGETS", "PROSODY_TARGETS", "TIMING_TARGETS",
+           "AuxiliaryTargets"]
 
 #: Family ``a``: target name to feature column (mean action unit intensities).
 ACTION_TARGETS = {"AU05": "AU05_r", "AU17": "AU17_r", "AU20": "AU20_r", "AU25": "AU25_r"}
 #: Family ``p``: target name to feature column (Vokaturi tone probabilities).
 PROSODY_TARGETS = {"happy": "tone_happiness", "sad": "tone_sadness", "angry": "tone_anger",
                    "fear": "tone_fear"}
-_FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS}
+#: Family ``o``: target name to feature column (open prosody measured from the audio by
+#: :func:`skhanrock.datasets.extract_prosody`): the paper's prosody family without Vokaturi.
+OPEN_PROSODY_TARGETS = {"pitch": "pitch_median_semitones_speaker",
+                        "pitch_range": "pitch_range_semitones", "pitch_slope": "pitch_slope",
+                        "loudness": "intensity_db", "voicing": "voiced_fraction",
+                        "harmonicity": "hnr_db"}
+_FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS, "o": OPEN_PROSODY_TARGETS}
 #: Family ``t``: timing quantities computed from the start/end times and the text,
 #: not read from a column; their targets are named after them (``aux:pause``).
 TIMING_TARGETS = ("duration", "speech_rate", "pause", "overlap")
@@ -95,7 +102,10 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     ----------
     families : str, default="ap"
         Letters among ``a`` (actions: AU05, AU17, AU20, AU25 intensities),
-        ``p`` (prosody: happy, sad, angry, fear tone), ``t`` (timing:
+        ``p`` (prosody: happy, sad, angry, fear tone), ``o`` (open prosody
+        from the audio: pitch against the speaker, pitch range and slope,
+        loudness, voicing, harmonicity; see
+        :func:`~skhanrock.datasets.extract_prosody`), ``t`` (timing:
         duration, speech rate, pause, overlap; see above), ``h`` (past labels)
         and ``f`` (future labels); ``""`` for none.
     columns : dict, list or None, default=None
@@ -204,10 +214,11 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         self.end_column = end_column
 
     def _check_parameters(self):
-        if not isinstance(self.families, str) or set(self.families) - set("apthf"):
+        if not isinstance(self.families, str) or set(self.families) - set("apothf"):
             raise ValueError(
-                f"families must be letters among 'a' (actions), 'p' (prosody), 't' (timing), "
-                f"'h' (history) and 'f' (future), got {self.families!r}.")
+                f"families must be letters among 'a' (actions), 'p' (prosody), 'o' (open "
+                f"prosody), 't' (timing), 'h' (history) and 'f' (future), "
+                f"got {self.families!r}.")
         if isinstance(self.columns, (str, bytes)) or not (
                 self.columns is None or np.iterable(self.columns)):
             # A string is iterable too: it would be read as one column per character.
@@ -223,7 +234,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     def _requested_targets(self):
         """``{target column: source}`` in output order, and the timing target columns."""
         targets = {}
-        for letter in "ap":
+        for letter in "apo":
             if letter in self.families:
                 targets.update(_FAMILIES[letter])
         timing = {name: name for name in TIMING_TARGETS} if "t" in self.families else {}

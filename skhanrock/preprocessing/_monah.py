@@ -27,6 +27,13 @@ DEFAULT_ACTIONS = {
 }
 # Tones in order of precedence when several fire: sad over angry over happy.
 _TONES = (("tone_sadness", "sadly"), ("tone_anger", "angrily"), ("tone_happiness", "happily"))
+# Open prosody cues (columns of skhanrock.datasets.extract_prosody): the column, the
+# threshold parameter its z-score is held against, the word above +threshold and the
+# word below -threshold. Loudness is a manner of saying; pitch level and contour
+# make the "in a ... pitch" phrase.
+_OPEN_PROSODY = (("intensity_db", "loudness_threshold", "loudly", "softly"),
+                 ("pitch_median_hz", "pitch_threshold", "high", "low"),
+                 ("pitch_slope", "pitch_threshold", "rising", "falling"))
 # Flags narrated whatever ``actions`` says: a smile, and AU12 alone.
 _EXPRESSIONS = (("smile", "smiled"), ("AU12_c", "displayed a positive expression"))
 _ROLE_PARAMETERS = ("conversation_column", "turn_column", "speaker_column",
@@ -123,8 +130,9 @@ class MonahTranscriber(FrameTransformer):
     """Weave nonverbal cues into each talkturn's text (the MONAH narrative).
 
     Adds a ``narrative`` column following the MONAH rules; the template is
-    ``"the <speaker> <actions> <delay> the <speaker> <tone> and <rate> said
-    <text>."`` where each part appears only when its cue fired:
+    ``"the <speaker> <actions> <delay> the <speaker> <tone> and <loudness> and
+    <rate> said <pitch> <text>."`` where each part appears only when its cue
+    fired:
 
     - actions (cue ``a``): an action unit whose ``AUxx_c`` flag is 1 (present
       in every frame of the talkturn), ``smiled`` when the ``smile`` flag is 1
@@ -143,7 +151,13 @@ class MonahTranscriber(FrameTransformer):
       change of speaker, attached to the talkturn after the pause: ``after N
       hundred milliseconds`` followed by a short / slightly long / long /
       significantly long delay for the pause's z-score in the bins
-      ``delay_edges`` (nothing below the first edge).
+      ``delay_edges`` (nothing below the first edge);
+    - loudness and pitch (cue ``p``, when the frame has the open prosody
+      columns of :func:`~skhanrock.datasets.extract_prosody`): ``intensity_db``
+      z-scored the same way gives ``loudly`` above ``loudness_threshold`` and
+      ``softly`` below its negative; ``pitch_median_hz`` and ``pitch_slope``
+      against ``pitch_threshold`` give ``in a high`` / ``low`` and ``rising`` /
+      ``falling`` ``pitch`` after "said" (``in a high and rising pitch``).
 
     z-scores use only the *earlier* talkturns of the same speaker in the same
     conversation, at least ``min_history`` of them with a non-zero spread, so
@@ -155,7 +169,8 @@ class MonahTranscriber(FrameTransformer):
     ----------
     cues : str, default="vpa"
         The MONAH cues to narrate: ``v`` verbatim words, ``p`` prosody (tone,
-        rate, delay), ``a`` actions. The verbatim words are always included.
+        rate, delay; loudness and pitch from open prosody columns), ``a``
+        actions. The verbatim words are always included.
     actions : dict or None, default=None
         Action unit name (str; its flag is the column ``<name>_c``) to the
         words narrated for it (non-empty str); None uses
@@ -184,6 +199,12 @@ text_column, start_column, end_column : str
         Column the narratives are written to. It may not be a column the
         transcriber reads (a column role above, an ``actions`` flag,
         ``smile``, ``AU12_c`` or a tone), which the narratives would overwrite.
+    loudness_threshold : float, default=2.0
+        ``loudly`` when the intensity's z-score is strictly above this,
+        ``softly`` when strictly below its negative; finite and positive.
+    pitch_threshold : float, default=2.0
+        The same for the pitch level (high, low) and contour (rising,
+        falling); finite and positive.
     families : str, default="deprecated"
         Deprecated alias of ``cues`` (a FutureWarning at ``fit``; removed in
         0.4): "families" names the auxiliary target families of
@@ -218,7 +239,8 @@ the woman said no.']
                  conversation_column="conversation", turn_column="turn",
                  speaker_column="speaker", speaker_label_column="speaker_label",
                  text_column="text", start_column="start", end_column="end",
-                 output_column="narrative", families=DEPRECATED):
+                 output_column="narrative", loudness_threshold=2.0, pitch_threshold=2.0,
+                 families=DEPRECATED):
         self.cues = cues
         self.actions = actions
         self.tone_threshold = tone_threshold
@@ -234,6 +256,8 @@ the woman said no.']
         self.start_column = start_column
         self.end_column = end_column
         self.output_column = output_column
+        self.loudness_threshold = loudness_threshold
+        self.pitch_threshold = pitch_threshold
         self.families = families
 
     def _check_parameters(self, *, warn=True):
@@ -245,6 +269,8 @@ the woman said no.']
                 f"(actions), got {cues!r}.")
         _check_actions(self.actions)
         check_number("tone_threshold", self.tone_threshold)
+        for name in ("loudness_threshold", "pitch_threshold"):
+            check_number(name, getattr(self, name), low=0, low_open=True)
         for name in ("rate_edges", "delay_edges"):
             _check_edges(name, getattr(self, name))
         # A negative threshold would narrate overlaps as negative pauses.
@@ -260,6 +286,7 @@ the woman said no.']
                              f"got {self.output_column!r}.")
         read = {column: "an action flag" for column, _ in self._action_cues()}
         read.update({column: "a tone feature" for column, _ in _TONES})
+        read.update({column: "an open prosody feature" for column, *_ in _OPEN_PROSODY})
         read.update({getattr(self, name): name for name in _ROLE_PARAMETERS})
         if self.output_column in read:
             raise ValueError(
@@ -341,6 +368,16 @@ the woman said no.']
                 tones[i].append(word)
         return [t[0] if t else None for t in tones]
 
+    def _open_prosody(self, ordered):
+        """Per row, the loudness word and the pitch phrase (None where no cue fired)."""
+        words = {}
+        for column, threshold, above, below in _OPEN_PROSODY:
+            if column in ordered.columns:
+                z = self._earlier_z(ordered, check_numeric_columns(ordered, [column])[:, 0])
+                words[column] = [_signed_word(v, getattr(self, threshold), above, below)
+                                 for v in z]
+        return _open_prosody_words(words, len(ordered))
+
     def _times(self, ordered):
         if self.start_column not in ordered.columns or self.end_column not in ordered.columns:
             return None
@@ -391,6 +428,35 @@ the woman said no.']
         return [s if s else "speaker"
                 for s in text_as_strings(ordered, self.speaker_label_column)]
 
+    def columns_read(self):
+        """The columns of the fitted frame that the narratives read, roles first.
+
+        Returns
+        -------
+        list of str
+            The conversation, turn, speaker and text columns, then those of the
+            speaker label, times, action flags, tones and open prosody features
+            that were in the frame seen by ``fit``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from skhanrock import MonahTranscriber
+        >>> X = pd.DataFrame({"conversation": [1], "turn": [0], "speaker": ["a"],
+        ...                   "text": ["hi"], "AU17_c": [1.0], "notes": ["x"]})
+        >>> MonahTranscriber().fit(X).columns_read()
+        ['conversation', 'turn', 'speaker', 'text', 'AU17_c']
+        """
+        check_is_fitted(self, "feature_names_in_")
+        seen = {str(c) for c in self.feature_names_in_}
+        roles = [self.conversation_column, self.turn_column, self.speaker_column,
+                 self.text_column]
+        optional = [self.speaker_label_column, self.start_column, self.end_column,
+                    *(column for column, _ in self._action_cues()),
+                    *(column for column, _ in _TONES),
+                    *(column for column, *_ in _OPEN_PROSODY)]
+        return roles + [c for c in dict.fromkeys(optional) if c in seen and c not in roles]
+
     def narrator(self):
         """A :class:`MonahNarrator` that narrates one conversation talkturn by talkturn.
 
@@ -424,9 +490,10 @@ the woman said no.']
         tones = self._tones(ordered) if prosody else [None] * n
         rates = self._rates(ordered, texts, times) if prosody else [None] * n
         delays = self._delays(ordered, times) if prosody else [None] * n
+        loudness, pitch = self._open_prosody(ordered) if prosody else ([None] * n, [None] * n)
         return [_narrative(*parts) for parts in
                 zip(self._speaker_labels(ordered), actions, delays, tones, rates, texts,
-                    strict=True)]
+                    loudness, pitch, strict=True)]
 
 
 class MonahNarrator:
@@ -475,7 +542,7 @@ class MonahNarrator:
         history = {} if pd.isna(speaker) else self._history.setdefault(speaker, {})
         prosody = "p" in self.cues
         tone = rate = delay = None
-        values = {}
+        values, open_words = {}, {}
         if prosody:
             for column, _ in _TONES:
                 if column in talkturn.columns:
@@ -483,6 +550,13 @@ class MonahNarrator:
             voiced = [word for column, word in _TONES if column in values
                       and self._z(history, column, values[column]) > monah.tone_threshold]
             tone = voiced[0] if voiced else None
+            for column, threshold, above, below in _OPEN_PROSODY:
+                if column in talkturn.columns:
+                    values[column] = check_numeric_columns(talkturn, [column])[0, 0]
+                    open_words[column] = [_signed_word(
+                        self._z(history, column, values[column]),
+                        getattr(monah, threshold), above, below)]
+        [loudness], [pitch] = _open_prosody_words(open_words, 1)
         if prosody and times is not None:
             values["rate"] = _words_per_minute([text], times)[0]
             rate = monah._rate_word(self._z(history, "rate", values["rate"]))
@@ -496,7 +570,8 @@ class MonahNarrator:
             history.setdefault(name, []).append(value)
         if times is not None:
             self._previous = (speaker, times[0, 1])
-        return _narrative(monah._speaker_labels(talkturn)[0], actions, delay, tone, rate, text)
+        return _narrative(monah._speaker_labels(talkturn)[0], actions, delay, tone, rate, text,
+                          loudness, pitch)
 
     def _z(self, history, name, value):
         """z of ``value`` against the speaker's earlier values, as ``_earlier_z`` computes it."""
@@ -526,14 +601,37 @@ def _pause(previous_end, start):
     return np.round(start - previous_end, 6)
 
 
-def _narrative(speaker, actions, delay, tone, rate, text):
+def _signed_word(z, threshold, above, below):
+    """``above`` for z > threshold, ``below`` for z < -threshold, else None (NaN too)."""
+    if z > threshold:
+        return above
+    if z < -threshold:
+        return below
+    return None
+
+
+def _open_prosody_words(words, n):
+    """The loudness words and pitch phrases of ``n`` rows from the per-column cue words."""
+    loudness = words.get("intensity_db", [None] * n)
+    levels = words.get("pitch_median_hz", [None] * n)
+    contours = words.get("pitch_slope", [None] * n)
+    pitch = []
+    for level, contour in zip(levels, contours, strict=True):
+        described = " and ".join(w for w in (level, contour) if w)
+        pitch.append(f"in a {described} pitch" if described else None)
+    return loudness, pitch
+
+
+def _narrative(speaker, actions, delay, tone, rate, text, loudness=None, pitch=None):
     parts = []
     if actions:
         parts.append(f"the {speaker} " + " and ".join(actions))
     if delay:
         parts.append(delay)
-    manner = " and ".join(w for w in (tone, rate) if w)
+    manner = " and ".join(w for w in (tone, loudness, rate) if w)
     parts.append(f"the {speaker} {manner} said" if manner else f"the {speaker} said")
+    if pitch:
+        parts.append(pitch)
     spoken = text.strip().lower()
     if spoken:
         parts.append(spoken)

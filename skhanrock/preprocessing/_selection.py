@@ -17,7 +17,7 @@ from .._frame import (
 from .._labels import check_label_offsets, label_offset_task_name
 from .._targets import check_labels, resolve_task
 from .._validation import check_number
-from ._auxiliary import ACTION_TARGETS, PROSODY_TARGETS, TIMING_TARGETS
+from ._auxiliary import ACTION_TARGETS, OPEN_PROSODY_TARGETS, PROSODY_TARGETS, TIMING_TARGETS
 from ._base import FrameTransformer
 from ._weighting import MutualInfoLossWeights
 
@@ -29,11 +29,12 @@ _PROXY_DEFAULTS = {"context_size": 4, "max_epochs": 3, "embedding_dim": 16,
                    "primary_units": 16, "aux_units": 16, "max_words": 32, "batch_size": 32}
 _FAMILY_OF_AUX = {**{f"{AUX_PREFIX}{name}": "a" for name in ACTION_TARGETS},
                   **{f"{AUX_PREFIX}{name}": "p" for name in PROSODY_TARGETS},
+                  **{f"{AUX_PREFIX}{name}": "o" for name in OPEN_PROSODY_TARGETS},
                   **{f"{AUX_PREFIX}{name}": "t" for name in TIMING_TARGETS}}
 
 
 def _task_family(task):
-    """Family of a task: ``a``/``p``/``t`` for the built-in targets, ``h``/``f`` for labels."""
+    """Family of a task: ``a``/``p``/``o``/``t`` for the built-in targets, ``h``/``f`` for labels."""
     if task.startswith(AUX_PREFIX):
         return _FAMILY_OF_AUX.get(task, task)
     return "h" if task.startswith("y-") else "f"

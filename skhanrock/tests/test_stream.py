@@ -314,3 +314,18 @@ def test_stream_command_with_a_missing_model_exits_2(tmp_path):
                            str(tmp_path / "absent.skhanrock")], input="", capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode == 2 and done.stderr.startswith("skhanrock stream:")
+
+
+def test_stream_narrates_open_prosody_cues_as_the_batch_does(conversations):
+    X, y = conversations
+    rng = np.random.default_rng(0)
+    X = X.assign(intensity_db=rng.normal(60, 8, len(X)),
+                 pitch_median_hz=rng.normal(150, 30, len(X)),
+                 pitch_slope=rng.normal(0, 3, len(X)), pitch_median_semitones_speaker=0.0,
+                 pitch_range_semitones=rng.uniform(1, 8, len(X)),
+                 voiced_fraction=rng.uniform(size=len(X)), hnr_db=rng.normal(10, 3, len(X)))
+    model = make_paper_pipeline("ohf", **TINY).fit(X, y)
+    narratives = model.named_steps["monah"].transform(X)["narrative"]
+    assert narratives.str.contains("loudly|softly|pitch").any()
+    assert "pitch_slope" in ConversationStream(model).columns
+    _check_stream_equals_batch(model, X)

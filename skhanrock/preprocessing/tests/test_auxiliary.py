@@ -251,3 +251,21 @@ def test_timing_targets_scale_to_the_primary_range_and_need_times():
     plain = AuxiliaryTargets(families="", columns=["pause"]).fit(
         TIMED.assign(pause=np.arange(5.0)))
     assert plain.timing_targets_ == [] and plain.target_columns_ == {"aux:pause": "pause"}
+
+
+def test_open_prosody_family_reuses_the_extracted_columns(conversations):
+    from skhanrock.preprocessing import OPEN_PROSODY_TARGETS
+    X, y = conversations
+    rng = np.random.default_rng(0)
+    X = X.assign(**{column: rng.normal(size=len(X)) for column in OPEN_PROSODY_TARGETS.values()})
+    X.loc[X.index[:3], "hnr_db"] = np.nan
+    out = AuxiliaryTargets(families="o").fit_transform(X, y)
+    names = [f"aux:{name}" for name in OPEN_PROSODY_TARGETS]
+    assert [c for c in out.columns if c.startswith("aux:")] == names
+    values = out[names].to_numpy()
+    assert np.nanmin(values) >= 0 and np.nanmax(values) <= 1
+    assert out["aux:harmonicity"].isna().sum() == 3
+    # Percentile ranks keep the order of the feature.
+    assert out["aux:loudness"].rank().equals(X["intensity_db"].rank())
+    with pytest.raises(ValueError, match=r"needs the feature column\(s\)"):
+        AuxiliaryTargets(families="o").fit(X.drop(columns="pitch_slope"), y)

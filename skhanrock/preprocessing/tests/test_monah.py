@@ -313,3 +313,50 @@ def test_narrator_without_times_or_labels_and_unfitted():
                                                            "the speaker said yes."]
     with pytest.raises(Exception, match="not fitted"):
         MonahTranscriber().narrator()
+
+
+def _open_prosody_rows(last):
+    """Speaker A at 60 then 70 dB, 100 then 120 Hz, slopes -1 then 1 st/s; then ``last``."""
+    history = [{"intensity_db": 60.0, "pitch_median_hz": 100.0, "pitch_slope": -1.0},
+               {"intensity_db": 70.0, "pitch_median_hz": 120.0, "pitch_slope": 1.0}]
+    return [("c", "A", "hi", None, None, extra) for extra in [*history, last]]
+
+
+@pytest.mark.parametrize("last, expected", [
+    # Means 65 dB, 110 Hz, 0 st/s; spreads 5 dB, 10 Hz, 1 st/s.
+    ({"intensity_db": 80.0, "pitch_median_hz": 110.0, "pitch_slope": 0.0},
+     "the woman loudly said hi."),
+    ({"intensity_db": 50.0, "pitch_median_hz": 110.0, "pitch_slope": 0.0},
+     "the woman softly said hi."),
+    ({"intensity_db": 75.0, "pitch_median_hz": 130.0, "pitch_slope": 0.0},
+     "the woman said hi."),                                    # z exactly 2 fires nothing
+    ({"intensity_db": 65.0, "pitch_median_hz": 140.0, "pitch_slope": 3.0},
+     "the woman said in a high and rising pitch hi."),
+    ({"intensity_db": 65.0, "pitch_median_hz": 110.0, "pitch_slope": -3.0},
+     "the woman said in a falling pitch hi."),
+    ({"intensity_db": 40.0, "pitch_median_hz": 70.0, "pitch_slope": float("nan")},
+     "the woman softly said in a low pitch hi."),
+])
+def test_open_prosody_cues_loudness_and_pitch(last, expected):
+    assert narrative_of_last(_open_prosody_rows(last)) == expected
+
+
+def test_open_prosody_cues_follow_the_cues_and_the_thresholds():
+    rows = _open_prosody_rows({"intensity_db": 80.0, "pitch_median_hz": 140.0,
+                               "pitch_slope": 3.0})
+    assert narrative_of_last(rows, cues="va") == "the woman said hi."
+    assert narrative_of_last(rows, loudness_threshold=3.5, pitch_threshold=3.5) \
+        == "the woman said hi."
+    with pytest.raises(ValueError, match="loudness_threshold"):
+        MonahTranscriber(loudness_threshold=0).fit(talkturns(rows))
+    with pytest.raises(ValueError, match="names a column the transcriber reads"):
+        MonahTranscriber(output_column="pitch_slope").fit(talkturns(rows))
+
+
+def test_columns_read_lists_what_the_narratives_read():
+    rows = _open_prosody_rows({"intensity_db": 80.0, "pitch_median_hz": 140.0,
+                               "pitch_slope": 3.0})
+    frame = talkturns(rows).assign(notes="x")
+    assert MonahTranscriber().fit(frame).columns_read() == [
+        "conversation", "turn", "speaker", "text", "speaker_label", "start", "end",
+        "intensity_db", "pitch_median_hz", "pitch_slope"]
