@@ -92,6 +92,8 @@ def main():
     parser.add_argument("--primary-units", type=int, default=128)
     parser.add_argument("--lr", type=float, default=2 ** -9)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--dropout", type=float, default=0.2,
+                        help="GRU and recurrent dropout (default 0.2)")
     parser.add_argument("--primary-weight", type=float, default=0.7)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -117,7 +119,7 @@ def main():
     model = HanRockClassifier(
         embeddings=encoder, max_words=MAX_WORDS, primary_units=args.primary_units,
         context_size=args.context, max_epochs=args.epochs, lr=args.lr,
-        batch_size=args.batch_size, gru_dropout=0.2, recurrent_dropout=0.2,
+        batch_size=args.batch_size, gru_dropout=args.dropout, recurrent_dropout=args.dropout,
         loss_weights=args.primary_weight, train_split=FrameValidSplit(X_dev, y_dev),
         callbacks=[EpochScoring("f1_weighted", lower_is_better=False, name="valid_f1"),
                    EarlyStopping(monitor="valid_f1", lower_is_better=False,
