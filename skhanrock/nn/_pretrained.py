@@ -258,7 +258,7 @@ class PretrainedWordEncoder(nn.Module):
         folder = None
         if isinstance(model, str | os.PathLike):
             folder = self._local_folder(model, "model")
-            model = transformers.AutoModel.from_pretrained(folder, local_files_only=True)
+            model = _quietly_loaded(transformers, folder)
         elif not (isinstance(model, nn.Module) and hasattr(model, "config")):
             raise TypeError("model must be a local model folder or a loaded transformers model, "
                             f"got {type(model).__name__}.")
@@ -672,3 +672,20 @@ class PretrainedWordEncoder(nn.Module):
         with open(partial, "wb") as file:
             np.save(file, array, allow_pickle=False)
         os.replace(partial, path)
+
+
+def _quietly_loaded(transformers, folder):
+    """``AutoModel.from_pretrained`` without the progress bar transformers draws for it.
+
+    transformers 5 draws a bar while it reads the weights; each estimator fit and
+    load reads them, so the bar would clutter every fit's output.
+    """
+    logging = transformers.utils.logging
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        return transformers.AutoModel.from_pretrained(folder, local_files_only=True)
+    finally:
+        if shown:
+            logging.enable_progress_bar()
+
