@@ -221,10 +221,14 @@ class ConversationStream:
     def _encode(self, state, text):
         """Encode the talkturn's words once, then read the cached window."""
         module, device = self.estimator.module_, self.estimator.device
-        words = torch.as_tensor(self.estimator.encoding_.word_inputs(text), device=device)
+        encoding = self.estimator.encoding_
+        words = torch.as_tensor(encoding.word_inputs(text), device=device)
         with torch.no_grad():
+            # The lexical logits (with a lexical path) come back as one more
+            # entry of the talkturn's vectors and are cached with them.
             vectors, word_attention = module.encode_talkturns(
-                words.unsqueeze(0), torch.tensor([len(words)], device=device))
+                words.unsqueeze(0), torch.tensor([len(words)], device=device),
+                **encoding.lexical_inputs(text, device))
             state.vectors.append([v[0] for v in vectors])
             state.word_attention.append([a[0] for a in word_attention])
             n = len(state.vectors)
@@ -352,7 +356,8 @@ class ConversationStream:
                 row=state.n_talkturns - 1, prediction=self._prediction(state),
                 context=np.arange(state.n_talkturns - n, state.n_talkturns),
                 task_names=None if task is None else list(self.estimator.task_names_[:len(task)]),
-                task=task, talkturn=per_task, word=words)
+                task=task, talkturn=per_task, word=words,
+                lexical=attention["lexical"][0].numpy() if "lexical" in attention else None)
 
     def reset(self, conversation=None):
         """Forget one conversation, or all of them.

@@ -34,6 +34,11 @@ class TalkturnAttention:
         Per word branch (the primary one, then the auxiliary one of HAN-ROCK),
         per talkturn of ``context``, the attention over its words (the first
         ``max_words`` tokens).
+    lexical : ndarray or None, default=None
+        With a lexical path (``lexical_ngrams``), its logits for the talkturn
+        (one per class, or one value before the regressor's target scaling
+        is undone): the part of the primary outputs that the attention does
+        not weigh. None without one.
 
     Examples
     --------
@@ -53,6 +58,7 @@ class TalkturnAttention:
     task: np.ndarray | None
     talkturn: list
     word: list
+    lexical: np.ndarray | None = None
 
 
 def unpack_attention(batch, attention, predictions, caller_of, task_names):
@@ -72,5 +78,6 @@ def unpack_attention(batch, attention, predictions, caller_of, task_names):
             row=int(caller_of[batch.rows[b]]), prediction=predictions[b],
             context=caller_of[batch.talkturns[distinct]],
             task_names=list(task_names[:len(task)]) if is_rock else None, task=task,
-            talkturn=per_task, word=words))
+            talkturn=per_task, word=words,
+            lexical=attention["lexical"][b].numpy() if "lexical" in attention else None))
     return items

@@ -78,6 +78,10 @@ class TalkturnBatch:
         Sorted dataset positions of the B samples and of the U talkturns.
     word_buckets : tuple of int or None, default=None
         Boundaries of the length buckets over the talkturns.
+    ngrams : tuple of Tensor or None, default=None
+        The lexical path's TF-IDF bags of the U talkturns, in their order:
+        ``(ids, offsets, weights)`` as ``torch.nn.EmbeddingBag`` reads them;
+        None without a lexical path.
 
     Examples
     --------
@@ -91,7 +95,7 @@ class TalkturnBatch:
     """
 
     def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns,
-                 word_buckets=None):
+                 word_buckets=None, ngrams=None):
         self.tokens = tokens
         self.lengths = lengths
         self.windows = windows
@@ -100,19 +104,23 @@ class TalkturnBatch:
         self.rows = rows
         self.talkturns = talkturns
         self.word_buckets = word_buckets
+        self.ngrams = ngrams
 
     def __len__(self):
         return len(self.windows)
 
     def module_inputs(self, device):
         """The keyword arguments of :meth:`HanModule.forward`, on ``device``."""
-        return {
+        inputs = {
             "tokens": self.tokens.to(device),
             "lengths": self.lengths.to(device),
             "windows": self.windows.to(device),
             "window_lengths": self.window_lengths.to(device),
             "word_buckets": self.word_buckets,
         }
+        if self.ngrams is not None:
+            inputs["ngrams"] = tuple(part.to(device) for part in self.ngrams)
+        return inputs
 
 
 class TalkturnDataset(Dataset):
@@ -138,6 +146,10 @@ class TalkturnDataset(Dataset):
         Caller row of each sorted position.
     targets : dict of ndarray or None
         Per sorted talkturn: ``primary``, ``aux`` and ``offsets`` targets.
+    lexical : tuple of ndarray or None, default=None
+        The lexical path's TF-IDF bags of the sorted talkturns, ``(ids,
+        offsets, weights)`` (see ``NgramVocabulary.bags``); the batches then
+        carry those of their talkturns.
 
     Examples
     --------
@@ -156,7 +168,7 @@ class TalkturnDataset(Dataset):
     """
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
-                 context_size, sorted_to_caller, targets=None):
+                 context_size, sorted_to_caller, targets=None, lexical=None):
         self.token_ids = torch.as_tensor(token_ids)
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
@@ -166,6 +178,11 @@ class TalkturnDataset(Dataset):
         self.sorted_to_caller = np.asarray(sorted_to_caller)
         self.targets = None if targets is None else {
             name: torch.as_tensor(values) for name, values in targets.items()}
+        self.lexical = None
+        if lexical is not None:
+            ids, offsets, weights = (np.asarray(part) for part in lexical)
+            sizes = np.diff(np.r_[offsets, len(ids)])
+            self.lexical = (torch.as_tensor(ids), offsets, sizes, torch.as_tensor(weights))
         positions = np.arange(len(self.conversation_codes))
         first = np.r_[True, self.conversation_codes[1:] != self.conversation_codes[:-1]]
         self.conversation_start = np.maximum.accumulate(np.where(first, positions, 0))
@@ -185,6 +202,18 @@ class TalkturnDataset(Dataset):
         positions = start[:, None] + steps
         positions = np.where(steps < window_lengths[:, None], positions, rows[:, None])
         return positions, window_lengths
+
+    def _ngrams(self, talkturns):
+        """The lexical bags of ``talkturns`` (sorted positions), in their order, or None."""
+        if self.lexical is None:
+            return None
+        ids, offsets, sizes, weights = self.lexical
+        sizes = sizes[talkturns]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        # Position of each bag entry in the flat arrays: its bag's start plus its rank.
+        flat = np.repeat(offsets[talkturns] - starts, sizes) + np.arange(int(sizes.sum()))
+        index = torch.from_numpy(flat.astype(np.int64))
+        return ids[index], torch.from_numpy(starts), weights[index]
 
     def collate(self, rows):
         """Turn a list of sorted positions into ``(TalkturnBatch, targets)``."""
@@ -207,7 +236,7 @@ class TalkturnDataset(Dataset):
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
                               torch.from_numpy(window_lengths), rows, distinct,
-                              length_buckets(lengths))
+                              length_buckets(lengths), self._ngrams(distinct))
         if self.targets is None:
             return batch, None
         index = torch.from_numpy(rows)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from .._frame import (
     AUX_PREFIX,
@@ -24,6 +25,7 @@ from .._frame import (
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
 from ._embeddings import embedding_matrix, word_encoder
+from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder
 from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
@@ -65,6 +67,11 @@ class TalkturnEncoding:
         None takes them when present, else 0.5 for ``"y"``.
     device : str, default="cpu"
         Where a pretrained word encoder runs.
+    lexical_ngrams : None or (int, int), default=None
+        N-gram sizes of the lexical path's TF-IDF bags; None: no lexical path.
+    lexical_min_count, lexical_max_features : int, default=2, 50000
+        N-grams in fewer training talkturns are dropped; at most
+        ``lexical_max_features`` of the most frequent are kept.
 
     Attributes
     ----------
@@ -87,6 +94,9 @@ class TalkturnEncoding:
         ``"y"``, the auxiliary columns, then ``"y-1"``, ``"y+1"``, ...
     loss_weights_ : Series
         Normalised loss weight per task.
+    lexical_ : NgramVocabulary or None
+        The n-grams and idf of the lexical path, fitted on the training
+        rows; None without one.
 
     Examples
     --------
@@ -103,7 +113,8 @@ class TalkturnEncoding:
 
     def __init__(self, *, text_column="text", conversation_column="conversation",
                  turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
-                 embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu"):
+                 embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu",
+                 lexical_ngrams=None, lexical_min_count=2, lexical_max_features=50_000):
         self.text_column = text_column
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -114,6 +125,9 @@ class TalkturnEncoding:
         self.label_offsets = label_offsets
         self.loss_weights = loss_weights
         self.device = device
+        self.lexical_ngrams = lexical_ngrams
+        self.lexical_min_count = lexical_min_count
+        self.lexical_max_features = lexical_max_features
 
     def fit(self, frame, training=None, seed=None):
         """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
@@ -136,8 +150,11 @@ class TalkturnEncoding:
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         self._check_aux_targets(training_rows)
         self.label_offsets_ = self._resolve_label_offsets(frame)
-        self.vocabulary_ = fit_vocabulary(text_as_strings(training_rows, self.text_column_),
-                                          self.min_word_count)
+        training_texts = text_as_strings(training_rows, self.text_column_)
+        self.vocabulary_ = fit_vocabulary(training_texts, self.min_word_count)
+        self.lexical_ = None if self.lexical_ngrams is None else NgramVocabulary(
+            self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
+        ).fit(training_texts)
         self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
         if self.word_encoder_ is None:
             self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
@@ -294,6 +311,45 @@ class TalkturnEncoding:
         # A copy: the cached array is read-only, which torch.as_tensor warns about.
         return self.word_encoder_.encode([text])[0].copy()
 
+    def lexical_bags(self, frame, order):
+        """The lexical path's TF-IDF bags of ``frame``'s talkturns in sorted ``order``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+        order : ndarray of int
+            As :meth:`encode` returns it.
+
+        Returns
+        -------
+        tuple of ndarray or None
+            ``(ids, offsets, weights)`` of :meth:`NgramVocabulary.bags`; None
+            without a lexical path.
+        """
+        if self.lexical_ is None:
+            return None
+        return self.lexical_.bags(text_as_strings(frame.iloc[order], self.text_column_))
+
+    def lexical_inputs(self, text, device="cpu"):
+        """The lexical module input of one talkturn's text, as a batch of one gives it.
+
+        Returns
+        -------
+        dict
+            ``{"ngrams": (ids, offsets, weights)}`` as tensors on ``device``,
+            the keyword argument of :meth:`HanModule.encode_talkturns`; empty
+            without a lexical path.
+        """
+        if self.lexical_ is None:
+            return {}
+        return {"ngrams": tuple(torch.as_tensor(part, device=device)
+                                for part in self.lexical_.bags([text]))}
+
+    @property
+    def n_lexical_features(self):
+        """int: N-grams of the lexical path, 0 without one."""
+        return 0 if self.lexical_ is None else len(self.lexical_)
+
     @property
     def word_input_size(self):
         """int or None: Length of the word vectors :meth:`encode` gives, None for word ids."""
@@ -313,6 +369,7 @@ class TalkturnEncoding:
             else list(self.embedding_init_.shape),
             "word_encoder": None if self.word_encoder_ is None
             else _encoder_reference(self.word_encoder_),
+            "lexical": None if self.lexical_ is None else self.lexical_.fitted_state(),
         }
 
     def set_fitted_state(self, state, embedding_init=None):
@@ -333,6 +390,10 @@ class TalkturnEncoding:
         self.task_names_ = list(state["task_names"])
         self.loss_weights_ = pd.Series(state["loss_weights"], dtype=float).rename("loss_weight")
         self.n_pretrained_words_ = int(state["n_pretrained_words"])
+        # Files saved before the lexical path existed have no "lexical" entry.
+        self.lexical_ = None if state.get("lexical") is None else \
+            NgramVocabulary.from_fitted_state(state["lexical"], self.lexical_min_count,
+                                              self.lexical_max_features)
         self.word_encoder_ = None if state.get("word_encoder") is None \
             else _rebuild_encoder(state["word_encoder"], self.max_words, self.device)
         if self.word_encoder_ is not None:

@@ -36,6 +36,7 @@ from ._data import (
     split_by_conversation,
 )
 from ._encoding import TalkturnEncoding
+from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator, saved_class_name
@@ -216,7 +217,10 @@ class _HanRockNet(NeuralNet):
                  freeze_embeddings=False, max_words=64, min_word_count=1, gru_dropout=0.1,
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
-                 chunk_size=64, random_state=None, module=HanModule, criterion=MultiTaskLoss,
+                 chunk_size=64, lexical_ngrams=None, lexical_min_count=2,
+                 lexical_max_features=50_000, lexical_context=0, random_state=None,
+                 module=HanModule,
+                 criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
                  train_split=None, verbose=0, device="cpu", **kwargs):
         super().__init__(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
@@ -239,6 +243,10 @@ class _HanRockNet(NeuralNet):
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.chunk_size = chunk_size
+        self.lexical_ngrams = lexical_ngrams
+        self.lexical_min_count = lexical_min_count
+        self.lexical_max_features = lexical_max_features
+        self.lexical_context = lexical_context
         self.random_state = random_state
 
     # ----------------------------------------------------------------- set-up
@@ -254,8 +262,17 @@ class _HanRockNet(NeuralNet):
                 f"aux_units=None means {_TOTAL_UNITS} - primary_units, which needs "
                 f"primary_units < {_TOTAL_UNITS}; got primary_units={self.primary_units}.")
         self._check_encoding_parameters()
-        for name in ("min_word_count", "max_epochs"):
+        for name in ("min_word_count", "max_epochs", "lexical_min_count",
+                     "lexical_max_features"):
             check_number(name, getattr(self, name), low=1, integer=True)
+        check_lexical_ngrams(self.lexical_ngrams)
+        # The window holds context_size talkturns: no earlier one lies beyond it.
+        check_number("lexical_context", self.lexical_context, low=0,
+                     high=self.context_size - 1, integer=True)
+        if self.lexical_context and self.lexical_ngrams is None:
+            raise ValueError(f"lexical_context={self.lexical_context!r} reads earlier "
+                             "talkturns' n-grams, which needs lexical_ngrams (for example "
+                             "(1, 2)); it is None.")
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
@@ -338,6 +355,8 @@ class _HanRockNet(NeuralNet):
             "n_aux_targets": len(self.aux_columns_),
             "n_label_offsets": len(self.label_offsets_),
             "n_offset_outputs": self.target_.n_offset_outputs,
+            "lexical_features": self.encoding_.n_lexical_features,
+            "lexical_context": self.lexical_context,
         }
 
     def _new_target(self):
@@ -450,7 +469,10 @@ class _HanRockNet(NeuralNet):
             turn_column=self.turn_column, max_words=self.max_words,
             min_word_count=self.min_word_count, embeddings=self.embeddings,
             embedding_dim=self.embedding_dim, label_offsets=self.label_offsets,
-            loss_weights=self.loss_weights, device=self.device)
+            loss_weights=self.loss_weights, device=self.device,
+            lexical_ngrams=check_lexical_ngrams(self.lexical_ngrams),
+            lexical_min_count=self.lexical_min_count,
+            lexical_max_features=self.lexical_max_features)
 
     def _check_y(self, y, frame):
         # Indexed like X, so that errors can name the row.
@@ -493,13 +515,15 @@ class _HanRockNet(NeuralNet):
         labels = None if y is None else self._check_y(y, frame)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
         order, ids, offsets, lengths = self.encoding_.encode(frame)
+        lexical = self.encoding_.lexical_bags(frame, order)
         frame = frame.iloc[order]
         codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
         targets = None
         if labels is not None:
             targets = self._training_targets(frame, labels.iloc[order], codes,
                                              None if weights is None else weights[order])
-        return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets)
+        return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets,
+                               lexical=lexical)
 
     def _training_targets(self, frame, labels, codes, sample_weight=None):
         """Targets of every task, for the sorted ``frame`` and its ``labels``."""
@@ -850,6 +874,30 @@ default="random"
         talkturn encodings; 1 gives fully random batches. 16 keeps most of the
         speed and measured no accuracy difference from random batches (see
         the user guide's model page).
+    lexical_ngrams : None or (int, int), default=None
+        The lexical path ("wide and deep"), for corpora whose exact wording
+        carries the label (scripted or repetitive talkturns): ``(1, 2)``
+        gives each talkturn a TF-IDF bag of its word 1- and 2-grams
+        (:func:`~skhanrock.nn.tokenize` words of the whole text, sublinear tf,
+        L2-normalised), fitted on the training rows only, and a linear layer
+        (``module_.lexical``, zero-initialised) adds its logits to the primary
+        head's for the current talkturn. Its share is not in the attention:
+        ``predict_attention`` reports it as each item's ``lexical`` logits.
+        Regularise it with early stopping or its own weight decay (or give
+        it its own learning rate),
+        ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
+        None (the default) builds no lexical path. See "The lexical path" in
+        the user guide.
+    lexical_min_count : int, default=2
+        N-grams found in fewer training talkturns are dropped.
+    lexical_max_features : int, default=50000
+        At most this many n-grams are kept, the most frequent first (the
+        lexical layer has ``lexical_max_features * n_outputs`` weights).
+    lexical_context : int, default=0
+        Earlier talkturns of the window (at most ``context_size - 1``) whose
+        bags the lexical path reads too, each offset with weights of its own,
+        as a TF-IDF baseline's blocks for the current and previous talkturns
+        are; 0 reads the current talkturn only.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.

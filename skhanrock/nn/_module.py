@@ -143,6 +143,19 @@ class HanModule(nn.Module):
         then has no embedding table, and ``tokens`` are those float vectors
         instead of word ids; ``vocabulary_size``, ``embedding_dim`` and
         ``embedding_weights`` must be None.
+    lexical_features : int, default=0
+        Size of the lexical path's n-gram vocabulary; 0: no lexical path. A
+        linear layer (``lexical``, an ``EmbeddingBag`` without bias,
+        zero-initialised so that training starts from the deep model alone)
+        maps each talkturn's TF-IDF bag (the ``ngrams`` input) to
+        ``n_primary_outputs`` logits, added to the primary head's outputs for
+        each window's current talkturn ("wide and deep"). The attention does
+        not weigh them; ``attention["lexical"]`` holds them.
+    lexical_context : int, default=0
+        Earlier talkturns of the window whose bags the lexical path reads
+        too, each offset with weights of its own (the layer then has
+        ``(1 + lexical_context) * n_primary_outputs`` outputs per n-gram);
+        a window shorter than that adds nothing for the missing talkturns.
 
     Examples
     --------
@@ -163,12 +176,24 @@ class HanModule(nn.Module):
     ...                      torch.tensor([[0, 1]]), torch.tensor([2]))
     >>> module.embedding is None, tuple(primary.shape)
     (True, (1, 2))
+
+    With a lexical path, each talkturn also brings its bag of n-gram ids,
+    ``(ids, offsets, weights)``:
+
+    >>> module = HanModule(vocabulary_size=10, embedding_dim=4, primary_units=3,
+    ...                    n_primary_outputs=2, lexical_features=5)
+    >>> ngrams = (torch.tensor([0, 3, 4]), torch.tensor([0, 2]), torch.tensor([0.6, 0.8, 1.0]))
+    >>> primary, *_, attention = module(tokens, torch.tensor([2, 1]), torch.tensor([[0, 1]]),
+    ...                                 torch.tensor([2]), ngrams=ngrams)
+    >>> tuple(attention["lexical"].shape)
+    (1, 2)
     """
 
     def __init__(self, vocabulary_size=None, embedding_dim=None, embedding_weights=None,
                  freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
-                 gru_dropout=0.0, recurrent_dropout=0.0, input_size=None):
+                 gru_dropout=0.0, recurrent_dropout=0.0, input_size=None, lexical_features=0,
+                 lexical_context=0):
         super().__init__()
         # Checked before any layer exists, so a bad value fails here by name, not in torch.
         word_sizes = _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights,
@@ -176,9 +201,10 @@ class HanModule(nn.Module):
         primary_units, n_primary_outputs, n_offset_outputs = check_sizes(
             "HanModule", primary_units=primary_units, n_primary_outputs=n_primary_outputs,
             n_offset_outputs=n_offset_outputs)
-        aux_units, n_aux_targets, n_label_offsets = check_sizes(
-            "HanModule", minimum=0, aux_units=aux_units, n_aux_targets=n_aux_targets,
-            n_label_offsets=n_label_offsets)
+        aux_units, n_aux_targets, n_label_offsets, lexical_features, lexical_context = \
+            check_sizes("HanModule", minimum=0, aux_units=aux_units,
+                        n_aux_targets=n_aux_targets, n_label_offsets=n_label_offsets,
+                        lexical_features=lexical_features, lexical_context=lexical_context)
         _check_options(architecture, aux_units, n_aux_targets + n_label_offsets,
                        freeze_embeddings, gru_dropout, recurrent_dropout)
         self.architecture = architecture
@@ -207,6 +233,13 @@ class HanModule(nn.Module):
             self.primary_units = primary_units
             self.aux_units = aux_units if n_aux_tasks else 0
             self._build_rock(embedding_dim, n_aux_tasks, gru_dropout, recurrent_dropout)
+        # Built last and from given zeros (no random draw), so the deep layers'
+        # initialisation is the same with or without the lexical path.
+        self.lexical_context = lexical_context
+        lexical_outputs = (1 + lexical_context) * n_primary_outputs
+        self.lexical = None if not lexical_features else nn.EmbeddingBag(
+            lexical_features, lexical_outputs, mode="sum",
+            _weight=torch.zeros(lexical_features, lexical_outputs))
 
     def _build_word_encoder(self, embedding_dim, group_sizes, gru_dropout, recurrent_dropout):
         self.word_gru = MaskedBiGRU(embedding_dim, group_sizes, gru_dropout, recurrent_dropout)
@@ -272,7 +305,7 @@ class HanModule(nn.Module):
             start += units
         return vectors, word_attention
 
-    def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None):
+    def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None, ngrams=None):
         """Predict every task for a batch of windows.
 
         The same as :meth:`encode_talkturns` followed by :meth:`read_windows`.
@@ -294,6 +327,10 @@ class HanModule(nn.Module):
             Boundaries of length buckets over the talkturns, which must then be
             sorted by decreasing length (see ``length_buckets``); None pads all
             talkturns together.
+        ngrams : tuple of Tensor or None
+            With a lexical path (and only then), the U talkturns' TF-IDF bags:
+            ``(ids, offsets, weights)``, the input, offsets and
+            ``per_sample_weights`` of ``torch.nn.EmbeddingBag``.
 
         Returns
         -------
@@ -304,15 +341,16 @@ class HanModule(nn.Module):
         attention : dict of Tensors
             ``word`` (list per branch of (U, T)), ``talkturn`` (B, L) of the
             primary branch, ``aux_talkturn`` (B, L, K) and ``task`` (B, 1 + K)
-            for HAN-ROCK.
+            for HAN-ROCK, ``lexical`` (B, n_primary_outputs) with a lexical
+            path: its share of ``primary``.
         """
-        vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets)
+        vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets, ngrams)
         primary, aux, offsets, attention = self.read_windows(vectors, windows, window_lengths)
         attention["word"] = word_attention
         return primary, aux, offsets, attention
 
-    def encode_talkturns(self, tokens, lengths, word_buckets=None):
-        """The word level: one vector per talkturn and word branch.
+    def encode_talkturns(self, tokens, lengths, word_buckets=None, ngrams=None):
+        """The word level: one vector per talkturn and word branch, plus its lexical logits.
 
         A talkturn's vectors do not depend on its context, so a caller that
         sees talkturns one at a time (:class:`skhanrock.ConversationStream`)
@@ -321,17 +359,28 @@ class HanModule(nn.Module):
 
         Parameters
         ----------
-        tokens, lengths, word_buckets
+        tokens, lengths, word_buckets, ngrams
             As in :meth:`forward`.
 
         Returns
         -------
         vectors : list of Tensor (U, 2 * units)
-            Per word branch (primary, then auxiliary for HAN-ROCK).
+            Per word branch (primary, then auxiliary for HAN-ROCK); with a
+            lexical path, last, the talkturns' lexical logits
+            (U, (1 + lexical_context) * n_primary_outputs): per window offset
+            (current talkturn first), which depend on the talkturn alone too.
         word_attention : list of Tensor (U, T)
             Per word branch, the attention over each talkturn's words.
         """
-        return self._encode_words(tokens, lengths, word_buckets)
+        if (ngrams is None) != (self.lexical is None):
+            raise ValueError("HanModule: ngrams must be given exactly when the module has a "
+                             f"lexical path (lexical_features > 0); it has "
+                             f"{'one' if self.lexical is not None else 'none'}.")
+        vectors, word_attention = self._encode_words(tokens, lengths, word_buckets)
+        if self.lexical is not None:
+            ids, offsets, weights = ngrams
+            vectors.append(self.lexical(ids, offsets, per_sample_weights=weights))
+        return vectors, word_attention
 
     def read_windows(self, vectors, windows, window_lengths):
         """The talkturn and task levels, over talkturn vectors of :meth:`encode_talkturns`.
@@ -339,7 +388,8 @@ class HanModule(nn.Module):
         Parameters
         ----------
         vectors : list of Tensor (U, 2 * units)
-            Per word branch, one vector per distinct talkturn.
+            Per word branch, one vector per distinct talkturn, then the
+            lexical logits with a lexical path.
         windows, window_lengths
             As in :meth:`forward`, indexing ``vectors``.
 
@@ -360,6 +410,10 @@ class HanModule(nn.Module):
         else:
             primary, task_vectors = self._fuse_tasks(vectors, primary_vector, windows,
                                                      window_lengths, window_mask, attention)
+        if self.lexical is not None:
+            attention["lexical"] = self._lexical_logits(vectors[len(self.word_attention)],
+                                                        windows, window_lengths)
+            primary = primary + attention["lexical"]
         aux = self.aux_heads(task_vectors[:, :self.n_aux_targets]).squeeze(-1)
         offsets = self.offset_heads(task_vectors[:, self.n_aux_targets:])
         if self.n_offset_outputs == 1:
@@ -367,6 +421,18 @@ class HanModule(nn.Module):
         if self.n_primary_outputs == 1:
             primary = primary.squeeze(-1)
         return primary, aux, offsets, attention
+
+    def _lexical_logits(self, lexical, windows, window_lengths):
+        """Sum over the current talkturn and ``lexical_context`` earlier ones of their logits."""
+        per_offset = lexical.view(len(lexical), 1 + self.lexical_context, self.n_primary_outputs)
+        logits = 0
+        for offset in range(1 + self.lexical_context):
+            # The current talkturn is each window's last real one; earlier ones precede it.
+            position = window_lengths - 1 - offset
+            talkturn = windows.gather(1, position.clamp(min=0).unsqueeze(1)).squeeze(1)
+            present = (position >= 0).unsqueeze(1).to(lexical.dtype)
+            logits = logits + per_offset[talkturn, offset] * present
+        return logits
 
     def _fuse_tasks(self, vectors, primary_vector, windows, window_lengths, window_mask,
                     attention):

@@ -330,3 +330,11 @@ def test_stream_narrates_open_prosody_cues_as_the_batch_does(conversations):
     assert narratives.str.contains("loudly|softly|pitch").any()
     assert "pitch_slope" in ConversationStream(model).columns
     _check_stream_equals_batch(model, X)
+
+
+@pytest.mark.parametrize("architecture", ["rock", "flat"])
+def test_stream_with_the_lexical_path_equals_predict_on_every_prefix(architecture,
+                                                                     conversations):
+    X, y = conversations
+    model = HanRockClassifier(architecture=architecture, lexical_ngrams=(1, 2), **TINY)
+    _check_stream_equals_batch(model.fit(X, y), X)

@@ -1,0 +1,161 @@
+"""The lexical path: TF-IDF bags of word n-grams fitted on the training talkturns.
+
+The word GRU reads what words mean; when the exact wording of a talkturn
+carries its label (scripted sessions, recurring catchphrases), a linear model
+over n-gram counts memorises it far more easily. The bags built here feed a
+linear layer of :class:`~skhanrock.nn.HanModule` whose logits are added to the
+primary head's ("wide and deep").
+"""
+
+from collections import Counter
+
+import numpy as np
+
+from .._validation import check_number
+from ._text import tokenize
+
+__all__ = ["NgramVocabulary", "check_lexical_ngrams"]
+
+
+def check_lexical_ngrams(value):
+    """``value`` as ``(min_n, max_n)`` with ``1 <= min_n <= max_n``, or None.
+
+    A list is accepted too, as a saved model gives it back from JSON.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise ValueError("lexical_ngrams must be None or a pair (min_n, max_n) of integers "
+                         f"with 1 <= min_n <= max_n, got {value!r}.")
+    low = check_number("lexical_ngrams[0] (min_n)", value[0], low=1, integer=True)
+    high = check_number("lexical_ngrams[1] (max_n)", value[1], low=low, integer=True)
+    return int(low), int(high)
+
+
+def _ngrams(words, low, high):
+    """The n-grams of ``words`` for n in [low, high], each as its words joined by a space.
+
+    Tokens never contain whitespace, so the joined key is unambiguous.
+    """
+    return [" ".join(words[i:i + n]) for n in range(low, high + 1)
+            for i in range(len(words) - n + 1)]
+
+
+class NgramVocabulary:
+    """N-grams of :func:`~skhanrock.nn.tokenize` words with their idf, and TF-IDF bags.
+
+    A talkturn's bag weighs each of its n-grams by ``(1 + log tf) * idf``
+    (sublinear term frequency), L2-normalised, as scikit-learn's
+    ``TfidfVectorizer(sublinear_tf=True)`` does; ``idf`` is the smoothed
+    ``log((1 + n) / (1 + df)) + 1`` over the n training talkturns. The whole
+    text is read (not only the first ``max_words`` tokens the word GRU reads).
+
+    Parameters
+    ----------
+    ngram_range : tuple of int
+        ``(min_n, max_n)``.
+    min_count : int
+        N-grams found in fewer training talkturns are dropped.
+    max_features : int
+        At most this many n-grams are kept, the most frequent (in training
+        talkturns) first, ties alphabetically.
+
+    Attributes
+    ----------
+    ngrams_ : list of str
+        The kept n-grams, in id order.
+    idf_ : ndarray of float32
+        Their idf weights.
+
+    Examples
+    --------
+    >>> vocabulary = NgramVocabulary((1, 2), min_count=2, max_features=100)
+    >>> vocabulary = vocabulary.fit(["I am fine", "I am here", "fine"])
+    >>> vocabulary.ngrams_
+    ['am', 'fine', 'i', 'i am']
+    >>> ids, offsets, weights = vocabulary.bags(["am fine", "nothing known"])
+    >>> ids.tolist(), offsets.tolist(), round(float((weights ** 2).sum()), 6)
+    ([0, 1], [0, 2], 1.0)
+    """
+
+    def __init__(self, ngram_range=(1, 2), min_count=2, max_features=50_000):
+        self.ngram_range = ngram_range
+        self.min_count = min_count
+        self.max_features = max_features
+
+    def fit(self, texts):
+        """Keep the n-grams of ``texts`` (the training talkturns) and their idf.
+
+        Returns
+        -------
+        self
+        """
+        low, high = check_lexical_ngrams(self.ngram_range)
+        min_count = check_number("lexical_min_count", self.min_count, low=1, integer=True)
+        max_features = check_number("lexical_max_features", self.max_features, low=1,
+                                    integer=True)
+        texts = list(texts)
+        # Document frequency: a talkturn repeating an n-gram counts it once.
+        counts = Counter(g for text in texts for g in set(_ngrams(tokenize(text), low, high)))
+        kept = sorted((g for g, c in counts.items() if c >= min_count),
+                      key=lambda g: (-counts[g], g))[:max_features]
+        if not kept:
+            raise ValueError(
+                f"lexical_ngrams={self.ngram_range!r}: no n-gram occurs in at least "
+                f"lexical_min_count={min_count} of the {len(texts)} training talkturns, so the "
+                "lexical path would have no feature; lower lexical_min_count or turn it off "
+                "(lexical_ngrams=None).")
+        df = np.array([counts[g] for g in kept], dtype=np.float64)
+        return self._set(kept, np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
+
+    def _set(self, ngrams, idf):
+        self.ngrams_ = list(ngrams)
+        self.idf_ = np.asarray(idf, dtype=np.float32)
+        self._ids = {g: i for i, g in enumerate(self.ngrams_)}
+        return self
+
+    def bags(self, texts):
+        """The TF-IDF bag of each text, flat, as ``torch.nn.EmbeddingBag`` reads it.
+
+        Returns
+        -------
+        ids : ndarray of int64
+            N-gram ids, text after text (unknown n-grams are left out).
+        offsets : ndarray of int64, shape (n_texts,)
+            Start of each text's bag in ``ids``; a text without a known n-gram
+            has an empty bag.
+        weights : ndarray of float32
+            The weight of each id (each bag has unit L2 norm).
+        """
+        low, high = self.ngram_range
+        ids, weights, sizes = [], [], []
+        for text in texts:
+            counts = Counter(i for i in map(self._ids.get, _ngrams(tokenize(text), low, high))
+                             if i is not None)
+            bag = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            weight = (1.0 + np.log(tf)) * self.idf_[bag]
+            norm = np.sqrt((weight ** 2).sum())
+            ids.append(bag)
+            weights.append(weight / norm if norm > 0 else weight)
+            sizes.append(len(bag))
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes \
+            else np.zeros(0, dtype=np.int64)
+        return (np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
+                offsets,
+                np.concatenate(weights).astype(np.float32) if weights
+                else np.zeros(0, dtype=np.float32))
+
+    def fitted_state(self):
+        """The fitted n-grams and idf as JSON-ready values (for saving)."""
+        return {"ngram_range": list(self.ngram_range), "ngrams": list(self.ngrams_),
+                "idf": [float(v) for v in self.idf_]}
+
+    @classmethod
+    def from_fitted_state(cls, state, min_count, max_features):
+        """The vocabulary :meth:`fitted_state` described."""
+        vocabulary = cls(tuple(state["ngram_range"]), min_count, max_features)
+        return vocabulary._set(state["ngrams"], state["idf"])
+
+    def __len__(self):
+        return len(self.ngrams_)
