@@ -12,7 +12,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
-from skorch.utils import to_numpy
+from skorch.dataset import unpack_data
+from skorch.utils import TeeGenerator, to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
@@ -90,6 +91,28 @@ def _check_device(device):
         raise ValueError(f"device={device!r} was requested but no CUDA GPU is available.")
     if parsed.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
+
+
+# The autocast dtype of each ``precision``; "fp32" runs without any autocast context,
+# so that it stays exactly the arithmetic of an estimator without the parameter.
+_AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _check_precision(precision):
+    if not isinstance(precision, str) or precision not in _AUTOCAST_DTYPES:
+        raise ValueError(f"precision must be one of {list(_AUTOCAST_DTYPES)}, got "
+                         f"{precision!r}.")
+
+
+def _in_float32(outputs):
+    """The module's outputs (tensors, or lists and dicts of them) with floats as float32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, dict):
+        return {key: _in_float32(value) for key, value in outputs.items()}
+    if isinstance(outputs, list | tuple):
+        return type(outputs)(_in_float32(value) for value in outputs)
+    return outputs
 
 
 # DataLoader arguments the estimator sets itself: batches are chunks of consecutive
@@ -214,7 +237,7 @@ class _HanRockNet(NeuralNet):
 
     def __init__(self, *, architecture="rock", primary_units=256, aux_units=None,
                  context_size=18, embeddings="random", embedding_dim=50,
-                 freeze_embeddings=False, max_words=64, min_word_count=1, gru_dropout=0.1,
+                 freeze_embeddings="auto", max_words=64, min_word_count=1, gru_dropout=0.1,
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=64, lexical_ngrams=None, lexical_min_count=2,
@@ -222,7 +245,7 @@ class _HanRockNet(NeuralNet):
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
-                 train_split=None, verbose=0, device="cpu", **kwargs):
+                 train_split=None, verbose=0, device="cpu", precision="fp32", **kwargs):
         super().__init__(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, batch_size=batch_size,
                          train_split=train_split, verbose=verbose, device=device, **kwargs)
@@ -248,6 +271,7 @@ class _HanRockNet(NeuralNet):
         self.lexical_max_features = lexical_max_features
         self.lexical_context = lexical_context
         self.random_state = random_state
+        self.precision = precision
 
     # ----------------------------------------------------------------- set-up
     def _check_hyper_parameters(self):
@@ -276,9 +300,10 @@ class _HanRockNet(NeuralNet):
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
-        if not isinstance(self.freeze_embeddings, bool | np.bool_):
-            raise ValueError(
-                f"freeze_embeddings must be True or False, got {self.freeze_embeddings!r}.")
+        if not (isinstance(self.freeze_embeddings, bool | np.bool_)
+                or self.freeze_embeddings == "auto"):
+            raise ValueError(f"freeze_embeddings must be True, False or 'auto', "
+                             f"got {self.freeze_embeddings!r}.")
         if self.embeddings == "random":
             check_number("embedding_dim", self.embedding_dim, low=1, integer=True)
         if self.train_split is not None and not isinstance(
@@ -290,6 +315,7 @@ class _HanRockNet(NeuralNet):
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
+        _check_precision(self.precision)
         self._check_skorch_parameters()
 
     def _check_skorch_parameters(self):
@@ -316,6 +342,15 @@ class _HanRockNet(NeuralNet):
     def _resolved_aux_units(self):
         return _TOTAL_UNITS - self.primary_units if self.aux_units is None else self.aux_units
 
+    def _resolved_freeze_embeddings(self):
+        # Measured on MELD (benchmarks/real_corpora.py): frozen GloVe vectors beat
+        # fine-tuned ones (dev weighted F1 +0.019, test +0.038); random vectors
+        # must be trained to mean anything.
+        if self.freeze_embeddings == "auto":
+            # Before any data (skorch's first initialise) there are no vectors yet.
+            return bool(hasattr(self, "encoding_") and self.encoding_.n_pretrained_words_ > 0)
+        return bool(self.freeze_embeddings)
+
     def initialize_module(self):
         """Build the network with the sizes fitted on the training frame."""
         # Checked before any torch layer exists, so a bad size is our error, not torch's.
@@ -325,7 +360,7 @@ class _HanRockNet(NeuralNet):
             "architecture": self.architecture,
             "primary_units": self.primary_units,
             "aux_units": self._resolved_aux_units(),
-            "freeze_embeddings": self.freeze_embeddings,
+            "freeze_embeddings": self._resolved_freeze_embeddings(),
             "gru_dropout": self.gru_dropout,
             "recurrent_dropout": self.recurrent_dropout,
             **sizes,
@@ -393,6 +428,27 @@ class _HanRockNet(NeuralNet):
             kwargs.setdefault("fused", True)
         return args, kwargs
 
+    def initialize_optimizer(self, *args, **kwargs):
+        """skorch's optimizer, with a fresh loss scaler when ``precision="fp16"``."""
+        super().initialize_optimizer(*args, **kwargs)
+        self._initialize_grad_scaler()
+        return self
+
+    def _initialize_grad_scaler(self):
+        # The scale adapts to the optimizer's steps, so a new optimizer starts it afresh.
+        fp16 = self._autocast_dtype() is torch.float16
+        self.grad_scaler_ = torch.amp.GradScaler(self._device_type()) if fp16 else None
+
+    def _autocast_dtype(self):
+        _check_precision(self.precision)
+        return _AUTOCAST_DTYPES[self.precision]
+
+    def _device_type(self):
+        """"cpu" or "cuda": the device type autocast and the scaler work on."""
+        if self.device is not None:
+            return torch.device(self.device).type
+        return next(self.module_.parameters()).device.type
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Draw the validation conversations; on a fresh model fit the encoding too.
 
@@ -400,6 +456,10 @@ class _HanRockNet(NeuralNet):
         conversations only, then the network is rebuilt with their sizes.
         """
         refit = getattr(self, "needs_data_fit_", True)
+        if (self._autocast_dtype() is torch.float16) != (
+                getattr(self, "grad_scaler_", None) is not None):
+            # precision was set between fits (set_params then partial_fit or warm_start)
+            self._initialize_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
         frame = self._check_frame(X, text_column)
         if refit:
@@ -592,7 +652,58 @@ class _HanRockNet(NeuralNet):
         module input.
         """
         fit_params.pop("sample_weight", None)
-        return self.module_(**x.module_inputs(self.device), **fit_params)
+        inputs = x.module_inputs(self.device)
+        dtype = self._autocast_dtype()
+        if dtype is None:
+            return self.module_(**inputs, **fit_params)
+        with torch.autocast(device_type=self._device_type(), dtype=dtype):
+            outputs = self.module_(**inputs, **fit_params)
+        # The loss, the scores and the predictions are float32 whatever the forward ran in.
+        return _in_float32(outputs)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step; with ``precision="fp16"`` the loss is scaled before ``backward``.
+
+        The returned loss is the unscaled one, which the history records and
+        ``on_batch_end`` checks.
+        """
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        # Unscaled, the small gradients of a float16 forward would underflow to zero.
+        scaler.scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        """skorch's optimisation step; with ``precision="fp16"`` through the loss scaler.
+
+        The gradients are unscaled before ``on_grad_computed``, so callbacks
+        such as ``GradientNormClipping`` see (and clip) the true gradients. A
+        step whose gradients overflowed is skipped and the scale lowered (the
+        scaler's job, not a divergence). ``GradScaler`` takes no closure, so
+        the optimizer is stepped without one: optimizers that need a closure
+        (LBFGS) do not work with "fp16".
+        """
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        accumulator = self.get_train_step_accumulator()
+        self._zero_grad_optimizer()
+        accumulator.store_step(self.train_step_single(batch, **fit_params))
+        optimizers = [getattr(self, name + "_") for name in self._optimizers]
+        for optimizer in optimizers:
+            scaler.unscale_(optimizer)
+        self.notify("on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch, training=True)
+        for optimizer in optimizers:
+            scaler.step(optimizer)
+        scaler.update()
+        return accumulator.get_step()
 
     def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
         """Stop at the first non-finite loss: a diverged model must not predict."""
@@ -839,8 +950,11 @@ default="random"
         guide.
     embedding_dim : int, default=50
         Size of random embeddings (pretrained ones bring their own).
-    freeze_embeddings : bool, default=False
-        Keep the word vectors fixed during training.
+    freeze_embeddings : bool or "auto", default="auto"
+        Keep the word vectors fixed during training. "auto" freezes
+        pretrained vectors (GloVe, a vector file or array) and trains random
+        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (test
+        weighted F1 0.566 against 0.528, ``benchmarks/real_corpora.py``).
     max_words : int, default=64
         Words kept per talkturn: the *first* ``max_words`` tokens, so that the
         MONAH cues at the start of a narrative survive.
@@ -918,6 +1032,19 @@ default="random"
     verbose, device
         As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
         ``"cuda"`` or ``"cuda:N"``.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Arithmetic of the network's forward pass, in training and prediction.
+        "bf16" and "fp16" run it under :class:`torch.autocast` on the
+        device's type; the weights, the optimizer and the loss stay float32
+        (the outputs are cast to float32 before the loss) and predictions are
+        float32. "fp16" also scales the loss (``grad_scaler_``) so that small
+        gradients do not underflow: a step whose gradients overflow is skipped
+        and the scale lowered, which is not a divergence, while a non-finite
+        loss still raises ``TrainingDivergedError``. With "fp16", callbacks
+        of ``on_grad_computed`` (``GradientNormClipping``) see unscaled
+        gradients, and optimizers that need a closure (LBFGS) are not
+        supported. "fp32" runs without autocast. Mixed precision pays on GPUs
+        with tensor cores; see the user guide's GPU page.
     class_weight : None, "balanced" or dict, default=None
         Weight of each class in the primary loss, as in scikit-learn's
         classifiers: "balanced" weighs class ``c`` by
@@ -965,6 +1092,9 @@ default="random"
         (empty without a :class:`~skhanrock.nn.ConversationValidSplit`).
     history, module_, optimizer_, criterion_
         As in :class:`skorch.NeuralNet`.
+    grad_scaler_ : torch.amp.GradScaler or None
+        The loss scaler of ``precision="fp16"`` (None otherwise); made afresh
+        with each new optimizer.
 
     Raises
     ------

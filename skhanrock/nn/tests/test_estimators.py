@@ -666,3 +666,17 @@ def test_skorch_loader_parameters_are_honoured_or_refused(conversations):
     ]:
         with pytest.raises(ValueError, match=message):
             HanRockClassifier(**TINY, **params).fit(X, y)
+
+
+@pytest.mark.parametrize("embeddings, freeze, trainable", [
+    ((np.eye(2, 4), ["and", "the"]), "auto", False),   # pretrained vectors: frozen
+    ("random", "auto", True),                            # random vectors must be trained
+    ((np.eye(2, 4), ["and", "the"]), False, True),
+])
+def test_freeze_embeddings_auto_freezes_pretrained_vectors_only(conversations, embeddings,
+                                                                freeze, trainable):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}, embeddings=embeddings,
+                            freeze_embeddings=freeze).fit(X, y)
+    assert clf.module_.embedding.weight.requires_grad is trainable
+    assert clf.freeze_embeddings == freeze
