@@ -12,7 +12,8 @@ and scores on its dev and test splits:
 - one row per lever, each changing one thing from the old defaults (an
   ablation): class weights, dev early stopping with the best epoch restored,
   frozen embeddings, context size, primary units, dropout, learning rate,
-  epochs;
+  epochs, the lexical path (TF-IDF bags through a linear head, alone and
+  with the three previous talkturns);
 - ``recipe``: the levers that helped, combined. ``--recipe auto`` combines
   the levers whose *dev* weighted F1 beat the old defaults' dev weighted F1 by
   at least ``--min-gain`` in the same run (the test split plays no part in
@@ -87,6 +88,8 @@ LEVERS = {
     "lr2^-7": {"lr": 2 ** -7},
     "lr2^-9": {"lr": 2 ** -9},
     "epochs20": {"max_epochs": 20},
+    "lexical": {"lexical_ngrams": [1, 2]},
+    "lexical_ctx3": {"lexical_ngrams": [1, 2], "lexical_context": 3},
 }
 ALL_ROWS = ["tfidf", "defaults", *LEVERS, "recipe"]
 METRIC_NAMES = {"weighted F1": "weighted_f1", "accuracy": "accuracy",
