@@ -94,7 +94,7 @@ def _transcriber(state):
 def load_model(path):
     """Load what :func:`save_model` wrote: an estimator, or a MONAH pipeline.
 
-    Nothing is unpickled; see :meth:`HanRockClassifier.load`.
+    Nothing is unpickled; see ``HanRockClassifier.load``.
 
     Parameters
     ----------

@@ -250,7 +250,7 @@ class ConversationStream:
         Parameters
         ----------
         talkturn : dict or DataFrame of one row
-            With the columns in :attr:`columns`; other keys are ignored. Its
+            With the columns in ``columns``; other keys are ignored. Its
             turn number must be greater than the conversation's last.
 
         Returns
@@ -319,7 +319,7 @@ class ConversationStream:
         Returns
         -------
         ndarray of shape (n_classes,)
-            In the order of :attr:`classes_`.
+            In the order of ``classes_``.
         """
         if not isinstance(self.estimator, HanRockClassifier):
             raise AttributeError("ConversationStream.predict_proba needs a classifier; this "

@@ -56,7 +56,7 @@ class TalkturnEncoding:
         Initial word vectors, as in :class:`~skhanrock.HanRockClassifier`; a
         :class:`~skhanrock.nn.PretrainedWordEncoder` or a local Hugging Face
         model folder gives contextual word vectors instead (see
-        :attr:`word_encoder_`).
+        ``word_encoder_``).
     label_offsets : "auto", "pipeline" or collection of int
         History/future offsets; "pipeline" requires those of a preceding
         :class:`~skhanrock.AuxiliaryTargets` step (an error when absent),
@@ -323,7 +323,7 @@ class TalkturnEncoding:
         Returns
         -------
         tuple of ndarray or None
-            ``(ids, offsets, weights)`` of :meth:`NgramVocabulary.bags`; None
+            ``(ids, offsets, weights)`` of ``NgramVocabulary.bags``; None
             without a lexical path.
         """
         if self.lexical_ is None:
