@@ -31,10 +31,20 @@ __all__ = [
     "conversation_sort_order",
     "as_float32",
     "pipeline_attr",
+    "python_value",
     "refuse_rows",
     "talkturn_frame_tags",
     "text_as_strings",
 ]
+
+def python_value(value):
+    """A numpy scalar as the Python value it holds; anything else as it is.
+
+    Messages then read naturally (``12``, not ``np.int64(12)``), and ids and
+    turns compare and serialise as plain Python values.
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
 
 #: Prefix of the auxiliary target columns written by ``AuxiliaryTargets``.
 AUX_PREFIX = "aux:"
@@ -178,9 +188,7 @@ def refuse_rows(X, column, name, bad, why):
     """
     if bad.any():
         position = np.flatnonzero(bad)[0]
-        # numpy scalars would print as np.int64(12) in the message
-        row, value = (v.item() if isinstance(v, np.generic) else v
-                      for v in (X.index[position], X[column].iloc[position]))
+        row, value = (python_value(v) for v in (X.index[position], X[column].iloc[position]))
         raise ValueError(f"{name}[{column!r}] at row {row!r} holds {value!r}, {why}")
 
 

@@ -1,7 +1,5 @@
 """Streaming prediction: one talkturn at a time, as a conversation unfolds."""
 
-import math
-import numbers
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -12,6 +10,8 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ._frame import python_value
+from ._validation import is_finite_number
 from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
 from .preprocessing import (
     AuxiliaryTargets,
@@ -61,6 +61,7 @@ def split_streamable(model):
 class _Conversation:
     """What a stream keeps of one conversation: the cached talkturn encodings."""
 
+    key: object
     narrator: object
     context_size: int
     last_turn: object = None
@@ -185,7 +186,7 @@ class ConversationStream:
         if missing:
             raise ValueError(f"ConversationStream.add: the talkturn has no column(s) {missing}; "
                              f"the model needs {self.columns}.")
-        text_column = self.columns[2] if self.transcriber is None \
+        text_column = self.estimator.text_column_ if self.transcriber is None \
             else self.transcriber.text_column
         if not isinstance(record[text_column], str):
             raise ValueError(f"ConversationStream.add: the talkturn's {text_column!r} must be "
@@ -193,8 +194,7 @@ class ConversationStream:
         return {c: record[c] for c in self.columns}
 
     def _check_turn(self, state, turn):
-        if isinstance(turn, bool) or not isinstance(turn, numbers.Real) \
-                or not math.isfinite(turn):
+        if not is_finite_number(turn):
             raise ValueError(f"ConversationStream.add: the talkturn's {self._turn_column!r} "
                              f"must be a finite number, got {turn!r}.")
         if state.last_turn is not None and not turn > state.last_turn:
@@ -204,9 +204,7 @@ class ConversationStream:
 
     def _new_conversation(self, key):
         narrator = None if self.transcriber is None else self.transcriber.narrator()
-        state = _Conversation(narrator, self.context_size)
-        state.key = key
-        return state
+        return _Conversation(key, narrator, self.context_size)
 
     # -------------------------------------------------------------- the model
     def _text(self, state, record):
@@ -266,10 +264,8 @@ class ConversationStream:
             stream is left as it was.
         """
         record = self._talkturn_record(talkturn)
-        key = record[self._conversation_column]
-        key = key.item() if isinstance(key, np.generic) else key
-        turn = record[self._turn_column]
-        turn = turn.item() if isinstance(turn, np.generic) else turn
+        key = python_value(record[self._conversation_column])
+        turn = python_value(record[self._turn_column])
         with self._lock:
             state = self._conversations.get(key) or self._new_conversation(key)
             self._check_turn(state, turn)
@@ -345,19 +341,13 @@ class ConversationStream:
         with self._lock:
             state = self._state(conversation, "attention")
             n = len(state.vectors)
-            attention = {k: v.float().cpu() for k, v in state.attention.items()}
             words = [[a.float().cpu().numpy() for a in branch]
                      for branch in zip(*state.word_attention, strict=True)]
-            per_task = [attention["talkturn"][0].numpy()]
-            if "aux_talkturn" in attention:
-                per_task += list(attention["aux_talkturn"][0].numpy().T)
-            task = attention["task"][0].numpy() if "task" in attention else None
-            return TalkturnAttention(
-                row=state.n_talkturns - 1, prediction=self._prediction(state),
-                context=np.arange(state.n_talkturns - n, state.n_talkturns),
-                task_names=None if task is None else list(self.estimator.task_names_[:len(task)]),
-                task=task, talkturn=per_task, word=words,
-                lexical=attention["lexical"][0].numpy() if "lexical" in attention else None)
+            return TalkturnAttention.of_window(
+                {k: v.float().cpu() for k, v in state.attention.items()}, 0, n,
+                self.estimator.task_names_, row=state.n_talkturns - 1,
+                prediction=self._prediction(state),
+                context=np.arange(state.n_talkturns - n, state.n_talkturns), word=words)
 
     def reset(self, conversation=None):
         """Forget one conversation, or all of them.

@@ -3,8 +3,7 @@
 import json
 import sys
 
-import numpy as np
-
+from ._frame import python_value
 from ._saving import load_model
 from ._stream import ConversationStream
 
@@ -26,16 +25,12 @@ def add_stream_command(commands):
     return stream
 
 
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _answer(stream, talkturn):
     prediction = stream.add(talkturn)
-    answer = {"conversation": _plain(talkturn[stream.columns[0]]),
-              "turn": _plain(talkturn[stream.columns[1]]), "prediction": _plain(prediction)}
+    answer = {"conversation": python_value(talkturn[stream.columns[0]]),
+              "turn": python_value(talkturn[stream.columns[1]]), "prediction": python_value(prediction)}
     if hasattr(stream.estimator, "classes_"):
-        answer["probabilities"] = {str(_plain(c)): float(p) for c, p in
+        answer["probabilities"] = {str(python_value(c)): float(p) for c, p in
                                    zip(stream.classes_, stream.predict_proba(), strict=True)}
     return answer
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._frame import check_numeric_columns
-from ._readers import _plain, _read_csv, _read_text, _text_lines, _where
+from .._frame import check_numeric_columns, python_value
+from ._readers import _read_csv, _read_text, _text_lines, _where
 
 __all__ = ["IEMOCAP_4_CLASSES", "load_iemocap", "load_meld", "load_semaine"]
 
@@ -41,7 +41,7 @@ def _clock_seconds(values, column, path):
     parts = values.astype(str).str.extract(r"^(\d+):(\d+):(\d+)[,.](\d+)$")
     if parts.isna().any(axis=None):
         row = int(np.flatnonzero(parts.isna().any(axis=1).to_numpy())[0])
-        raise ValueError(f"{path}[{column!r}] at row {row} is {_plain(values.iloc[row])!r}, not "
+        raise ValueError(f"{path}[{column!r}] at row {row} is {python_value(values.iloc[row])!r}, not "
                          "HH:MM:SS,mmm.")
     numbers = parts.astype(int)
     return numbers[0] * 3600 + numbers[1] * 60 + numbers[2] + numbers[3] / 1000
@@ -54,7 +54,7 @@ def _integer_ids(raw, column, path):
     if fractional.any():
         row = int(np.flatnonzero(fractional)[0])
         raise ValueError(f"{path}[{column!r}] must hold integers; row {row} holds "
-                         f"{_plain(raw[column].iloc[row])!r}.")
+                         f"{python_value(raw[column].iloc[row])!r}.")
     return values.astype(np.int64)
 
 

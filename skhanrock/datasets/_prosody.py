@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._frame import check_talkturn_frame
-from ._readers import _check_times, _expand_paths, _plain, _share
+from .._frame import check_talkturn_frame, python_value
+from ._readers import _check_times, _expand_paths, _share
 
 __all__ = ["PROSODY_COLUMNS", "extract_prosody"]
 
@@ -290,7 +290,7 @@ def _check_ids(ids, files, audio_column, n_talkturns):
             if any(str(v) in files for v in missing) else "")
     if len(missing) == len(wanted):
         raise ValueError(f"No talkturn's id has an audio file: {detail}.{hint}")
-    rows = [i for i, v in enumerate(ids) if _plain(v) in set(missing)]
+    rows = [i for i, v in enumerate(ids) if python_value(v) in set(missing)]
     warnings.warn(f"{_share(len(rows), n_talkturns)} have no audio file (ids "
                   f"{missing[:5]!r}), so their prosody is missing: {detail}.{hint}",
                   UserWarning, stacklevel=3)
@@ -487,7 +487,7 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
         name="talkturns")
     times = _check_times(table, start_column, end_column, "talkturns")
     files = _files_by_id(audio)
-    ids = [_plain(v) for v in table[audio_column]]
+    ids = [python_value(v) for v in table[audio_column]]
     no_file = set(_check_ids(ids, files, audio_column, len(table)))
     untimed = [i for i in range(len(table)) if i not in no_file and np.isnan(times[i]).any()]
     if untimed:
@@ -508,7 +508,7 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
                 "silence_threshold_db": float(silence_threshold_db), "columns": columns}
     turns = table["turn"].to_numpy()
     jobs = (joblib.delayed(_measure_file)(
-        files[stem], [(_plain(conversations[i]), _plain(turns[i])) for i in rows],
+        files[stem], [(python_value(conversations[i]), python_value(turns[i])) for i in rows],
         times[rows].tolist(), settings) for stem, rows in by_file.items())
     show = progress is True or (progress == "auto" and len(by_file) >= _PROGRESS_FILES)
     results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._frame import check_numeric_columns, check_talkturn_frame
+from .._frame import check_numeric_columns, check_talkturn_frame, python_value
 
 __all__ = ["VOKATURI_EMOTIONS", "align_frames", "read_openface", "read_vokaturi"]
 
@@ -408,11 +408,6 @@ def _talkturn_features(video, window, names, present_seconds, smile_seconds):
     return features
 
 
-def _plain(value):
-    """A numpy scalar as the Python value it holds, so that messages read naturally."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _check_videos_match(talkturn_videos, frame_videos, video_column):
     """Talkturns whose video has no frame at all get missing features: say so.
 
@@ -420,8 +415,8 @@ def _check_videos_match(talkturn_videos, frame_videos, video_column):
     against the string file stems of ``read_openface``), which would otherwise
     leave every feature silently missing.
     """
-    wanted = [_plain(v) for v in pd.unique(talkturn_videos)]
-    available = {_plain(v) for v in pd.unique(frame_videos)}
+    wanted = [python_value(v) for v in pd.unique(talkturn_videos)]
+    available = {python_value(v) for v in pd.unique(frame_videos)}
     missing = [v for v in wanted if v not in available]
     if not missing:
         return

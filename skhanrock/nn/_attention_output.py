@@ -60,24 +60,49 @@ class TalkturnAttention:
     word: list
     lexical: np.ndarray | None = None
 
+    @classmethod
+    def of_window(cls, attention, b, n_context, task_names, *, row, prediction, context, word):
+        """The talkturn of window ``b`` from the module's window-level attention.
+
+        Parameters
+        ----------
+        attention : dict of Tensor
+            The module's ``talkturn`` (B, L), ``aux_talkturn`` (B, L, K),
+            ``task`` (B, 1 + K) and ``lexical`` attention, on the CPU.
+        b : int
+            The window.
+        n_context : int
+            Its real talkturns.
+        task_names : list of str
+            The estimator's task names (the task attention weighs the first).
+        row, prediction, context, word
+            As in the class.
+
+        Returns
+        -------
+        TalkturnAttention
+        """
+        per_task = [attention["talkturn"][b, :n_context].numpy()]
+        if "aux_talkturn" in attention:
+            per_task += list(attention["aux_talkturn"][b, :n_context].numpy().T)
+        task = attention["task"][b].numpy() if "task" in attention else None
+        return cls(
+            row=row, prediction=prediction, context=context,
+            task_names=None if task is None else list(task_names[:len(task)]), task=task,
+            talkturn=per_task, word=word,
+            lexical=attention["lexical"][b].numpy() if "lexical" in attention else None)
+
 
 def unpack_attention(batch, attention, predictions, caller_of, task_names):
     """One :class:`TalkturnAttention` per sample of a batch (module outputs on the CPU)."""
     items = []
-    is_rock = "task" in attention
     for b in range(len(batch)):
         n_context = int(batch.window_lengths[b])
         distinct = batch.windows[b, :n_context].numpy()
-        per_task = [attention["talkturn"][b, :n_context].numpy()]
-        if "aux_talkturn" in attention:
-            per_task += list(attention["aux_talkturn"][b, :n_context].numpy().T)
-        task = attention["task"][b].numpy() if is_rock else None
         words = [[branch[u, :int(batch.lengths[u])].numpy() for u in distinct]
                  for branch in attention["word"]]
-        items.append(TalkturnAttention(
-            row=int(caller_of[batch.rows[b]]), prediction=predictions[b],
-            context=caller_of[batch.talkturns[distinct]],
-            task_names=list(task_names[:len(task)]) if is_rock else None, task=task,
-            talkturn=per_task, word=words,
-            lexical=attention["lexical"][b].numpy() if "lexical" in attention else None))
+        items.append(TalkturnAttention.of_window(
+            attention, b, n_context, task_names, row=int(caller_of[batch.rows[b]]),
+            prediction=predictions[b], context=caller_of[batch.talkturns[distinct]],
+            word=words))
     return items

@@ -265,21 +265,6 @@ class TalkturnEncoding:
             np.zeros((0, self.word_encoder_.hidden_size), dtype=np.float32)
         return order, table, distinct_offsets[codes], distinct_lengths[codes]
 
-    def token_ids(self, text):
-        """Word ids of one talkturn's text, as :meth:`encode` gives them.
-
-        Parameters
-        ----------
-        text : str
-
-        Returns
-        -------
-        ndarray of int64
-            At least one id: an empty text is the one empty-talkturn token.
-        """
-        ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
-        return ids
-
     def word_inputs(self, text):
         """What the network's word level reads of one talkturn's text.
 
@@ -294,8 +279,8 @@ class TalkturnEncoding:
         Returns
         -------
         ndarray
-            Word ids, int64 of shape (n_words,) (see :meth:`token_ids`); with
-            a word encoder, its word vectors, float32 of shape
+            Word ids, int64 of shape (n_words,) (an empty text is the one
+            empty-talkturn token); with a word encoder, its word vectors, float32 of shape
             (n_words, hidden_size). ``n_words`` is at least 1.
 
         Examples
@@ -307,7 +292,8 @@ class TalkturnEncoding:
         (2,)
         """
         if self.word_encoder_ is None:
-            return self.token_ids(text)
+            ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
+            return ids
         # A copy: the cached array is read-only, which torch.as_tensor warns about.
         return self.word_encoder_.encode([text])[0].copy()
 

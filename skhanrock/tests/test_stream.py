@@ -141,6 +141,21 @@ def test_attention_of_the_newest_talkturn_matches_predict_attention(pipeline):
             np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def _in_threads(function, items):
+    """``[function(item) for item in items]``, each call in a thread of its own, all at once."""
+    results = [None] * len(items)
+
+    def run(i):
+        results[i] = function(items[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
 def test_streams_in_threads_share_one_model(pipeline):
     model, X = pipeline
     parts = [part.sort_values("turn") for _, part in X.groupby("conversation")]
@@ -148,36 +163,21 @@ def test_streams_in_threads_share_one_model(pipeline):
     for part in parts:
         stream = ConversationStream(model)
         sequential.append([stream.add(t) for t in part.to_dict("records")])
-    results = [None] * len(parts)
     start = threading.Barrier(len(parts))
 
-    def follow(i):
+    def follow(part):
         stream = ConversationStream(model)
         start.wait()
-        results[i] = [stream.add(t) for t in parts[i].to_dict("records")]
+        return [stream.add(t) for t in part.to_dict("records")]
 
-    threads = [threading.Thread(target=follow, args=(i,)) for i in range(len(parts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert results == sequential
+    assert _in_threads(follow, parts) == sequential
 
 
 def test_one_stream_used_from_several_threads_keeps_each_conversation(pipeline):
     model, X = pipeline
     stream = ConversationStream(model)
     parts = [part.sort_values("turn") for _, part in X.groupby("conversation")][:4]
-    results = [None] * len(parts)
-
-    def follow(i):
-        results[i] = [stream.add(t) for t in parts[i].to_dict("records")]
-
-    threads = [threading.Thread(target=follow, args=(i,)) for i in range(len(parts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = _in_threads(lambda part: [stream.add(t) for t in part.to_dict("records")], parts)
     for part, result in zip(parts, results, strict=True):
         assert result == [model.predict(part.iloc[:end])[-1] for end in range(1, len(part) + 1)]
 
