@@ -220,13 +220,12 @@ class ConversationStream:
         """Encode the talkturn's words once, then read the cached window."""
         module, device = self.estimator.module_, self.estimator.device
         encoding = self.estimator.encoding_
-        words = torch.as_tensor(encoding.word_inputs(text), device=device)
+        tokens, lengths = encoding.word_batch(text, device)
         with torch.no_grad():
             # The lexical logits (with a lexical path) come back as one more
             # entry of the talkturn's vectors and are cached with them.
             vectors, word_attention = module.encode_talkturns(
-                words.unsqueeze(0), torch.tensor([len(words)], device=device),
-                **encoding.lexical_inputs(text, device))
+                tokens, lengths, **encoding.lexical_inputs(text, device))
             state.vectors.append([v[0] for v in vectors])
             state.word_attention.append([a[0] for a in word_attention])
             n = len(state.vectors)

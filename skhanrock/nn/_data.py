@@ -8,6 +8,7 @@ from torch.utils.data import Dataset, Subset
 
 from .._frame import canonical_codes
 from .._validation import check_number
+from ._fine_tuning import PieceTable
 
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
 
@@ -65,9 +66,11 @@ class TalkturnBatch:
 
     Parameters
     ----------
-    tokens : LongTensor of shape (U, T), or FloatTensor of shape (U, T, H)
+    tokens : LongTensor of shape (U, T), FloatTensor of shape (U, T, H) or PieceBatch
         Word ids (or word vectors) of the U distinct talkturns, left-aligned,
-        sorted by decreasing length.
+        sorted by decreasing length; with a fine-tuned word encoder, the
+        lower-layer states of their pieces, from which the network makes the
+        word vectors.
     lengths : LongTensor of shape (U,)
         Words per talkturn.
     windows : LongTensor of shape (B, L)
@@ -136,7 +139,9 @@ class TalkturnDataset(Dataset):
         Encoded talkturns in sorted order (see ``encode_texts``). ``token_ids``
         may instead be a float table of word vectors, shape (n_words, H), as
         :meth:`TalkturnEncoding.encode` gives with a pretrained word encoder;
-        the batches then hold padded vectors (U, T, H) in place of ids.
+        the batches then hold padded vectors (U, T, H) in place of ids. A
+        ``PieceTable`` (a fine-tuned word encoder's lower-layer states)
+        gives each batch the ``PieceBatch`` of its talkturns.
     conversation_codes : ndarray of int, shape (n,)
         Conversation of each sorted talkturn.
     context_size : int
@@ -169,7 +174,8 @@ class TalkturnDataset(Dataset):
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
                  context_size, sorted_to_caller, targets=None, lexical=None):
-        self.token_ids = torch.as_tensor(token_ids)
+        self.token_ids = token_ids if isinstance(token_ids, PieceTable) \
+            else torch.as_tensor(token_ids)
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
         self.conversation_codes = np.asarray(conversation_codes)
@@ -215,6 +221,19 @@ class TalkturnDataset(Dataset):
         index = torch.from_numpy(flat.astype(np.int64))
         return ids[index], torch.from_numpy(starts), weights[index]
 
+    def _tokens(self, distinct, lengths):
+        """The word ids, word vectors or lower-layer states of talkturns ``distinct``."""
+        if isinstance(self.token_ids, PieceTable):
+            return self.token_ids.batch(self.token_offsets[distinct])
+        steps = np.arange(int(lengths.max()))
+        real = steps < lengths[:, None]
+        flat_index = np.where(real, self.token_offsets[distinct][:, None] + steps, 0)
+        tokens = self.token_ids[torch.from_numpy(flat_index)]
+        padding = ~torch.from_numpy(real)
+        if tokens.ndim == 3:
+            padding = padding.unsqueeze(-1)  # word vectors: zero the whole padded row
+        return tokens.masked_fill(padding, 0)
+
     def collate(self, rows):
         """Turn a list of sorted positions into ``(TalkturnBatch, targets)``."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -225,14 +244,7 @@ class TalkturnDataset(Dataset):
         distinct = distinct[by_length]
         windows = np.argsort(by_length)[windows]
         lengths = self.token_lengths[distinct]
-        steps = np.arange(int(lengths.max()))
-        real = steps < lengths[:, None]
-        flat_index = np.where(real, self.token_offsets[distinct][:, None] + steps, 0)
-        tokens = self.token_ids[torch.from_numpy(flat_index)]
-        padding = ~torch.from_numpy(real)
-        if tokens.ndim == 3:
-            padding = padding.unsqueeze(-1)  # word vectors: zero the whole padded row
-        tokens = tokens.masked_fill(padding, 0)
+        tokens = self._tokens(distinct, lengths)
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
                               torch.from_numpy(window_lengths), rows, distinct,

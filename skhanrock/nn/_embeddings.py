@@ -136,9 +136,12 @@ def is_local_model_folder(path):
 def word_encoder(embeddings, max_words, device):
     """The :class:`PretrainedWordEncoder` that ``embeddings`` names, or None for word vectors.
 
-    A local model folder is read into a new encoder with the estimator's
-    ``max_words`` and ``device``; a given encoder is checked and moved to
-    ``device``.
+    A local model folder is read into a new, frozen encoder with the
+    estimator's ``max_words`` and ``device``; a given encoder is checked and
+    moved to ``device``. A given encoder with ``fine_tune_layers > 0`` is
+    fine-tuned: its lower layers' states are cached and a copy of its top
+    layers trains inside the network (see
+    :meth:`~skhanrock.nn.PretrainedWordEncoder.top_layers`).
 
     Examples
     --------
@@ -151,13 +154,6 @@ def word_encoder(embeddings, max_words, device):
         encoder = PretrainedWordEncoder(embeddings, max_words=max_words, device=device or "cpu")
     else:
         return None
-    if encoder.fine_tune_layers:
-        # Fine-tuning needs the transformer inside the module's word level, batch by
-        # batch and without a cache; the estimators do not run it there yet.
-        raise ValueError(
-            f"embeddings: a PretrainedWordEncoder with fine_tune_layers="
-            f"{encoder.fine_tune_layers} is not supported by the estimators yet; use "
-            "fine_tune_layers=0 (a frozen encoder, whose word vectors are cached).")
     if encoder.max_words != max_words:
         raise ValueError(
             f"embeddings: the PretrainedWordEncoder keeps max_words={encoder.max_words} words "

@@ -25,6 +25,7 @@ from .._frame import (
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
 from ._embeddings import embedding_matrix, word_encoder
+from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder
 from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
@@ -87,9 +88,12 @@ class TalkturnEncoding:
         Words of the vocabulary found among pretrained vectors (every word
         with a word encoder, which gives any word a vector).
     word_encoder_ : PretrainedWordEncoder or None
-        The frozen transformer whose contextual word vectors the network
-        reads in place of an embedding table; None for word vectors. Each
-        distinct text runs through it once, then comes from its cache.
+        The transformer whose contextual word vectors the network reads in
+        place of an embedding table; None for word vectors. Each distinct
+        text runs through it once, then comes from its cache: its word
+        vectors, or, with ``fine_tune_layers > 0``, the states of its frozen
+        lower layers, which the network's copy of the top layers
+        (:meth:`transformer_top`) reads.
     task_names_ : list of str
         ``"y"``, the auxiliary columns, then ``"y-1"``, ``"y+1"``, ...
     loss_weights_ : Series
@@ -250,7 +254,10 @@ class TalkturnEncoding:
             The encoded texts in sorted order (see ``encode_texts``). With a
             word encoder, ``token_ids`` is a float32 table of word vectors,
             shape (n_words, hidden_size), holding each distinct text once;
-            the offsets of repeated texts point at the same rows.
+            the offsets of repeated texts point at the same rows. With a
+            fine-tuned encoder it is a ``PieceTable`` of the distinct texts'
+            lower-layer states, the offsets and lengths those of the word
+            vectors the network makes of them.
         """
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         texts = text_as_strings(frame.iloc[order], self.text_column_)
@@ -258,6 +265,9 @@ class TalkturnEncoding:
             ids, offsets, lengths = encode_texts(texts, self.vocabulary_, self.max_words)
             return order, ids, offsets, lengths
         codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
+        if self.word_encoder_.fine_tune_layers:
+            table = self._piece_table(distinct.tolist())
+            return order, table, table.word_offsets[codes], table.n_words[codes]
         vectors = self.word_encoder_.encode(distinct.tolist())
         distinct_lengths = np.array([len(v) for v in vectors], dtype=np.int64)
         distinct_offsets = np.concatenate([[0], np.cumsum(distinct_lengths)[:-1]]).astype(np.int64)
@@ -278,10 +288,13 @@ class TalkturnEncoding:
 
         Returns
         -------
-        ndarray
+        ndarray or PieceBatch
             Word ids, int64 of shape (n_words,) (an empty text is the one
             empty-talkturn token); with a word encoder, its word vectors, float32 of shape
-            (n_words, hidden_size). ``n_words`` is at least 1.
+            (n_words, hidden_size). ``n_words`` is at least 1. With a
+            fine-tuned encoder, the lower-layer states of the text as a batch
+            of one talkturn, from which the network's top layers make its
+            word vectors.
 
         Examples
         --------
@@ -294,8 +307,45 @@ class TalkturnEncoding:
         if self.word_encoder_ is None:
             ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
             return ids
+        if self.word_encoder_.fine_tune_layers:
+            return self._piece_table([text]).batch([0])
         # A copy: the cached array is read-only, which torch.as_tensor warns about.
         return self.word_encoder_.encode([text])[0].copy()
+
+    def word_batch(self, text, device="cpu"):
+        """The ``tokens`` and ``lengths`` inputs of the network for one talkturn's text.
+
+        What :meth:`HanModule.encode_talkturns` reads of a batch holding
+        this talkturn alone (see :meth:`word_inputs`).
+
+        Returns
+        -------
+        tokens : Tensor (1, n_words, ...) or PieceBatch
+        lengths : LongTensor (1,)
+        """
+        if self.word_encoder_ is not None and self.word_encoder_.fine_tune_layers:
+            table = self._piece_table([text])
+            return table.batch([0]).to(device), torch.tensor([int(table.n_words[0])],
+                                                             device=device)
+        words = torch.as_tensor(self.word_inputs(text), device=device)
+        return words.unsqueeze(0), torch.tensor([len(words)], device=device)
+
+    def _piece_table(self, texts):
+        encoder = self.word_encoder_
+        return PieceTable(encoder.lower_states(texts), encoder.hidden_size)
+
+    def transformer_top(self):
+        """A fresh trainable copy of a fine-tuned word encoder's top layers, or None.
+
+        Returns
+        -------
+        TransformerTop or None
+            None without a word encoder or with a frozen one.
+        """
+        encoder = self.word_encoder_
+        if encoder is None or not encoder.fine_tune_layers:
+            return None
+        return encoder.top_layers()
 
     def lexical_bags(self, frame, order):
         """The lexical path's TF-IDF bags of ``frame``'s talkturns in sorted ``order``.
@@ -410,7 +460,8 @@ def _encoder_reference(encoder):
             "tokenizer with save_pretrained(FOLDER), fit with embeddings=FOLDER (or "
             "PretrainedWordEncoder(FOLDER)), then save.")
     return {"path": str(folder), "fingerprint": encoder.fingerprint(),
-            "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size)}
+            "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size),
+            "fine_tune_layers": int(encoder.fine_tune_layers)}
 
 
 def _rebuild_encoder(reference, max_words, device):
@@ -421,9 +472,11 @@ def _rebuild_encoder(reference, max_words, device):
             f"The saved model reads its word vectors from the transformer in {str(folder)!r}, "
             "which does not exist here; the transformer's weights are not in the saved file. "
             "Put the same checkpoint at that path to load it.")
+    # The trained top layers of a fine-tuned encoder come with the network's weights.
     encoder = PretrainedWordEncoder(folder, max_words=max_words, device=device or "cpu",
                                     max_length=reference["max_length"],
-                                    batch_size=reference["batch_size"])
+                                    batch_size=reference["batch_size"],
+                                    fine_tune_layers=reference.get("fine_tune_layers", 0))
     if encoder.fingerprint() != reference["fingerprint"]:
         raise ValueError(
             f"The transformer in {str(folder)!r} is not the one this model was fitted with: "

@@ -380,6 +380,10 @@ class _HanRockNet(NeuralNet):
         if self.encoding_.word_input_size is not None:
             # A pretrained word encoder hands the word level its vectors: no embedding table.
             words = {"input_size": self.encoding_.word_input_size}
+            top = self.encoding_.transformer_top()
+            if top is not None:
+                # A fine-tuned one: its top layers train in the module, from the checkpoint.
+                words["transformer_top"] = top
         else:
             words = {"vocabulary_size": len(self.vocabulary_),
                      "embedding_dim": self.embedding_init_.shape[1],
@@ -782,8 +786,10 @@ class _HanRockNet(NeuralNet):
         Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
         are not saved: the loaded model has their defaults. A pretrained word
         encoder's weights are not saved either: the file keeps its local
-        folder and fingerprint, ``load`` reads it from that folder again and
-        refuses a missing folder or another model. Saving refuses an encoder
+        folder and fingerprint (and ``fine_tune_layers``), ``load`` reads it
+        from that folder again and refuses a missing folder or another model;
+        the trained top layers of a fine-tuned encoder are network weights,
+        saved with the others. Saving refuses an encoder
         built from a model in memory, which has no folder to read again. Custom ``module``,
         ``criterion`` or optimizer classes are refused.
 
@@ -943,11 +949,18 @@ default="random"
         Hugging Face model folder (one holding ``config.json``; read into an
         encoder with this ``max_words`` and ``device``), gives contextual
         word vectors instead, which feed the word GRU in place of an
-        embedding table (``pip install skhanrock[transformers]``). The encoder
-        stays frozen (``fine_tune_layers > 0`` is not supported yet) and each
-        distinct text runs through it once; ``predict`` reads its cache. No
-        name is ever downloaded. See "Choosing the word encoder" in the user
-        guide.
+        embedding table (``pip install skhanrock[transformers]``). A folder
+        gives a frozen encoder: each distinct text runs through it once, and
+        ``predict`` reads its cache. An encoder with ``fine_tune_layers=k``
+        trains its top ``k`` layers: the lower layers' states of each
+        distinct text are computed once and cached the same way, and a copy
+        of the top layers (``module_.transformer_top``, saved with the
+        weights) runs in the network on every batch; the encoder itself is
+        left unchanged. Fine-tuning is meant for a GPU; give the copy a small
+        learning rate of its own,
+        ``optimizer__param_groups=[("transformer_top.*", {"lr": 3e-5})]``.
+        No name is ever downloaded. See "Choosing the word encoder" in the
+        user guide.
     embedding_dim : int, default=50
         Size of random embeddings (pretrained ones bring their own).
     freeze_embeddings : bool or "auto", default="auto"

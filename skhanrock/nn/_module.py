@@ -156,6 +156,14 @@ class HanModule(nn.Module):
         too, each offset with weights of its own (the layer then has
         ``(1 + lexical_context) * n_primary_outputs`` outputs per n-gram);
         a window shorter than that adds nothing for the missing talkturns.
+    transformer_top : TransformerTop or None, default=None
+        The trained copy of a fine-tuned
+        :class:`~skhanrock.nn.PretrainedWordEncoder`'s top layers
+        (:meth:`~skhanrock.nn.PretrainedWordEncoder.top_layers`), held as
+        ``transformer_top``, so that the optimizer trains it and
+        ``state_dict`` holds it. ``tokens`` are then the lower-layer states
+        of the talkturns' pieces (a ``PieceBatch``), which it turns into word
+        vectors on every call; ``input_size`` must be its ``hidden_size``.
 
     Examples
     --------
@@ -193,7 +201,7 @@ class HanModule(nn.Module):
                  freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
                  gru_dropout=0.0, recurrent_dropout=0.0, input_size=None, lexical_features=0,
-                 lexical_context=0):
+                 lexical_context=0, transformer_top=None):
         super().__init__()
         # Checked before any layer exists, so a bad value fails here by name, not in torch.
         word_sizes = _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights,
@@ -207,6 +215,12 @@ class HanModule(nn.Module):
                         lexical_features=lexical_features, lexical_context=lexical_context)
         _check_options(architecture, aux_units, n_aux_targets + n_label_offsets,
                        freeze_embeddings, gru_dropout, recurrent_dropout)
+        if transformer_top is not None and word_sizes != getattr(transformer_top, "hidden_size",
+                                                                 None):
+            raise ValueError(
+                "HanModule: transformer_top turns lower-layer states into word vectors of its "
+                f"hidden_size ({getattr(transformer_top, 'hidden_size', None)!r}), which must "
+                f"be input_size; got input_size={input_size!r}.")
         self.architecture = architecture
         self.n_primary_outputs = n_primary_outputs
         self.n_aux_targets = n_aux_targets
@@ -240,6 +254,8 @@ class HanModule(nn.Module):
         self.lexical = None if not lexical_features else nn.EmbeddingBag(
             lexical_features, lexical_outputs, mode="sum",
             _weight=torch.zeros(lexical_features, lexical_outputs))
+        # Copied from the checkpoint, not drawn: the other layers' draws stay the same.
+        self.transformer_top = transformer_top
 
     def _build_word_encoder(self, embedding_dim, group_sizes, gru_dropout, recurrent_dropout):
         self.word_gru = MaskedBiGRU(embedding_dim, group_sizes, gru_dropout, recurrent_dropout)
@@ -312,10 +328,11 @@ class HanModule(nn.Module):
 
         Parameters
         ----------
-        tokens : LongTensor (U, T), or FloatTensor (U, T, input_size)
+        tokens : LongTensor (U, T), FloatTensor (U, T, input_size) or PieceBatch
             Word ids of the U distinct talkturns of the batch, left-aligned;
             their word vectors instead when the module was built with
-            ``input_size``.
+            ``input_size``; the lower-layer states of their pieces when it
+            was built with ``transformer_top``.
         lengths : LongTensor (U,)
             Words per talkturn.
         windows : LongTensor (B, L)
@@ -376,6 +393,8 @@ class HanModule(nn.Module):
             raise ValueError("HanModule: ngrams must be given exactly when the module has a "
                              f"lexical path (lexical_features > 0); it has "
                              f"{'one' if self.lexical is not None else 'none'}.")
+        if self.transformer_top is not None:
+            tokens = self.transformer_top(tokens, lengths)
         vectors, word_attention = self._encode_words(tokens, lengths, word_buckets)
         if self.lexical is not None:
             ids, offsets, weights = ngrams

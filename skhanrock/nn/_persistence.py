@@ -226,8 +226,8 @@ def load_estimator(cls, path):
         # The trained vectors stand in for the initial ones, which were not saved.
         net.encoding_.embedding_init_ = weights[_embedding_key(weights)].numpy()
     else:
-        # A later fit from scratch reads the same checkpoint.
-        net.embeddings = str(encoder.model_path)
+        # A later fit from scratch reads the same checkpoint (and fine-tunes it alike).
+        net.embeddings = encoder if encoder.fine_tune_layers else str(encoder.model_path)
     net.history = History(fitted["history"])
     net.batch_order_rng_ = np.random.default_rng(net.seed_)
     # A later partial_fit continues this model instead of refitting its vocabulary.

@@ -8,11 +8,13 @@ one vector per word, exactly as with GloVe vectors. It needs the optional
 reaches the network: models are read from local folders only.
 """
 
+import copy
 import hashlib
 import json
 import math
 import numbers
 import os
+import threading
 import unicodedata
 import warnings
 from collections import namedtuple
@@ -23,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._fine_tuning import LowerStates, TransformerTop
 from ._text import _APOSTROPHES, _ASCII_TOKEN, _unicode_token, tokenize
 
 __all__ = ["CacheInfo", "PretrainedWordEncoder"]
@@ -41,6 +44,13 @@ _POSITIONS_AFTER_PADDING = {"roberta", "xlm-roberta", "camembert", "longformer",
 _NO_LIMIT = 1_000_000
 # "auto" shows a progress bar from this many model batches on.
 _PROGRESS_BATCHES = 20
+# Words of the check that a fine-tuned encoder's top layers run on their own: two
+# texts of different lengths, so that the check pads one of them.
+_REPLAY_CHECK_WORDS = [["hello", "world", ",", "the", "end"], ["a"]]
+
+
+class _LowerLayersDone(Exception):
+    """Raised by the hook that captures the input of the first fine-tuned layer."""
 
 
 def _import_transformers():
@@ -158,10 +168,13 @@ class PretrainedWordEncoder(nn.Module):
     fine_tune_layers : int, default=0
         0 freezes the whole model: no parameter requires a gradient, the model
         stays in evaluation mode, and vectors are cached. ``k > 0`` trains the
-        top ``k`` transformer layers through :meth:`forward` (the rest stays
-        frozen and nothing is cached). Fine-tuning runs the transformer on every
-        batch of every epoch: it is meant for a GPU; on a CPU a base-size model
-        costs seconds per batch of talkturns.
+        top ``k`` transformer layers. Under the estimators the lower layers
+        run once per distinct text (:meth:`lower_states`, cached) and a
+        trained copy of the top ``k`` (:meth:`top_layers`) runs inside the
+        network on every batch of every epoch, which is meant for a GPU (see
+        "Choosing the word encoder" in the user guide for the CPU cost). On
+        its own, the encoder trains its top layers through :meth:`forward`
+        (nothing is cached then).
     batch_size : int, default=32
         Texts (or windows of long texts) per model call. Texts are sorted by
         their number of pieces first, so each batch pads little.
@@ -210,8 +223,9 @@ class PretrainedWordEncoder(nn.Module):
     Notes
     -----
     The in-memory cache maps each text to its vectors, so each distinct text
-    runs through the model once per encoder. Both caches assume the frozen
-    weights do not change; call :meth:`cache_clear` after editing them.
+    runs through the model once per encoder; with ``fine_tune_layers > 0`` it
+    maps each text to its :meth:`lower_states` instead. Both caches assume the
+    frozen weights do not change; call :meth:`cache_clear` after editing them.
 
     Examples
     --------
@@ -282,8 +296,11 @@ class PretrainedWordEncoder(nn.Module):
         self.train(False)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._memory = {}
+        # Lower-layer states of a fine-tuned encoder, per text.
+        self._lower = {}
         self._hits = self._disk_hits = self._misses = 0
         self._fingerprint = None
+        self._replay_checked = False
 
     # -- construction -------------------------------------------------------------------------
 
@@ -441,17 +458,17 @@ class PretrainedWordEncoder(nn.Module):
         return self.progress is True or (self.progress == "auto"
                                          and n_batches >= _PROGRESS_BATCHES)
 
-    def _run(self, texts):
-        """Word vectors of ``texts`` as float32 tensors on the device (gradients as enabled)."""
+    def _read_windows(self, texts, read_batch, stacklevel):
+        """``read_batch`` over the windows of ``texts``' words, batch by batch.
+
+        Returns, per text, None for a text without words, else its windows'
+        results as ``(first word, result)`` pairs in the order of the words.
+        """
         word_lists = [self._words(t) for t in texts]
-        vectors = [None] * len(texts)
+        results = [None] * len(texts)
         full = [i for i, words in enumerate(word_lists) if words]
-        for i, words in enumerate(word_lists):
-            if not words:
-                vectors[i] = torch.zeros(1, self.hidden_size, dtype=torch.float32,
-                                         device=self.device)
         if not full:
-            return vectors
+            return results
         counts = self._piece_counts([word_lists[i] for i in full])
         windows = [w for i, count in zip(full, counts, strict=True) for w in self._windows(i, count)]
         long_texts = len(windows) - len(full)
@@ -459,26 +476,47 @@ class PretrainedWordEncoder(nn.Module):
             warnings.warn(
                 f"{long_texts} text(s) have more word pieces than the {self.max_length} tokens "
                 "the model reads at once; they were read in consecutive windows of whole words, "
-                "each word seeing the context of its window only.", UserWarning, stacklevel=3)
+                "each word seeing the context of its window only.", UserWarning,
+                stacklevel=stacklevel + 1)
         windows.sort(key=lambda w: w[3])
         n_batches = math.ceil(len(windows) / self.batch_size)
-        parts = {}
         for b in tqdm(range(n_batches), desc="encoding words", unit="batch",
                       disable=not self._show_progress(n_batches)):
             batch = windows[b * self.batch_size:(b + 1) * self.batch_size]
-            pooled = self._pool_batch([word_lists[i][s:e] for i, s, e, _ in batch])
-            for (i, s, _, _), vector in zip(batch, pooled, strict=True):
-                parts.setdefault(i, []).append((s, vector))
-        for i, pieces in parts.items():
-            pieces.sort(key=lambda p: p[0])
-            vectors[i] = pieces[0][1] if len(pieces) == 1 else torch.cat([p[1] for p in pieces])
+            outputs = read_batch([word_lists[i][s:e] for i, s, e, _ in batch])
+            for (i, s, _, _), output in zip(batch, outputs, strict=True):
+                if results[i] is None:
+                    results[i] = []
+                results[i].append((s, output))
+        for parts in results:
+            if parts is not None:
+                parts.sort(key=lambda p: p[0])
+        return results
+
+    def _run(self, texts):
+        """Word vectors of ``texts`` as float32 tensors on the device (gradients as enabled)."""
+        vectors = []
+        for parts in self._read_windows(texts, self._pool_batch, stacklevel=3):
+            if parts is None:
+                vectors.append(torch.zeros(1, self.hidden_size, dtype=torch.float32,
+                                           device=self.device))
+            else:
+                vectors.append(parts[0][1] if len(parts) == 1
+                               else torch.cat([p[1] for p in parts]))
         return vectors
+
+    def _tokenized(self, word_lists):
+        return self.tokenizer(word_lists, is_split_into_words=True, padding=True,
+                              truncation=True, max_length=self.max_length,
+                              return_attention_mask=True, return_tensors="pt")
+
+    def _model_inputs(self, inputs):
+        return {k: v.to(self.device) for k, v in inputs.items()
+                if k in self.tokenizer.model_input_names}
 
     def _pool_batch(self, word_lists):
         """Mean of the final states of each word's pieces, for a batch of word lists."""
-        inputs = self.tokenizer(word_lists, is_split_into_words=True, padding=True,
-                                truncation=True, max_length=self.max_length,
-                                return_tensors="pt")
+        inputs = self._tokenized(word_lists)
         rows, positions, slots, starts = [], [], [], [0]
         for row, words in enumerate(word_lists):
             for position, word in enumerate(inputs.word_ids(row)):
@@ -488,9 +526,7 @@ class PretrainedWordEncoder(nn.Module):
                     slots.append(starts[-1] + word)
             starts.append(starts[-1] + len(words))
         device = self.device
-        model_inputs = {k: v.to(device) for k, v in inputs.items()
-                        if k in self.tokenizer.model_input_names}
-        states = self.model(**model_inputs).last_hidden_state
+        states = self.model(**self._model_inputs(inputs)).last_hidden_state
         index = torch.as_tensor(slots, dtype=torch.long, device=device)
         pieces = states[torch.as_tensor(rows, device=device),
                         torch.as_tensor(positions, device=device)].to(torch.float32)
@@ -588,6 +624,173 @@ class PretrainedWordEncoder(nn.Module):
         self._misses += len(texts)
         return self._run(texts)
 
+    # -- fine-tuning ---------------------------------------------------------------------------
+
+    def _layer_input(self, model_inputs):
+        """The hidden states entering the first fine-tuned layer; the layers above do not run."""
+        captured = []
+        # Streams in other threads may run the same model meanwhile, with hooks of their own.
+        caller = threading.get_ident()
+
+        def capture(module, args, kwargs):
+            if threading.get_ident() != caller:
+                return None
+            captured.append(args[0] if args else kwargs["hidden_states"])
+            raise _LowerLayersDone
+
+        first = self._layers[self.n_layers - self.fine_tune_layers]
+        handle = first.register_forward_pre_hook(capture, with_kwargs=True)
+        try:
+            self.model(**model_inputs)
+        except _LowerLayersDone:
+            pass
+        finally:
+            handle.remove()
+        if not captured:
+            raise RuntimeError("the model never called its first fine-tuned layer.")
+        return captured[0]
+
+    def _lower_batch(self, word_lists):
+        """Per word list, the lower states at its real tokens and the word of each token."""
+        inputs = self._tokenized(word_lists)
+        states = self._layer_input(self._model_inputs(inputs))
+        real = inputs["attention_mask"].bool()
+        outputs = []
+        for row in range(len(word_lists)):
+            positions = torch.nonzero(real[row]).squeeze(1)
+            word_ids = inputs.word_ids(row)
+            words = np.array([-1 if word_ids[p] is None else word_ids[p]
+                              for p in positions.tolist()], dtype=np.int64)
+            outputs.append((states[row, positions.to(states.device)].to(torch.float32).cpu()
+                            .numpy(), words))
+        return outputs
+
+    def _lower_entry(self, text, parts):
+        n_words = len(self._words(text)) or 1
+        if parts is None:
+            entry = LowerStates(np.zeros((0, self.hidden_size), dtype=np.float32),
+                                np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 1)
+        else:
+            # Window words count from the window's first word; the text's from its first.
+            entry = LowerStates(
+                np.concatenate([states for _, (states, _) in parts]),
+                np.concatenate([np.where(words >= 0, words + start, -1)
+                                for start, (_, words) in parts]),
+                np.array([len(words) for _, (_, words) in parts], dtype=np.int64), n_words)
+        for array in entry[:3]:
+            array.setflags(write=False)
+        return entry
+
+    def lower_states(self, texts):
+        """What the frozen lower layers make of each text, cached: the input of the top layers.
+
+        The embeddings and the layers below the top ``fine_tune_layers`` run
+        without gradients, once per distinct text (later calls read the
+        in-memory cache; ``cache_dir`` caches the frozen vectors of
+        :meth:`encode` only). The top layers do not run.
+
+        Parameters
+        ----------
+        texts : iterable of str
+            Talkturn texts.
+
+        Returns
+        -------
+        list of LowerStates
+            Per text, the states of its real tokens (read-only float32 arrays),
+            the word of each token and the tokens per window of the model.
+
+        Raises
+        ------
+        ValueError
+            If the encoder is frozen (``fine_tune_layers=0``).
+        """
+        if not self.fine_tune_layers:
+            raise ValueError("lower_states needs fine_tune_layers > 0; a frozen encoder gives "
+                             "its word vectors with encode().")
+        texts = self._check_texts(texts)
+        results = [None] * len(texts)
+        todo = {}
+        for k, text in enumerate(texts):
+            if text in self._lower:
+                self._hits += 1
+                results[k] = self._lower[text]
+            elif text in todo:
+                self._hits += 1
+                todo[text].append(k)
+            else:
+                todo[text] = [k]
+        self._misses += len(todo)
+        with torch.no_grad():
+            computed = self._read_windows(list(todo), self._lower_batch, stacklevel=2)
+        for (text, positions), parts in zip(todo.items(), computed, strict=True):
+            entry = self._lower[text] = self._lower_entry(text, parts)
+            for k in positions:
+                results[k] = entry
+        return results
+
+    def top_layers(self):
+        """A trainable copy of the top ``fine_tune_layers`` layers, to train inside a network.
+
+        The copy starts from the checkpoint's weights and leaves the encoder's
+        own layers untouched, so that the encoder's caches and fingerprint
+        stay valid however the copy is trained. Before the first copy is
+        returned, the layers are checked to reproduce the model's output when
+        run on :meth:`lower_states`.
+
+        Returns
+        -------
+        TransformerTop
+            In evaluation mode; every parameter requires a gradient.
+
+        Raises
+        ------
+        ValueError
+            If the encoder is frozen, or its top layers cannot run on their own
+            (layers that read more than the hidden states and the padding
+            mask, such as MPNet's and DeBERTa's relative positions).
+        """
+        if not self.fine_tune_layers:
+            raise ValueError("top_layers needs fine_tune_layers > 0.")
+        top = TransformerTop([copy.deepcopy(layer)
+                              for layer in self._trainable_layers(self.fine_tune_layers)],
+                             self.model.config).to(self.device)
+        top.requires_grad_(True)
+        top.train(False)
+        if not self._replay_checked:
+            self._check_replay(top)
+            self._replay_checked = True
+        return top
+
+    def _check_replay(self, top):
+        """Refuse a model whose top layers, run on the lower states, miss its output."""
+        inputs = self._tokenized([list(words) for words in _REPLAY_CHECK_WORDS])
+        model_inputs = self._model_inputs(inputs)
+        real = inputs["attention_mask"].bool().to(self.device)
+        training = self.training
+        self.train(False)
+        try:
+            with torch.no_grad():
+                expected = self.model(**model_inputs).last_hidden_state[real]
+                got = top.run(self._layer_input(model_inputs), real)[real]
+            same = got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4,
+                                                                  atol=1e-5)
+            reason = "they give other states than the whole model"
+        except (TypeError, ValueError, RuntimeError, KeyError, IndexError, AttributeError) \
+                as error:
+            same, reason = False, f"{type(error).__name__}: {error}"
+        finally:
+            self.train(training)
+        if not same:
+            model_type = getattr(self.model.config, "model_type", type(self.model).__name__)
+            raise ValueError(
+                f"fine_tune_layers={self.fine_tune_layers}: the top layers of this "
+                f"{model_type!r} model cannot be run on their own over the cached states of "
+                f"its lower layers ({reason}). Fine-tuning in the estimators needs layers "
+                "that read the hidden states and the padding mask only (BERT, RoBERTa, "
+                "XLM-R, ELECTRA, DistilBERT, MiniLM), not relative positions computed outside "
+                "them (MPNet, DeBERTa) or rotary ones (ModernBERT); use fine_tune_layers=0.")
+
     # -- caches --------------------------------------------------------------------------------
 
     def cache_info(self):
@@ -599,9 +802,11 @@ class PretrainedWordEncoder(nn.Module):
             A named tuple: ``hits`` (texts answered from memory, including
             repeats within one call), ``disk_hits`` (texts read from
             ``cache_dir``), ``misses`` (texts run through the model) and
-            ``currsize`` (texts held in memory).
+            ``currsize`` (texts held in memory: their word vectors, or the
+            :meth:`lower_states` of a fine-tuned encoder).
         """
-        return CacheInfo(self._hits, self._disk_hits, self._misses, len(self._memory))
+        return CacheInfo(self._hits, self._disk_hits, self._misses,
+                         len(self._memory) + len(self._lower))
 
     def cache_clear(self):
         """Empty the in-memory cache and reset the counts (the on-disk cache stays).
@@ -612,6 +817,7 @@ class PretrainedWordEncoder(nn.Module):
             This encoder.
         """
         self._memory.clear()
+        self._lower.clear()
         self._hits = self._disk_hits = self._misses = 0
         self._fingerprint = None
         return self

@@ -1,22 +1,49 @@
 """The estimators on a pretrained word encoder: a tiny random BERT under the HAN."""
 
 import shutil
+import subprocess
+import sys
+import threading
 
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 transformers = pytest.importorskip("transformers")
 
-from skhanrock import ConversationStream, HanRockClassifier, HanRockRegressor  # noqa: E402
+from skhanrock import (  # noqa: E402
+    ConversationStream,
+    HanRockClassifier,
+    HanRockRegressor,
+    load_model,
+    save_model,
+)
 from skhanrock._testing import TINY  # noqa: E402
 from skhanrock.datasets import make_conversations  # noqa: E402
 from skhanrock.inspection import explain, render_html  # noqa: E402
 from skhanrock.nn import PretrainedWordEncoder, tokenize  # noqa: E402
+from skhanrock.nn._fine_tuning import PieceTable  # noqa: E402
 
 from ._shared import HIDDEN, tiny_bert  # noqa: E402
 
 SETTINGS = {**TINY, "device": "cpu"}
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+class TrainingModes(Callback):
+    """Records, per batch, whether the fine-tuned layers and the encoder were training."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+
+    def initialize(self):
+        self.modes = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.modes.append((training, net.module_.transformer_top.training,
+                           any(m.training for m in self.encoder.modules())))
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +64,17 @@ def fitted(model_dir, data):
     before = {k: v.clone() for k, v in encoder.state_dict().items()}
     clf = HanRockClassifier(embeddings=encoder, **SETTINGS).fit(X, y)
     return clf, encoder, before, encoder.cache_info()
+
+
+@pytest.fixture(scope="module")
+def tuned(model_dir, data):
+    """A classifier fine-tuning the top layer of its encoder, with the encoder before fit."""
+    X, y = data
+    encoder = PretrainedWordEncoder(model_dir, fine_tune_layers=1)
+    before = {k: v.clone() for k, v in encoder.state_dict().items()}
+    modes = TrainingModes(encoder)
+    clf = HanRockClassifier(embeddings=encoder, callbacks=[modes], **SETTINGS).fit(X, y)
+    return clf, encoder, before, encoder.cache_info(), modes.modes
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +117,9 @@ def test_each_distinct_text_is_encoded_once_per_fit_and_predict_hits_the_cache(f
     assert after.hits == before.hits + n_texts
 
 
-def test_word_attention_weighs_each_word_of_the_talkturn(fitted, data):
-    clf, _, _, _ = fitted
+@pytest.mark.parametrize("model", ["fitted", "tuned"])
+def test_word_attention_weighs_each_word_of_the_talkturn(model, request, data):
+    clf = request.getfixturevalue(model)[0]
     X, _ = data
     texts = X["text"].to_numpy()
     for item in clf.predict_attention(X, rows=[0, 7, 20]):
@@ -148,28 +187,225 @@ def test_a_model_name_is_never_downloaded(name, data):
         HanRockClassifier(embeddings=name, **SETTINGS).fit(X, y)
 
 
-def test_fine_tuning_and_other_max_words_are_refused(model_dir, data):
+def test_another_max_words_is_refused(model_dir, data):
     X, y = data
-    with pytest.raises(ValueError, match="not supported by the estimators yet"):
-        HanRockClassifier(embeddings=PretrainedWordEncoder(model_dir, fine_tune_layers=1),
-                          **SETTINGS).fit(X, y)
     with pytest.raises(ValueError, match="max_words"):
         HanRockClassifier(embeddings=PretrainedWordEncoder(model_dir, max_words=5),
                           **SETTINGS).fit(X, y)
 
 
-@pytest.mark.parametrize("model", ["fitted", "regressor"])
+@pytest.mark.parametrize("model", ["fitted", "regressor", "tuned"])
 def test_stream_equals_predict_on_every_prefix(model, request, data):
     estimator = request.getfixturevalue(model)[0]
-    X = data[0] if model == "fitted" else request.getfixturevalue(model)[1]
+    X = request.getfixturevalue(model)[1] if model == "regressor" else data[0]
     conversation = X[X["conversation"] == X["conversation"].iloc[0]].sort_values("turn")
     stream = ConversationStream(estimator)
     for end, talkturn in enumerate(conversation.to_dict("records"), start=1):
         live = stream.add(talkturn)
         prefix = conversation.iloc[:end]
-        if model == "fitted":
+        if model != "regressor":
             assert live == estimator.predict(prefix)[-1]
             np.testing.assert_allclose(stream.predict_proba(), estimator.predict_proba(prefix)[-1],
                                        atol=1e-5)
         else:
             np.testing.assert_allclose(live, estimator.predict(prefix)[-1], rtol=1e-5, atol=1e-5)
+
+
+# -- fine_tune_layers ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def roberta_dir(tmp_path_factory):
+    """A tiny random RoBERTa (byte-level BPE) and its tokenizer, saved to a folder."""
+    folder = tmp_path_factory.mktemp("models") / "tiny-roberta"
+    folder.mkdir()
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 4, "\u0120": 5}
+    for c in "abcdefghijklmnopqrstuvwxyzT.,!'":
+        vocab.setdefault(c, len(vocab))
+    (folder / "vocab.json").write_text(__import__("json").dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n")
+    tokenizer = transformers.RobertaTokenizerFast(str(folder / "vocab.json"),
+                                                  str(folder / "merges.txt"),
+                                                  add_prefix_space=True)
+    config = transformers.RobertaConfig(vocab_size=len(vocab), hidden_size=HIDDEN,
+                                        num_hidden_layers=2, num_attention_heads=2,
+                                        intermediate_size=32, max_position_embeddings=40,
+                                        pad_token_id=1)
+    torch.manual_seed(0)
+    transformers.RobertaModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("checkpoint", ["model_dir", "roberta_dir"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_top_layers_over_the_cached_lower_states_give_the_frozen_vectors(checkpoint, k, request):
+    folder = request.getfixturevalue(checkpoint)
+    texts = ["the cat sat on the mat.", "", "unbelievable!", " ".join(["playing"] * 12), "hello"]
+    # A small max_length reads the long text in several windows of whole words.
+    frozen = PretrainedWordEncoder(folder, max_length=12, max_words=None)
+    tuned = PretrainedWordEncoder(folder, max_length=12, max_words=None, fine_tune_layers=k)
+    with pytest.warns(UserWarning, match="windows"):
+        expected = frozen.encode(texts)
+    with pytest.warns(UserWarning, match="windows"):
+        table = PieceTable(tuned.lower_states(texts), tuned.hidden_size)
+    assert max(table.n_windows) > 1 and table.n_windows[1] == 0
+    lengths = torch.as_tensor(table.n_words)
+    with torch.no_grad():
+        vectors = tuned.top_layers()(table.batch(table.word_offsets), lengths)
+    assert vectors.shape == (len(texts), max(len(v) for v in expected), HIDDEN)
+    for row, vector in zip(vectors, expected, strict=True):
+        np.testing.assert_allclose(row[:len(vector)].numpy(), vector, atol=1e-5)
+        assert not row[len(vector):].any()
+
+
+def test_fine_tuning_trains_a_copy_of_the_top_layers_and_leaves_the_encoder_as_it_was(tuned):
+    clf, encoder, before, _, _ = tuned
+    # The whole encoder (embeddings, lower layers and its own top layer) is bit-identical.
+    for name, tensor in encoder.state_dict().items():
+        torch.testing.assert_close(tensor, before[name], rtol=0, atol=0)
+    top = clf.module_.transformer_top
+    assert len(top.layers) == 1
+    trained = dict(top.layers[0].named_parameters())
+    assert trained and all(p.requires_grad for p in trained.values())
+    original = dict(encoder.model.encoder.layer[1].named_parameters())
+    assert sorted(trained) == sorted(original)
+    assert all(not torch.equal(trained[n], original[n]) for n in ("attention.self.query.weight",
+                                                                  "output.dense.weight"))
+    assert not {id(p) for p in clf.module_.parameters()} & {id(p) for p in encoder.parameters()}
+    optimized = {id(p) for group in clf.optimizer_.param_groups for p in group["params"]}
+    assert {id(p) for p in trained.values()} <= optimized
+    assert any(k.startswith("transformer_top.layers.0.") for k in clf.module_.state_dict())
+
+
+def test_fine_tuning_caches_the_lower_states_once_per_fit_and_predict_reuses_them(tuned, data):
+    clf, encoder, _, after_fit, _ = tuned
+    X, _ = data
+    n_texts = X["text"].nunique()
+    assert (after_fit.misses, after_fit.hits, after_fit.currsize) == (n_texts, 0, n_texts)
+    before = encoder.cache_info()
+    clf.predict(X)
+    after = encoder.cache_info()
+    assert after.misses == before.misses and after.hits == before.hits + n_texts
+
+
+def test_fine_tuned_layers_drop_out_in_training_only(tuned, data):
+    clf, _, _, _, modes = tuned
+    X, _ = data
+    assert modes and all(training for training, _, _ in modes)
+    # The fine-tuned copy trained in training mode; the encoder never left evaluation mode.
+    assert all(top and not encoder for _, top, encoder in modes)
+    assert clf.module_.transformer_top.layers[0].attention.self.dropout.p > 0
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    assert not clf.module_.transformer_top.training
+
+
+def test_fine_tuning_is_deterministic_with_the_same_random_state(tuned, model_dir, data):
+    clf = tuned[0]
+    X, y = data
+    again = HanRockClassifier(embeddings=PretrainedWordEncoder(model_dir, fine_tune_layers=1),
+                              **SETTINGS).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+    two = HanRockClassifier(embeddings=PretrainedWordEncoder(model_dir, fine_tune_layers=2),
+                            **{**SETTINGS, "max_epochs": 1}).fit(X, y)
+    assert len(two.module_.transformer_top.layers) == 2
+
+
+def test_a_fine_tuned_model_loads_in_a_fresh_process_from_the_same_checkpoint(tuned, data,
+                                                                              tmp_path):
+    clf = tuned[0]
+    X, _ = data
+    path = save_model(clf, tmp_path / "model.skhanrock")
+    expected = clf.predict_proba(X)
+    X.to_pickle(tmp_path / "X.pkl")
+    np.save(tmp_path / "expected.npy", expected)
+    script = (
+        "import numpy as np, pandas as pd, pickle\n"
+        "pickle.load = None  # the model must load without unpickling\n"
+        "from skhanrock import load_model\n"
+        f"net = load_model({str(path)!r})\n"
+        "assert net.encoding_.word_encoder_.fine_tune_layers == 1\n"
+        f"got = net.predict_proba(pd.read_pickle({str(tmp_path / 'X.pkl')!r}))\n"
+        f"np.testing.assert_allclose(got, np.load({str(tmp_path / 'expected.npy')!r}), "
+        "rtol=0, atol=1e-6)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    restored = load_model(path)
+    np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=0, atol=1e-6)
+    for name, tensor in clf.module_.transformer_top.state_dict().items():
+        torch.testing.assert_close(restored.module_.transformer_top.state_dict()[name], tensor,
+                                   rtol=0, atol=0)
+    encoder = restored.encoding_.word_encoder_
+    assert encoder.fingerprint() == clf.encoding_.word_encoder_.fingerprint()
+    assert restored.embeddings is encoder and encoder.fine_tune_layers == 1
+
+
+def test_a_fine_tuned_model_refuses_another_checkpoint(model_dir, data, tmp_path):
+    X, y = data
+    folder = shutil.copytree(model_dir, tmp_path / "checkpoint")
+    clf = HanRockClassifier(embeddings=PretrainedWordEncoder(folder, fine_tune_layers=1),
+                            **{**SETTINGS, "max_epochs": 1}).fit(X, y)
+    path = clf.save(tmp_path / "model.skhanrock")
+    shutil.rmtree(folder)
+    tiny_bert(folder, seed=1)
+    with pytest.raises(ValueError, match="fingerprint"):
+        HanRockClassifier.load(path)
+
+
+def test_fine_tuned_streams_in_threads_encode_new_texts_as_predict_does(tuned, data):
+    clf = tuned[0]
+    X = data[0].assign(text=data[0]["text"] + " , hello world")  # texts not cached yet
+    parts = [part.sort_values("turn") for _, part in X.groupby("conversation")]
+    results = [None] * len(parts)
+    start = threading.Barrier(len(parts))
+
+    def follow(i):
+        stream = ConversationStream(clf)
+        start.wait()
+        results[i] = [stream.add(t) for t in parts[i].to_dict("records")]
+
+    threads = [threading.Thread(target=follow, args=(i,)) for i in range(len(parts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for part, result in zip(parts, results, strict=True):
+        assert result == [clf.predict(part.iloc[:end])[-1] for end in range(1, len(part) + 1)]
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_fine_tuning_under_half_precision(precision, model_dir, data):
+    X, y = data
+    clf = HanRockClassifier(embeddings=PretrainedWordEncoder(model_dir, fine_tune_layers=1),
+                            precision=precision, **{**SETTINGS, "max_epochs": 1}).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float32 and np.isfinite(clf.history[:, "train_loss"]).all()
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert all(p.dtype == torch.float32 for p in clf.module_.transformer_top.parameters())
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_fine_tuning_runs_on_the_estimator_device(device, model_dir, data):
+    X, y = data
+    encoder = PretrainedWordEncoder(model_dir, fine_tune_layers=1)
+    clf = HanRockClassifier(embeddings=encoder, **{**SETTINGS, "max_epochs": 1,
+                                                   "device": device}).fit(X, y)
+    assert encoder.device.type == device
+    assert all(p.device.type == device for p in clf.module_.transformer_top.parameters())
+    assert np.isfinite(clf.predict_proba(X)).all()
+
+
+def test_fine_tuning_a_model_whose_layers_cannot_run_alone_is_refused(model_dir, data):
+    X, y = data
+    # MPNet's layers read relative position biases that its encoder computes.
+    tokenizer = transformers.BertTokenizerFast(str(model_dir / "vocab.txt"))
+    config = transformers.MPNetConfig(vocab_size=40, hidden_size=HIDDEN, num_hidden_layers=2,
+                                      num_attention_heads=2, intermediate_size=32,
+                                      max_position_embeddings=40)
+    model = transformers.MPNetModel(config)
+    with torch.no_grad():
+        model.encoder.relative_attention_bias.weight.normal_()  # a trained model's scale
+    encoder = PretrainedWordEncoder(model, tokenizer, fine_tune_layers=1)
+    with pytest.raises(ValueError, match="cannot be run on their own.*fine_tune_layers=0"):
+        HanRockClassifier(embeddings=encoder, **SETTINGS).fit(X, y)

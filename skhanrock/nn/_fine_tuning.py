@@ -1,0 +1,238 @@
+"""Fine-tuning the top layers of a pretrained word encoder inside the network.
+
+A :class:`~skhanrock.nn.PretrainedWordEncoder` with ``fine_tune_layers=k``
+splits its transformer in two. The frozen lower part (the embeddings and the
+first ``n - k`` layers) runs once per distinct text, outside the network, and
+its token states are cached as :class:`LowerStates`; :class:`PieceTable` holds
+those of a frame's texts for :class:`~skhanrock.nn.TalkturnDataset`, which
+gathers each batch's into a :class:`PieceBatch`. The top ``k`` layers are a
+trained copy inside the network, :class:`TransformerTop`: on every batch it
+runs them over the cached states and pools the pieces of each word into that
+word's vector, as the frozen encoder pools its final states.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = ["LowerStates", "PieceBatch", "PieceTable", "TransformerTop"]
+
+# Length buckets of a batch's windows in the top layers, each one more call of them.
+_MAX_BUCKETS = 4
+
+
+class LowerStates(NamedTuple):
+    """What the frozen lower layers of a fine-tuned encoder make of one text.
+
+    A text longer than the model reads at once is read in several windows of
+    whole words; each window is one sequence of the model.
+
+    Attributes
+    ----------
+    states : ndarray of float32, shape (n_pieces, hidden_size)
+        The states entering the first fine-tuned layer, at the real tokens
+        (special tokens included, padding left out) of each window, the
+        windows one after another. The attention mask of a window is all
+        ones over its tokens, so only their number is kept.
+    words : ndarray of int64, shape (n_pieces,)
+        The word (of the text's ``tokenize`` words) each token is a piece of;
+        -1 for special tokens.
+    window_lengths : ndarray of int64, shape (n_windows,)
+        Tokens per window; no window for a text without words.
+    n_words : int
+        Word vectors the text gets: its number of words, or 1 (a zero
+        vector) for a text without any.
+    """
+
+    states: np.ndarray
+    words: np.ndarray
+    window_lengths: np.ndarray
+    n_words: int
+
+
+class PieceBatch(NamedTuple):
+    """The lower-layer states of a batch's talkturns, as :class:`TransformerTop` reads them.
+
+    Attributes
+    ----------
+    states : FloatTensor (W, P, H)
+        The W windows of the batch's talkturns, longest first, right-padded
+        with zeros.
+    mask : BoolTensor (W, P)
+        Real tokens.
+    words : LongTensor (W, P)
+        Word of its talkturn each token is a piece of; -1 for special tokens
+        and padding.
+    talkturns : LongTensor (W,)
+        Talkturn (row of the batch's talkturns) of each window.
+    buckets : tuple of (int, int, int)
+        ``(start, stop, tokens)``: slices of the windows that the top layers
+        read apart, each padded to its own longest window only (see
+        ``length_buckets``).
+    """
+
+    states: torch.Tensor
+    mask: torch.Tensor
+    words: torch.Tensor
+    talkturns: torch.Tensor
+    buckets: tuple
+
+    def to(self, device):
+        """The batch on ``device``."""
+        return PieceBatch(*(part.to(device) for part in self[:4]), self.buckets)
+
+
+class PieceTable:
+    """The :class:`LowerStates` of distinct texts, in place of a word-vector table.
+
+    A frame encoded for a fine-tuned encoder gives each talkturn the word
+    offset and length it would have in a table of word vectors (each text
+    ``n_words`` rows, the texts one after another); :meth:`batch` turns those
+    back into the texts' lower states.
+
+    Parameters
+    ----------
+    lower : list of LowerStates
+        One per distinct text, in the order of the virtual word table.
+    hidden_size : int
+        Width of the states.
+    """
+
+    def __init__(self, lower, hidden_size):
+        self.hidden_size = int(hidden_size)
+        states = [part.states for part in lower]
+        self.states = torch.from_numpy(np.concatenate(states) if states
+                                       else np.zeros((0, self.hidden_size), dtype=np.float32))
+        self.words = np.concatenate([part.words for part in lower] or [np.zeros(0, np.int64)])
+        self.window_lengths = np.concatenate([part.window_lengths for part in lower]
+                                             or [np.zeros(0, np.int64)]).astype(np.int64)
+        self.window_starts = np.concatenate([[0], np.cumsum(self.window_lengths)[:-1]]).astype(
+            np.int64)
+        n_windows = np.array([len(part.window_lengths) for part in lower], dtype=np.int64)
+        self.first_window = np.concatenate([[0], np.cumsum(n_windows)[:-1]]).astype(np.int64)
+        self.n_windows = n_windows
+        self.n_words = np.array([part.n_words for part in lower], dtype=np.int64)
+        self.word_offsets = np.concatenate([[0], np.cumsum(self.n_words)[:-1]]).astype(np.int64)
+
+    def __len__(self):
+        """Texts held."""
+        return len(self.n_words)
+
+    def batch(self, word_offsets):
+        """The :class:`PieceBatch` of the talkturns whose words start at ``word_offsets``.
+
+        Parameters
+        ----------
+        word_offsets : ndarray of int
+            Per talkturn of the batch, the offset of its text's words in the
+            virtual word table.
+
+        Returns
+        -------
+        PieceBatch
+        """
+        from ._data import length_buckets  # here: _data imports this module
+
+        texts = np.searchsorted(self.word_offsets, np.asarray(word_offsets, dtype=np.int64))
+        n_windows = self.n_windows[texts]
+        talkturns = np.repeat(np.arange(len(texts)), n_windows)
+        # Each text's windows are consecutive: its first one plus their rank.
+        firsts = np.repeat(self.first_window[texts], n_windows)
+        ranks = np.arange(len(talkturns)) - np.repeat(np.cumsum(n_windows) - n_windows, n_windows)
+        windows = firsts + ranks
+        # Longest windows first, so that length buckets are contiguous slices.
+        by_length = np.argsort(-self.window_lengths[windows], kind="stable")
+        windows, talkturns = windows[by_length], talkturns[by_length]
+        lengths = self.window_lengths[windows]
+        steps = np.arange(int(lengths.max()) if len(lengths) else 0)
+        real = steps < lengths[:, None]
+        flat = np.where(real, self.window_starts[windows][:, None] + steps, 0)
+        mask = torch.from_numpy(real)
+        states = self.states[torch.from_numpy(flat)].masked_fill(~mask.unsqueeze(-1), 0)
+        words = torch.from_numpy(np.where(real, self.words[flat], -1))
+        bounds = length_buckets(lengths, max_buckets=_MAX_BUCKETS) if len(lengths) else (0, 0)
+        buckets = tuple((a, b, int(lengths[a])) for a, b in zip(bounds[:-1], bounds[1:],
+                                                                  strict=True) if b > a)
+        return PieceBatch(states, mask, words, torch.from_numpy(talkturns), buckets)
+
+
+def pool_pieces(states, pieces, n_talkturns, width):
+    """Mean of the states of each word's pieces: word vectors (n_talkturns, width, H), float32.
+
+    Rows of words without a piece (the padding, and the one empty-talkturn
+    word) are zero, as in a batch of frozen word vectors.
+    """
+    hidden = states.shape[-1]
+    real = pieces.words >= 0
+    slots = (pieces.talkturns.unsqueeze(1) * width + pieces.words)[real]
+    vectors = states[real].to(torch.float32)
+    sums = torch.zeros(n_talkturns * width, hidden, dtype=torch.float32,
+                       device=states.device).index_add(0, slots, vectors)
+    counts = torch.bincount(slots, minlength=n_talkturns * width).clamp(min=1)
+    return (sums / counts.unsqueeze(1).to(torch.float32)).view(n_talkturns, width, hidden)
+
+
+class TransformerTop(nn.Module):
+    """The fine-tuned top layers of a transformer, turning lower states into word vectors.
+
+    Built by :meth:`PretrainedWordEncoder.top_layers` from copies of the
+    encoder's top ``fine_tune_layers`` layers, so that training them leaves
+    the encoder (its cache and its fingerprint) as it was; a
+    :class:`~skhanrock.nn.HanModule` holds it as ``transformer_top``, where
+    the optimizer trains it and ``state_dict`` saves it. Its dropout is on in
+    training mode only, like every other layer of the network.
+
+    Parameters
+    ----------
+    layers : list of torch.nn.Module
+        The layers, each called as ``layer(hidden_states, attention_mask=mask)``
+        with the mask that ``transformers``' ``create_bidirectional_mask``
+        builds from the padding (BERT, RoBERTa, XLM-R, ELECTRA, DistilBERT
+        and their distillations such as MiniLM).
+    config : transformers configuration
+        The model's configuration (attention implementation, for the mask).
+    """
+
+    def __init__(self, layers, config):
+        super().__init__()
+        self.layers = nn.ModuleList(layers)
+        # A plain attribute: the configuration holds no weights.
+        self.config = config
+        self.hidden_size = int(config.hidden_size)
+
+    def run(self, states, mask):
+        """The final states of padded sequences of lower states ``states`` (N, P, H)."""
+        from transformers.masking_utils import create_bidirectional_mask
+
+        attention_mask = create_bidirectional_mask(config=self.config, inputs_embeds=states,
+                                                   attention_mask=mask.to(torch.long))
+        for layer in self.layers:
+            output = layer(states, attention_mask=attention_mask)
+            states = output[0] if isinstance(output, tuple) else output
+        return states
+
+    def forward(self, pieces, lengths):
+        """Word vectors (U, max(lengths), H) of a batch's talkturns.
+
+        Parameters
+        ----------
+        pieces : PieceBatch
+            The lower states of the batch's U talkturns.
+        lengths : LongTensor (U,)
+            Words per talkturn.
+        """
+        if not isinstance(pieces, PieceBatch):
+            raise TypeError("HanModule: a module with transformer_top reads the lower-layer "
+                            "states of a fine-tuned encoder (a PieceBatch) in place of tokens, "
+                            f"got {type(pieces).__name__}.")
+        width = int(lengths.max()) if len(lengths) else 0
+        states, mask = pieces.states, pieces.mask
+        if pieces.buckets:
+            n_tokens = states.shape[1]
+            states = torch.cat([
+                nn.functional.pad(self.run(states[a:b, :tokens], mask[a:b, :tokens]),
+                                  (0, 0, 0, n_tokens - tokens))
+                for a, b, tokens in pieces.buckets])
+        return pool_pieces(states, pieces, len(lengths), width)
