@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from skorch.callbacks import ProgressBar
@@ -30,6 +31,9 @@ __all__ = ["run_demo"]
 PAPER_REGIME = {"label_noise": 0.3, "unlabelled_fraction": 0.5, "signal_words": 0.15}
 _ARMS = [("HAN-ROCK, no auxiliary targets", ""), ("HAN-ROCK, ap auxiliary targets", "ap"),
          ("HAN-ROCK, aphf auxiliary targets", "aphf")]
+_METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
+            "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
+_COMPARED = ("accuracy", "weighted_f1")
 
 _TALKTURN_COLUMNS = ["conversation", "turn", "speaker", "speaker_label", "text", "start", "end"]
 
@@ -70,84 +74,174 @@ def _han_pipeline(families, max_epochs, random_state, progress):
 
 
 def _scores(y_true, y_pred, seconds):
-    names = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
-             "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
-    return {shown: score(y_true, y_pred, metric) for metric, shown in names.items()} \
+    return {shown: score(y_true, y_pred, metric) for metric, shown in _METRICS.items()} \
         | {"fit seconds": seconds}
 
 
-def _conversation_split(X, test_fraction, random_state):
-    conversations = X["conversation"].unique()
-    rng = np.random.default_rng(random_state)
-    test = rng.choice(conversations, round(test_fraction * len(conversations)), replace=False)
-    return ~X["conversation"].isin(test).to_numpy()
-
-
-def _differences(y_test, predictions, groups, random_state, print):
-    """Paired, conversation-level bootstrap interval of each arm's gain over "none"."""
-    baseline = predictions[_ARMS[0][0]]
-    print("\nDifference from HAN-ROCK without auxiliary targets (paired bootstrap over "
-          "held-out conversations, 1000 resamples, 95% interval; * = significant):")
-    rows = {}
-    for name, _ in _ARMS[1:]:
-        for metric in ("accuracy", "weighted_f1"):
-            result = bootstrap_compare(y_test, baseline, predictions[name], metric=metric,
-                                       groups=groups, random_state=random_state)
-            rows[(name, metric)] = result
-            star = " *" if result.significant else ""
-            print(f"  {name.split(', ')[1]:<22} {metric:<12} {result.difference:+.3f} "
-                  f"[{result.low:+.3f}, {result.high:+.3f}]{star}")
-    return rows
-
-
-def run_demo(n_conversations=100, max_epochs=10, random_state=0, progress=True, print=print):
-    """Fit the models on built-in data in the paper's regime and print their test scores.
-
-    Generates conversations in the paper's regime (:data:`PAPER_REGIME`:
-    noisy labels, half of them missing, weak words), writes their nonverbal
-    features as OpenFace and Vokaturi files, reads and aligns them, and
-    compares on held-out conversations: a TF-IDF + logistic-regression
-    baseline, HAN-ROCK without auxiliary targets, and HAN-ROCK with the "ap"
-    and "aphf" auxiliary families; then the paired, conversation-level
-    bootstrap interval of each family's difference from no auxiliary target.
-
-    Returns
-    -------
-    DataFrame
-        One row per model with accuracy, balanced accuracy, macro and
-        weighted F1 and fit time; ``attrs["differences"]`` holds the
-        :class:`~skhanrock.metrics.BootstrapComparison` of each family and metric.
-    """
-    X_generated, y = make_conversations(n_conversations=n_conversations,
+def _run_data(n_train, n_test, random_state):
+    """One run's talkturns, read back from feature files, split by conversation."""
+    X_generated, y = make_conversations(n_conversations=n_train + n_test,
                                         random_state=random_state, **PAPER_REGIME)
     with tempfile.TemporaryDirectory() as directory:
         X = _talkturns_from_files(X_generated, directory, random_state)
-    is_train = _conversation_split(X, 0.25, random_state)
-    X_train, X_test, y_train, y_test = X[is_train], X[~is_train], y[is_train], y[~is_train]
-    print(f"{len(X)} talkturns in {n_conversations} conversations: {len(X_train)} train, "
-          f"{len(X_test)} test (held-out conversations); {y.isna().sum()} unlabelled.")
-    example = MonahTranscriber().fit_transform(X_train.head(12))["narrative"]
-    print("Example MONAH narrative:\n  " + example.iloc[example.str.len().argmax()] + "\n")
+    conversations = X["conversation"].unique()
+    train = np.random.default_rng(random_state).choice(conversations, n_train, replace=False)
+    is_train = X["conversation"].isin(train).to_numpy()
+    return X[is_train], X[~is_train], y[is_train], y[~is_train]
 
-    results = {}
+
+def _run_differences(y_test, predictions, groups, random_state):
+    """Paired, conversation-level bootstrap of each arm's gain over "none" in one run."""
+    baseline = predictions[_ARMS[0][0]]
+    return {(name, metric): bootstrap_compare(y_test, baseline, predictions[name],
+                                              metric=metric, groups=groups,
+                                              random_state=random_state)
+            for name, _ in _ARMS[1:] for metric in _COMPARED}
+
+
+def _short(name):
+    return name.split(", ")[1].split()[0] if ", " in name else name
+
+
+def _print_run_differences(differences, print):
+    for (name, metric), result in differences.items():
+        star = " *" if result.significant else ""
+        print(f"  {_short(name):<5} {metric:<12} {result.difference:+.3f} "
+              f"[{result.low:+.3f}, {result.high:+.3f}]{star}")
+
+
+def _fit_run(run, data, max_epochs, random_state, progress, print):
+    """Fit the baseline and every arm on one run's data; scores and differences."""
+    X_train, X_test, y_train, y_test = data
+    scores = {}
     start = time.perf_counter()
     predicted = _tfidf_baseline(X_train, y_train, X_test)
-    results["TF-IDF + logistic regression"] = _scores(y_test, predicted,
-                                                      time.perf_counter() - start)
+    scores["TF-IDF + logistic regression"] = _scores(y_test, predicted,
+                                                     time.perf_counter() - start)
     predictions = {}
     for name, families in _ARMS:
-        print(f"\nFitting {name} ...")
+        print(f"Run {run}: fitting {name} ...")
         pipeline = _han_pipeline(families, max_epochs, random_state, progress)
         start = time.perf_counter()
         pipeline.fit(X_train, y_train)
         predictions[name] = pipeline.predict(X_test)
-        results[name] = _scores(y_test, predictions[name], time.perf_counter() - start)
-        if families == "aphf":
+        scores[name] = _scores(y_test, predictions[name], time.perf_counter() - start)
+        if run == 1 and families == "aphf":
             weights = pipeline.named_steps["weights"].loss_weights_
-            print("\nFitted loss weights (aphf):\n" + weights.round(3).to_string())
-    table = pd.DataFrame(results).T
-    print("\nPrimary task (4 emotions, noisy labels) on held-out conversations:")
-    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    table.attrs["differences"] = _differences(y_test, predictions, X_test["conversation"],
-                                              random_state, print)
-    return table
+            print("Fitted loss weights (aphf, run 1):\n" + weights.round(3).to_string())
+    differences = _run_differences(y_test, predictions, X_test["conversation"], random_state)
+    print(f"Run {run} (seed {random_state}): difference from no auxiliary targets on its "
+          "held-out conversations (paired bootstrap over conversations, 95% interval; "
+          "* = significant):")
+    _print_run_differences(differences, print)
+    return pd.DataFrame(scores).T, differences
+
+
+def _across_runs(per_run, confidence=0.95):
+    """Mean gain of each arm over the runs, with a t interval over the runs.
+
+    Each run draws new conversations and a new initialisation, so the spread
+    of the per-run gains is the training-to-training variation a
+    conversation-level bootstrap within one run cannot see.
+    """
+    rows = {}
+    for key in per_run[0]:
+        gains = np.array([run[key].difference for run in per_run])
+        mean = float(gains.mean())
+        if len(gains) > 1:
+            half = float(stats.t.ppf(0.5 + confidence / 2, len(gains) - 1)
+                         * gains.std(ddof=1) / np.sqrt(len(gains)))
+        else:
+            half = np.nan
+        rows[key] = {"difference": mean, "low": mean - half, "high": mean + half,
+                     "significant": bool(len(gains) > 1 and abs(mean) > half),
+                     "runs_better": int((gains > 0).sum()),
+                     "runs_significantly_better": sum(
+                         run[key].significant and run[key].difference > 0 for run in per_run),
+                     "runs_significantly_worse": sum(
+                         run[key].significant and run[key].difference < 0 for run in per_run)}
+    return rows
+
+
+def _print_summary(tables, across, print):
+    runs = len(tables)
+    mean = sum(tables) / runs
+    print(f"\nPrimary task (4 emotions, noisy labels) on held-out conversations, mean over "
+          f"{runs} run{'s' * (runs > 1)}:")
+    print(mean.to_string(float_format=lambda v: f"{v:.3f}"))
+    if runs > 1:
+        spread = pd.DataFrame({f"run {k}": t["accuracy"] for k, t in enumerate(tables, 1)})
+        print("\nAccuracy of each run:")
+        print(spread.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"\nDifference from no auxiliary targets across the {runs} runs (mean of the runs' "
+          "differences, 95% t interval over runs; * = significant; then how many runs were "
+          "better, and significantly better / worse by their own bootstrap):")
+    for (name, metric), row in across.items():
+        interval = ("" if np.isnan(row["low"])
+                    else f"[{row['low']:+.3f}, {row['high']:+.3f}]")
+        star = " *" if row["significant"] else ""
+        print(f"  {_short(name):<5} {metric:<12} {row['difference']:+.3f} {interval}{star}  "
+              f"better in {row['runs_better']}/{runs}, significantly "
+              f"{row['runs_significantly_better']} / {row['runs_significantly_worse']}")
+
+
+def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, progress=True,
+             print=print):
+    """Fit the models on built-in data in the paper's regime and print their test scores.
+
+    Each run generates conversations in the paper's regime
+    (:data:`PAPER_REGIME`: noisy labels, half of them missing, weak words)
+    with its own seed (``random_state``, ``random_state + 1``, ...), writes
+    their nonverbal features as OpenFace and Vokaturi files, reads and aligns
+    them, trains on ``n_train`` conversations and compares on ``n_test``
+    held-out ones: a TF-IDF + logistic-regression baseline, HAN-ROCK without
+    auxiliary targets, and HAN-ROCK with the "ap" and "aphf" auxiliary
+    families. Each run prints the paired, conversation-level bootstrap
+    interval of each family's difference from no auxiliary target; the
+    summary then gives the mean difference over the runs with a t interval
+    over the runs, which also covers the variation from one training run to
+    the next that a bootstrap within one run cannot see.
+
+    Parameters
+    ----------
+    n_train, n_test : int, default=75, 125
+        Training and held-out conversations of each run.
+    n_runs : int, default=3
+        Runs, each with its own data and initialisation.
+    max_epochs : int, default=10
+        Training epochs of each network.
+    random_state : int, default=0
+        Seed of the first run.
+    progress : bool, default=True
+        Show a progress bar per fit.
+    print : callable, default=print
+        Where the lines go.
+
+    Returns
+    -------
+    DataFrame
+        One row per model, the mean over the runs of accuracy, balanced
+        accuracy, macro and weighted F1 and fit time. ``attrs["runs"]`` holds
+        each run's table, ``attrs["differences"]`` each run's
+        :class:`~skhanrock.metrics.BootstrapComparison` by (model, metric),
+        and ``attrs["across_runs"]`` the summary over runs.
+    """
+    tables, per_run = [], []
+    for run in range(1, n_runs + 1):
+        seed = random_state + run - 1
+        data = _run_data(n_train, n_test, seed)
+        X_train, X_test, y_train, y_test = data
+        print(f"\nRun {run} (seed {seed}): {len(X_train)} training talkturns in {n_train} "
+              f"conversations, {len(X_test)} held-out in {n_test} "
+              f"({int(y_test.notna().sum())} labelled).")
+        if run == 1:
+            example = MonahTranscriber().fit_transform(X_train.head(12))["narrative"]
+            print("Example MONAH narrative:\n  " + example.iloc[example.str.len().argmax()])
+        table, differences = _fit_run(run, data, max_epochs, seed, progress, print)
+        tables.append(table)
+        per_run.append(differences)
+    across = _across_runs(per_run)
+    _print_summary(tables, across, print)
+    summary = sum(tables) / n_runs
+    summary.attrs.update(runs=tables, differences=per_run, across_runs=across)
+    return summary

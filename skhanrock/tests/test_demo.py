@@ -1,28 +1,58 @@
+import numpy as np
+import pytest
+from scipy import stats
+
 from skhanrock.__main__ import main
 from skhanrock._demo import run_demo
 
+MODELS = ["TF-IDF + logistic regression", "HAN-ROCK, no auxiliary targets",
+          "HAN-ROCK, ap auxiliary targets", "HAN-ROCK, aphf auxiliary targets"]
 
-def test_demo_runs_the_whole_pipeline_and_reports_every_model():
+
+@pytest.fixture(scope="module")
+def demo():
     lines = []
-    table = run_demo(n_conversations=12, max_epochs=1, random_state=0, progress=False,
-                     print=lines.append)
-    assert list(table.index) == ["TF-IDF + logistic regression",
-                                 "HAN-ROCK, no auxiliary targets",
-                                 "HAN-ROCK, ap auxiliary targets",
-                                 "HAN-ROCK, aphf auxiliary targets"]
+    table = run_demo(n_train=8, n_test=6, n_runs=2, max_epochs=1, random_state=0,
+                     progress=False, print=lines.append)
+    return table, "\n".join(lines)
+
+
+def test_demo_runs_the_whole_pipeline_and_reports_every_model(demo):
+    table, output = demo
+    assert list(table.index) == MODELS
     assert ((table["accuracy"] >= 0) & (table["accuracy"] <= 1)).all()
-    output = "\n".join(lines)
     assert "Example MONAH narrative" in output and " said " in output
     assert "Fitted loss weights" in output and "y-1" in output
-    assert "paired bootstrap" in output and "95% interval" in output
-    differences = table.attrs["differences"]
-    assert len(differences) == 4
-    for result in differences.values():
-        assert result.low <= result.difference <= result.high
+    assert "paired bootstrap over conversations" in output and "95% interval" in output
+    assert "95% t interval over runs" in output and "Accuracy of each run" in output
+
+
+def test_each_run_draws_its_own_data_and_the_summary_is_their_mean(demo):
+    table, output = demo
+    runs = table.attrs["runs"]
+    assert len(runs) == 2 and "Run 2 (seed 1)" in output
+    np.testing.assert_allclose(table.to_numpy(), (runs[0] + runs[1]).to_numpy() / 2)
+    for differences in table.attrs["differences"]:
+        assert len(differences) == 4
+        for result in differences.values():
+            assert result.low <= result.difference <= result.high
+
+
+def test_across_runs_interval_is_the_t_interval_of_the_run_differences(demo):
+    table, _ = demo
+    for key, row in table.attrs["across_runs"].items():
+        gains = np.array([run[key].difference for run in table.attrs["differences"]])
+        half = stats.t.ppf(0.975, 1) * gains.std(ddof=1) / np.sqrt(2)
+        assert row["difference"] == pytest.approx(gains.mean())
+        assert row["low"] == pytest.approx(gains.mean() - half)
+        assert row["high"] == pytest.approx(gains.mean() + half)
+        assert row["significant"] == (abs(gains.mean()) > half)
+        assert row["runs_better"] == int((gains > 0).sum())
 
 
 def test_command_line_runs_the_demo_with_progress_bars(capsys):
-    assert main(["demo", "--conversations", "10", "--epochs", "1"]) == 0
+    assert main(["demo", "--train-conversations", "8", "--test-conversations", "4",
+                 "--runs", "1", "--epochs", "1"]) == 0
     captured = capsys.readouterr()
-    assert "weighted F1" in captured.out
+    assert "weighted F1" in captured.out and "mean over 1 run:" in captured.out
     assert "100%" in captured.err  # one tqdm bar per fit, run to its end
