@@ -82,6 +82,8 @@ LEVERS = {
     "balanced": {"class_weight": "balanced"},
     "early_stop": {"early_stopping": True},
     "freeze": {"freeze_embeddings": True},
+    # Unseen words: their random vectors trained while the GloVe ones stay frozen.
+    "freeze_found": {"freeze_embeddings": "pretrained"},
     "context6": {"context_size": 6},
     "units128": {"primary_units": 128},
     "dropout0.2": {"gru_dropout": 0.2, "recurrent_dropout": 0.2},

@@ -102,22 +102,24 @@ def embedding_matrix(vocabulary, embeddings, embedding_dim, rng):
     Returns
     -------
     matrix : ndarray of float32, shape (len(vocabulary), dim)
-    n_pretrained : int
-        How many vocabulary words were found in the pretrained vectors.
+    pretrained_rows : ndarray of bool, shape (len(vocabulary),)
+        Which rows hold a pretrained vector (none with random embeddings).
     """
     if isinstance(embeddings, str) and embeddings == "random":
         if int(embedding_dim) < 1:
             raise ValueError(f"embedding_dim must be a positive integer, got {embedding_dim!r}.")
         matrix = rng.normal(0.0, 1.0, (len(vocabulary), int(embedding_dim))).astype(np.float32)
         matrix[0] = 0.0
-        return matrix, 0
+        return matrix, np.zeros(len(vocabulary), dtype=bool)
     found, dimension = _pretrained_lookup(embeddings, set(vocabulary))
     scale = float(np.std(np.stack(list(found.values())))) if found else 0.1
     matrix = rng.normal(0.0, scale, (len(vocabulary), dimension)).astype(np.float32)
+    pretrained_rows = np.zeros(len(vocabulary), dtype=bool)
     for word, vector in found.items():
         matrix[vocabulary[word]] = vector
+        pretrained_rows[vocabulary[word]] = True
     matrix[0] = 0.0
-    return matrix, len(found)
+    return matrix, pretrained_rows
 
 
 def is_local_model_folder(path):

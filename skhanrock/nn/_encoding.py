@@ -87,6 +87,9 @@ class TalkturnEncoding:
     n_pretrained_words_ : int
         Words of the vocabulary found among pretrained vectors (every word
         with a word encoder, which gives any word a vector).
+    pretrained_rows_ : ndarray of bool or None
+        Which rows of ``embedding_init_`` hold a pretrained vector; None with
+        a word encoder.
     word_encoder_ : PretrainedWordEncoder or None
         The transformer whose contextual word vectors the network reads in
         place of an embedding table; None for word vectors. Each distinct
@@ -161,11 +164,12 @@ class TalkturnEncoding:
         ).fit(training_texts)
         self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
         if self.word_encoder_ is None:
-            self.embedding_init_, self.n_pretrained_words_ = embedding_matrix(
+            self.embedding_init_, self.pretrained_rows_ = embedding_matrix(
                 self.vocabulary_, self.embeddings, self.embedding_dim,
                 np.random.default_rng(seed))
+            self.n_pretrained_words_ = int(self.pretrained_rows_.sum())
         else:
-            self.embedding_init_ = None
+            self.embedding_init_ = self.pretrained_rows_ = None
             self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
                             *map(label_offset_task_name, self.label_offsets_)]
@@ -401,6 +405,8 @@ class TalkturnEncoding:
             "task_names": list(self.task_names_),
             "loss_weights": {k: float(v) for k, v in self.loss_weights_.items()},
             "n_pretrained_words": int(self.n_pretrained_words_),
+            "pretrained_rows": None if self.pretrained_rows_ is None
+            else np.flatnonzero(self.pretrained_rows_).tolist(),
             "embedding_shape": None if self.embedding_init_ is None
             else list(self.embedding_init_.shape),
             "word_encoder": None if self.word_encoder_ is None
@@ -432,6 +438,10 @@ class TalkturnEncoding:
                                               self.lexical_max_features)
         self.word_encoder_ = None if state.get("word_encoder") is None \
             else _rebuild_encoder(state["word_encoder"], self.max_words, self.device)
+        self.pretrained_rows_ = None
+        if self.word_encoder_ is None and state.get("pretrained_rows") is not None:
+            self.pretrained_rows_ = np.zeros(len(self.vocabulary_), dtype=bool)
+            self.pretrained_rows_[np.asarray(state["pretrained_rows"], dtype=int)] = True
         if self.word_encoder_ is not None:
             self.embedding_init_ = None
         elif embedding_init is not None:

@@ -301,8 +301,8 @@ class _HanRockNet(NeuralNet):
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
         if not (isinstance(self.freeze_embeddings, bool | np.bool_)
-                or self.freeze_embeddings == "auto"):
-            raise ValueError(f"freeze_embeddings must be True, False or 'auto', "
+                or self.freeze_embeddings in ("auto", "pretrained")):
+            raise ValueError(f"freeze_embeddings must be True, False, 'auto' or 'pretrained', "
                              f"got {self.freeze_embeddings!r}.")
         if self.embeddings == "random":
             check_number("embedding_dim", self.embedding_dim, low=1, integer=True)
@@ -346,10 +346,16 @@ class _HanRockNet(NeuralNet):
         # Measured on MELD (benchmarks/real_corpora.py): frozen GloVe vectors beat
         # fine-tuned ones (dev weighted F1 +0.019, test +0.038); random vectors
         # must be trained to mean anything.
-        if self.freeze_embeddings == "auto":
+        if self.freeze_embeddings in ("auto", "pretrained"):
             # Before any data (skorch's first initialise) there are no vectors yet.
             return bool(hasattr(self, "encoding_") and self.encoding_.n_pretrained_words_ > 0)
         return bool(self.freeze_embeddings)
+
+    def _trainable_rows(self):
+        """Rows that train under a frozen table: the words without a pretrained vector."""
+        if self.freeze_embeddings != "pretrained" or self.encoding_.pretrained_rows_ is None:
+            return None
+        return ~self.encoding_.pretrained_rows_
 
     def initialize_module(self):
         """Build the network with the sizes fitted on the training frame."""
@@ -387,7 +393,8 @@ class _HanRockNet(NeuralNet):
         else:
             words = {"vocabulary_size": len(self.vocabulary_),
                      "embedding_dim": self.embedding_init_.shape[1],
-                     "embedding_weights": self.embedding_init_}
+                     "embedding_weights": self.embedding_init_,
+                     "trainable_rows": self._trainable_rows()}
         return {
             **words,
             "n_primary_outputs": self.target_.n_outputs,
@@ -963,11 +970,15 @@ default="random"
         user guide.
     embedding_dim : int, default=50
         Size of random embeddings (pretrained ones bring their own).
-    freeze_embeddings : bool or "auto", default="auto"
+    freeze_embeddings : bool, "auto" or "pretrained", default="auto"
         Keep the word vectors fixed during training. "auto" freezes
         pretrained vectors (GloVe, a vector file or array) and trains random
         ones: on MELD, frozen GloVe vectors beat fine-tuned ones (test
         weighted F1 0.566 against 0.528, ``benchmarks/real_corpora.py``).
+        With "auto" (or True) the random vectors of words missing from the
+        pretrained ones stay frozen too; "pretrained" freezes only the words
+        found among the pretrained vectors and trains the others (the
+        unknown-word vector included).
     max_words : int, default=64
         Words kept per talkturn: the *first* ``max_words`` tokens, so that the
         MONAH cues at the start of a narrative survive.

@@ -122,6 +122,7 @@ class HanModule(nn.Module):
     embedding_weights : ndarray of shape (vocabulary_size, embedding_dim) or None
         Initial word vectors; random when None.
     freeze_embeddings : bool
+        Keep the table fixed (but see ``trainable_rows``).
     architecture : {"rock", "flat"}
     primary_units, aux_units : int
         GRU units per direction of the primary and auxiliary branches (flat
@@ -164,6 +165,11 @@ class HanModule(nn.Module):
         ``state_dict`` holds it. ``tokens`` are then the lower-layer states
         of the talkturns' pieces (a ``PieceBatch``), which it turns into word
         vectors on every call; ``input_size`` must be its ``hidden_size``.
+    trainable_rows : ndarray of bool of shape (vocabulary_size,) or None, default=None
+        With ``freeze_embeddings=True``, the rows of the table that train all
+        the same (the words without a pretrained vector): they are read from
+        a trainable copy of the table, ``unseen_table``, and the other rows
+        from the frozen one. Ignored when the table trains.
 
     Examples
     --------
@@ -201,7 +207,7 @@ class HanModule(nn.Module):
                  freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
                  gru_dropout=0.0, recurrent_dropout=0.0, input_size=None, lexical_features=0,
-                 lexical_context=0, transformer_top=None):
+                 lexical_context=0, transformer_top=None, trainable_rows=None):
         super().__init__()
         # Checked before any layer exists, so a bad value fails here by name, not in torch.
         word_sizes = _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights,
@@ -234,6 +240,7 @@ class HanModule(nn.Module):
                 with torch.no_grad():
                     self.embedding.weight.copy_(weights)
             self.embedding.weight.requires_grad_(not freeze_embeddings)
+            self._add_trainable_rows(trainable_rows, freeze_embeddings, vocabulary_size)
         else:
             # The word vectors arrive computed (and cached) outside the module.
             self.embedding = None
@@ -307,8 +314,32 @@ class HanModule(nn.Module):
             for branch in zip(*(p[1] for p in parts), strict=True)]
         return vectors, word_attention
 
+    def _add_trainable_rows(self, trainable_rows, freeze_embeddings, vocabulary_size):
+        """A trainable copy of the table for the rows that train while the rest stay frozen."""
+        self.unseen_table = None
+        if trainable_rows is None or not freeze_embeddings:
+            return
+        rows = np.asarray(trainable_rows)
+        if rows.dtype != bool or rows.shape != (vocabulary_size,):
+            raise ValueError(
+                f"HanModule: trainable_rows must be a boolean array of vocabulary_size "
+                f"({vocabulary_size}) values, got dtype {rows.dtype} and shape {rows.shape}.")
+        # A second table, not a gradient mask: an optimizer's weight decay would move
+        # masked rows of one table, while the frozen table here receives no update.
+        self.unseen_table = nn.Embedding(vocabulary_size, self.embedding.embedding_dim,
+                                         padding_idx=0)
+        with torch.no_grad():
+            self.unseen_table.weight.copy_(self.embedding.weight)
+        self.register_buffer("trainable_rows", torch.as_tensor(rows))
+
+    def _embed(self, tokens):
+        if self.unseen_table is None:
+            return self.embedding(tokens)
+        return torch.where(self.trainable_rows[tokens].unsqueeze(-1),
+                           self.unseen_table(tokens), self.embedding(tokens))
+
     def _encode_word_bucket(self, tokens, lengths):
-        embedded = tokens if self.embedding is None else self.embedding(tokens)
+        embedded = tokens if self.embedding is None else self._embed(tokens)
         forward, backward = self.word_gru(embedded, lengths)
         token_mask = torch.arange(tokens.shape[1], device=tokens.device) < lengths.unsqueeze(1)
         vectors, word_attention = [], []

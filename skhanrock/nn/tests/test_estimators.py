@@ -20,7 +20,7 @@ from skhanrock import HanRockClassifier, HanRockRegressor
 from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 from skhanrock._testing import TINY
 from skhanrock.exceptions import TrainingDivergedError
-from skhanrock.nn import ConversationValidSplit, FrameValidSplit
+from skhanrock.nn import ConversationValidSplit, FrameValidSplit, tokenize
 
 
 def with_aux(X):
@@ -680,3 +680,51 @@ def test_freeze_embeddings_auto_freezes_pretrained_vectors_only(conversations, e
                             freeze_embeddings=freeze).fit(X, y)
     assert clf.module_.embedding.weight.requires_grad is trainable
     assert clf.freeze_embeddings == freeze
+
+
+@pytest.fixture(scope="module")
+def half_pretrained(conversations):
+    """Vectors for every other training word, and a fit that freezes only those."""
+    X, y = conversations
+    words = sorted({w for text in X["text"] for w in tokenize(text)})[::2]
+    vectors = np.random.default_rng(0).normal(size=(len(words), 6)).astype(np.float32)
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 2}, embeddings=(vectors, words),
+                            freeze_embeddings="pretrained", optimizer__weight_decay=0.1)
+    return clf.fit(X, y)
+
+
+def test_freeze_embeddings_pretrained_trains_the_words_without_a_vector(half_pretrained):
+    clf = half_pretrained
+    found = torch.as_tensor(clf.encoding_.pretrained_rows_)
+    initial = torch.as_tensor(clf.embedding_init_)
+    assert 0 < found.sum() < len(found)
+    module = clf.module_
+    # The found words keep their vectors exactly, weight decay notwithstanding ...
+    assert torch.equal(module.embedding.weight, initial)
+    assert not module.embedding.weight.requires_grad
+    read = module._embed(torch.arange(len(found)))
+    assert torch.equal(read[found], initial[found])
+    # ... and the others (the unknown-word vector among them) are trained.
+    unseen = ~found
+    unseen[0] = False                                    # padding stays zero
+    moved = (read[unseen] - initial[unseen]).abs().sum(1) > 0
+    assert moved.float().mean() > 0.5
+    assert torch.equal(read[0], torch.zeros_like(read[0]))
+
+
+def test_freeze_embeddings_pretrained_survives_saving(half_pretrained, conversations, tmp_path):
+    X, _ = conversations
+    path = tmp_path / "model.skhanrock"
+    half_pretrained.save(path)
+    loaded = HanRockClassifier.load(path)
+    np.testing.assert_array_equal(loaded.encoding_.pretrained_rows_,
+                                  half_pretrained.encoding_.pretrained_rows_)
+    np.testing.assert_allclose(loaded.predict_proba(X), half_pretrained.predict_proba(X),
+                               rtol=1e-6)
+
+
+def test_freeze_embeddings_pretrained_with_random_vectors_trains_them_all(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**{**TINY, "max_epochs": 1}, freeze_embeddings="pretrained")
+    clf.fit(X, y)
+    assert clf.module_.embedding.weight.requires_grad and clf.module_.unseen_table is None

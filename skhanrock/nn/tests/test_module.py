@@ -192,6 +192,10 @@ def test_han_module_refuses_an_unknown_architecture(architecture):
     ({"gru_dropout": 1.0}, r"gru_dropout must be a number in \[0, 1\)"),
     ({"recurrent_dropout": -0.5}, r"recurrent_dropout must be a number in \[0, 1\)"),
     ({"freeze_embeddings": "yes"}, r"freeze_embeddings must be True or False"),
+    ({"freeze_embeddings": True, "trainable_rows": np.ones(9, dtype=bool)},
+     r"trainable_rows must be a boolean array of vocabulary_size \(10\) values"),
+    ({"freeze_embeddings": True, "trainable_rows": np.ones(10)},
+     r"trainable_rows must be a boolean array"),
     ({"embedding_weights": np.ones((1, 4))},
      r"embedding_weights must have shape \(vocabulary_size, embedding_dim\) = \(10, 4\), "
      r"got \(1, 4\)"),
