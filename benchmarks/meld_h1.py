@@ -9,7 +9,12 @@ the network settings and the seeds:
 - ``none``: the primary task alone;
 - ``hf``: past and future labels (``AuxiliaryTargets(families="hf")``);
 - ``t``: timing targets (duration, speech rate, pause, overlap; family ``t``);
-- ``thf``: timing and past/future labels.
+- ``thf``: timing and past/future labels;
+- ``thf+mi`` and ``thf+proxy``: the ``thf`` tasks through
+  ``AuxiliaryTaskSelector`` (``method="mutual_info"``, the cheap filter with
+  its default threshold, or ``method="proxy"``, greedy forward selection over
+  the families with small proxy networks on held-out training dialogues),
+  fitted on the training rows; the run prints the tasks each kept.
 
 Each auxiliary arm is ``AuxiliaryTargets`` + ``MutualInfoLossWeights`` fitted
 on the training rows, then ``HanRockClassifier`` (on the text, as in
@@ -30,7 +35,7 @@ every seed), plus the per-seed differences. ``--out`` writes it all as JSON.
 Run from the repository root::
 
     python benchmarks/meld_h1.py [--root ../shared/data/meld] [--seeds 5] [--epochs 12]
-        [--dialogues 400] [--out meld_h1.json]
+        [--dialogues 400] [--arms none,hf,t,thf,thf+mi,thf+proxy] [--out meld_h1.json]
 """
 
 import argparse
@@ -50,9 +55,12 @@ from skorch.callbacks import EarlyStopping, EpochScoring
 from skhanrock import AuxiliaryTargets, HanRockClassifier, MutualInfoLossWeights
 from skhanrock.metrics import bootstrap_compare
 from skhanrock.nn import FrameValidSplit
+from skhanrock.preprocessing import AuxiliaryTaskSelector
 
 #: Arm name to auxiliary target families ("" for the primary task alone).
-ARMS = {"none": "", "hf": "hf", "t": "t", "thf": "thf"}
+ARMS = {"none": "", "hf": "hf", "t": "t", "thf": "thf", "thf+mi": "thf", "thf+proxy": "thf"}
+#: Arms whose tasks go through the auxiliary-task selector, with its method.
+SELECTED = {"thf+mi": "mutual_info", "thf+proxy": "proxy"}
 
 
 def subsample_dialogues(X, y, n_dialogues, seed=0):
@@ -84,19 +92,27 @@ def network(args, seed, dev, aux):
         random_state=seed, verbose=0, **handed_on)
 
 
-def fit_arm(families, data, args, seed):
+def preparation(arm, args, seed):
+    """AuxiliaryTargets (+ the selector for a selected arm) + MutualInfoLossWeights."""
+    steps = [("aux", AuxiliaryTargets(families=ARMS[arm], history=args.offsets,
+                                      future=args.offsets, target_type="classification"))]
+    if arm in SELECTED:
+        steps.append(("select", AuxiliaryTaskSelector(method=SELECTED[arm],
+                                                      target_type="classification",
+                                                      random_state=seed)))
+    steps.append(("weights", MutualInfoLossWeights(primary_weight=args.primary_weight,
+                                                   target_type="classification",
+                                                   random_state=seed)))
+    return Pipeline(steps)
+
+
+def fit_arm(arm, data, args, seed):
     """Fit one arm with one seed; return its test predictions and a summary."""
     start = time.perf_counter()
     (X_train, y_train), (X_dev, y_dev), (X_test, _) = data
-    weights = None
+    weights, families = None, ARMS[arm]
     if families:
-        prep = Pipeline([
-            ("aux", AuxiliaryTargets(families=families, history=args.offsets,
-                                     future=args.offsets, target_type="classification")),
-            ("weights", MutualInfoLossWeights(primary_weight=args.primary_weight,
-                                              target_type="classification",
-                                              random_state=seed)),
-        ]).fit(X_train, y_train)
+        prep = preparation(arm, args, seed).fit(X_train, y_train)
         weights = prep.named_steps["weights"].loss_weights_
         X_train, X_dev, X_test = (prep.transform(X) for X in (X_train, X_dev, X_test))
     model = network(args, seed, (X_dev, y_dev), aux=bool(families)).fit(X_train, y_train)
@@ -106,6 +122,11 @@ def fit_arm(families, data, args, seed):
                "seconds": time.perf_counter() - start}
     if weights is not None:
         summary["loss_weights"] = {name: round(float(w), 4) for name, w in weights.items()}
+    if arm in SELECTED:
+        selector = prep.named_steps["select"]
+        summary["selected_tasks"] = list(selector.selected_tasks_)
+        summary["task_scores"] = {task: round(float(v), 4)
+                                  for task, v in selector.scores_.items()}
     return model.predict(X_test), summary
 
 
@@ -138,7 +159,8 @@ def compare(truth, dialogues, predictions, seeds, args):
 
 def report(rows, comparisons, n_seeds):
     table = pd.DataFrame({
-        "families": [ARMS[arm] or "-" for arm in rows],
+        "families": [(ARMS[arm] or "-") + (", selected" if arm in SELECTED else "")
+                     for arm in rows],
         "test weighted F1": [f"{r['mean']:.3f} ± {r['std']:.3f}" for r in rows.values()],
         "difference vs none [95% CI]": [
             "" if arm == "none" else
@@ -191,12 +213,14 @@ def main():
     runs = []
     for seed in seeds:
         for arm in arms:
-            predictions[arm][seed], summary = fit_arm(ARMS[arm], data, args, seed)
+            predictions[arm][seed], summary = fit_arm(arm, data, args, seed)
             score = f1_score(y_test, predictions[arm][seed], average="weighted")
             runs.append({"arm": arm, "seed": seed, "test_weighted_f1": float(score), **summary})
             print(f"  seed {seed} {arm:<4} test weighted F1 {score:.3f} "
                   f"(dev {summary['dev_weighted_f1']:.3f}, best epoch {summary['best_epoch']}"
                   f"/{summary['epochs']}, {summary['seconds']:.0f} s)", flush=True)
+            if "selected_tasks" in summary:
+                print(f"    selected {summary['selected_tasks']}", flush=True)
     rows, comparisons = compare(y_test.to_numpy(), X_test["conversation"].to_numpy(),
                                 predictions, seeds, args)
     report(rows, comparisons, len(seeds))
