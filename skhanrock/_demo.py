@@ -183,6 +183,25 @@ def _print_summary(tables, across, print):
         print(f"  {_short(name):<5} {metric:<12} {row['difference']:+.3f} {interval}{star}  "
               f"better in {row['runs_better']}/{runs}, significantly "
               f"{row['runs_significantly_better']} / {row['runs_significantly_worse']}")
+    print("\n" + _conclusion(across, runs))
+
+
+def _conclusion(across, runs):
+    """One sentence that says what the interval over runs does and does not show."""
+    if runs < 2:
+        return ("Conclusion: one run cannot tell a family's effect from the luck of its "
+                "training; use --runs 3 or more.")
+    better = [f"{_short(name)} ({metric})" for (name, metric), row in across.items()
+              if row["significant"] and row["difference"] > 0]
+    worse = [f"{_short(name)} ({metric})" for (name, metric), row in across.items()
+             if row["significant"] and row["difference"] < 0]
+    parts = [f"better across the {runs} runs: " + ", ".join(better)] if better else []
+    parts += [f"worse across the {runs} runs: " + ", ".join(worse)] if worse else []
+    if not parts:
+        return (f"Conclusion: no auxiliary family's difference from none is distinguishable "
+                f"from the variation between these {runs} training runs.")
+    return ("Conclusion: " + "; ".join(parts) + f" (a t interval over {runs} runs; more runs "
+            "with --runs and --seed test whether it holds).")
 
 
 def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, progress=True,

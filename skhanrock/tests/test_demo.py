@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from skhanrock.__main__ import main
-from skhanrock._demo import run_demo
+from skhanrock._demo import _conclusion, run_demo
 
 MODELS = ["TF-IDF + logistic regression", "HAN-ROCK, no auxiliary targets",
           "HAN-ROCK, ap auxiliary targets", "HAN-ROCK, aphf auxiliary targets"]
@@ -56,3 +56,25 @@ def test_command_line_runs_the_demo_with_progress_bars(capsys):
     captured = capsys.readouterr()
     assert "weighted F1" in captured.out and "mean over 1 run:" in captured.out
     assert "100%" in captured.err  # one tqdm bar per fit, run to its end
+
+
+def _row(difference, significant):
+    return {"difference": difference, "significant": significant}
+
+
+@pytest.mark.parametrize(("across", "runs", "expected"), [
+    ({("HAN-ROCK, ap auxiliary targets", "accuracy"): _row(0.02, False)}, 3,
+     "no auxiliary family's difference from none is distinguishable"),
+    ({("HAN-ROCK, aphf auxiliary targets", "accuracy"): _row(0.05, True),
+      ("HAN-ROCK, ap auxiliary targets", "accuracy"): _row(-0.04, True)}, 3,
+     "better across the 3 runs: aphf (accuracy); worse across the 3 runs: ap (accuracy)"),
+    ({("HAN-ROCK, ap auxiliary targets", "accuracy"): _row(0.02, False)}, 1,
+     "one run cannot tell"),
+])
+def test_conclusion_says_what_the_runs_show(across, runs, expected):
+    assert expected in _conclusion(across, runs)
+
+
+def test_demo_prints_its_conclusion(demo):
+    _, output = demo
+    assert "Conclusion: " in output
