@@ -471,7 +471,8 @@ def _encoder_reference(encoder):
             "PretrainedWordEncoder(FOLDER)), then save.")
     return {"path": str(folder), "fingerprint": encoder.fingerprint(),
             "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size),
-            "fine_tune_layers": int(encoder.fine_tune_layers)}
+            "fine_tune_layers": int(encoder.fine_tune_layers),
+            "fine_tune_lr": encoder.fine_tune_lr}
 
 
 def _rebuild_encoder(reference, max_words, device):
@@ -486,7 +487,8 @@ def _rebuild_encoder(reference, max_words, device):
     encoder = PretrainedWordEncoder(folder, max_words=max_words, device=device or "cpu",
                                     max_length=reference["max_length"],
                                     batch_size=reference["batch_size"],
-                                    fine_tune_layers=reference.get("fine_tune_layers", 0))
+                                    fine_tune_layers=reference.get("fine_tune_layers", 0),
+                                    fine_tune_lr=reference.get("fine_tune_lr", 3e-5))
     if encoder.fingerprint() != reference["fingerprint"]:
         raise ValueError(
             f"The transformer in {str(folder)!r} is not the one this model was fitted with: "

@@ -1,5 +1,6 @@
 """HanRockClassifier and HanRockRegressor: the skorch estimators users fit."""
 
+import fnmatch
 import inspect
 
 import numpy as np
@@ -96,6 +97,8 @@ def _check_device(device):
 # The autocast dtype of each ``precision``; "fp32" runs without any autocast context,
 # so that it stays exactly the arithmetic of an estimator without the parameter.
 _AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# Parameters of the fine-tuned transformer layers inside the module (module_.transformer_top).
+_FINE_TUNED_PREFIX = "transformer_top."
 
 
 def _check_precision(precision):
@@ -434,10 +437,35 @@ class _HanRockNet(NeuralNet):
         The fused step is several times faster than the per-parameter loop, on
         CPU as on GPU, and computes the same update.
         """
+        named_parameters = list(named_parameters)
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if self.optimizer in (torch.optim.Adam, torch.optim.AdamW):
             kwargs.setdefault("fused", True)
+        if prefix == "optimizer":
+            args = (self._with_fine_tune_group(args[0], named_parameters),)
         return args, kwargs
+
+    def _with_fine_tune_group(self, groups, named_parameters):
+        """A group of their own, at the encoder's ``fine_tune_lr``, for the fine-tuned layers.
+
+        Left as skorch built them when there is nothing fine-tuned, the rate
+        is None, or one of the user's ``param_groups`` patterns names them.
+        """
+        encoder = getattr(getattr(self, "encoding_", None), "word_encoder_", None)
+        rate = getattr(encoder, "fine_tune_lr", None) if encoder is not None \
+            and encoder.fine_tune_layers else None
+        top = {id(p) for name, p in named_parameters if name.startswith(_FINE_TUNED_PREFIX)}
+        patterns = [pattern for pattern, _ in self.get_params_for("optimizer").get(
+            "param_groups", [])]
+        named_by_user = any(fnmatch.fnmatch(name, pattern) for pattern in patterns
+                            for name, _ in named_parameters
+                            if name.startswith(_FINE_TUNED_PREFIX))
+        if rate is None or not top or named_by_user:
+            return groups
+        rest = [{**group, "params": [p for p in group["params"] if id(p) not in top]}
+                for group in groups]
+        tuned = [p for group in groups for p in group["params"] if id(p) in top]
+        return [group for group in rest if group["params"]] + [{"params": tuned, "lr": rate}]
 
     def initialize_optimizer(self, *args, **kwargs):
         """skorch's optimizer, with a fresh loss scaler when ``precision="fp16"``."""
@@ -963,9 +991,10 @@ default="random"
         distinct text are computed once and cached the same way, and a copy
         of the top layers (``module_.transformer_top``, saved with the
         weights) runs in the network on every batch; the encoder itself is
-        left unchanged. Fine-tuning is meant for a GPU; give the copy a small
-        learning rate of its own,
-        ``optimizer__param_groups=[("transformer_top.*", {"lr": 3e-5})]``.
+        left unchanged. Fine-tuning is meant for a GPU. The copy learns in a
+        parameter group of its own at the encoder's ``fine_tune_lr`` (3e-5
+        by default), unless ``optimizer__param_groups`` names it (for example
+        ``[("transformer_top.*", {"lr": 1e-4})]``).
         No name is ever downloaded. See "Choosing the word encoder" in the
         user guide.
     embedding_dim : int, default=50

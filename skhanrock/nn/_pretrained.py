@@ -175,6 +175,12 @@ class PretrainedWordEncoder(nn.Module):
         "Choosing the word encoder" in the user guide for the CPU cost). On
         its own, the encoder trains its top layers through :meth:`forward`
         (nothing is cached then).
+    fine_tune_lr : float or None, default=3e-5
+        Learning rate the estimators give the fine-tuned top layers (their
+        own parameter group), unless ``optimizer__param_groups`` already names
+        them: pretrained layers want a rate far below the network's (2**-8 by
+        default), which would undo their training. None trains them at the
+        network's ``lr``. Unused with ``fine_tune_layers=0``.
     batch_size : int, default=32
         Texts (or windows of long texts) per model call. Texts are sorted by
         their number of pieces first, so each batch pads little.
@@ -260,8 +266,8 @@ class PretrainedWordEncoder(nn.Module):
     """
 
     def __init__(self, model, tokenizer=None, *, max_words=64, fine_tune_layers=0,
-                 batch_size=32, device="cpu", cache_dir=None, progress="auto",
-                 max_length=None):
+                 fine_tune_lr=3e-5, batch_size=32, device="cpu", cache_dir=None,
+                 progress="auto", max_length=None):
         super().__init__()
         transformers = _import_transformers()
         self.max_words = _check_positive_int("max_words", max_words, allow_none=True)
@@ -292,6 +298,12 @@ class PretrainedWordEncoder(nn.Module):
         self._layers = self._transformer_layers()
         self.n_layers = len(self._layers)
         self.fine_tune_layers = self._freeze(fine_tune_layers)
+        if fine_tune_lr is not None and (
+                isinstance(fine_tune_lr, bool) or not isinstance(fine_tune_lr, numbers.Real)
+                or not 0 < fine_tune_lr < float("inf")):
+            raise ValueError(f"fine_tune_lr must be a positive number or None, "
+                             f"got {fine_tune_lr!r}.")
+        self.fine_tune_lr = None if fine_tune_lr is None else float(fine_tune_lr)
         self.model.to(self._check_device(device))
         self.train(False)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)

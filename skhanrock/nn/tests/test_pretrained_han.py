@@ -409,3 +409,57 @@ def test_fine_tuning_a_model_whose_layers_cannot_run_alone_is_refused(model_dir,
     encoder = PretrainedWordEncoder(model, tokenizer, fine_tune_layers=1)
     with pytest.raises(ValueError, match="cannot be run on their own.*fine_tune_layers=0"):
         HanRockClassifier(embeddings=encoder, **SETTINGS).fit(X, y)
+
+
+def _groups_of(clf):
+    """(learning rate, whether the group holds the fine-tuned layers) of each optimizer group."""
+    top = {id(p) for p in clf.module_.transformer_top.parameters()}
+    return [(group["lr"], {id(p) for p in group["params"]} <= top)
+            for group in clf.optimizer_.param_groups]
+
+
+def test_fine_tuned_layers_learn_at_the_encoder_rate_in_a_group_of_their_own(tuned):
+    clf = tuned[0]
+    assert clf.embeddings.fine_tune_lr == 3e-5
+    assert _groups_of(clf) == [(clf.lr, False), (3e-5, True)]
+    top = {id(p) for p in clf.module_.transformer_top.parameters()}
+    optimized = [id(p) for group in clf.optimizer_.param_groups for p in group["params"]]
+    assert len(optimized) == len(set(optimized)) == len(list(clf.module_.parameters()))
+    assert top <= set(optimized)
+
+
+@pytest.mark.parametrize(("fine_tune_lr", "params", "expected"), [
+    (None, {}, [("lr", False)]),                                     # the network's rate
+    (1e-3, {}, [("lr", False), (1e-3, True)]),
+    # The user's pattern that names the layers wins over the encoder's rate.
+    (1e-3, {"optimizer__param_groups": [("transformer_top.*", {"lr": 5e-4})]},
+     [(5e-4, True), ("lr", False)]),
+])
+def test_a_rate_of_the_users_or_none_leaves_the_fine_tuned_layers_to_it(
+        model_dir, data, fine_tune_lr, params, expected):
+    X, y = data
+    encoder = PretrainedWordEncoder(model_dir, fine_tune_layers=1, fine_tune_lr=fine_tune_lr)
+    clf = HanRockClassifier(embeddings=encoder, **{**SETTINGS, "max_epochs": 1}, **params)
+    clf.fit(X, y)
+    groups = _groups_of(clf)
+    if fine_tune_lr is None:
+        # One group of every parameter, the fine-tuned ones among them.
+        assert [lr for lr, _ in groups] == [clf.lr]
+    else:
+        assert groups == [(clf.lr if lr == "lr" else lr, only) for lr, only in expected]
+
+
+@pytest.mark.parametrize("rate", [0, -1e-3, "fast", True, float("nan")])
+def test_a_bad_fine_tune_lr_is_refused_by_name(model_dir, rate):
+    with pytest.raises(ValueError, match="fine_tune_lr must be a positive number or None"):
+        PretrainedWordEncoder(model_dir, fine_tune_layers=1, fine_tune_lr=rate)
+
+
+def test_a_loaded_fine_tuned_model_keeps_its_encoder_rate(model_dir, data, tmp_path):
+    X, y = data
+    encoder = PretrainedWordEncoder(model_dir, fine_tune_layers=1, fine_tune_lr=2e-4)
+    clf = HanRockClassifier(embeddings=encoder, **{**SETTINGS, "max_epochs": 1}).fit(X, y)
+    clf.save(tmp_path / "model.skhanrock")
+    loaded = HanRockClassifier.load(tmp_path / "model.skhanrock")
+    assert loaded.encoding_.word_encoder_.fine_tune_lr == 2e-4
+    assert loaded.embeddings.fine_tune_lr == 2e-4       # a later fit tunes it alike
