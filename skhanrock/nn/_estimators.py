@@ -680,6 +680,11 @@ class _HanRockNet(NeuralNet):
         prefix = "iterator_train" if training else "iterator_valid"
         arguments = self.get_params_for(prefix)
         _check_loader_arguments(prefix, arguments)
+        if not training:
+            # A DataLoader draws its workers' base seed from torch's global generator
+            # unless given one: validation between epochs would then shift the dropout
+            # of every later epoch, and predict would move the caller's random state.
+            arguments.setdefault("generator", torch.Generator())
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=base.collate, **arguments)
 
     # -------------------------------------------------------- training steps

@@ -156,6 +156,25 @@ def test_frame_valid_split_uses_the_training_vocabulary(conversations):
     assert np.isfinite(clf.history[:, "valid_loss"]).all()
 
 
+def test_validation_between_epochs_does_not_change_training(conversations):
+    X, y = conversations
+    # Dropout draws from torch's generator, so any draw between epochs would show.
+    settings = {**TINY, "max_epochs": 3, "gru_dropout": 0.3, "recurrent_dropout": 0.3}
+    alone = HanRockClassifier(**settings).fit(X, y)
+    validated = HanRockClassifier(**settings, train_split=FrameValidSplit(X, y)).fit(X, y)
+    np.testing.assert_array_equal(validated.history[:, "train_loss"],
+                                  alone.history[:, "train_loss"])
+    np.testing.assert_array_equal(validated.predict_proba(X), alone.predict_proba(X))
+
+
+def test_predict_leaves_the_callers_random_state_alone(conversations):
+    X, y = conversations
+    clf = HanRockClassifier(**TINY).fit(X, y)
+    state = torch.get_rng_state()
+    clf.predict_proba(X)
+    assert torch.equal(torch.get_rng_state(), state)
+
+
 def test_warm_start_keeps_the_vocabulary(conversations):
     X, y = conversations
     clf = HanRockClassifier(**TINY).fit(X, y)
