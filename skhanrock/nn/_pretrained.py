@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .._validation import is_finite_number
 from ._fine_tuning import LowerStates, TransformerTop
 from ._text import _APOSTROPHES, _ASCII_TOKEN, _unicode_token, tokenize
 
@@ -298,9 +299,8 @@ class PretrainedWordEncoder(nn.Module):
         self._layers = self._transformer_layers()
         self.n_layers = len(self._layers)
         self.fine_tune_layers = self._freeze(fine_tune_layers)
-        if fine_tune_lr is not None and (
-                isinstance(fine_tune_lr, bool) or not isinstance(fine_tune_lr, numbers.Real)
-                or not 0 < fine_tune_lr < float("inf")):
+        if fine_tune_lr is not None and not (is_finite_number(fine_tune_lr)
+                                             and fine_tune_lr > 0):
             raise ValueError(f"fine_tune_lr must be a positive number or None, "
                              f"got {fine_tune_lr!r}.")
         self.fine_tune_lr = None if fine_tune_lr is None else float(fine_tune_lr)
@@ -558,6 +558,26 @@ class PretrainedWordEncoder(nn.Module):
             raise TypeError(f"every text must be a str, got {sorted(set(wrong))}.")
         return texts
 
+    def _cached_and_pending(self, texts, cache):
+        """What ``cache`` already holds of ``texts``, and the positions of each text left.
+
+        Returns the per-text results (None where still to compute) and, per
+        distinct text missing from ``cache``, its positions in ``texts``; a
+        cached text and each repeat of a pending one count as a hit.
+        """
+        results = [None] * len(texts)
+        todo = {}
+        for k, text in enumerate(texts):
+            if text in cache:
+                self._hits += 1
+                results[k] = cache[text]
+            elif text in todo:
+                self._hits += 1
+                todo[text].append(k)
+            else:
+                todo[text] = [k]
+        return results, todo
+
     @property
     def _caching(self):
         return self.fine_tune_layers == 0
@@ -581,17 +601,7 @@ class PretrainedWordEncoder(nn.Module):
             for vectors without dropout).
         """
         texts = self._check_texts(texts)
-        results = [None] * len(texts)
-        todo = {}
-        for k, text in enumerate(texts):
-            if self._caching and text in self._memory:
-                self._hits += 1
-                results[k] = self._memory[text]
-            elif text in todo:
-                self._hits += 1
-                todo[text].append(k)
-            else:
-                todo[text] = [k]
+        results, todo = self._cached_and_pending(texts, self._memory if self._caching else {})
         if self._caching and self.cache_dir is not None:
             for text in list(todo):
                 found = self._disk_get(text)
@@ -721,17 +731,7 @@ class PretrainedWordEncoder(nn.Module):
             raise ValueError("lower_states needs fine_tune_layers > 0; a frozen encoder gives "
                              "its word vectors with encode().")
         texts = self._check_texts(texts)
-        results = [None] * len(texts)
-        todo = {}
-        for k, text in enumerate(texts):
-            if text in self._lower:
-                self._hits += 1
-                results[k] = self._lower[text]
-            elif text in todo:
-                self._hits += 1
-                todo[text].append(k)
-            else:
-                todo[text] = [k]
+        results, todo = self._cached_and_pending(texts, self._lower)
         self._misses += len(todo)
         with torch.no_grad():
             computed = self._read_windows(list(todo), self._lower_batch, stacklevel=2)
