@@ -451,21 +451,23 @@ class _HanRockNet(NeuralNet):
         Left as skorch built them when there is nothing fine-tuned, the rate
         is None, or one of the user's ``param_groups`` patterns names them.
         """
-        encoder = getattr(getattr(self, "encoding_", None), "word_encoder_", None)
-        rate = getattr(encoder, "fine_tune_lr", None) if encoder is not None \
-            and encoder.fine_tune_layers else None
-        top = {id(p) for name, p in named_parameters if name.startswith(_FINE_TUNED_PREFIX)}
+        tuned = [(name, p) for name, p in named_parameters
+                 if name.startswith(_FINE_TUNED_PREFIX)]
+        if not tuned:
+            return groups
+        # Only a fine-tuned encoder puts layers in the module, so it is there to ask.
+        rate = self.encoding_.word_encoder_.fine_tune_lr
         patterns = [pattern for pattern, _ in self.get_params_for("optimizer").get(
             "param_groups", [])]
-        named_by_user = any(fnmatch.fnmatch(name, pattern) for pattern in patterns
-                            for name, _ in named_parameters
-                            if name.startswith(_FINE_TUNED_PREFIX))
-        if rate is None or not top or named_by_user:
+        if rate is None or any(fnmatch.fnmatch(name, pattern)
+                               for pattern in patterns for name, _ in tuned):
             return groups
+        # No pattern named them, so they all sit in skorch's last group, in this order.
+        top = {id(p) for _, p in tuned}
         rest = [{**group, "params": [p for p in group["params"] if id(p) not in top]}
                 for group in groups]
-        tuned = [p for group in groups for p in group["params"] if id(p) in top]
-        return [group for group in rest if group["params"]] + [{"params": tuned, "lr": rate}]
+        return [group for group in rest if group["params"]] + [
+            {"params": [p for _, p in tuned], "lr": rate}]
 
     def initialize_optimizer(self, *args, **kwargs):
         """skorch's optimizer, with a fresh loss scaler when ``precision="fp16"``."""
