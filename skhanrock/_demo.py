@@ -34,6 +34,8 @@ _ARMS = [("HAN-ROCK, no auxiliary targets", ""), ("HAN-ROCK, ap auxiliary target
 _METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
             "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
 _COMPARED = ("accuracy", "weighted_f1")
+#: Each arm's families, the short name the comparisons print.
+_FAMILIES = dict(_ARMS)
 
 _TALKTURN_COLUMNS = ["conversation", "turn", "speaker", "speaker_label", "text", "start", "end"]
 
@@ -99,14 +101,10 @@ def _run_differences(y_test, predictions, groups, random_state):
             for name, _ in _ARMS[1:] for metric in _COMPARED}
 
 
-def _short(name):
-    return name.split(", ")[1].split()[0] if ", " in name else name
-
-
 def _print_run_differences(differences, print):
     for (name, metric), result in differences.items():
         star = " *" if result.significant else ""
-        print(f"  {_short(name):<5} {metric:<12} {result.difference:+.3f} "
+        print(f"  {_FAMILIES[name]:<5} {metric:<12} {result.difference:+.3f} "
               f"[{result.low:+.3f}, {result.high:+.3f}]{star}")
 
 
@@ -163,9 +161,8 @@ def _across_runs(per_run, confidence=0.95):
     return rows
 
 
-def _print_summary(tables, across, print):
+def _print_summary(mean, tables, across, print):
     runs = len(tables)
-    mean = sum(tables) / runs
     print(f"\nPrimary task (4 emotions, noisy labels) on held-out conversations, mean over "
           f"{runs} run{'s' * (runs > 1)}:")
     print(mean.to_string(float_format=lambda v: f"{v:.3f}"))
@@ -180,7 +177,7 @@ def _print_summary(tables, across, print):
         interval = ("" if np.isnan(row["low"])
                     else f"[{row['low']:+.3f}, {row['high']:+.3f}]")
         star = " *" if row["significant"] else ""
-        print(f"  {_short(name):<5} {metric:<12} {row['difference']:+.3f} {interval}{star}  "
+        print(f"  {_FAMILIES[name]:<5} {metric:<12} {row['difference']:+.3f} {interval}{star}  "
               f"better in {row['runs_better']}/{runs}, significantly "
               f"{row['runs_significantly_better']} / {row['runs_significantly_worse']}")
     print("\n" + _conclusion(across, runs))
@@ -191,9 +188,9 @@ def _conclusion(across, runs):
     if runs < 2:
         return ("Conclusion: one run cannot tell a family's effect from the luck of its "
                 "training; use --runs 3 or more.")
-    better = [f"{_short(name)} ({metric})" for (name, metric), row in across.items()
+    better = [f"{_FAMILIES[name]} ({metric})" for (name, metric), row in across.items()
               if row["significant"] and row["difference"] > 0]
-    worse = [f"{_short(name)} ({metric})" for (name, metric), row in across.items()
+    worse = [f"{_FAMILIES[name]} ({metric})" for (name, metric), row in across.items()
              if row["significant"] and row["difference"] < 0]
     parts = [f"better across the {runs} runs: " + ", ".join(better)] if better else []
     parts += [f"worse across the {runs} runs: " + ", ".join(worse)] if worse else []
@@ -260,7 +257,7 @@ def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, pr
         tables.append(table)
         per_run.append(differences)
     across = _across_runs(per_run)
-    _print_summary(tables, across, print)
     summary = sum(tables) / n_runs
+    _print_summary(summary, tables, across, print)
     summary.attrs.update(runs=tables, differences=per_run, across_runs=across)
     return summary
