@@ -1,8 +1,11 @@
-"""Helpers shared by the tests of the pretrained word encoder and of the networks on it."""
+"""Helpers shared by the nn tests: a tiny BERT to build encoders on, a fresh process without pickle."""
+
+import subprocess
+import sys
 
 import torch
 
-__all__ = ["HIDDEN", "MAX_POSITIONS", "VOCAB", "tiny_bert"]
+__all__ = ["HIDDEN", "MAX_POSITIONS", "VOCAB", "run_without_unpickling", "tiny_bert"]
 
 # WordPiece vocabulary of the tiny BERT: "unbelievable" and "playing" split into
 # pieces, "n't" into n ' t (BERT splits punctuation), unknown words into [UNK].
@@ -28,3 +31,15 @@ def tiny_bert(folder, seed):
     transformers.BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def run_without_unpickling(script):
+    """Run ``script`` in a fresh Python whose ``pickle.load`` is gone; return its stdout.
+
+    A saved model must load there: nothing in the file may need unpickling.
+    """
+    preamble = "import pickle\npickle.load = None  # the model must load without unpickling\n"
+    result = subprocess.run([sys.executable, "-c", preamble + script], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -4,6 +4,8 @@ import pytest
 from skhanrock import HanRockClassifier, HanRockRegressor
 from skhanrock._testing import TINY
 
+from ._shared import run_without_unpickling
+
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_save_and_load_restore_the_predictions_in_a_fresh_process(
@@ -19,21 +21,15 @@ def test_save_and_load_restore_the_predictions_in_a_fresh_process(
     X.to_pickle(tmp_path / "X.pkl")
     method = "predict_proba" if kind == "classifier" else "predict"
     np.save(tmp_path / "expected.npy", getattr(net, method)(X))
-    script = (
-        "import numpy as np, pandas as pd, pickle, sys\n"
-        "pickle.load = None  # the model must load without unpickling\n"
+    stdout = run_without_unpickling(
+        "import numpy as np, pandas as pd\n"
         f"from skhanrock import {cls.__name__} as cls\n"
         f"net = cls.load({str(path)!r})\n"
         f"X = pd.read_pickle({str(tmp_path / 'X.pkl')!r})\n"
         f"got = net.{method}(X)\n"
         f"np.testing.assert_array_equal(got, np.load({str(tmp_path / 'expected.npy')!r}))\n"
         "print(net.loss_weights_.round(3).to_dict(), net.label_offsets_)\n")
-    import subprocess
-    import sys
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
-    assert "(-1, 2)" in result.stdout
+    assert "(-1, 2)" in stdout
     loaded = cls.load(path)
     assert loaded.get_params()["loss_weights"] == 0.7
     assert loaded.task_names_ == net.task_names_

@@ -1,8 +1,6 @@
 """The estimators on a pretrained word encoder: a tiny random BERT under the HAN."""
 
 import shutil
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -25,7 +23,7 @@ from skhanrock.inspection import explain, render_html  # noqa: E402
 from skhanrock.nn import PretrainedWordEncoder, tokenize  # noqa: E402
 from skhanrock.nn._fine_tuning import PieceTable  # noqa: E402
 
-from ._shared import HIDDEN, tiny_bert  # noqa: E402
+from ._shared import HIDDEN, run_without_unpickling, tiny_bert  # noqa: E402
 
 SETTINGS = {**TINY, "device": "cpu"}
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -319,18 +317,14 @@ def test_a_fine_tuned_model_loads_in_a_fresh_process_from_the_same_checkpoint(tu
     expected = clf.predict_proba(X)
     X.to_pickle(tmp_path / "X.pkl")
     np.save(tmp_path / "expected.npy", expected)
-    script = (
-        "import numpy as np, pandas as pd, pickle\n"
-        "pickle.load = None  # the model must load without unpickling\n"
+    run_without_unpickling(
+        "import numpy as np, pandas as pd\n"
         "from skhanrock import load_model\n"
         f"net = load_model({str(path)!r})\n"
         "assert net.encoding_.word_encoder_.fine_tune_layers == 1\n"
         f"got = net.predict_proba(pd.read_pickle({str(tmp_path / 'X.pkl')!r}))\n"
         f"np.testing.assert_allclose(got, np.load({str(tmp_path / 'expected.npy')!r}), "
         "rtol=0, atol=1e-6)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=False)
-    assert result.returncode == 0, result.stderr
     restored = load_model(path)
     np.testing.assert_allclose(restored.predict_proba(X), expected, rtol=0, atol=1e-6)
     for name, tensor in clf.module_.transformer_top.state_dict().items():
