@@ -15,7 +15,6 @@ import math
 import numbers
 import os
 import threading
-import unicodedata
 import warnings
 from collections import namedtuple
 from pathlib import Path
@@ -25,9 +24,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._validation import is_finite_number
+from .._validation import check_number, is_finite_number
 from ._fine_tuning import LowerStates, TransformerTop
-from ._text import _APOSTROPHES, _ASCII_TOKEN, _unicode_token, tokenize
+from ._text import surface_words, tokenize
 
 __all__ = ["CacheInfo", "PretrainedWordEncoder"]
 
@@ -63,26 +62,6 @@ def _import_transformers():
             "`pip install skhanrock[transformers]`."
         ) from error
     return transformers
-
-
-def _surface_words(text):
-    """The words of ``tokenize(text)`` with their letter case as written.
-
-    :func:`tokenize` lower-cases; cased models (RoBERTa, cased BERT) read the
-    words better as typed. Lower-casing keeps the length of nearly every text,
-    and then each token's span in the lower-cased text is its span in the
-    original; otherwise the lower-cased tokens are returned.
-    """
-    if text.isascii():
-        source = text.translate(_APOSTROPHES)
-        pattern = _ASCII_TOKEN
-    else:
-        source = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
-        pattern = _unicode_token()
-    lowered = source.lower()
-    if len(lowered) != len(source):
-        return pattern.findall(lowered)
-    return [source[m.start():m.end()] for m in pattern.finditer(lowered)]
 
 
 def _transformer_folder(path):
@@ -125,15 +104,6 @@ def _tokenizer_identity(tokenizer):
     definition.pop("padding", None)
     definition.pop("truncation", None)
     return json.dumps(definition, sort_keys=True)
-
-
-def _check_positive_int(name, value, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, "
-                         f"got {value!r}.")
-    return int(value)
 
 
 class PretrainedWordEncoder(nn.Module):
@@ -271,8 +241,9 @@ class PretrainedWordEncoder(nn.Module):
                  progress="auto", max_length=None):
         super().__init__()
         transformers = _import_transformers()
-        self.max_words = _check_positive_int("max_words", max_words, allow_none=True)
-        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.max_words = None if max_words is None else check_number(
+            "max_words", max_words, low=1, integer=True)
+        self.batch_size = check_number("batch_size", batch_size, low=1, integer=True)
         if progress not in (True, False, "auto"):
             raise ValueError(f"progress must be True, False or 'auto', got {progress!r}.")
         self.progress = progress
@@ -360,7 +331,7 @@ class PretrainedWordEncoder(nn.Module):
                 positions -= (getattr(config, "pad_token_id", None) or 0) + 1
             limits.append(int(positions))
         if max_length is not None:
-            max_length = _check_positive_int("max_length", max_length)
+            max_length = check_number("max_length", max_length, low=1, integer=True)
             if limits and max_length > min(limits):
                 raise ValueError(f"max_length={max_length} exceeds the model's limit of "
                                  f"{min(limits)} tokens.")
@@ -436,7 +407,7 @@ class PretrainedWordEncoder(nn.Module):
     # -- encoding ------------------------------------------------------------------------------
 
     def _words(self, text):
-        words = _surface_words(text)
+        words = surface_words(text)
         return words if self.max_words is None else words[:self.max_words]
 
     def _piece_counts(self, word_lists):

@@ -100,10 +100,46 @@ def tokenize(text):
     >>> tokenize("Привет, café!")
     ['привет', ',', 'café', '!']
     """
+    source, pattern = _normalised(text)
+    return pattern.findall(source.lower())
+
+
+def _normalised(text):
+    """``text`` with its apostrophes unified (and NFC for non-ASCII), and the token pattern."""
     if text.isascii():
-        return _ASCII_TOKEN.findall(text.lower().translate(_APOSTROPHES))
-    normal = unicodedata.normalize("NFC", text).lower().translate(_APOSTROPHES)
-    return _unicode_token().findall(normal)
+        return text.translate(_APOSTROPHES), _ASCII_TOKEN
+    return unicodedata.normalize("NFC", text).translate(_APOSTROPHES), _unicode_token()
+
+
+def surface_words(text):
+    """The tokens of :func:`tokenize`, with their letter case as written.
+
+    :func:`tokenize` lower-cases; cased models (RoBERTa, cased BERT) read the
+    words better as typed. Lower-casing keeps the length of nearly every text,
+    and then each token's span in the lower-cased text is its span in the
+    original; otherwise the lower-cased tokens are returned.
+
+    Parameters
+    ----------
+    text : str
+        One talkturn's text (or MONAH narrative).
+
+    Returns
+    -------
+    list of str
+        The tokens, in order: ``[w.lower() for w in surface_words(text)]`` is
+        ``tokenize(text)``.
+
+    Examples
+    --------
+    >>> surface_words("The CAT don't, Paris!")
+    ['The', 'CAT', 'do', "n't", ',', 'Paris', '!']
+    """
+    source, pattern = _normalised(text)
+    lowered = source.lower()
+    if len(lowered) != len(source):
+        return pattern.findall(lowered)
+    return [source[m.start():m.end()] for m in pattern.finditer(lowered)]
 
 
 def fit_vocabulary(texts, min_count=1):

@@ -9,8 +9,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 
 from skhanrock.nn import PretrainedWordEncoder, tokenize  # noqa: E402
-from skhanrock.nn._pretrained import _surface_words  # noqa: E402
-from skhanrock.nn._text import encode_texts, fit_vocabulary  # noqa: E402
+from skhanrock.nn._text import encode_texts, fit_vocabulary, surface_words  # noqa: E402
 
 from ._shared import HIDDEN, MAX_POSITIONS, tiny_bert  # noqa: E402
 
@@ -66,12 +65,12 @@ def test_batches_sorted_by_length_keep_the_order_of_the_texts(encoder):
 
 
 def test_words_keep_their_case_for_cased_models():
-    assert _surface_words("The CAT don\u2019t, Straße!") == \
+    assert surface_words("The CAT don\u2019t, Straße!") == \
         ["The", "CAT", "do", "n't", ",", "Straße", "!"]
     for text in ["The CAT don\u2019t", "Cafe\u0301 PRIVET Привет", "ΟΔΟΣ"]:
-        assert [w.lower() for w in _surface_words(text)] == tokenize(text)
+        assert [w.lower() for w in surface_words(text)] == tokenize(text)
     # Lower-casing "İ" lengthens the text: the lower-cased words are read then.
-    assert _surface_words("İstanbul") == tokenize("İstanbul")
+    assert surface_words("İstanbul") == tokenize("İstanbul")
 
 
 def test_second_encode_of_a_text_is_a_cache_hit_with_identical_values(encoder):
@@ -143,6 +142,13 @@ def test_a_name_that_is_no_local_folder_is_refused(model_dir):
         PretrainedWordEncoder("bert-base-uncased-that-is-not-here")
     with pytest.raises(ValueError, match="tokenizer is required"):
         PretrainedWordEncoder(transformers.BertModel.from_pretrained(model_dir))
+
+
+@pytest.mark.parametrize("name, value", [("max_words", 0), ("max_words", 2.0),
+                                         ("batch_size", 0), ("batch_size", True)])
+def test_sizes_must_be_positive_integers(model_dir, name, value):
+    with pytest.raises(ValueError, match=f"{name} must be an integer >= 1, got {value!r}"):
+        PretrainedWordEncoder(str(model_dir), **{name: value})
 
 
 def test_a_slow_tokenizer_is_refused(encoder, model_dir):
