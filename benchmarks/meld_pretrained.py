@@ -18,6 +18,11 @@ Run from the repository root::
 
     pip install -e ".[benchmarks]"
     OMP_NUM_THREADS=2 python benchmarks/meld_pretrained.py [--threads 2] [--epochs 12]
+        [--dropout 0.4] [--fine-tune-layers 1] [--fine-tune-lr 3e-5]
+
+``--fine-tune-layers k`` trains a copy of the top ``k`` transformer layers with
+the HAN (``PretrainedWordEncoder(fine_tune_layers=k, fine_tune_lr=...)``); the
+default, 0, keeps the encoder frozen.
 
 ``--quick`` is a smoke run on 40 dialogues of each split, 1 epoch.
 """
@@ -95,6 +100,10 @@ def main():
     parser.add_argument("--dropout", type=float, default=0.2,
                         help="GRU and recurrent dropout (default 0.2)")
     parser.add_argument("--primary-weight", type=float, default=0.7)
+    parser.add_argument("--fine-tune-layers", type=int, default=0,
+                        help="top transformer layers trained with the HAN (default 0, frozen)")
+    parser.add_argument("--fine-tune-lr", type=float, default=3e-5,
+                        help="learning rate of the fine-tuned layers (default 3e-5)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
@@ -109,13 +118,16 @@ def main():
     (X_train, y_train), (X_dev, y_dev), (X_test, y_test) = (
         splits["train"], splits["dev"], splits["test"])
     print(f"MELD: {len(X_train)} train, {len(X_dev)} dev, {len(X_test)} test talkturns; "
-          f"encoder {folder.name}; {args.threads} torch thread(s)")
+          f"encoder {folder.name}, {args.fine_tune_layers} fine-tuned layer(s) at lr "
+          f"{args.fine_tune_lr:g}; {args.threads} torch thread(s)")
     speed = throughput(folder, list(X_train["text"]), args.threads)
     print(f"encoding (cold, frozen): {speed['texts']} distinct texts in {speed['seconds']:.1f} s"
           f" = {speed['texts/s']:.0f} texts/s, {speed['words/s']:.0f} words/s")
 
     start = time.perf_counter()
-    encoder = PretrainedWordEncoder(str(folder), max_words=MAX_WORDS, progress=False)
+    encoder = PretrainedWordEncoder(str(folder), max_words=MAX_WORDS, progress=False,
+                                    fine_tune_layers=args.fine_tune_layers,
+                                    fine_tune_lr=args.fine_tune_lr)
     model = HanRockClassifier(
         embeddings=encoder, max_words=MAX_WORDS, primary_units=args.primary_units,
         context_size=args.context, max_epochs=args.epochs, lr=args.lr,
