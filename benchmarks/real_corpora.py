@@ -17,7 +17,9 @@ and scores on its dev and test splits:
 - ``recipe``: the levers that helped, combined. ``--recipe auto`` combines
   the levers whose *dev* weighted F1 beat the old defaults' dev weighted F1 by
   at least ``--min-gain`` in the same run (the test split plays no part in
-  the choice); ``--recipe a,b,c`` names the lever rows to combine.
+  the choice); ``--recipe a,b,c`` names the lever rows to combine;
+- ``package``: ``HanRockClassifier(embeddings="glove-6b-50d")`` with the
+  package's defaults as they are now (the recipe that became the defaults).
 
 The dev numbers are those the recipe is chosen from. For rows that stop early
 on dev (``early_stop`` and any recipe that includes it) the dev numbers are
@@ -25,9 +27,9 @@ optimistic: dev also chose their epoch. The test split is only reported.
 Every network row uses ``random_state=--seed``. Wall time is the fit plus the
 dev and test predictions (one process, ``--threads`` torch threads).
 
-Against the recipe, a paired bootstrap over test dialogues
+Against the recipe and the package row, a paired bootstrap over test dialogues
 (:func:`skhanrock.metrics.bootstrap_compare` with ``groups`` = dialogue)
-gives the 95% interval of (recipe - tfidf) and (recipe - defaults) for
+gives the 95% interval of their difference from ``tfidf`` and ``defaults`` for
 weighted F1, accuracy and balanced accuracy.
 
 Run from the repository root (every row: about 75-90 minutes with one torch
@@ -98,7 +100,10 @@ LEVERS = {
 }
 #: Rows that need a file of the user's: GloVe 300-d (or any GloVe text file) from --glove-file.
 FILE_ROWS = ["glove_file"]
-ALL_ROWS = ["tfidf", "defaults", *LEVERS, *FILE_ROWS, "recipe"]
+ALL_ROWS = ["tfidf", "defaults", *LEVERS, *FILE_ROWS, "recipe", "package"]
+#: Rows the bootstrap compares with each baseline: the recipe chosen in the run, and the
+#: package's defaults as they are now (``HanRockClassifier(embeddings="glove-6b-50d")``).
+CHALLENGERS = ("recipe", "package")
 METRIC_NAMES = {"weighted F1": "weighted_f1", "accuracy": "accuracy",
                 "balanced accuracy": "balanced_accuracy"}
 
@@ -115,6 +120,14 @@ def combine(names):
     settings = {}
     for name in names:
         settings.update(LEVERS[name])
+    return settings
+
+
+def package_settings(args):
+    """The package's defaults of today: only the shipped GloVe vectors are asked for."""
+    settings = {"embeddings": "glove-6b-50d"}
+    if args.epochs is not None:
+        settings["max_epochs"] = args.epochs
     return settings
 
 
@@ -161,6 +174,9 @@ def describe(name, settings):
                 "previous talkturns, logistic regression, C chosen on dev")
     if name == "defaults":
         return "HanRockClassifier(embeddings='glove-6b-50d'), old defaults"
+    if name == "package":
+        return ("HanRockClassifier(embeddings='glove-6b-50d'), the package's defaults now "
+                "(everything else unset)")
     changed = {k: v for k, v in settings.items()
                if k == "early_stopping" or OLD_DEFAULTS.get(k) != v}
     parts = []
@@ -199,15 +215,16 @@ def table(results, split):
 
 def bootstrap_rows(results, y_test, groups, args):
     lines = []
-    for baseline in ("tfidf", "defaults"):
-        if baseline not in results or "recipe" not in results:
-            continue
+    pairs = [(challenger, baseline) for challenger in CHALLENGERS
+             for baseline in ("tfidf", "defaults")
+             if challenger in results and baseline in results]
+    for challenger, baseline in pairs:
         for label, metric in METRIC_NAMES.items():
             result = bootstrap_compare(
                 y_test, np.asarray(results[baseline]["test predictions"], dtype=object),
-                np.asarray(results["recipe"]["test predictions"], dtype=object),
+                np.asarray(results[challenger]["test predictions"], dtype=object),
                 metric=metric, n_resamples=args.resamples, groups=groups, random_state=0)
-            lines.append({"comparison": f"recipe - {baseline}", "metric": label,
+            lines.append({"comparison": f"{challenger} - {baseline}", "metric": label,
                           "difference": f"{result.difference:+.3f}",
                           "95% interval": f"[{result.low:+.3f}, {result.high:+.3f}]",
                           "significant": "yes" if result.significant else "no"})
@@ -299,6 +316,8 @@ def main():
             settings = {}
         elif name == "defaults":
             settings = network_settings({}, args)
+        elif name == "package":
+            settings = package_settings(args)
         elif name == "recipe":
             levers = choose_recipe(results, args) if args.recipe == "auto" \
                 else args.recipe.split(",")

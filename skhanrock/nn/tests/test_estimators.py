@@ -144,7 +144,7 @@ def test_skorch_callbacks_work(conversations, tmp_path):
     assert len(clf.history) < 6  # early stopping fired
     assert "valid_loss" in clf.history[-1]
     assert (tmp_path / "params.pt").exists()
-    assert clf.optimizer_.param_groups[0]["lr"] < TINY.get("lr", 2 ** -8)
+    assert clf.optimizer_.param_groups[0]["lr"] < TINY.get("lr", HanRockClassifier().lr)
 
 
 def test_frame_valid_split_uses_the_training_vocabulary(conversations):
