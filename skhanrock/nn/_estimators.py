@@ -983,7 +983,7 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         Talkturns per sample, L: the current one and up to L - 1 earlier ones.
         Windows never cross a conversation. 6 trains as well as the paper's 18
         on MELD and on scripted conversations, about twice as fast, and stays
-        trainable at ``lr`` 2**-7, where 18 can collapse to one class (see
+        trainable at ``lr`` 2**-7, where 18 can stall after one epoch (see
         "Settings for a real corpus" in the user guide).
     embeddings : "random", "glove-6b-50d", path, (vectors, words) or PretrainedWordEncoder, \
 default="random"
