@@ -269,7 +269,7 @@ class TalkturnEncoding:
             ids, offsets, lengths = encode_texts(texts, self.vocabulary_, self.max_words)
             return order, ids, offsets, lengths
         codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
-        if self.word_encoder_.fine_tune_layers:
+        if self._fine_tuned:
             table = self._piece_table(distinct.tolist())
             return order, table, table.word_offsets[codes], table.n_words[codes]
         vectors = self.word_encoder_.encode(distinct.tolist())
@@ -311,8 +311,8 @@ class TalkturnEncoding:
         if self.word_encoder_ is None:
             ids, _, _ = encode_texts([text], self.vocabulary_, self.max_words)
             return ids
-        if self.word_encoder_.fine_tune_layers:
-            return self._piece_table([text]).batch([0])
+        if self._fine_tuned:
+            return self._one_piece_batch(text)[0]
         # A copy: the cached array is read-only, which torch.as_tensor warns about.
         return self.word_encoder_.encode([text])[0].copy()
 
@@ -327,16 +327,25 @@ class TalkturnEncoding:
         tokens : Tensor (1, n_words, ...) or PieceBatch
         lengths : LongTensor (1,)
         """
-        if self.word_encoder_ is not None and self.word_encoder_.fine_tune_layers:
-            table = self._piece_table([text])
-            return table.batch([0]).to(device), torch.tensor([int(table.n_words[0])],
-                                                             device=device)
+        if self._fine_tuned:
+            batch, n_words = self._one_piece_batch(text)
+            return batch.to(device), torch.tensor([n_words], device=device)
         words = torch.as_tensor(self.word_inputs(text), device=device)
         return words.unsqueeze(0), torch.tensor([len(words)], device=device)
+
+    @property
+    def _fine_tuned(self):
+        """Whether the word level reads a fine-tuned encoder's lower-layer states."""
+        return self.word_encoder_ is not None and bool(self.word_encoder_.fine_tune_layers)
 
     def _piece_table(self, texts):
         encoder = self.word_encoder_
         return PieceTable(encoder.lower_states(texts), encoder.hidden_size)
+
+    def _one_piece_batch(self, text):
+        """The PieceBatch of one talkturn's text, and its number of words."""
+        table = self._piece_table([text])
+        return table.batch([0]), int(table.n_words[0])
 
     def transformer_top(self):
         """A fresh trainable copy of a fine-tuned word encoder's top layers, or None.
@@ -346,10 +355,7 @@ class TalkturnEncoding:
         TransformerTop or None
             None without a word encoder or with a frozen one.
         """
-        encoder = self.word_encoder_
-        if encoder is None or not encoder.fine_tune_layers:
-            return None
-        return encoder.top_layers()
+        return self.word_encoder_.top_layers() if self._fine_tuned else None
 
     def lexical_bags(self, frame, order):
         """The lexical path's TF-IDF bags of ``frame``'s talkturns in sorted ``order``.
@@ -484,11 +490,12 @@ def _rebuild_encoder(reference, max_words, device):
             "which does not exist here; the transformer's weights are not in the saved file. "
             "Put the same checkpoint at that path to load it.")
     # The trained top layers of a fine-tuned encoder come with the network's weights.
+    # Files saved before fine-tuning existed lack its keys: the encoder's defaults apply.
+    fine_tuning = {key: reference[key] for key in ("fine_tune_layers", "fine_tune_lr")
+                   if key in reference}
     encoder = PretrainedWordEncoder(folder, max_words=max_words, device=device or "cpu",
                                     max_length=reference["max_length"],
-                                    batch_size=reference["batch_size"],
-                                    fine_tune_layers=reference.get("fine_tune_layers", 0),
-                                    fine_tune_lr=reference.get("fine_tune_lr", 3e-5))
+                                    batch_size=reference["batch_size"], **fine_tuning)
     if encoder.fingerprint() != reference["fingerprint"]:
         raise ValueError(
             f"The transformer in {str(folder)!r} is not the one this model was fitted with: "
