@@ -101,11 +101,17 @@ def _run_differences(y_test, predictions, groups, random_state):
             for name, _ in _ARMS[1:] for metric in _COMPARED}
 
 
+def _difference_line(name, metric, difference, low, high, significant):
+    """One family's difference from none: the mean, its interval (none if NaN), * if significant."""
+    interval = "" if np.isnan(low) else f" [{low:+.3f}, {high:+.3f}]"
+    star = " *" if significant else ""
+    return f"  {_FAMILIES[name]:<5} {metric:<12} {difference:+.3f}{interval}{star}"
+
+
 def _print_run_differences(differences, print):
     for (name, metric), result in differences.items():
-        star = " *" if result.significant else ""
-        print(f"  {_FAMILIES[name]:<5} {metric:<12} {result.difference:+.3f} "
-              f"[{result.low:+.3f}, {result.high:+.3f}]{star}")
+        print(_difference_line(name, metric, result.difference, result.low, result.high,
+                               result.significant))
 
 
 def _fit_run(run, data, max_epochs, random_state, progress, print):
@@ -174,11 +180,9 @@ def _print_summary(mean, tables, across, print):
           "differences, 95% t interval over runs; * = significant; then how many runs were "
           "better, and significantly better / worse by their own bootstrap):")
     for (name, metric), row in across.items():
-        interval = ("" if np.isnan(row["low"])
-                    else f"[{row['low']:+.3f}, {row['high']:+.3f}]")
-        star = " *" if row["significant"] else ""
-        print(f"  {_FAMILIES[name]:<5} {metric:<12} {row['difference']:+.3f} {interval}{star}  "
-              f"better in {row['runs_better']}/{runs}, significantly "
+        line = _difference_line(name, metric, row["difference"], row["low"], row["high"],
+                                row["significant"])
+        print(f"{line}  better in {row['runs_better']}/{runs}, significantly "
               f"{row['runs_significantly_better']} / {row['runs_significantly_worse']}")
     print("\n" + _conclusion(across, runs))
 
