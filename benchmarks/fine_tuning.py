@@ -12,7 +12,7 @@ accuracy comparison; fine-tuning is meant for a GPU and full MELD).
 The checkpoint is the packaged all-MiniLM-L6-v2 (SHA-checked as in
 ``benchmarks/meld_pretrained.py``), or ``--model FOLDER``. The network's
 settings are those of ``meld_pretrained.py``; the fine-tuned layers learn at
-``--top-lr`` (a param group ``transformer_top.*``).
+``--top-lr`` (the encoder's ``fine_tune_lr``, their own parameter group).
 
 Run from the repository root::
 
@@ -59,13 +59,11 @@ def arm(args):
     X, y = first_talkturns(*splits["train"], args.talkturns)
     k = args.arm
     encoder = PretrainedWordEncoder(args.model, max_words=MAX_WORDS, fine_tune_layers=k,
-                                    progress=False)
-    groups = {"optimizer__param_groups": [("transformer_top.*", {"lr": args.top_lr})]} if k \
-        else {}
+                                    fine_tune_lr=args.top_lr, progress=False)
     model = HanRockClassifier(
         embeddings=encoder, max_words=MAX_WORDS, primary_units=128, context_size=6,
         max_epochs=args.epochs, lr=2 ** -9, batch_size=32, gru_dropout=0.2,
-        recurrent_dropout=0.2, loss_weights=0.7, random_state=0, **groups)
+        recurrent_dropout=0.2, loss_weights=0.7, random_state=0)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start
