@@ -48,7 +48,8 @@ def make_pipeline(arm, seed, epochs):
                                                 random_state=seed)),
               ("han", HanRockClassifier(loss_weights="pipeline", label_offsets="pipeline",
                                         context_size=8, max_epochs=epochs, embedding_dim=32,
-                                        primary_units=32, aux_units=32, random_state=seed))]
+                                        primary_units=32, aux_units=32, lexical_ngrams=None,
+                                        random_state=seed))]
     return Pipeline(steps)
 
 

@@ -54,7 +54,8 @@ def meld_params(dev, patience):
 
 def one_fit(train, test, chunk_size, seed, estimator_params):
     (X_train, y_train), (X_test, y_test) = train, test
-    model = HanRockClassifier(chunk_size=chunk_size, random_state=seed, **estimator_params)
+    model = HanRockClassifier(chunk_size=chunk_size, random_state=seed, lexical_ngrams=None,
+                              **estimator_params)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start

@@ -63,7 +63,7 @@ def arm(args):
     model = HanRockClassifier(
         embeddings=encoder, max_words=MAX_WORDS, primary_units=128, context_size=6,
         max_epochs=args.epochs, lr=2 ** -9, batch_size=32, gru_dropout=0.2,
-        recurrent_dropout=0.2, loss_weights=0.7, random_state=0)
+        recurrent_dropout=0.2, loss_weights=0.7, lexical_ngrams=None, random_state=0)
     start = time.perf_counter()
     model.fit(X, y)
     seconds = time.perf_counter() - start

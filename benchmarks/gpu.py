@@ -51,7 +51,7 @@ def data(n_conversations, seed=0):
 def network(settings, device, precision, context_size, epochs):
     return HanRockClassifier(**settings["units"], context_size=context_size,
                              max_epochs=epochs, batch_size=64, device=device,
-                             precision=precision, random_state=0)
+                             precision=precision, lexical_ngrams=None, random_state=0)
 
 
 def training_speed(settings, device, precision, context_size, n_conversations):

@@ -101,7 +101,7 @@ def han(data, args):
         max_epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
         gru_dropout=0.2, recurrent_dropout=0.2, loss_weights=args.primary_weight,
         train_split=FrameValidSplit(X_dev, y_dev), callbacks=callbacks, random_state=args.seed,
-        verbose=1)
+        lexical_ngrams=None, verbose=1)
     model.fit(X_train, y_train)
     result = scores(y_test, model.predict(X_test), time.perf_counter() - start)
     result["epochs"] = len(model.history)

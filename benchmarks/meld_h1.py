@@ -89,7 +89,7 @@ def network(args, seed, dev, aux):
         embeddings="glove-6b-50d", max_words=50, max_epochs=args.epochs, lr=args.lr,
         batch_size=args.batch_size, gru_dropout=0.2, recurrent_dropout=0.2,
         text_column="text", train_split=FrameValidSplit(*dev), callbacks=callbacks,
-        random_state=seed, verbose=0, **handed_on)
+        random_state=seed, lexical_ngrams=None, verbose=0, **handed_on)
 
 
 def preparation(arm, args, seed):

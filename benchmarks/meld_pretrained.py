@@ -136,7 +136,7 @@ def main():
         callbacks=[EpochScoring("f1_weighted", lower_is_better=False, name="valid_f1"),
                    EarlyStopping(monitor="valid_f1", lower_is_better=False,
                                  patience=args.patience, load_best=True)],
-        random_state=args.seed, verbose=1)
+        random_state=args.seed, lexical_ngrams=None, verbose=1)
     model.fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
     after_fit = encoder.cache_info()

@@ -78,7 +78,7 @@ OLD_DEFAULTS = {
     "aux_units": None, "context_size": 18, "freeze_embeddings": False, "max_words": 64,
     "min_word_count": 1, "gru_dropout": 0.1, "recurrent_dropout": 0.1, "loss_weights": None,
     "label_offsets": "auto", "chunk_size": 64, "lr": 2 ** -8, "max_epochs": 10,
-    "batch_size": 64, "class_weight": None,
+    "batch_size": 64, "class_weight": None, "lexical_ngrams": None,
 }
 
 #: Lever rows: what each changes from OLD_DEFAULTS. ``early_stopping`` is not a

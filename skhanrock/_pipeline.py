@@ -20,7 +20,10 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
     ``label_offsets="pipeline"``): a step that rebuilt the frame between the
     weighting step and the estimator and lost what it handed on is then an
     error, never a silent default. Without families the network learns the
-    primary task alone (no auxiliary or history/future heads).
+    primary task alone (no auxiliary or history/future heads). The network is
+    the paper's: it reads the words through the HAN alone, without the
+    estimator's lexical path (``lexical_ngrams=None``), unless
+    ``estimator_params`` ask for one.
 
     Parameters
     ----------
@@ -52,6 +55,8 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
     ['monah', 'aux', 'weights', 'han']
     >>> pipe.named_steps["han"].loss_weights
     'pipeline'
+    >>> print(pipe.named_steps["han"].lexical_ngrams)
+    None
     >>> [name for name, _ in make_paper_pipeline("").steps]
     ['monah', 'han']
     """
@@ -66,6 +71,8 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
         handed_on = {"loss_weights": PIPELINE, "label_offsets": PIPELINE}
     else:
         handed_on = {"label_offsets": ()}
+    # The paper's network reads words through the HAN alone: the lexical path is
+    # the package's addition, so it is off here unless estimator_params ask for it.
     estimator = _ESTIMATORS[target_type](**{**handed_on, "random_state": random_state,
-                                     **estimator_params})
+                                            "lexical_ngrams": None, **estimator_params})
     return Pipeline([*steps, ("han", estimator)])

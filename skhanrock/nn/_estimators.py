@@ -243,7 +243,7 @@ class _HanRockNet(NeuralNet):
                  freeze_embeddings="auto", max_words=64, min_word_count=1, gru_dropout=0.1,
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
-                 chunk_size=64, lexical_ngrams=None, lexical_min_count=2,
+                 chunk_size=64, lexical_ngrams=(1, 2), lexical_min_count=2,
                  lexical_max_features=50_000, lexical_context=0, random_state=None,
                  module=HanModule,
                  criterion=MultiTaskLoss,
@@ -1052,10 +1052,10 @@ default="random"
         talkturn encodings; 1 gives fully random batches. 16 keeps most of the
         speed and measured no accuracy difference from random batches (see
         the user guide's model page).
-    lexical_ngrams : None or (int, int), default=None
-        The lexical path ("wide and deep"), for corpora whose exact wording
-        carries the label (scripted or repetitive talkturns): ``(1, 2)``
-        gives each talkturn a TF-IDF bag of its word 1- and 2-grams
+    lexical_ngrams : None or (int, int), default=(1, 2)
+        The lexical path ("wide and deep"), so that exact wording counts
+        (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
+        each talkturn a TF-IDF bag of its word 1- and 2-grams
         (:func:`~skhanrock.nn.tokenize` words of the whole text, sublinear tf,
         L2-normalised), fitted on the training rows only, and a linear layer
         (``module_.lexical``, zero-initialised) adds its logits to the primary
@@ -1064,8 +1064,11 @@ default="random"
         Regularise it with early stopping or its own weight decay (or give
         it its own learning rate),
         ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
-        None (the default) builds no lexical path. See "The lexical path" in
-        the user guide.
+        None builds no lexical path (the paper's network, as
+        :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
+        default because it gained 2 to 7 points of weighted F1 on scripted
+        conversations, cut a regressor's error by a quarter or more there,
+        and was even on MELD (see "The lexical path" in the user guide).
     lexical_min_count : int, default=2
         N-grams found in fewer training talkturns are dropped.
     lexical_max_features : int, default=50000

@@ -206,6 +206,9 @@ def load_estimator(cls, path):
     config, weights = _read(path)
     _check_config(config, cls, path)
     params = _loaded_params(config["params"])
+    # Files written before the lexical path became the default were saved without
+    # it, and some before the parameter existed: those have no n-grams to read.
+    params.setdefault("lexical_ngrams", None)
     if str(params.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
         warnings.warn(f"{path} was saved with device={params['device']!r}; no CUDA GPU is "
                       "available, so it is loaded on the CPU.", UserWarning, stacklevel=2)

@@ -28,16 +28,26 @@ def lexical_classifier(scripted):
     return HanRockClassifier(**TINY, **LEXICAL).fit(X, y)
 
 
-def test_the_default_builds_no_lexical_path(scripted):
+def test_the_default_is_the_lexical_path_of_1_and_2_grams(scripted, lexical_classifier):
     X, y = scripted
     default = HanRockClassifier(**TINY).fit(X, y)
+    assert default.lexical_ngrams == (1, 2)
+    assert default.encoding_.lexical_.ngrams_ == lexical_classifier.encoding_.lexical_.ngrams_
+    np.testing.assert_array_equal(default.predict_proba(X),
+                                  lexical_classifier.predict_proba(X))
+
+
+def test_none_builds_no_lexical_path(scripted):
+    X, y = scripted
+    plain = HanRockClassifier(**TINY, lexical_ngrams=None).fit(X, y)
+    # The other lexical settings mean nothing without the path.
     explicit = HanRockClassifier(**TINY, lexical_ngrams=None, lexical_min_count=5,
                                  lexical_max_features=3).fit(X, y)
-    assert default.module_.lexical is None and default.encoding_.lexical_ is None
-    assert default.encoding_.fitted_state()["lexical"] is None
-    assert not any(k.startswith("lexical") for k in default.module_.state_dict())
-    np.testing.assert_array_equal(default.predict_proba(X), explicit.predict_proba(X))
-    [item] = default.predict_attention(X, rows=[3])
+    assert plain.module_.lexical is None and plain.encoding_.lexical_ is None
+    assert plain.encoding_.fitted_state()["lexical"] is None
+    assert not any(k.startswith("lexical") for k in plain.module_.state_dict())
+    np.testing.assert_array_equal(plain.predict_proba(X), explicit.predict_proba(X))
+    [item] = plain.predict_attention(X, rows=[3])
     assert item.lexical is None
 
 
@@ -101,7 +111,7 @@ def test_the_lexical_path_learns_the_exact_wording():
         ids = pd.unique(X["conversation"])
         test = X["conversation"].isin(ids[:len(ids) // 3]).to_numpy()
         settings = {**TINY, "max_epochs": 4, "random_state": seed}
-        for name, extra in (("deep", {}), ("wide", FAST_LEXICAL)):
+        for name, extra in (("deep", {"lexical_ngrams": None}), ("wide", FAST_LEXICAL)):
             clf = HanRockClassifier(**settings, **extra).fit(X[~test], y[~test])
             scores[name, seed] = clf.score(X[test], y[test])
     # Measured: deep 0.35 / 0.28, wide 0.59 / 0.59 (seed 2: 0.26 / 0.48).
@@ -182,7 +192,8 @@ def test_the_stream_equals_predict_with_the_lexical_path(fixture, scripted, requ
     ({**LEXICAL, "lexical_min_count": 10 ** 6}, "no n-gram occurs in at least"),
     ({**LEXICAL, "lexical_context": -1}, "lexical_context"),
     ({**LEXICAL, "lexical_context": TINY["context_size"]}, "lexical_context"),
-    ({"lexical_context": 1}, "lexical_context=1 reads earlier talkturns' n-grams"),
+    ({"lexical_ngrams": None, "lexical_context": 1},
+     "lexical_context=1 reads earlier talkturns' n-grams"),
 ])
 def test_bad_lexical_parameters_are_refused_by_name(scripted, params, message):
     X, y = scripted

@@ -67,3 +67,22 @@ def test_load_refuses_other_files_and_classes(conversations, tmp_path):
     custom.module = torch.nn.Linear  # set directly: set_params would rebuild the network
     with pytest.raises(ValueError, match="stores module by name"):
         custom.save(tmp_path / "x")
+
+
+def test_a_file_saved_before_lexical_ngrams_existed_loads_without_a_lexical_path(
+        conversations, tmp_path):
+    import json
+    import zipfile
+    X, y = conversations
+    net = HanRockClassifier(**TINY, lexical_ngrams=None).fit(X, y)
+    path = net.save(tmp_path / "model.skhanrock")
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("skhanrock.json"))
+        weights = archive.read("weights.pt")
+    del config["params"]["lexical_ngrams"]
+    with zipfile.ZipFile(tmp_path / "older.skhanrock", "w") as archive:
+        archive.writestr("skhanrock.json", json.dumps(config))
+        archive.writestr("weights.pt", weights)
+    loaded = HanRockClassifier.load(tmp_path / "older.skhanrock")
+    assert loaded.lexical_ngrams is None and loaded.module_.lexical is None
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
