@@ -472,6 +472,35 @@ class HanModule(nn.Module):
             primary = primary.squeeze(-1)
         return primary, aux, offsets, attention
 
+    def lexical_weights(self):
+        """The lexical layer's weights by n-gram, window offset and primary output.
+
+        A talkturn's lexical logits at offset ``k`` (0: the window's current
+        talkturn, ``k``: the k-th before it) are its TF-IDF bag times
+        ``weights[:, k, :]``.
+
+        Returns
+        -------
+        ndarray of float32, shape (lexical_features, 1 + lexical_context, n_primary_outputs)
+
+        Raises
+        ------
+        ValueError
+            When the module has no lexical path.
+
+        Examples
+        --------
+        >>> module = HanModule(vocabulary_size=9, embedding_dim=4, primary_units=3,
+        ...                    n_primary_outputs=2, lexical_features=5, lexical_context=1)
+        >>> module.lexical_weights().shape
+        (5, 2, 2)
+        """
+        if self.lexical is None:
+            raise ValueError("HanModule: this module has no lexical path "
+                             "(lexical_features=0), so it has no lexical weights.")
+        weights = self.lexical.weight.detach().float().cpu().numpy()
+        return weights.reshape(len(weights), 1 + self.lexical_context, self.n_primary_outputs)
+
     def _lexical_logits(self, lexical, windows, window_lengths):
         """Sum over the current talkturn and ``lexical_context`` earlier ones of their logits."""
         per_offset = lexical.view(len(lexical), 1 + self.lexical_context, self.n_primary_outputs)

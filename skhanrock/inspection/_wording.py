@@ -1,0 +1,125 @@
+"""The lexical path's share of a prediction, n-gram by n-gram (what the attention does not weigh)."""
+
+import numpy as np
+import pandas as pd
+
+from .._frame import text_as_strings
+from ..nn import HanRockRegressor
+from ._explain import _check_frame, _positions, _split_pipeline
+
+__all__ = ["explain_wording"]
+
+_COLUMNS = ["row", "context", "talkturn", "ngram", "tfidf", "coefficient", "contribution",
+            "output", "prediction"]
+
+
+def _lexical_path(net):
+    vocabulary = net.encoding_.lexical_
+    if vocabulary is None:
+        raise ValueError(
+            f"explain_wording needs an estimator with a lexical path; this "
+            f"{type(net).__name__} was fitted with lexical_ngrams=None, so its predictions "
+            "are all in the attention: use explain().")
+    return vocabulary, net.module_.lexical_weights()
+
+
+def _explained_output(net, prediction):
+    """Which primary output to explain, its name, and the factor to the prediction's units."""
+    if isinstance(net, HanRockRegressor):
+        # The network learns the standardised target: undo the scale, not the mean.
+        return 0, None, net.target_.scale_
+    return list(net.classes_).index(prediction), prediction, 1.0
+
+
+def _talkturn_rows(vocabulary, weights, text, offset, output, factor):
+    ids, _, tfidf = vocabulary.bags([text])
+    coefficient = weights[ids, offset, output] * factor
+    return [np.asarray(vocabulary.ngrams_, dtype=object)[ids], tfidf, coefficient,
+            tfidf * coefficient]
+
+
+def explain_wording(estimator, X, rows=None):
+    """The lexical path's share of each prediction, as a tidy DataFrame of n-grams.
+
+    The estimators' lexical path (``lexical_ngrams``, on by default) adds a
+    linear model over TF-IDF bags of word n-grams to the primary outputs,
+    beside the attention that :func:`explain` shows. Its share of a
+    talkturn's output is exactly the sum, over the n-grams of the talkturn
+    (and of the ``lexical_context`` talkturns before it), of each n-gram's
+    TF-IDF weight times its learnt coefficient; this table lists those terms.
+
+    For a classifier the explained output is the predicted class, in logits
+    (a positive contribution pushes towards that class); for a regressor it
+    is the prediction, in the target's units.
+
+    Parameters
+    ----------
+    estimator : HanRockClassifier, HanRockRegressor or Pipeline ending in one
+        A fitted estimator with a lexical path; a pipeline's earlier steps
+        transform ``X`` first, so the n-grams are those of the text the
+        network read (e.g. the MONAH narrative).
+    X : DataFrame
+        Talkturn frame (no labels needed), with a unique index.
+    rows : array-like of int or bool, default=None
+        Positions (not index labels) of the talkturns to explain, or a boolean
+        mask over the rows of ``X``; all talkturns when None.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``row, context, talkturn, ngram, tfidf, coefficient,
+        contribution, output, prediction``: ``row`` and ``talkturn`` are index
+        labels of ``X`` (``talkturn`` is the one whose words hold the
+        n-gram); ``context`` is 0 for the explained talkturn and -k for the
+        k-th one before it; ``contribution`` is ``tfidf * coefficient``;
+        ``output`` is the explained class (None for a regressor);
+        ``prediction`` is the estimator's prediction for ``row``. Within a
+        row and context, the n-grams come by decreasing contribution. N-grams
+        the model did not keep contribute nothing and are not listed.
+
+    Raises
+    ------
+    ValueError
+        When the estimator has no lexical path (``lexical_ngrams=None``), or
+        as :func:`explain` for ``X`` and ``rows``.
+
+    See Also
+    --------
+    explain : The attention behind the rest of the prediction.
+
+    Examples
+    --------
+    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock.datasets import make_conversations
+    >>> from skhanrock.inspection import explain_wording
+    >>> X, y = make_conversations(n_conversations=6, scripted=0.6, random_state=0)
+    >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=2,
+    ...                         random_state=0).fit(X, y)
+    >>> table = explain_wording(clf, X, rows=[5])
+    >>> list(table.columns[:4])
+    ['row', 'context', 'talkturn', 'ngram']
+    >>> [item] = clf.predict_attention(X, rows=[5])
+    >>> k = list(clf.classes_).index(item.prediction)
+    >>> bool(abs(table["contribution"].sum() - item.lexical[k]) < 1e-5)
+    True
+    """
+    _check_frame(X)
+    net, frame = _split_pipeline(estimator, X)
+    vocabulary, weights = _lexical_path(net)
+    positions = _positions(rows, len(frame))
+    texts = text_as_strings(frame, net.text_column_)
+    pieces = []
+    for item in net.predict_attention(frame, rows=positions):
+        output, output_name, factor = _explained_output(net, item.prediction)
+        for offset in range(min(weights.shape[1], len(item.context))):
+            talkturn = item.context[-1 - offset]
+            ngram, tfidf, coefficient, contribution = _talkturn_rows(
+                vocabulary, weights, texts[talkturn], offset, output, factor)
+            order = np.argsort(-contribution, kind="stable")
+            pieces.append(pd.DataFrame({
+                "row": frame.index[item.row], "context": -offset,
+                "talkturn": frame.index[talkturn], "ngram": ngram[order],
+                "tfidf": tfidf[order], "coefficient": coefficient[order],
+                "contribution": contribution[order], "output": output_name,
+                "prediction": item.prediction}, columns=_COLUMNS))
+    return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=_COLUMNS)
