@@ -8,6 +8,8 @@ conversation so far and keeps the last row, which re-encodes the prefix every
 time. Both run on the same fitted model (P=256, A=1, L=18, GloVe 6B 50-d when
 the packaged vectors are installed), on an estimator alone and on the paper's
 MONAH pipeline (narratives from tone, speech rate, pauses and action units),
+and on the estimator with its default lexical path (``lexical_ngrams=(1, 2)``;
+the other two rows have none, as when they were first measured),
 with torch on ``--threads`` threads (2 by default, the target machine). The
 weights barely matter for speed, so the model is fitted for one epoch.
 
@@ -52,10 +54,13 @@ def _embeddings(encoder):
 def _models(units, context_size, embeddings):
     X, y = make_conversations(n_conversations=40, random_state=0)
     params = {"primary_units": units, "aux_units": 1, "context_size": context_size,
-              "max_epochs": 1, "embeddings": embeddings, "random_state": 0}
+              "max_epochs": 1, "embeddings": embeddings, "lexical_ngrams": None,
+              "random_state": 0}
     estimator = HanRockClassifier(**params).fit(X, y)
+    # The estimators' default lexical path adds one TF-IDF bag per new talkturn.
+    lexical = HanRockClassifier(**{**params, "lexical_ngrams": (1, 2)}).fit(X, y)
     pipeline = make_paper_pipeline("aphf", **params).fit(X, y)
-    return {"estimator": estimator, "MONAH pipeline": pipeline}
+    return {"estimator": estimator, "+ lexical path": lexical, "MONAH pipeline": pipeline}
 
 
 def _long_conversation(n_talkturns):
