@@ -26,10 +26,11 @@ __all__ = ["AuxiliaryTaskSelector"]
 # The proxy networks are meant to rank tasks, not to be good: a few epochs of a
 # small network, so that one greedy round costs seconds, not minutes. Their rate is
 # pinned, so that the selection measured in benchmarks/aux_selection.py does not move
-# when the estimators' default lr does.
+# when the estimators' default lr does; so is their word path, the HAN alone, since
+# the transfer measured is through its shared layers, which the lexical path bypasses.
 _PROXY_DEFAULTS = {"context_size": 4, "max_epochs": 3, "embedding_dim": 16,
                    "primary_units": 16, "aux_units": 16, "max_words": 32, "batch_size": 32,
-                   "lr": 2 ** -8}
+                   "lr": 2 ** -8, "lexical_ngrams": None}
 _FAMILY_OF_AUX = {**{f"{AUX_PREFIX}{name}": "a" for name in ACTION_TARGETS},
                   **{f"{AUX_PREFIX}{name}": "p" for name in PROSODY_TARGETS},
                   **{f"{AUX_PREFIX}{name}": "o" for name in OPEN_PROSODY_TARGETS},
@@ -97,7 +98,8 @@ class AuxiliaryTaskSelector(FrameTransformer):
     proxy_params : dict or None, default=None
         Parameters of the proxy network, over small defaults
         (``context_size=4, max_epochs=3, embedding_dim=16, primary_units=16,
-        aux_units=16, max_words=32, batch_size=32, lr=2**-8``).
+        aux_units=16, max_words=32, batch_size=32, lr=2**-8,
+        lexical_ngrams=None``).
     holdout_fraction : float in (0, 1), default=0.25
         ``"proxy"``: fraction of the conversations held out for scoring.
     n_splits : int, default=1

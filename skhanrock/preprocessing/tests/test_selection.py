@@ -155,3 +155,13 @@ def test_timing_targets_form_one_family():
 
     assert {_task_family(f"aux:{name}") for name in TIMING_TARGETS} == {"t"}
     assert _task_family("aux:AU05") == "a" and _task_family("y-1") == "h"
+
+
+def test_the_proxy_networks_read_the_words_through_the_han_alone():
+    # The transfer the proxy measures is through the HAN's shared layers, which the
+    # estimators' default lexical path bypasses; proxy_params can still ask for it.
+    selector = AuxiliaryTaskSelector(method="proxy")
+    selector.target_type_ = "classification"
+    assert selector._proxy_network(0).lexical_ngrams is None
+    selector.set_params(proxy_params={"lexical_ngrams": (1, 2)})
+    assert selector._proxy_network(0).lexical_ngrams == (1, 2)
