@@ -47,7 +47,11 @@ def _json_value(name, value):
         value = value.item()
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        # Kept apart from lists, so that get_params reads the same after loading
+        # (lexical_ngrams=(1, 2), label_offsets=(-1, 1)).
+        return {"__tuple__": [_json_value(name, v) for v in value]}
+    if isinstance(value, list):
         return [_json_value(name, v) for v in value]
     if isinstance(value, pd.Series):
         value = value.to_dict()
@@ -56,13 +60,15 @@ def _json_value(name, value):
         return {"__pairs__": [[_json_value(name, k), _json_value(name, v)]
                               for k, v in value.items()]}
     raise ValueError(f"save() cannot store the parameter {name}={value!r}; it keeps numbers, "
-                     "strings, lists and dicts of them. Reset it before saving, or pickle "
+                     "strings, lists, tuples and dicts of them. Reset it before saving, or pickle "
                      "the estimator from a trusted source only.")
 
 
 def _from_json(value):
+    if isinstance(value, dict) and "__tuple__" in value:
+        return tuple(_from_json(v) for v in value["__tuple__"])
     if isinstance(value, dict) and "__pairs__" in value:
-        return {_hashable(k): _from_json(v) for k, v in value["__pairs__"]}
+        return {_hashable(_from_json(k)): _from_json(v) for k, v in value["__pairs__"]}
     if isinstance(value, list):
         return [_from_json(v) for v in value]
     return value

@@ -151,7 +151,7 @@ def test_save_and_load_keep_the_lexical_path(lexical_classifier, scripted, tmp_p
     X, _ = scripted
     path = lexical_classifier.save(tmp_path / "model.skhanrock")
     restored = HanRockClassifier.load(path)
-    assert restored.get_params()["lexical_ngrams"] == [1, 2]
+    assert restored.get_params()["lexical_ngrams"] == (1, 2)
     np.testing.assert_array_equal(restored.predict_proba(X), lexical_classifier.predict_proba(X))
     torch.testing.assert_close(restored.module_.lexical.weight,
                                lexical_classifier.module_.lexical.weight, rtol=0, atol=0)
@@ -248,3 +248,13 @@ def test_lexical_context_is_saved_and_counts(context_classifier, scripted, tmp_p
         current_only = context_classifier.predict_proba(X)
         weight.copy_(saved)
     assert not np.allclose(current_only, context_classifier.predict_proba(X))
+
+
+def test_training_texts_without_words_name_the_only_fix(scripted):
+    X, y = scripted
+    silent = X.assign(text="")
+    with pytest.raises(ValueError, match=r"feature; turn it off \(lexical_ngrams=None\)"):
+        HanRockClassifier(**TINY, lexical_min_count=1).fit(silent, y)
+    with pytest.raises(ValueError, match="lower lexical_min_count or turn it off"):
+        HanRockClassifier(**TINY).fit(silent, y)
+    HanRockClassifier(**TINY, lexical_ngrams=None).fit(silent, y)

@@ -86,3 +86,14 @@ def test_a_file_saved_before_lexical_ngrams_existed_loads_without_a_lexical_path
     loaded = HanRockClassifier.load(tmp_path / "older.skhanrock")
     assert loaded.lexical_ngrams is None and loaded.module_.lexical is None
     np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+def test_tuples_stay_tuples_through_save_and_load(conversations, tmp_path):
+    from sklearn.base import clone
+    X, y = conversations
+    net = HanRockClassifier(**TINY, label_offsets=(-1, 1),
+                            class_weight={y.dropna().iloc[0]: 2.0}).fit(X, y)
+    loaded = HanRockClassifier.load(net.save(tmp_path / "model.skhanrock"))
+    for name in ("lexical_ngrams", "label_offsets", "class_weight"):
+        assert loaded.get_params()[name] == net.get_params()[name], name
+    assert loaded.lexical_ngrams == (1, 2) and isinstance(clone(loaded).lexical_ngrams, tuple)
