@@ -100,10 +100,13 @@ class NgramVocabulary:
         kept = sorted((g for g, c in counts.items() if c >= min_count),
                       key=lambda g: (-counts[g], g))[:max_features]
         if not kept:
+            # At a count of 1 the training texts hold no word at all: only turning the
+            # path off can help then.
+            lower = "lower lexical_min_count or " if min_count > 1 else ""
             raise ValueError(
                 f"lexical_ngrams={self.ngram_range!r}: no n-gram occurs in at least "
                 f"lexical_min_count={min_count} of the {len(texts)} training talkturns, so the "
-                "lexical path would have no feature; lower lexical_min_count or turn it off "
+                f"lexical path would have no feature; {lower}turn it off "
                 "(lexical_ngrams=None).")
         df = np.array([counts[g] for g in kept], dtype=np.float64)
         return self._set(kept, np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
