@@ -31,11 +31,10 @@ def _explained_output(net, prediction):
     return list(net.classes_).index(prediction), prediction, 1.0
 
 
-def _talkturn_rows(vocabulary, weights, text, offset, output, factor):
+def _talkturn_rows(vocabulary, ngrams, weights, text, offset, output, factor):
     ids, _, tfidf = vocabulary.bags([text])
     coefficient = weights[ids, offset, output] * factor
-    return [np.asarray(vocabulary.ngrams_, dtype=object)[ids], tfidf, coefficient,
-            tfidf * coefficient]
+    return [ngrams[ids], tfidf, coefficient, tfidf * coefficient]
 
 
 def explain_wording(estimator, X, rows=None):
@@ -75,7 +74,11 @@ def explain_wording(estimator, X, rows=None):
         ``output`` is the explained class (None for a regressor);
         ``prediction`` is the estimator's prediction for ``row``. Within a
         row and context, the n-grams come by decreasing contribution. N-grams
-        the model did not keep contribute nothing and are not listed.
+        the model did not keep contribute nothing and are not listed, so a
+        talkturn without a kept n-gram has no rows at all (its lexical share
+        is 0), and grouping the table by ``row`` leaves such rows out. The
+        n-grams are those of :func:`~skhanrock.nn.tokenize` words, which keep
+        punctuation (``"fine ."``).
 
     Raises
     ------
@@ -108,18 +111,22 @@ def explain_wording(estimator, X, rows=None):
     vocabulary, weights = _lexical_path(net)
     positions = _positions(rows, len(frame))
     texts = text_as_strings(frame, net.text_column_)
+    ngrams = np.asarray(vocabulary.ngrams_, dtype=object)
     pieces = []
     for item in net.predict_attention(frame, rows=positions):
         output, output_name, factor = _explained_output(net, item.prediction)
         for offset in range(min(weights.shape[1], len(item.context))):
             talkturn = item.context[-1 - offset]
             ngram, tfidf, coefficient, contribution = _talkturn_rows(
-                vocabulary, weights, texts[talkturn], offset, output, factor)
+                vocabulary, ngrams, weights, texts[talkturn], offset, output, factor)
             order = np.argsort(-contribution, kind="stable")
             pieces.append(pd.DataFrame({
                 "row": frame.index[item.row], "context": -offset,
-                "talkturn": frame.index[talkturn], "ngram": ngram[order],
+                "talkturn": frame.index[talkturn],
+                "ngram": pd.Series(ngram[order], dtype=object),
                 "tfidf": tfidf[order], "coefficient": coefficient[order],
                 "contribution": contribution[order], "output": output_name,
                 "prediction": item.prediction}, columns=_COLUMNS))
-    return pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=_COLUMNS)
+    if not pieces:
+        return pd.DataFrame(columns=_COLUMNS)
+    return pd.concat(pieces, ignore_index=True).astype({"ngram": object})

@@ -1058,11 +1058,14 @@ default="random"
         The lexical path ("wide and deep"), so that exact wording counts
         (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
         each talkturn a TF-IDF bag of its word 1- and 2-grams
-        (:func:`~skhanrock.nn.tokenize` words of the whole text, sublinear tf,
-        L2-normalised), fitted on the training rows only, and a linear layer
-        (``module_.lexical``, zero-initialised) adds its logits to the primary
-        head's for the current talkturn. Its share is not in the attention:
-        ``predict_attention`` reports it as each item's ``lexical`` logits.
+        (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
+        included, sublinear tf, L2-normalised), fitted on the training rows
+        only, and a linear layer (``module_.lexical``, zero-initialised) adds
+        its logits to the primary head's: those of the current talkturn's bag,
+        and with ``lexical_context`` those of earlier talkturns' bags too. Its
+        share is not in the attention: ``predict_attention`` reports it as
+        each item's ``lexical`` logits, and
+        :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
         Regularise it with early stopping or its own weight decay (or give
         it its own learning rate),
         ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
@@ -1075,7 +1078,8 @@ default="random"
         N-grams found in fewer training talkturns are dropped.
     lexical_max_features : int, default=50000
         At most this many n-grams are kept, the most frequent first (the
-        lexical layer has ``lexical_max_features * n_outputs`` weights).
+        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
+        weights).
     lexical_context : int, default=0
         Earlier talkturns of the window (at most ``context_size - 1``) whose
         bags the lexical path reads too, each offset with weights of its own,

@@ -97,3 +97,13 @@ def test_the_input_is_checked_as_explain_checks_it(scripted, classifier):
     with pytest.raises(ValueError, match="selects no talkturn"):
         explain_wording(classifier, X, rows=[])
     assert isinstance(explain_wording(classifier, X, rows=np.arange(len(X)) < 3), pd.DataFrame)
+
+
+def test_a_talkturn_without_a_kept_ngram_has_no_rows(scripted, classifier):
+    X, _ = scripted
+    unknown = X.assign(text="zzzq qqqz")
+    table = explain_wording(classifier, unknown, rows=[0, 5])
+    assert table.empty and list(table.columns[:4]) == ["row", "context", "talkturn", "ngram"]
+    mixed = explain_wording(classifier, X.assign(text=["zzzq"] + list(X["text"].iloc[1:])),
+                            rows=[0, 1])
+    assert set(mixed["talkturn"]) == {X.index[1]} and mixed["ngram"].dtype == object
