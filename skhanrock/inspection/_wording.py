@@ -122,11 +122,10 @@ def explain_wording(estimator, X, rows=None):
             order = np.argsort(-contribution, kind="stable")
             pieces.append(pd.DataFrame({
                 "row": frame.index[item.row], "context": -offset,
-                "talkturn": frame.index[talkturn],
-                "ngram": pd.Series(ngram[order], dtype=object),
+                "talkturn": frame.index[talkturn], "ngram": ngram[order],
                 "tfidf": tfidf[order], "coefficient": coefficient[order],
                 "contribution": contribution[order], "output": output_name,
                 "prediction": item.prediction}, columns=_COLUMNS))
-    if not pieces:
-        return pd.DataFrame(columns=_COLUMNS)
+    # Every explained row has a piece for its own talkturn (context 0), so pieces is
+    # never empty; n-grams stay objects even where pandas would infer strings.
     return pd.concat(pieces, ignore_index=True).astype({"ngram": object})
