@@ -498,12 +498,15 @@ class HanModule(nn.Module):
         if self.lexical is None:
             raise ValueError("HanModule: this module has no lexical path "
                              "(lexical_features=0), so it has no lexical weights.")
-        weights = self.lexical.weight.detach().float().cpu().numpy()
-        return weights.reshape(len(weights), 1 + self.lexical_context, self.n_primary_outputs)
+        return self._per_offset(self.lexical.weight.detach()).float().cpu().numpy()
+
+    def _per_offset(self, values):
+        """The lexical layer's (N, (1 + lexical_context) * outputs) values by window offset."""
+        return values.view(len(values), 1 + self.lexical_context, self.n_primary_outputs)
 
     def _lexical_logits(self, lexical, windows, window_lengths):
         """Sum over the current talkturn and ``lexical_context`` earlier ones of their logits."""
-        per_offset = lexical.view(len(lexical), 1 + self.lexical_context, self.n_primary_outputs)
+        per_offset = self._per_offset(lexical)
         logits = 0
         for offset in range(1 + self.lexical_context):
             # The current talkturn is each window's last real one; earlier ones precede it.
