@@ -156,7 +156,8 @@ class PretrainedWordEncoder(nn.Module):
         Texts (or windows of long texts) per model call. Texts are sorted by
         their number of pieces first, so each batch pads little.
     device : str or torch.device, default="cpu"
-        Where the model runs ("cpu", "cuda", "cuda:1", ...).
+        Where the model runs ("cpu", "cuda", "cuda:1", ...); a device that
+        torch does not know or that this machine lacks is a ValueError.
     cache_dir : str, path or None, default=None
         Folder of an on-disk cache shared by encoders of the same model and
         settings: one ``.npy`` file per text, under a sub-folder named by the
@@ -369,9 +370,24 @@ class PretrainedWordEncoder(nn.Module):
 
     @staticmethod
     def _check_device(device):
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"device must name a torch device such as 'cpu', 'cuda' or "
+                             f"'cuda:1', got {device!r}: {error}") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={str(device)!r} but no CUDA GPU is available; use 'cpu'.")
+        # torch.cuda, torch.mps, torch.xpu, ... say whether their devices exist; a type
+        # without such a module (meta, lazy, ...) holds no weights to compute with.
+        backend = getattr(torch, device.type, None)
+        if device.type != "cpu" and not (callable(getattr(backend, "is_available", None))
+                                         and backend.is_available()):
+            raise ValueError(f"device={str(device)!r}: no {device.type!r} device is available "
+                             "to run the model on; use 'cpu' or 'cuda'.")
+        count = getattr(backend, "device_count", None)
+        if device.index is not None and callable(count) and device.index >= count():
+            raise ValueError(f"device={str(device)!r} but there are only {count()} "
+                             f"{device.type!r} device(s).")
         return device
 
     @property

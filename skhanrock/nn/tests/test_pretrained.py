@@ -267,3 +267,10 @@ def test_the_fingerprint_does_not_depend_on_having_encoded(model_dir):
     used = PretrainedWordEncoder(model_dir)
     used.encode(TEXTS)
     assert used.fingerprint() == expected
+
+
+@pytest.mark.parametrize("device", ["tpu", "meta", None, "cuda:99"])
+def test_a_device_torch_cannot_use_here_is_refused_naming_the_parameter(encoder, device):
+    with pytest.raises(ValueError, match=r"^device"):
+        PretrainedWordEncoder(encoder.model, encoder.tokenizer, device=device)
+    assert encoder.device.type == "cpu"
