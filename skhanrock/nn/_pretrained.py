@@ -8,8 +8,10 @@ one vector per word, exactly as with GloVe vectors. It needs the optional
 reaches the network: models are read from local folders only.
 """
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
 import math
 import numbers
@@ -162,7 +164,10 @@ class PretrainedWordEncoder(nn.Module):
         Folder of an on-disk cache shared by encoders of the same model and
         settings: one ``.npy`` file per text, under a sub-folder named by the
         model's identity (a hash of its configuration, tokenizer and weights).
-        Files are read with ``allow_pickle=False``. None caches in memory only.
+        Files are read with ``allow_pickle=False``; a ``.sha256`` file beside
+        each holds its checksum, and an entry that fails it is recomputed,
+        with a warning. A folder that cannot be written gives one warning, and
+        the encoder caches in memory from then on. None caches in memory only.
     progress : bool or "auto", default="auto"
         Show a progress bar over model batches; "auto" shows it when there are
         at least 20 batches to run.
@@ -280,6 +285,8 @@ class PretrainedWordEncoder(nn.Module):
         self.train(False)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._memory = {}
+        # Set at the first failed write to cache_dir: memory only from then on.
+        self._disk_unwritable = False
         # Lower-layer states of a fine-tuned encoder, per text.
         self._lower = {}
         self._hits = self._disk_hits = self._misses = 0
@@ -590,13 +597,7 @@ class PretrainedWordEncoder(nn.Module):
         texts = self._check_texts(texts)
         results, todo = self._cached_and_pending(texts, self._memory if self._caching else {})
         if self._caching and self.cache_dir is not None:
-            for text in list(todo):
-                found = self._disk_get(text)
-                if found is not None:
-                    self._disk_hits += 1
-                    self._store(text, found, disk=False)
-                    for k in todo.pop(text):
-                        results[k] = found
+            self._disk_lookup(todo, results)
         self._misses += len(todo)
         with torch.no_grad():
             computed = self._run(list(todo))
@@ -856,27 +857,91 @@ class PretrainedWordEncoder(nn.Module):
         key = hashlib.sha256(text.encode("utf8", "surrogatepass")).hexdigest()
         return self.cache_dir / self.fingerprint()[:32] / key[:2] / f"{key}.npy"
 
+    def _disk_lookup(self, todo, results):
+        """Move the texts of ``todo`` that ``cache_dir`` holds into ``results``.
+
+        A damaged entry (its checksum missing or not matching, or an array of
+        another shape) stays in ``todo``, to be recomputed and rewritten, and
+        is counted in a warning.
+        """
+        damaged = 0
+        for text in list(todo):
+            found = self._disk_get(text)
+            if found is _DAMAGED:
+                damaged += 1
+            elif found is not None:
+                self._disk_hits += 1
+                self._store(text, found, disk=False)
+                for k in todo.pop(text):
+                    results[k] = found
+        if damaged:
+            warnings.warn(
+                f"{damaged} text(s) cached in cache_dir={str(self.cache_dir)!r} failed their "
+                "checksum (damaged on disk, or written without one); they were recomputed and "
+                "rewritten.", UserWarning, stacklevel=3)
+
     def _disk_get(self, text):
+        """The cached vectors of ``text``; None when absent, ``_DAMAGED`` when unusable."""
         path = self._disk_path(text)
         if not path.is_file():
             return None
         try:
-            array = np.load(path, allow_pickle=False)
+            raw = path.read_bytes()
+            expected = _checksum_path(path).read_text(encoding="ascii").strip()
         except (OSError, ValueError):
-            return None
+            return _DAMAGED
+        if hashlib.sha256(raw).hexdigest() != expected:
+            return _DAMAGED
+        try:
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (OSError, ValueError):
+            return _DAMAGED
         n_words = len(tokenize(text)[:self.max_words]) or 1
         if array.dtype != np.float32 or array.shape != (n_words, self.hidden_size):
-            return None
+            return _DAMAGED
         array.setflags(write=False)
         return array
 
     def _disk_put(self, text, array):
+        """Write ``text``'s entry and its checksum; a cache_dir that refuses is left, once."""
+        if self._disk_unwritable:
+            return
         path = self._disk_path(text)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.{id(array)}.tmp")
-        with open(partial, "wb") as file:
-            np.save(file, array, allow_pickle=False)
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        raw = buffer.getvalue()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The checksum first: a reader between the two sees a mismatch, never a
+            # new checksum vouching for an old array.
+            _write_atomically(_checksum_path(path), hashlib.sha256(raw).hexdigest().encode())
+            _write_atomically(path, raw)
+        except OSError as error:
+            self._disk_unwritable = True
+            warnings.warn(
+                f"cache_dir={str(self.cache_dir)!r} cannot be written ({error}); this encoder "
+                "keeps the word vectors it computes in memory only from now on.", UserWarning,
+                stacklevel=4)
+
+
+# What PretrainedWordEncoder._disk_get returns for an entry that fails its checks.
+_DAMAGED = object()
+
+
+def _checksum_path(path):
+    """The file beside a cache entry that holds the SHA-256 of its bytes."""
+    return path.with_suffix(".sha256")
+
+
+def _write_atomically(path, data):
+    """Write ``data`` to ``path`` through a temporary file, removed if the write fails."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        partial.write_bytes(data)
         os.replace(partial, path)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _quietly_loaded(transformers, folder):

@@ -274,3 +274,45 @@ def test_a_device_torch_cannot_use_here_is_refused_naming_the_parameter(encoder,
     with pytest.raises(ValueError, match=r"^device"):
         PretrainedWordEncoder(encoder.model, encoder.tokenizer, device=device)
     assert encoder.device.type == "cpu"
+
+
+def test_a_damaged_disk_cache_entry_is_recomputed_with_a_warning(model_dir, tmp_path):
+    written = PretrainedWordEncoder(model_dir, cache_dir=tmp_path).encode(TEXTS)
+    entries = sorted(tmp_path.rglob("*.npy"))
+    assert len(entries) == len(TEXTS)
+    # One bit flipped in the last float of an entry: same shape, another value.
+    damaged = next(p for p in entries
+                   if np.load(p).shape == written[TEXTS.index("hello")].shape)
+    raw = bytearray(damaged.read_bytes())
+    raw[-1] ^= 0x01
+    damaged.write_bytes(bytes(raw))
+    reader = PretrainedWordEncoder(model_dir, cache_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"1 text\(s\) cached in cache_dir=.* failed their checksum"):
+        read = reader.encode(TEXTS)
+    for a, b in zip(written, read, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert reader.cache_info() == (0, len(TEXTS) - 1, 1, len(TEXTS))
+    # The entry was rewritten: a third encoder reads every text from disk, silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        third = PretrainedWordEncoder(model_dir, cache_dir=tmp_path)
+        third.encode(TEXTS)
+    assert third.cache_info().disk_hits == len(TEXTS)
+    assert len(list(tmp_path.rglob("*.sha256"))) == len(TEXTS)
+
+
+def test_an_unwritable_cache_dir_falls_back_to_memory_with_one_warning(encoder, tmp_path):
+    # Below a file, no folder can be made (even for root, whom permissions do not stop).
+    (tmp_path / "a-file").write_text("")
+    cache_dir = tmp_path / "a-file" / "cache"
+    unwritable = PretrainedWordEncoder(encoder.model, encoder.tokenizer, cache_dir=cache_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = unwritable.encode(TEXTS)
+        again = unwritable.encode(TEXTS + ["a new text"])
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "cache_dir=" in messages[0] and "memory" in messages[0]
+    for a, b in zip(first, encoder.encode(TEXTS), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(again) == len(TEXTS) + 1
+    assert unwritable.cache_info() == (len(TEXTS), 0, len(TEXTS) + 1, len(TEXTS) + 1)
