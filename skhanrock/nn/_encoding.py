@@ -27,7 +27,7 @@ from .._validation import check_number
 from ._embeddings import embedding_matrix, word_encoder
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
-from ._pretrained import PretrainedWordEncoder
+from ._pretrained import PretrainedWordEncoder, check_unknown_words
 from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
 __all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
@@ -163,6 +163,8 @@ class TalkturnEncoding:
             self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
         ).fit(training_texts)
         self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
+        if self.word_encoder_ is not None:
+            check_unknown_words(self.word_encoder_, training_texts)
         if self.word_encoder_ is None:
             self.embedding_init_, self.pretrained_rows_ = embedding_matrix(
                 self.vocabulary_, self.embeddings, self.embedding_dim,

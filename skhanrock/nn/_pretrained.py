@@ -18,7 +18,7 @@ import numbers
 import os
 import threading
 import warnings
-from collections import namedtuple
+from collections import Counter, namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +49,15 @@ _PROGRESS_BATCHES = 20
 # Words of the check that a fine-tuned encoder's top layers run on their own: two
 # texts of different lengths, so that the check pads one of them.
 _REPLAY_CHECK_WORDS = [["hello", "world", ",", "the", "end"], ["a"]]
+# A tokenizer with fewer tokens than this share of the model's vocabulary is not
+# the model's: checkpoints pad their vocabulary by a few rows at most.
+_MIN_VOCABULARY_SHARE = 0.5
+# A fit warns when more than this share of the training words is read as the
+# unknown token; a model's own tokenizer leaves well under 1% of English
+# conversation unknown.
+_MAX_UNKNOWN_SHARE = 0.2
+# Texts tokenised at once by that check.
+_UNKNOWN_CHECK_BATCH = 1024
 
 
 class _LowerLayersDone(Exception):
@@ -134,6 +143,9 @@ class PretrainedWordEncoder(nn.Module):
     tokenizer : transformers tokenizer, str, path or None, default=None
         The model's *fast* tokenizer, or a local folder holding it. None reads
         it from ``model``'s folder (required when ``model`` is a loaded model).
+        A tokenizer with fewer than half the model's ``vocab_size`` tokens
+        (what transformers builds for a folder without tokenizer files), or
+        with more, is a ValueError that gives both sizes.
     max_words : int or None, default=64
         Words kept per text: the *first* ``max_words``, as
         :func:`~skhanrock.nn.tokenize` and the estimators' ``max_words`` keep
@@ -269,6 +281,7 @@ class PretrainedWordEncoder(nn.Module):
             tokenizer = self._load_tokenizer(transformers,
                                              self._local_folder(tokenizer, "tokenizer"))
         self._check_tokenizer(tokenizer)
+        self._check_vocabulary(tokenizer, model)
         self.model = model
         self.tokenizer = tokenizer
         self.model_path = None if folder is None else folder.resolve()
@@ -326,6 +339,28 @@ class PretrainedWordEncoder(nn.Module):
                 f"tokenizer {type(tokenizer).__name__} is byte-level BPE without "
                 "add_prefix_space: it would read the pre-split words as one glued word. Load it "
                 "with add_prefix_space=True, or pass the model folder.")
+
+    @staticmethod
+    def _check_vocabulary(tokenizer, model):
+        """Refuse a tokenizer whose token ids do not fit the model's vocabulary."""
+        vocab_size = getattr(model.config, "vocab_size", None)
+        if not isinstance(vocab_size, numbers.Integral) or vocab_size <= 0:
+            return
+        n_tokens = len(tokenizer)
+        where = getattr(tokenizer, "name_or_path", "") or "the tokenizer given"
+        if n_tokens > vocab_size:
+            raise ValueError(
+                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
+                f"(config vocab_size) has {vocab_size}: its ids past {vocab_size - 1} have no "
+                "embedding. Pass the model's own tokenizer.")
+        if n_tokens < _MIN_VOCABULARY_SHARE * vocab_size:
+            raise ValueError(
+                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
+                f"(config vocab_size) has {vocab_size}: it is not this model's tokenizer, "
+                "and would read most words as its unknown token. A model folder without its "
+                "tokenizer files (tokenizer.json, vocab.txt, vocab.json and merges.txt, ...) "
+                "gives such a tokenizer of special tokens only: copy the tokenizer files "
+                "into the folder, or pass tokenizer=.")
 
     def _resolve_max_length(self, max_length):
         config = self.model.config
@@ -942,6 +977,48 @@ def _write_atomically(path, data):
     finally:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
+
+
+def check_unknown_words(encoder, texts):
+    """Warn when ``encoder``'s tokenizer reads many of the words of ``texts`` as unknown.
+
+    A word is unknown when one of its pieces is the tokenizer's unknown token
+    (or it has no piece at all); all such words get nearly the same vector, so
+    a fit on them learns little from the wording. The estimators check their
+    training texts with it.
+
+    Parameters
+    ----------
+    encoder : PretrainedWordEncoder
+    texts : list of str
+
+    Returns
+    -------
+    float
+        The share of the words (of ``tokenize``, the first ``max_words`` of
+        each text) that are unknown; 0.0 for texts without words.
+    """
+    word_lists = [words for words in map(encoder._words, texts) if words]
+    unknown, total = Counter(), sum(map(len, word_lists))
+    unknown_id = encoder.tokenizer.unk_token_id
+    for start in range(0, len(word_lists), _UNKNOWN_CHECK_BATCH):
+        batch = word_lists[start:start + _UNKNOWN_CHECK_BATCH]
+        encoded = encoder.tokenizer(batch, is_split_into_words=True, add_special_tokens=False)
+        for i, words in enumerate(batch):
+            pieces = list(zip(encoded["input_ids"][i], encoded.word_ids(i), strict=True))
+            with_piece = {word for _, word in pieces if word is not None}
+            bad = {word for piece, word in pieces if word is not None and piece == unknown_id}
+            unknown.update(words[j] for j in bad | (set(range(len(words))) - with_piece))
+    share = unknown.total() / total if total else 0.0
+    if share > _MAX_UNKNOWN_SHARE:
+        examples = ", ".join(repr(word) for word, _ in unknown.most_common(5))
+        warnings.warn(
+            f"{share:.0%} of the {total} words of the training texts ({unknown.total()}) are "
+            f"read as the tokenizer's unknown token {encoder.tokenizer.unk_token!r} (most "
+            f"often {examples}), so the word vectors cannot tell them apart. Check that the "
+            "tokenizer is the model's own and suits the language of the texts.", UserWarning,
+            stacklevel=2)
+    return share
 
 
 def _quietly_loaded(transformers, folder):
