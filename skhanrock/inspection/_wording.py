@@ -34,15 +34,23 @@ def _explained_output(net, prediction):
 def _as_given(values, n=None):
     """``values`` (or ``n`` copies of one value) as an object column, every value as it is.
 
-    An object dtype stops pandas from spreading a tuple label (a MultiIndex
-    row) over the rows, and from converting strings to Arrow strings, which
-    cannot hold the lone surrogates a bad decode leaves in a text or a label.
+    An object dtype stops pandas from converting strings to Arrow strings,
+    which cannot hold the lone surrogates a bad decode leaves in a text.
     """
     if n is not None:
         column = np.empty(n, dtype=object)
         column.fill(values)
         values = column
     return pd.Series(values, dtype=object)
+
+
+def _labels(index, position, n):
+    """``n`` copies of the label at ``position`` of ``index``, in the index's own dtype.
+
+    Taken from the index, not broadcast from the label: pandas would spread a
+    tuple (a MultiIndex label) over the rows. A MultiIndex gives tuples.
+    """
+    return index.take(np.full(n, position)).to_flat_index()
 
 
 def _talkturn_rows(vocabulary, ngrams, weights, text, offset, output, factor):
@@ -82,8 +90,8 @@ def explain_wording(estimator, X, rows=None):
     DataFrame
         Columns ``row, context, talkturn, ngram, tfidf, coefficient,
         contribution, output, prediction``: ``row`` and ``talkturn`` are index
-        labels of ``X``, whole (a tuple for a MultiIndex; ``talkturn`` is the
-        one whose words hold the n-gram); ``context`` is 0 for the explained talkturn and -k for the
+        labels of ``X``, in its index's dtype (a tuple for a MultiIndex;
+        ``talkturn`` is the one whose words hold the n-gram); ``context`` is 0 for the explained talkturn and -k for the
         k-th one before it; ``contribution`` is ``tfidf * coefficient``;
         ``output`` is the explained class (None for a regressor);
         ``prediction`` is the estimator's prediction for ``row``. Within a
@@ -92,9 +100,10 @@ def explain_wording(estimator, X, rows=None):
         talkturn without a kept n-gram has no rows at all (its lexical share
         is 0), and grouping the table by ``row`` leaves such rows out. The
         n-grams are those of :func:`~skhanrock.nn.tokenize` words, which keep
-        punctuation (``"fine ."``). The label and n-gram columns are of
-        object dtype and hold the values as they are, lone surrogates of a
-        badly decoded text included (Arrow strings could not hold them).
+        punctuation (``"fine ."``). The ``ngram``, ``output`` and
+        ``prediction`` columns are of object dtype and hold the values as they
+        are, lone surrogates of a badly decoded text included (Arrow strings
+        could not hold them).
 
     Raises
     ------
@@ -138,8 +147,8 @@ def explain_wording(estimator, X, rows=None):
             order = np.argsort(-contribution, kind="stable")
             n = len(order)
             pieces.append(pd.DataFrame({
-                "row": _as_given(frame.index[item.row], n), "context": -offset,
-                "talkturn": _as_given(frame.index[talkturn], n),
+                "row": _labels(frame.index, item.row, n), "context": -offset,
+                "talkturn": _labels(frame.index, talkturn, n),
                 "ngram": _as_given(ngram[order]), "tfidf": tfidf[order],
                 "coefficient": coefficient[order], "contribution": contribution[order],
                 "output": _as_given(output_name, n),

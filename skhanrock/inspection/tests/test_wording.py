@@ -129,6 +129,7 @@ def test_a_multiindex_keeps_its_row_labels_whole(scripted, classifier):
     assert table["talkturn"].tolist() == [multi.index[X.index.get_loc(t)]
                                           for t in flat["talkturn"]]
     assert all(isinstance(label, tuple) for label in table["row"])
+    assert flat["row"].dtype == X.index.dtype
     pd.testing.assert_frame_equal(table.drop(columns=["row", "talkturn"]),
                                   flat.drop(columns=["row", "talkturn"]))
 
