@@ -163,14 +163,13 @@ class TalkturnEncoding:
             self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
         ).fit(training_texts)
         self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
-        if self.word_encoder_ is not None:
-            check_unknown_words(self.word_encoder_, training_texts)
         if self.word_encoder_ is None:
             self.embedding_init_, self.pretrained_rows_ = embedding_matrix(
                 self.vocabulary_, self.embeddings, self.embedding_dim,
                 np.random.default_rng(seed))
             self.n_pretrained_words_ = int(self.pretrained_rows_.sum())
         else:
+            check_unknown_words(self.word_encoder_, training_texts)
             self.embedding_init_ = self.pretrained_rows_ = None
             self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,

@@ -414,9 +414,9 @@ class PretrainedWordEncoder(nn.Module):
     def _check_device(device):
         try:
             device = torch.device(device)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(f"device must name a torch device such as 'cpu', 'cuda' or "
-                             f"'cuda:1', got {device!r}: {error}") from None
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be a torch device or a string such as 'cpu', "
+                             f"'cuda' or 'cuda:1', got {device!r}.") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={str(device)!r} but no CUDA GPU is available; use 'cpu'.")
         # torch.cuda, torch.mps, torch.xpu, ... say whether their devices exist; a type
