@@ -42,6 +42,11 @@ _END_TOLERANCE = 0.25
 _CLIP_LEVEL = 0.999
 # A talkturn with more than this share of clipped samples is reported.
 _CLIP_SHARE = 0.001
+# The mean of the channels warns when it keeps less of their energy than this: two
+# unrelated channels keep half (-3 dB), channels in opposite phase next to nothing.
+_CANCELLED_DB = -10.0
+# Non-finite samples shown by position in the error that refuses them.
+_SHOWN_SAMPLES = 5
 # Frame step of the silence detector, in seconds.
 _SILENCE_STEP = 0.01
 # "auto" shows a progress bar from this many files on.
@@ -56,8 +61,42 @@ def _import(module, extra):
                           f"pip install 'skhanrock[{extra}]'.") from error
 
 
+def _check_finite(path, data, rate):
+    """Refuse NaN or infinite samples (float files only), naming how many and where.
+
+    Praat's analyses turn one NaN into NaN over the whole file, which would
+    read as silence: the file needs repairing, not measuring.
+    """
+    bad = ~np.isfinite(data)
+    if not bad.any():
+        return
+    samples = np.flatnonzero(bad.any(axis=1))
+    shown = ", ".join(map(str, samples[:_SHOWN_SAMPLES])) + \
+        (", ..." if len(samples) > _SHOWN_SAMPLES else "")
+    kinds = " or ".join(k for k, m in (("NaN", np.isnan(data)), ("infinite", np.isinf(data)))
+                        if m.any())
+    raise ValueError(
+        f"Audio file {str(path)!r} holds {int(bad.sum())} {kinds} sample value(s), at "
+        f"sample(s) {shown} (the first {samples[0] / rate:.3f} s in); no prosody can be "
+        "measured over them. Repair the file (e.g. write its samples through "
+        "numpy.nan_to_num) and extract again.")
+
+
+def _kept_energy_db(data, signal):
+    """dB of the channels' mean energy that their mean keeps; None for one channel or silence."""
+    energy = float(np.mean(data ** 2))
+    if data.shape[1] < 2 or energy == 0:
+        return None
+    with np.errstate(divide="ignore"):
+        return float(10 * np.log10(np.mean(signal ** 2) / energy))
+
+
 def _read_audio(path, channel, sample_rate):
-    """Mono float64 samples of one file, its rate, and the clipped-sample mask."""
+    """Mono float64 samples of one file, its rate, the clipped-sample mask, and the kept dB.
+
+    The kept dB is what ``channel="mean"`` keeps of the channels' energy (None
+    otherwise, or for one channel).
+    """
     soundfile = _import("soundfile", "prosody")
     try:
         data, rate = soundfile.read(str(path), dtype="float64", always_2d=True)
@@ -66,9 +105,12 @@ def _read_audio(path, channel, sample_rate):
                          f"{error}") from error
     if data.shape[0] == 0:
         raise ValueError(f"Audio file {str(path)!r} holds no samples.")
+    _check_finite(path, data, rate)
     clipped = (np.abs(data) >= _CLIP_LEVEL).any(axis=1)
+    kept_db = None
     if channel == "mean":
         signal = data.mean(axis=1)
+        kept_db = _kept_energy_db(data, signal)
     else:
         if channel >= data.shape[1]:
             raise ValueError(f"Audio file {str(path)!r} has {data.shape[1]} channel(s); "
@@ -82,7 +124,7 @@ def _read_audio(path, channel, sample_rate):
         index = np.minimum((np.arange(len(signal)) * rate / sample_rate).astype(int),
                            len(clipped) - 1)
         clipped, rate = clipped[index], sample_rate
-    return signal, int(rate), clipped
+    return signal, int(rate), clipped, kept_db
 
 
 def _silence_before(signal, rate, starts, threshold_db):
@@ -187,10 +229,12 @@ def _opensmile_file(signal, rate, spans):
 def _measure_file(path, keys, spans, settings):
     """Measure the talkturns of one file; runs in a worker, so notes come back, not warnings.
 
-    Returns the rows (one dict per span), and the positions (into ``spans``)
-    of the talkturns cut at the end, too short, without voice, and clipped.
+    Returns the rows (one dict per span), the positions (into ``spans``) of
+    the talkturns cut at the end, too short, without voice, and clipped, and
+    the dB of the channels' energy that their mean keeps (None if unmixed).
     """
-    signal, rate, clipped = _read_audio(path, settings["channel"], settings["sample_rate"])
+    signal, rate, clipped, kept_db = _read_audio(path, settings["channel"],
+                                                 settings["sample_rate"])
     duration = len(signal) / rate
     notes = {"cut": [], "short": [], "unvoiced": [], "clipped": []}
     spans = np.array(spans, dtype=float).reshape(-1, 2)
@@ -233,7 +277,7 @@ def _measure_file(path, keys, spans, settings):
         segment = clipped[int(round(start * rate)):int(round(end * rate))]
         if len(segment) and segment.mean() > _CLIP_SHARE:
             notes["clipped"].append(position)
-    return rows, notes, rate
+    return rows, notes, kept_db
 
 
 def _check_settings(backend, channel, sample_rate, pitch_floor, pitch_ceiling,
@@ -388,6 +432,13 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
 
     - an unreadable or non-audio file, a file without samples, a ``channel``
       it lacks: ValueError naming the file;
+    - NaN or infinite samples (float files): ValueError naming the file, how
+      many there are and the first of them (Praat would turn the whole file's
+      pitch into NaN, which would read as silence);
+    - ``channel="mean"`` over channels that cancel each other (the mean
+      keeps under -10 dB of their energy, as with a channel in opposite
+      phase): values kept, warned with the dB kept per file;
+    - a talkturn starting before 0 s: ValueError naming its row;
     - a talkturn ending more than 0.25 s after its file: ValueError naming the
       file and the talkturn (usually milliseconds for seconds, or the wrong
       file); ending less than 0.25 s after: cut at the end, with a warning
@@ -486,6 +537,7 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
         talkturns, required=required + ([speaker_column] if speaker_column else []),
         name="talkturns")
     times = _check_times(table, start_column, end_column, "talkturns")
+    _check_starts(table, times, start_column)
     files = _files_by_id(audio)
     ids = [python_value(v) for v in table[audio_column]]
     no_file = set(_check_ids(ids, files, audio_column, len(table)))
@@ -514,13 +566,17 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
     results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
     values = np.full((len(table), len(columns)), np.nan)
     counts = {"cut": 0, "short": 0, "unvoiced": 0, "clipped": 0}
-    for rows, (measured, notes, _rate) in zip(
-            by_file.values(), tqdm(results, total=len(by_file), disable=not show,
-                                   desc="prosody", unit="file"), strict=True):
+    cancelled = []
+    for (stem, rows), (measured, notes, kept_db) in zip(
+            by_file.items(), tqdm(results, total=len(by_file), disable=not show,
+                                  desc="prosody", unit="file"), strict=True):
         values[rows] = [[row[c] for c in columns] for row in measured]
         for name, positions in notes.items():
             counts[name] += len(positions)
+        if kept_db is not None and kept_db < _CANCELLED_DB:
+            cancelled.append((files[stem], kept_db, len(rows)))
     _warn_notes(counts, len(table), pitch_floor)
+    _warn_cancelled(cancelled, len(table))
     added = dict(zip(columns, values.T, strict=True))
     added["pitch_median_semitones_speaker"] = _speaker_relative(
         table, added["pitch_median_hz"], "conversation", speaker_column)
@@ -529,6 +585,32 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
     # Assigned by position: a join on the index would multiply rows of a duplicate index.
     return table.drop(columns=[c for c in order if c in table.columns]).assign(
         **{name: added[name] for name in order})
+
+
+def _check_starts(table, times, start_column):
+    """Talkturn times are seconds into their audio file: none may start before it."""
+    negative = times[:, 0] < 0
+    if negative.any():
+        first = np.flatnonzero(negative)[0]
+        raise ValueError(
+            f"Talkturn at row {python_value(table.index[first])!r} of talkturns starts at "
+            f"{times[first, 0]:g} s, before its audio file begins ({int(negative.sum())} "
+            f"talkturn(s) do): {start_column!r} must be >= 0, in seconds on the recording's "
+            "clock.")
+
+
+def _warn_cancelled(cancelled, total):
+    """Warn of files whose channels cancel in their mean, with the energy it keeps."""
+    if not cancelled:
+        return
+    n_talkturns = sum(n for _, _, n in cancelled)
+    shown = ", ".join(f"{str(path)!r} ({db:.1f} dB)" for path, db, _ in cancelled[:5])
+    warnings.warn(
+        f"{_share(n_talkturns, total)} lie in {len(cancelled)} multichannel file(s) whose "
+        f"channels cancel in their mean: channel='mean' keeps under {_CANCELLED_DB:g} dB of "
+        f"the channels' energy in {shown}, so their measures read what is left (a channel in "
+        "opposite phase?). Pass channel=0 (or another index) to measure one channel.",
+        UserWarning, stacklevel=3)
 
 
 def _warn_notes(counts, total, pitch_floor):

@@ -31,6 +31,28 @@ def _explained_output(net, prediction):
     return list(net.classes_).index(prediction), prediction, 1.0
 
 
+def _as_given(values, n=None):
+    """``values`` (or ``n`` copies of one value) as an object column, every value as it is.
+
+    An object dtype stops pandas from converting strings to Arrow strings,
+    which cannot hold the lone surrogates a bad decode leaves in a text.
+    """
+    if n is not None:
+        column = np.empty(n, dtype=object)
+        column.fill(values)
+        values = column
+    return pd.Series(values, dtype=object)
+
+
+def _labels(index, position, n):
+    """``n`` copies of the label at ``position`` of ``index``, in the index's own dtype.
+
+    Taken from the index, not broadcast from the label: pandas would spread a
+    tuple (a MultiIndex label) over the rows. A MultiIndex gives tuples.
+    """
+    return index.take(np.full(n, position)).to_flat_index()
+
+
 def _talkturn_rows(vocabulary, ngrams, weights, text, offset, output, factor):
     ids, _, tfidf = vocabulary.bags([text])
     coefficient = weights[ids, offset, output] * factor
@@ -68,8 +90,8 @@ def explain_wording(estimator, X, rows=None):
     DataFrame
         Columns ``row, context, talkturn, ngram, tfidf, coefficient,
         contribution, output, prediction``: ``row`` and ``talkturn`` are index
-        labels of ``X`` (``talkturn`` is the one whose words hold the
-        n-gram); ``context`` is 0 for the explained talkturn and -k for the
+        labels of ``X``, in its index's dtype (a tuple for a MultiIndex;
+        ``talkturn`` is the one whose words hold the n-gram); ``context`` is 0 for the explained talkturn and -k for the
         k-th one before it; ``contribution`` is ``tfidf * coefficient``;
         ``output`` is the explained class (None for a regressor);
         ``prediction`` is the estimator's prediction for ``row``. Within a
@@ -78,7 +100,10 @@ def explain_wording(estimator, X, rows=None):
         talkturn without a kept n-gram has no rows at all (its lexical share
         is 0), and grouping the table by ``row`` leaves such rows out. The
         n-grams are those of :func:`~skhanrock.nn.tokenize` words, which keep
-        punctuation (``"fine ."``).
+        punctuation (``"fine ."``). The ``ngram``, ``output`` and
+        ``prediction`` columns are of object dtype and hold the values as they
+        are, lone surrogates of a badly decoded text included (Arrow strings
+        could not hold them).
 
     Raises
     ------
@@ -120,12 +145,14 @@ def explain_wording(estimator, X, rows=None):
             ngram, tfidf, coefficient, contribution = _talkturn_rows(
                 vocabulary, ngrams, weights, texts[talkturn], offset, output, factor)
             order = np.argsort(-contribution, kind="stable")
+            n = len(order)
             pieces.append(pd.DataFrame({
-                "row": frame.index[item.row], "context": -offset,
-                "talkturn": frame.index[talkturn], "ngram": ngram[order],
-                "tfidf": tfidf[order], "coefficient": coefficient[order],
-                "contribution": contribution[order], "output": output_name,
-                "prediction": item.prediction}, columns=_COLUMNS))
+                "row": _labels(frame.index, item.row, n), "context": -offset,
+                "talkturn": _labels(frame.index, talkturn, n),
+                "ngram": _as_given(ngram[order]), "tfidf": tfidf[order],
+                "coefficient": coefficient[order], "contribution": contribution[order],
+                "output": _as_given(output_name, n),
+                "prediction": _as_given(item.prediction, n)}, columns=_COLUMNS))
     # Every explained row has a piece for its own talkturn (context 0), so pieces is
-    # never empty; n-grams stay objects even where pandas would infer strings.
-    return pd.concat(pieces, ignore_index=True).astype({"ngram": object})
+    # never empty.
+    return pd.concat(pieces, ignore_index=True)

@@ -27,7 +27,7 @@ from .._validation import check_number
 from ._embeddings import embedding_matrix, word_encoder
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
-from ._pretrained import PretrainedWordEncoder
+from ._pretrained import PretrainedWordEncoder, check_unknown_words
 from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
 __all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
@@ -169,6 +169,7 @@ class TalkturnEncoding:
                 np.random.default_rng(seed))
             self.n_pretrained_words_ = int(self.pretrained_rows_.sum())
         else:
+            check_unknown_words(self.word_encoder_, training_texts)
             self.embedding_init_ = self.pretrained_rows_ = None
             self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,

@@ -8,15 +8,17 @@ one vector per word, exactly as with GloVe vectors. It needs the optional
 reaches the network: models are read from local folders only.
 """
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
 import math
 import numbers
 import os
 import threading
 import warnings
-from collections import namedtuple
+from collections import Counter, namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,15 @@ _PROGRESS_BATCHES = 20
 # Words of the check that a fine-tuned encoder's top layers run on their own: two
 # texts of different lengths, so that the check pads one of them.
 _REPLAY_CHECK_WORDS = [["hello", "world", ",", "the", "end"], ["a"]]
+# A tokenizer with fewer tokens than this share of the model's vocabulary is not
+# the model's: checkpoints pad their vocabulary by a few rows at most.
+_MIN_VOCABULARY_SHARE = 0.5
+# A fit warns when more than this share of the training words is read as the
+# unknown token; a model's own tokenizer leaves well under 1% of English
+# conversation unknown.
+_MAX_UNKNOWN_SHARE = 0.2
+# Texts tokenised at once by that check.
+_UNKNOWN_CHECK_BATCH = 1024
 
 
 class _LowerLayersDone(Exception):
@@ -132,6 +143,9 @@ class PretrainedWordEncoder(nn.Module):
     tokenizer : transformers tokenizer, str, path or None, default=None
         The model's *fast* tokenizer, or a local folder holding it. None reads
         it from ``model``'s folder (required when ``model`` is a loaded model).
+        A tokenizer with fewer than half the model's ``vocab_size`` tokens
+        (what transformers builds for a folder without tokenizer files), or
+        with more, is a ValueError that gives both sizes.
     max_words : int or None, default=64
         Words kept per text: the *first* ``max_words``, as
         :func:`~skhanrock.nn.tokenize` and the estimators' ``max_words`` keep
@@ -156,12 +170,16 @@ class PretrainedWordEncoder(nn.Module):
         Texts (or windows of long texts) per model call. Texts are sorted by
         their number of pieces first, so each batch pads little.
     device : str or torch.device, default="cpu"
-        Where the model runs ("cpu", "cuda", "cuda:1", ...).
+        Where the model runs ("cpu", "cuda", "cuda:1", ...); a device that
+        torch does not know or that this machine lacks is a ValueError.
     cache_dir : str, path or None, default=None
         Folder of an on-disk cache shared by encoders of the same model and
         settings: one ``.npy`` file per text, under a sub-folder named by the
         model's identity (a hash of its configuration, tokenizer and weights).
-        Files are read with ``allow_pickle=False``. None caches in memory only.
+        Files are read with ``allow_pickle=False``; a ``.sha256`` file beside
+        each holds its checksum, and an entry that fails it is recomputed,
+        with a warning. A folder that cannot be written gives one warning, and
+        the encoder caches in memory from then on. None caches in memory only.
     progress : bool or "auto", default="auto"
         Show a progress bar over model batches; "auto" shows it when there are
         at least 20 batches to run.
@@ -263,6 +281,7 @@ class PretrainedWordEncoder(nn.Module):
             tokenizer = self._load_tokenizer(transformers,
                                              self._local_folder(tokenizer, "tokenizer"))
         self._check_tokenizer(tokenizer)
+        self._check_vocabulary(tokenizer, model)
         self.model = model
         self.tokenizer = tokenizer
         self.model_path = None if folder is None else folder.resolve()
@@ -279,6 +298,8 @@ class PretrainedWordEncoder(nn.Module):
         self.train(False)
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
         self._memory = {}
+        # Set at the first failed write to cache_dir: memory only from then on.
+        self._disk_unwritable = False
         # Lower-layer states of a fine-tuned encoder, per text.
         self._lower = {}
         self._hits = self._disk_hits = self._misses = 0
@@ -318,6 +339,28 @@ class PretrainedWordEncoder(nn.Module):
                 f"tokenizer {type(tokenizer).__name__} is byte-level BPE without "
                 "add_prefix_space: it would read the pre-split words as one glued word. Load it "
                 "with add_prefix_space=True, or pass the model folder.")
+
+    @staticmethod
+    def _check_vocabulary(tokenizer, model):
+        """Refuse a tokenizer whose token ids do not fit the model's vocabulary."""
+        vocab_size = getattr(model.config, "vocab_size", None)
+        if not isinstance(vocab_size, numbers.Integral) or vocab_size <= 0:
+            return
+        n_tokens = len(tokenizer)
+        where = getattr(tokenizer, "name_or_path", "") or "the tokenizer given"
+        if n_tokens > vocab_size:
+            raise ValueError(
+                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
+                f"(config vocab_size) has {vocab_size}: its ids past {vocab_size - 1} have no "
+                "embedding. Pass the model's own tokenizer.")
+        if n_tokens < _MIN_VOCABULARY_SHARE * vocab_size:
+            raise ValueError(
+                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
+                f"(config vocab_size) has {vocab_size}: it is not this model's tokenizer, "
+                "and would read most words as its unknown token. A model folder without its "
+                "tokenizer files (tokenizer.json, vocab.txt, vocab.json and merges.txt, ...) "
+                "gives such a tokenizer of special tokens only: copy the tokenizer files "
+                "into the folder, or pass tokenizer=.")
 
     def _resolve_max_length(self, max_length):
         config = self.model.config
@@ -369,9 +412,24 @@ class PretrainedWordEncoder(nn.Module):
 
     @staticmethod
     def _check_device(device):
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must be a torch device or a string such as 'cpu', "
+                             f"'cuda' or 'cuda:1', got {device!r}.") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device={str(device)!r} but no CUDA GPU is available; use 'cpu'.")
+        # torch.cuda, torch.mps, torch.xpu, ... say whether their devices exist; a type
+        # without such a module (meta, lazy, ...) holds no weights to compute with.
+        backend = getattr(torch, device.type, None)
+        if device.type != "cpu" and not (callable(getattr(backend, "is_available", None))
+                                         and backend.is_available()):
+            raise ValueError(f"device={str(device)!r}: no {device.type!r} device is available "
+                             "to run the model on; use 'cpu' or 'cuda'.")
+        count = getattr(backend, "device_count", None)
+        if device.index is not None and callable(count) and device.index >= count():
+            raise ValueError(f"device={str(device)!r} but there are only {count()} "
+                             f"{device.type!r} device(s).")
         return device
 
     @property
@@ -574,13 +632,7 @@ class PretrainedWordEncoder(nn.Module):
         texts = self._check_texts(texts)
         results, todo = self._cached_and_pending(texts, self._memory if self._caching else {})
         if self._caching and self.cache_dir is not None:
-            for text in list(todo):
-                found = self._disk_get(text)
-                if found is not None:
-                    self._disk_hits += 1
-                    self._store(text, found, disk=False)
-                    for k in todo.pop(text):
-                        results[k] = found
+            self._disk_lookup(todo, results)
         self._misses += len(todo)
         with torch.no_grad():
             computed = self._run(list(todo))
@@ -840,27 +892,133 @@ class PretrainedWordEncoder(nn.Module):
         key = hashlib.sha256(text.encode("utf8", "surrogatepass")).hexdigest()
         return self.cache_dir / self.fingerprint()[:32] / key[:2] / f"{key}.npy"
 
+    def _disk_lookup(self, todo, results):
+        """Move the texts of ``todo`` that ``cache_dir`` holds into ``results``.
+
+        A damaged entry (its checksum missing or not matching, or an array of
+        another shape) stays in ``todo``, to be recomputed and rewritten, and
+        is counted in a warning.
+        """
+        damaged = 0
+        for text in list(todo):
+            found = self._disk_get(text)
+            if found is _DAMAGED:
+                damaged += 1
+            elif found is not None:
+                self._disk_hits += 1
+                self._store(text, found, disk=False)
+                for k in todo.pop(text):
+                    results[k] = found
+        if damaged:
+            warnings.warn(
+                f"{damaged} text(s) cached in cache_dir={str(self.cache_dir)!r} failed their "
+                "checksum (damaged on disk, or written without one); they were recomputed and "
+                "rewritten.", UserWarning, stacklevel=3)
+
     def _disk_get(self, text):
+        """The cached vectors of ``text``; None when absent, ``_DAMAGED`` when unusable."""
         path = self._disk_path(text)
         if not path.is_file():
             return None
         try:
-            array = np.load(path, allow_pickle=False)
+            raw = path.read_bytes()
+            expected = _checksum_path(path).read_text(encoding="ascii").strip()
         except (OSError, ValueError):
-            return None
+            return _DAMAGED
+        if hashlib.sha256(raw).hexdigest() != expected:
+            return _DAMAGED
+        try:
+            array = np.load(io.BytesIO(raw), allow_pickle=False)
+        except (OSError, ValueError):
+            return _DAMAGED
         n_words = len(tokenize(text)[:self.max_words]) or 1
         if array.dtype != np.float32 or array.shape != (n_words, self.hidden_size):
-            return None
+            return _DAMAGED
         array.setflags(write=False)
         return array
 
     def _disk_put(self, text, array):
+        """Write ``text``'s entry and its checksum; a cache_dir that refuses is left, once."""
+        if self._disk_unwritable:
+            return
         path = self._disk_path(text)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f"{path.stem}.{os.getpid()}.{id(array)}.tmp")
-        with open(partial, "wb") as file:
-            np.save(file, array, allow_pickle=False)
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        raw = buffer.getvalue()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # The checksum first: a reader between the two sees a mismatch, never a
+            # new checksum vouching for an old array.
+            _write_atomically(_checksum_path(path), hashlib.sha256(raw).hexdigest().encode())
+            _write_atomically(path, raw)
+        except OSError as error:
+            self._disk_unwritable = True
+            warnings.warn(
+                f"cache_dir={str(self.cache_dir)!r} cannot be written ({error}); this encoder "
+                "keeps the word vectors it computes in memory only from now on.", UserWarning,
+                stacklevel=4)
+
+
+# What PretrainedWordEncoder._disk_get returns for an entry that fails its checks.
+_DAMAGED = object()
+
+
+def _checksum_path(path):
+    """The file beside a cache entry that holds the SHA-256 of its bytes."""
+    return path.with_suffix(".sha256")
+
+
+def _write_atomically(path, data):
+    """Write ``data`` to ``path`` through a temporary file, removed if the write fails."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        partial.write_bytes(data)
         os.replace(partial, path)
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+
+
+def check_unknown_words(encoder, texts):
+    """Warn when ``encoder``'s tokenizer reads many of the words of ``texts`` as unknown.
+
+    A word is unknown when one of its pieces is the tokenizer's unknown token
+    (or it has no piece at all); all such words get nearly the same vector, so
+    a fit on them learns little from the wording. The estimators check their
+    training texts with it.
+
+    Parameters
+    ----------
+    encoder : PretrainedWordEncoder
+    texts : list of str
+
+    Returns
+    -------
+    float
+        The share of the words (of ``tokenize``, the first ``max_words`` of
+        each text) that are unknown; 0.0 for texts without words.
+    """
+    word_lists = [words for words in map(encoder._words, texts) if words]
+    unknown, total = Counter(), sum(map(len, word_lists))
+    unknown_id = encoder.tokenizer.unk_token_id
+    for start in range(0, len(word_lists), _UNKNOWN_CHECK_BATCH):
+        batch = word_lists[start:start + _UNKNOWN_CHECK_BATCH]
+        encoded = encoder.tokenizer(batch, is_split_into_words=True, add_special_tokens=False)
+        for i, words in enumerate(batch):
+            pieces = list(zip(encoded["input_ids"][i], encoded.word_ids(i), strict=True))
+            with_piece = {word for _, word in pieces if word is not None}
+            bad = {word for piece, word in pieces if word is not None and piece == unknown_id}
+            unknown.update(words[j] for j in bad | (set(range(len(words))) - with_piece))
+    share = unknown.total() / total if total else 0.0
+    if share > _MAX_UNKNOWN_SHARE:
+        examples = ", ".join(repr(word) for word, _ in unknown.most_common(5))
+        warnings.warn(
+            f"{share:.0%} of the {total} words of the training texts ({unknown.total()}) are "
+            f"read as the tokenizer's unknown token {encoder.tokenizer.unk_token!r} (most "
+            f"often {examples}), so the word vectors cannot tell them apart. Check that the "
+            "tokenizer is the model's own and suits the language of the texts.", UserWarning,
+            stacklevel=2)
+    return share
 
 
 def _quietly_loaded(transformers, folder):

@@ -1,5 +1,6 @@
 import shutil
 import subprocess
+import warnings
 
 import joblib
 import numpy as np
@@ -235,3 +236,39 @@ def test_opensmile_backend_orders_pitch_and_loudness(speech, tones):
     assert prosody["pitch_median_hz"].iloc[0] == pytest.approx(150, rel=0.03)
     assert np.isnan(prosody["pitch_median_hz"].iloc[2])
     assert prosody["voiced_fraction"].iloc[2] == 0.0
+
+
+def test_a_talkturn_starting_before_its_file_is_refused_naming_the_row(tmp_path):
+    soundfile.write(tmp_path / "c.wav", harmonic(150, 1.0), RATE)
+    talkturns = pd.DataFrame({"conversation": "c", "turn": [0, 1], "speaker": "A",
+                              "start": [0.0, -1.0], "end": [0.5, 0.2]}, index=[10, 11])
+    with pytest.raises(ValueError, match=r"row 11 of talkturns starts at -1 s.*'start' must "
+                                         r"be >= 0"):
+        extract_prosody(talkturns, tmp_path / "c.wav")
+
+
+def test_channels_that_cancel_in_their_mean_are_warned_with_the_energy_kept(tmp_path):
+    tone = np.r_[np.zeros(int(GAP * RATE)), harmonic(150, 0.5)]
+    # The second channel in opposite phase, a little quieter: the mean keeps a residue
+    # 10 * log10(0.05**2 / ((1 + 0.9**2) / 2)) = -25.6 dB below the channels.
+    soundfile.write(tmp_path / "s.wav", np.c_[tone, -0.9 * tone], RATE)
+    talkturns = pd.DataFrame({"conversation": ["s"], "turn": [0], "speaker": ["A"],
+                              "start": [GAP], "end": [GAP + 0.5]})
+    with pytest.warns(UserWarning, match=r"1 of 1 talkturns .* cancel in their mean.*s\.wav' "
+                                         r"\(-25\.6 dB\).*channel=0"):
+        extract_prosody(talkturns, tmp_path / "s.wav")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = extract_prosody(talkturns, tmp_path / "s.wav", channel=0)
+    assert first["pitch_median_hz"].iloc[0] == pytest.approx(150, rel=0.02)
+
+
+def test_nan_samples_are_refused_with_their_count_and_place(tmp_path):
+    signal = np.r_[np.zeros(int(GAP * RATE)), harmonic(150, 0.5)]
+    signal[1000:1010] = np.nan
+    soundfile.write(tmp_path / "f.wav", signal, RATE, subtype="FLOAT")
+    talkturns = pd.DataFrame({"conversation": ["f"], "turn": [0], "speaker": ["A"],
+                              "start": [GAP], "end": [GAP + 0.5]})
+    with pytest.raises(ValueError, match=r"f\.wav' holds 10 NaN sample value\(s\), at "
+                                         r"sample\(s\) 1000, 1001, .* \(the first 0\.062 s in\)"):
+        extract_prosody(talkturns, tmp_path / "f.wav")

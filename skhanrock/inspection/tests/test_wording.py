@@ -107,3 +107,39 @@ def test_a_talkturn_without_a_kept_ngram_has_no_rows(scripted, classifier):
     mixed = explain_wording(classifier, X.assign(text=["zzzq"] + list(X["text"].iloc[1:])),
                             rows=[0, 1])
     assert set(mixed["talkturn"]) == {X.index[1]} and mixed["ngram"].dtype == object
+
+
+def _exactly_two_kept_ngrams(classifier):
+    """A text whose only kept n-grams are two single words (their bigram is not kept)."""
+    kept = set(classifier.encoding_.lexical_.ngrams_)
+    words = sorted(g for g in kept if " " not in g and g.isalpha())
+    return next(f"{a} {b}" for a in words for b in words if a != b and f"{a} {b}" not in kept)
+
+
+def test_a_multiindex_keeps_its_row_labels_whole(scripted, classifier):
+    X, _ = scripted
+    X = X.assign(text=[_exactly_two_kept_ngrams(classifier)] + list(X["text"].iloc[1:]))
+    multi = X.set_axis(pd.MultiIndex.from_arrays([X["conversation"], X["turn"]]))
+    rows = [0, 1, 7, 30]
+    flat = explain_wording(classifier, X, rows=rows)
+    table = explain_wording(classifier, multi, rows=rows)
+    # The first talkturn has exactly two n-grams; the others other counts.
+    assert (flat["row"] == X.index[0]).sum() == 2
+    assert table["row"].tolist() == [multi.index[X.index.get_loc(r)] for r in flat["row"]]
+    assert table["talkturn"].tolist() == [multi.index[X.index.get_loc(t)]
+                                          for t in flat["talkturn"]]
+    assert all(isinstance(label, tuple) for label in table["row"])
+    assert flat["row"].dtype == X.index.dtype
+    pd.testing.assert_frame_equal(table.drop(columns=["row", "talkturn"]),
+                                  flat.drop(columns=["row", "talkturn"]))
+
+
+def test_lone_surrogates_in_ngrams_and_labels_are_kept_as_they_are():
+    X, y = make_conversations(n_conversations=4, scripted=0.6, random_state=0)
+    # A lone surrogate (from a bad decode) in every text, and in the row labels.
+    X["text"] = pd.Series([f"{t} \ud800odd" for t in X["text"]], index=X.index, dtype=object)
+    X.index = pd.Index([f"row\udc80{i}" for i in range(len(X))], dtype=object)
+    net = HanRockClassifier(**TINY).fit(X, y.set_axis(X.index))
+    table = explain_wording(net, X, rows=[3])
+    assert set(table["row"]) == {X.index[3]}
+    assert any("\ud800" in ngram for ngram in table["ngram"])

@@ -1,3 +1,4 @@
+import copy
 import json
 import shutil
 import warnings
@@ -9,6 +10,7 @@ import torch
 transformers = pytest.importorskip("transformers")
 
 from skhanrock.nn import PretrainedWordEncoder, tokenize  # noqa: E402
+from skhanrock.nn._pretrained import check_unknown_words  # noqa: E402
 from skhanrock.nn._text import encode_texts, fit_vocabulary, surface_words  # noqa: E402
 
 from ._shared import HIDDEN, MAX_POSITIONS, tiny_bert  # noqa: E402
@@ -267,3 +269,89 @@ def test_the_fingerprint_does_not_depend_on_having_encoded(model_dir):
     used = PretrainedWordEncoder(model_dir)
     used.encode(TEXTS)
     assert used.fingerprint() == expected
+
+
+@pytest.mark.parametrize("device", ["tpu", "meta", None, "cuda:99"])
+def test_a_device_torch_cannot_use_here_is_refused_naming_the_parameter(encoder, device):
+    with pytest.raises(ValueError, match=r"^device"):
+        PretrainedWordEncoder(encoder.model, encoder.tokenizer, device=device)
+    assert encoder.device.type == "cpu"
+
+
+def test_a_damaged_disk_cache_entry_is_recomputed_with_a_warning(model_dir, tmp_path):
+    written = PretrainedWordEncoder(model_dir, cache_dir=tmp_path).encode(TEXTS)
+    entries = sorted(tmp_path.rglob("*.npy"))
+    assert len(entries) == len(TEXTS)
+    # One bit flipped in the last float of an entry: same shape, another value.
+    damaged = next(p for p in entries
+                   if np.load(p).shape == written[TEXTS.index("hello")].shape)
+    raw = bytearray(damaged.read_bytes())
+    raw[-1] ^= 0x01
+    damaged.write_bytes(bytes(raw))
+    reader = PretrainedWordEncoder(model_dir, cache_dir=tmp_path)
+    with pytest.warns(UserWarning, match=r"1 text\(s\) cached in cache_dir=.* failed their checksum"):
+        read = reader.encode(TEXTS)
+    for a, b in zip(written, read, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert reader.cache_info() == (0, len(TEXTS) - 1, 1, len(TEXTS))
+    # The entry was rewritten: a third encoder reads every text from disk, silently.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        third = PretrainedWordEncoder(model_dir, cache_dir=tmp_path)
+        third.encode(TEXTS)
+    assert third.cache_info().disk_hits == len(TEXTS)
+    assert len(list(tmp_path.rglob("*.sha256"))) == len(TEXTS)
+
+
+def test_an_unwritable_cache_dir_falls_back_to_memory_with_one_warning(encoder, tmp_path):
+    # Below a file, no folder can be made (even for root, whom permissions do not stop).
+    (tmp_path / "a-file").write_text("")
+    cache_dir = tmp_path / "a-file" / "cache"
+    unwritable = PretrainedWordEncoder(encoder.model, encoder.tokenizer, cache_dir=cache_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = unwritable.encode(TEXTS)
+        again = unwritable.encode(TEXTS + ["a new text"])
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "cache_dir=" in messages[0] and "memory" in messages[0]
+    for a, b in zip(first, encoder.encode(TEXTS), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert len(again) == len(TEXTS) + 1
+    assert unwritable.cache_info() == (len(TEXTS), 0, len(TEXTS) + 1, len(TEXTS) + 1)
+
+
+def test_a_model_folder_without_its_tokenizer_files_is_refused_with_the_sizes(model_dir,
+                                                                              tmp_path):
+    # transformers builds a tokenizer of the 5 special tokens for such a folder.
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(model_dir / name, bare / name)
+    with pytest.raises(ValueError, match=r"has 5 tokens but the model's vocabulary \(config "
+                                         r"vocab_size\) has 29.*tokenizer files"):
+        PretrainedWordEncoder(bare)
+    beside = PretrainedWordEncoder(bare, tokenizer=model_dir)
+    cat, mat = beside.encode(["cat", "mat"])
+    assert not np.allclose(cat, mat)
+    assert beside.fingerprint() == PretrainedWordEncoder(model_dir).fingerprint()
+
+
+def test_a_tokenizer_with_ids_past_the_models_vocabulary_is_refused(encoder):
+    config = copy.deepcopy(encoder.model.config)
+    config.vocab_size = 20
+    with pytest.raises(ValueError, match=r"has 29 tokens but .* has 20: its ids past 19"):
+        PretrainedWordEncoder(transformers.BertModel(config), encoder.tokenizer)
+
+
+def test_unknown_words_are_counted_and_warned_with_the_numbers(encoder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_unknown_words(encoder, TEXTS + [""]) == 0.0
+    with pytest.warns(UserWarning, match=r"75% of the 4 words of the training texts \(3\) are "
+                                         r"read as .* '\[UNK\]' \(most often 'zebra', 'quokka'"):
+        share = check_unknown_words(encoder, ["zebra zebra cat", "quokka"])
+    assert share == 0.75
+    # Under the 20% threshold: counted, not warned.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check_unknown_words(encoder, ["zebra the cat sat on the mat"]) == 1 / 7

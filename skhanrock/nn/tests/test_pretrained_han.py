@@ -26,6 +26,10 @@ from skhanrock.nn._fine_tuning import PieceTable  # noqa: E402
 from ._shared import HIDDEN, run_without_unpickling, tiny_bert  # noqa: E402
 
 SETTINGS = {**TINY, "device": "cpu"}
+# The tiny BERT knows 29 tokens: most words of make_conversations are its [UNK],
+# which every fit here would warn about.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*read as the tokenizer's unknown token:UserWarning")
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -457,3 +461,18 @@ def test_a_loaded_fine_tuned_model_keeps_its_encoder_rate(model_dir, data, tmp_p
     loaded = HanRockClassifier.load(tmp_path / "model.skhanrock")
     assert loaded.encoding_.word_encoder_.fine_tune_lr == 2e-4
     assert loaded.embeddings.fine_tune_lr == 2e-4       # a later fit tunes it alike
+
+
+def test_a_fit_refuses_a_folder_without_tokenizer_files_and_warns_of_unknown_words(
+        model_dir, data, tmp_path):
+    X, y = data
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(model_dir / name, bare / name)
+    with pytest.raises(ValueError, match="has 5 tokens but the model's vocabulary"):
+        HanRockClassifier(embeddings=str(bare), **SETTINGS).fit(X, y)
+    words = [w for text in X["text"] for w in tokenize(text)]
+    with pytest.warns(UserWarning, match=rf"\d+% of the {len(words)} words of the training "
+                                         r"texts \(\d+\) are read as the tokenizer's unknown"):
+        HanRockClassifier(embeddings=str(model_dir), **{**SETTINGS, "max_epochs": 1}).fit(X, y)
