@@ -45,7 +45,10 @@ def main(argv=None):
             return 2
     elif args.command == "stream":
         try:
-            refused = run_stream(args.model, sys.stdin, sys.stdout)
+            # Bytes, so that a line longer than --max-line-bytes is skipped, not read.
+            refused = run_stream(args.model, sys.stdin.buffer, sys.stdout,
+                                 max_line_bytes=args.max_line_bytes,
+                                 max_conversations=args.max_conversations)
         except (ValueError, OSError) as error:
             print(f"skhanrock stream: {error}", file=sys.stderr)
             return 2
