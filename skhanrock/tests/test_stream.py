@@ -298,14 +298,18 @@ def test_stream_command_answers_each_line(pipeline, tmp_path):
     lines = [json.dumps(t) for t in talkturns[:2]]
     lines += ["not json", json.dumps({**talkturns[2], "turn": -1}), ""]
     lines += [json.dumps(t) for t in talkturns[2:]]
-    done = subprocess.run([sys.executable, "-m", "skhanrock", "stream", "--model", str(path)],
+    lines += ["[" * 6000, json.dumps({"end_conversation": talkturns[0]["conversation"]})]
+    done = subprocess.run([sys.executable, "-m", "skhanrock", "stream", "--model", str(path),
+                           "--max-line-bytes", "5000"],
                           input="\n".join(lines) + "\n", capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 1, done.stderr
-    answers = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [a.get("line") for a in answers if "error" in a] == [3, 4]
+    answers = [_strict_json(line) for line in done.stdout.splitlines()]
+    assert [a.get("line") for a in answers if "error" in a] == [3, 4, len(lines) - 1]
     assert "does not follow turn" in answers[3]["error"]
-    live = [a for a in answers if "error" not in a]
+    assert "longer than max_line_bytes=5000" in answers[-2]["error"]
+    assert answers[-1] == {"ended": talkturns[0]["conversation"], "talkturns": len(talkturns)}
+    live = [a for a in answers if "prediction" in a]
     stream = ConversationStream(model)
     expected = [stream.add(t) for t in talkturns]
     assert [a["prediction"] for a in live] == expected
