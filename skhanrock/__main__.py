@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from ._arguments import integer_at_least
 from ._stream_command import add_stream_command, run_stream
 from .experiments._command import add_experiment_command, run_experiment_command
 
@@ -12,14 +13,15 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="fit HAN-ROCK on built-in data, with and without auxiliary targets")
-    demo.add_argument("--train-conversations", type=int, default=75,
+    demo.add_argument("--train-conversations", type=integer_at_least(1), default=75,
                       help="training conversations of each run (default: 75)")
-    demo.add_argument("--test-conversations", type=int, default=125,
+    demo.add_argument("--test-conversations", type=integer_at_least(1), default=125,
                       help="held-out conversations of each run (default: 125)")
-    demo.add_argument("--runs", type=int, default=3,
+    demo.add_argument("--runs", type=integer_at_least(1), default=3,
                       help="runs, each with its own data and seed (default: 3)")
-    demo.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
-    demo.add_argument("--seed", type=int, default=0,
+    demo.add_argument("--epochs", type=integer_at_least(1), default=10,
+                      help="training epochs (default: 10)")
+    demo.add_argument("--seed", type=integer_at_least(0), default=0,
                       help="seed of the first run; run k uses seed + k - 1 (default: 0)")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     add_experiment_command(commands)
@@ -33,12 +35,20 @@ def main(argv=None):
     if args.command == "demo":
         from ._demo import run_demo
 
-        run_demo(n_train=args.train_conversations, n_test=args.test_conversations,
-                 n_runs=args.runs, max_epochs=args.epochs, random_state=args.seed,
-                 progress=not args.no_progress)
+        try:
+            run_demo(n_train=args.train_conversations, n_test=args.test_conversations,
+                     n_runs=args.runs, max_epochs=args.epochs, random_state=args.seed,
+                     progress=not args.no_progress)
+        except ValueError as error:
+            # What argparse cannot check alone (the last run's seed), as it would.
+            print(f"skhanrock demo: {error}", file=sys.stderr)
+            return 2
     elif args.command == "stream":
         try:
-            refused = run_stream(args.model, sys.stdin, sys.stdout)
+            # Bytes, so that a line longer than --max-line-bytes is skipped, not read.
+            refused = run_stream(args.model, sys.stdin.buffer, sys.stdout,
+                                 max_line_bytes=args.max_line_bytes,
+                                 max_conversations=args.max_conversations)
         except (ValueError, OSError) as error:
             print(f"skhanrock stream: {error}", file=sys.stderr)
             return 2

@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from skorch.callbacks import ProgressBar
 
 from ._pipeline import make_paper_pipeline
+from ._validation import check_number
 from .datasets import (
     align_frames,
     make_conversations,
@@ -205,6 +206,20 @@ def _conclusion(across, runs):
             "with --runs and --seed test whether it holds).")
 
 
+#: Largest seed numpy's legacy generators (and so the data generator) take.
+_MAX_SEED = 2 ** 32 - 1
+
+
+def _check_arguments(n_train, n_test, n_runs, max_epochs, random_state):
+    """Refuse counts below one and seeds the runs cannot use, naming the parameter."""
+    for name, value in (("n_train", n_train), ("n_test", n_test), ("n_runs", n_runs),
+                        ("max_epochs", max_epochs)):
+        check_number(f"run_demo: {name}", value, low=1, integer=True)
+    # Run k uses seed random_state + k - 1: the last one must be a seed too.
+    check_number("run_demo: random_state", random_state, low=0, high=_MAX_SEED - n_runs + 1,
+                 integer=True)
+
+
 def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, progress=True,
              print=print):
     """Fit the models on built-in data in the paper's regime and print their test scores.
@@ -225,13 +240,13 @@ def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, pr
     Parameters
     ----------
     n_train, n_test : int, default=75, 125
-        Training and held-out conversations of each run.
+        Training and held-out conversations of each run (at least 1).
     n_runs : int, default=3
-        Runs, each with its own data and initialisation.
+        Runs, each with its own data and initialisation (at least 1).
     max_epochs : int, default=10
-        Training epochs of each network.
+        Training epochs of each network (at least 1).
     random_state : int, default=0
-        Seed of the first run.
+        Seed of the first run; every run's seed must be in [0, 2**32 - 1].
     progress : bool, default=True
         Show a progress bar per fit.
     print : callable, default=print
@@ -246,6 +261,7 @@ def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, pr
         :class:`~skhanrock.metrics.BootstrapComparison` by (model, metric),
         and ``attrs["across_runs"]`` the summary over runs.
     """
+    _check_arguments(n_train, n_test, n_runs, max_epochs, random_state)
     tables, per_run = [], []
     for run in range(1, n_runs + 1):
         seed = random_state + run - 1

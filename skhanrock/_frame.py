@@ -6,6 +6,7 @@ error messages are the same everywhere.
 """
 
 import copy
+import numbers
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ __all__ = [
     "LOSS_WEIGHTS_ATTR",
     "check_dataframe",
     "check_fitted_columns",
+    "check_flat_columns",
     "check_talkturn_frame",
     "canonical_codes",
     "carry_attrs",
@@ -35,6 +37,7 @@ __all__ = [
     "refuse_rows",
     "talkturn_frame_tags",
     "text_as_strings",
+    "turn_in_range",
 ]
 
 def python_value(value):
@@ -66,6 +69,7 @@ def check_talkturn_frame(X, *, conversation_column="conversation", turn_column="
     pair repeats. The caller's frame is never modified.
     """
     check_dataframe(X, name, " with one row per talkturn (conversation, turn and text columns)")
+    check_flat_columns(X, name)
     if len(X) == 0:
         raise ValueError(f"{name} is empty: at least one talkturn row is needed.")
     columns = [conversation_column, turn_column, *required]
@@ -99,6 +103,21 @@ def check_dataframe(X, name="X", what=""):
         kind = "sparse input is not supported" if hasattr(X, "tocsr") else \
             f"got {type(X).__name__}"
         raise TypeError(f"{name} must be a pandas DataFrame{what}; {kind}.")
+
+
+def check_flat_columns(X, name="X"):
+    """Refuse a frame whose columns are a MultiIndex, naming what is expected.
+
+    With MultiIndex columns ``"text" in X.columns`` holds for a first-level
+    label while ``X["text"]`` is a frame, so every later step would fail far
+    from the cause (or read the wrong thing).
+    """
+    if isinstance(X.columns, pd.MultiIndex):
+        raise ValueError(
+            f"{name} has MultiIndex columns ({X.columns.nlevels} levels, e.g. "
+            f"{X.columns[0]!r}); expected one level of column names such as "
+            "'conversation', 'turn' and 'text'. Flatten them first, e.g. "
+            "X.columns = ['_'.join(map(str, c)) for c in X.columns], or select one level.")
 
 
 def check_fitted_columns(X, fitted_columns, owner):
@@ -190,6 +209,17 @@ def refuse_rows(X, column, name, bad, why):
         position = np.flatnonzero(bad)[0]
         row, value = (python_value(v) for v in (X.index[position], X[column].iloc[position]))
         raise ValueError(f"{name}[{column!r}] at row {row!r} holds {value!r}, {why}")
+
+
+def turn_in_range(turn):
+    """Whether the finite number ``turn`` is a turn batch prediction sorts exactly.
+
+    The rule of :func:`_check_integer_column`, for one value: an integer that
+    int64 holds, or a float below 2**53 in magnitude.
+    """
+    if isinstance(turn, numbers.Integral):
+        return bool(np.iinfo(np.int64).min <= turn <= np.iinfo(np.int64).max)
+    return bool(abs(turn) < _EXACT_FLOAT)
 
 
 def _check_integer_column(X, column, name):

@@ -1,7 +1,9 @@
 """Streaming prediction: one talkturn at a time, as a conversation unfolds."""
 
+import reprlib
 import threading
-from collections import deque
+import warnings
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,8 +12,8 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._frame import python_value
-from ._validation import is_finite_number
+from ._frame import check_flat_columns, python_value, turn_in_range
+from ._validation import check_number, is_finite_number
 from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
 from .preprocessing import (
     AuxiliaryTargets,
@@ -89,7 +91,10 @@ class ConversationStream:
 
     One stream may follow several conversations at once (keyed by the
     conversation column). Several streams may share one model and run in
-    threads; one stream's calls are serialised by a lock.
+    threads; one stream's calls are serialised by a lock. A conversation's
+    cached encodings are kept until :meth:`end` (or :meth:`reset`) forgets
+    them, or, with ``max_conversations``, until it is the least recently
+    added to of too many.
 
     Parameters
     ----------
@@ -100,6 +105,12 @@ class ConversationStream:
         :class:`~skhanrock.MutualInfoLossWeights`,
         :class:`~skhanrock.preprocessing.AuxiliaryTaskSelector`) are passed
         over; any other step is refused.
+    max_conversations : int or None, default=None
+        Most conversations followed at once. When a new conversation would
+        exceed it, the one whose last talkturn is oldest is forgotten with a
+        warning that counts the evictions; a later talkturn of it starts a new
+        conversation without its context. None keeps every conversation until
+        it is ended.
 
     Attributes
     ----------
@@ -113,6 +124,8 @@ class ConversationStream:
         Talkturns per context window (the estimator's).
     conversations : list
         Conversations with at least one talkturn, in the order they began.
+    n_evicted : int
+        Conversations forgotten so far because of ``max_conversations``.
 
     Examples
     --------
@@ -128,8 +141,10 @@ class ConversationStream:
     (True, (4,))
     """
 
-    def __init__(self, model):
+    def __init__(self, model, *, max_conversations=None):
         self.transcriber, self.estimator = split_streamable(model)
+        self.max_conversations = None if max_conversations is None else check_number(
+            "ConversationStream: max_conversations", max_conversations, low=1, integer=True)
         estimator = self.estimator
         self.context_size = int(estimator.context_size)
         if self.context_size < 1:
@@ -141,8 +156,10 @@ class ConversationStream:
         # Evaluation mode once, here: toggling it per call would race between threads.
         estimator.module_.eval()
         self._lock = threading.Lock()
-        self._conversations = {}
+        self._conversations = {}   # in the order they began
+        self._recency = OrderedDict()  # the same keys, least recently added to first
         self._newest = None
+        self.n_evicted = 0
 
     def _required_columns(self):
         roles = [self._conversation_column, self._turn_column]
@@ -173,6 +190,7 @@ class ConversationStream:
     def _talkturn_record(self, talkturn):
         """The talkturn's required columns as a dict, or a clear error."""
         if isinstance(talkturn, pd.DataFrame):
+            check_flat_columns(talkturn, "ConversationStream.add: the talkturn")
             if len(talkturn) != 1:
                 raise ValueError(f"ConversationStream.add takes one talkturn; the frame has "
                                  f"{len(talkturn)} rows.")
@@ -193,10 +211,30 @@ class ConversationStream:
                              f"its text (str), got {record[text_column]!r}.")
         return {c: record[c] for c in self.columns}
 
+    def _check_id(self, key, caller):
+        """Refuse what cannot key a conversation: unhashable or missing ids, as batch does."""
+        column = self._conversation_column
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(f"ConversationStream.{caller}: the conversation id ({column!r}) "
+                            f"must be a str or a number, got {type(key).__name__} "
+                            f"{reprlib.repr(key)}.") from None
+        # Each NaN is a new key to a dict: every talkturn would start a
+        # conversation of its own and lose its context without a word.
+        if pd.api.types.is_scalar(key) and pd.isna(key):
+            raise ValueError(f"ConversationStream.{caller}: the conversation id ({column!r}) "
+                             f"is missing ({key!r}); every talkturn needs one, as in predict.")
+
     def _check_turn(self, state, turn):
         if not is_finite_number(turn):
             raise ValueError(f"ConversationStream.add: the talkturn's {self._turn_column!r} "
-                             f"must be a finite number, got {turn!r}.")
+                             f"must be a finite number, got {reprlib.repr(turn)}.")
+        if not turn_in_range(turn):
+            raise ValueError(
+                f"ConversationStream.add: the talkturn's {self._turn_column!r} is "
+                f"{reprlib.repr(turn)}, beyond the turns predict sorts exactly (integers "
+                "of 64 bits, floats below 2**53 in magnitude).")
         if state.last_turn is not None and not turn > state.last_turn:
             raise ValueError(
                 f"ConversationStream.add: turn {turn!r} does not follow turn "
@@ -259,12 +297,18 @@ class ConversationStream:
         Raises
         ------
         ValueError
-            On a missing column or text, or a turn that does not increase; the
-            stream is left as it was.
+            On a missing column, text or conversation id (None or NaN, which
+            ``predict`` refuses too), a turn that is not a finite number that
+            ``predict`` sorts exactly or that does not increase; the stream is
+            left as it was.
+        TypeError
+            On a conversation id that cannot key a conversation (a list or a
+            dict).
         """
         record = self._talkturn_record(talkturn)
         key = python_value(record[self._conversation_column])
         turn = python_value(record[self._turn_column])
+        self._check_id(key, "add")
         with self._lock:
             state = self._conversations.get(key) or self._new_conversation(key)
             self._check_turn(state, turn)
@@ -275,18 +319,46 @@ class ConversationStream:
             state.last_turn = turn
             state.n_talkturns += 1
             self._conversations.setdefault(key, state)
+            self._recency[key] = None
+            self._recency.move_to_end(key)
             self._newest = key
+            self._evict()
             return self._prediction(state)
+
+    def _evict(self):
+        """Forget the least recently added-to conversations beyond ``max_conversations``."""
+        while self.max_conversations is not None and \
+                len(self._conversations) > self.max_conversations:
+            key = next(iter(self._recency))
+            self._forget(key)
+            self.n_evicted += 1
+            warnings.warn(
+                f"ConversationStream: more than max_conversations={self.max_conversations} "
+                f"conversations; forgot {key!r}, the least recently added to "
+                f"({self.n_evicted} evicted so far). A later talkturn of it starts a new "
+                "conversation without its context.", UserWarning, stacklevel=3)
+
+    def _forget(self, key):
+        del self._conversations[key]
+        del self._recency[key]
+        if self._newest == key:
+            self._newest = next(reversed(self._recency), None)
 
     def _state(self, conversation, caller):
         if conversation is None:
             if self._newest is None:
                 raise ValueError(f"ConversationStream.{caller}: no talkturn has been added.")
             conversation = self._newest
+        return self._conversations[self._known(conversation, caller)]
+
+    def _known(self, conversation, caller):
+        """``conversation`` if the stream follows it, else a clear error."""
+        self._check_id(conversation, caller)
         if conversation not in self._conversations:
             raise ValueError(f"ConversationStream.{caller}: unknown conversation "
-                             f"{conversation!r}; the stream follows {self.conversations}.")
-        return self._conversations[conversation]
+                             f"{conversation!r}; the stream follows "
+                             f"{reprlib.repr(self.conversations)}.")
+        return conversation
 
     def predict(self, conversation=None):
         """The newest talkturn's prediction, without appending anything.
@@ -363,13 +435,47 @@ class ConversationStream:
         with self._lock:
             if conversation is None:
                 self._conversations.clear()
+                self._recency.clear()
                 self._newest = None
                 return self
-            if conversation not in self._conversations:
-                raise ValueError(f"ConversationStream.reset: unknown conversation "
-                                 f"{conversation!r}; the stream follows {self.conversations}.")
-            del self._conversations[conversation]
-            if self._newest == conversation:
-                self._newest = next(reversed(self._conversations), None)
+            self._forget(self._known(conversation, "reset"))
             return self
+
+    def end(self, conversation):
+        """End a conversation: forget its cached talkturns, and say how many it had.
+
+        What the JSON-lines protocol's end-of-conversation message calls. A
+        later talkturn with the same id starts a new conversation.
+
+        Parameters
+        ----------
+        conversation : object
+            The id of a conversation the stream follows.
+
+        Returns
+        -------
+        int
+            Talkturns the conversation had.
+
+        Raises
+        ------
+        ValueError
+            If the stream does not follow ``conversation``.
+
+        Examples
+        --------
+        >>> from skhanrock import ConversationStream, HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> stream = ConversationStream(clf)
+        >>> _ = [stream.add(t) for t in X.head(3).to_dict("records")]
+        >>> stream.end(X["conversation"].iloc[0]), stream.conversations
+        (3, [])
+        """
+        with self._lock:
+            state = self._conversations[self._known(conversation, "end")]
+            self._forget(conversation)
+            return state.n_talkturns
 

@@ -1,5 +1,6 @@
 """One check of numeric parameters, so that every message reads the same."""
 
+import math
 import numbers
 
 import numpy as np
@@ -16,8 +17,9 @@ def is_finite_number(value, *, integer=False):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer
                                                  else numbers.Real):
         return False
-    # Python integers may exceed any float, and are finite anyway.
-    return integer or bool(np.isfinite(value))
+    # Integers are finite, and Python's may exceed any float (np.isfinite
+    # refuses them); math.isfinite also takes Fractions.
+    return integer or isinstance(value, numbers.Integral) or math.isfinite(value)
 
 
 def check_number(name, value, *, low=-np.inf, high=np.inf, integer=False, low_open=False,

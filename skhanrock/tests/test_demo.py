@@ -78,3 +78,34 @@ def test_conclusion_says_what_the_runs_show(across, runs, expected):
 def test_demo_prints_its_conclusion(demo):
     _, output = demo
     assert "Conclusion: " in output
+
+
+@pytest.mark.parametrize(("option", "value", "low"), [
+    ("--runs", "0", 1), ("--runs", "-2", 1), ("--test-conversations", "-1", 1),
+    ("--test-conversations", "0", 1), ("--train-conversations", "0", 1), ("--epochs", "0", 1),
+    ("--seed", "-5", 0), ("--runs", "two", 1),
+])
+def test_demo_checks_its_arguments_at_argparse_level(option, value, low, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", option, value])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"skhanrock demo: error: argument {option}: must be an integer >= {low}, got {value!r}"
+
+
+def test_demo_refuses_a_last_seed_beyond_numpy_with_status_2(capsys):
+    # Run 2 would use seed 2**32, which the data generator refuses after run 1's work.
+    assert main(["demo", "--train-conversations", "1", "--test-conversations", "1",
+                 "--epochs", "1", "--runs", "2", "--seed", str(2 ** 32 - 1)]) == 2
+    err = capsys.readouterr().err
+    assert err == ("skhanrock demo: run_demo: random_state must be an integer in "
+                   "[0, 4294967294], got 4294967295.\n")
+
+
+@pytest.mark.parametrize(("parameter", "value"), [
+    ("n_runs", 0), ("n_train", -1), ("n_test", 0), ("max_epochs", 0), ("n_runs", 1.5),
+    ("random_state", -5), ("random_state", None),
+])
+def test_run_demo_names_a_bad_parameter(parameter, value):
+    with pytest.raises(ValueError, match=rf"run_demo: {parameter} must be an integer"):
+        run_demo(**{parameter: value}, progress=False, print=lambda line: None)

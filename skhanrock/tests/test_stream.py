@@ -1,11 +1,14 @@
+import io
 import json
 import subprocess
 import sys
 import threading
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -18,6 +21,8 @@ from skhanrock import (
     make_paper_pipeline,
     save_model,
 )
+from skhanrock.__main__ import main
+from skhanrock._stream_command import run_stream
 from skhanrock._testing import TINY
 
 MODELS = [("classifier", "rock"), ("classifier", "flat"), ("regressor", "rock"),
@@ -293,14 +298,18 @@ def test_stream_command_answers_each_line(pipeline, tmp_path):
     lines = [json.dumps(t) for t in talkturns[:2]]
     lines += ["not json", json.dumps({**talkturns[2], "turn": -1}), ""]
     lines += [json.dumps(t) for t in talkturns[2:]]
-    done = subprocess.run([sys.executable, "-m", "skhanrock", "stream", "--model", str(path)],
+    lines += ["[" * 6000, json.dumps({"end_conversation": talkturns[0]["conversation"]})]
+    done = subprocess.run([sys.executable, "-m", "skhanrock", "stream", "--model", str(path),
+                           "--max-line-bytes", "5000"],
                           input="\n".join(lines) + "\n", capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 1, done.stderr
-    answers = [json.loads(line) for line in done.stdout.splitlines()]
-    assert [a.get("line") for a in answers if "error" in a] == [3, 4]
+    answers = [_strict_json(line) for line in done.stdout.splitlines()]
+    assert [a.get("line") for a in answers if "error" in a] == [3, 4, len(lines) - 1]
     assert "does not follow turn" in answers[3]["error"]
-    live = [a for a in answers if "error" not in a]
+    assert "longer than max_line_bytes=5000" in answers[-2]["error"]
+    assert answers[-1] == {"ended": talkturns[0]["conversation"], "talkturns": len(talkturns)}
+    live = [a for a in answers if "prediction" in a]
     stream = ConversationStream(model)
     expected = [stream.add(t) for t in talkturns]
     assert [a["prediction"] for a in live] == expected
@@ -338,3 +347,235 @@ def test_stream_with_the_lexical_path_equals_predict_on_every_prefix(architectur
     X, y = conversations
     model = HanRockClassifier(architecture=architecture, lexical_ngrams=(1, 2), **TINY)
     _check_stream_equals_batch(model.fit(X, y), X)
+
+
+# ---------------------------------------------------------------- issue 25
+
+
+@pytest.mark.parametrize("missing", [float("nan"), np.nan, None, pd.NA])
+def test_a_missing_conversation_id_is_refused_as_predict_refuses_it(classifier, missing):
+    model, X = classifier
+    talkturns = _first_conversation(X)
+    stream = ConversationStream(model)
+    stream.add(talkturns[0])
+    # Each NaN is a new dict key: accepted, every talkturn began a conversation
+    # of its own and lost its context.
+    with pytest.raises(ValueError, match=r"conversation id \('conversation'\) is missing"):
+        stream.add({**talkturns[1], "conversation": missing})
+    with pytest.raises(ValueError, match="'conversation'.* is missing"):
+        model.predict(X.assign(conversation=X["conversation"].where(X.index != X.index[1],
+                                                                    missing)))
+    assert stream.conversations == [talkturns[0]["conversation"]]
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"turn": 10 ** 40}, ValueError, r"'turn' is 1000.*beyond the turns predict sorts"),
+    ({"turn": -10 ** 40}, ValueError, r"'turn' is -1000.*beyond the turns predict sorts"),
+    ({"turn": 2 ** 63}, ValueError, r"'turn' is 9223372036854775808, beyond"),
+    ({"turn": 1e300}, ValueError, r"'turn' is 1e\+300, beyond"),
+    ({"conversation": [1, 2]}, TypeError, r"conversation id \('conversation'\) must be a str "
+                                          r"or a number, got list \[1, 2\]"),
+    ({"conversation": {"a": 1}}, TypeError, r"\('conversation'\) must be .*got dict"),
+])
+def test_turns_and_ids_a_stream_cannot_use_are_refused_by_name(classifier, change, error,
+                                                               message):
+    model, X = classifier
+    talkturns = _first_conversation(X)
+    stream = ConversationStream(model)
+    first = stream.add(talkturns[0])
+    with pytest.raises(error, match=message):
+        stream.add({**talkturns[1], **change})
+    assert stream.conversations == [talkturns[0]["conversation"]]
+    assert stream.predict() == first
+
+
+def _with_multiindex_columns(frame):
+    return frame.set_axis(pd.MultiIndex.from_product([frame.columns, ["x"]]), axis=1)
+
+
+def test_multiindex_columns_are_refused_naming_what_is_expected(classifier):
+    model, X = classifier
+    expected = r"MultiIndex columns \(2 levels, e.g. \('conversation', 'x'\)\); expected one " \
+               r"level of column names"
+    with pytest.raises(ValueError, match="the talkturn has " + expected):
+        ConversationStream(model).add(_with_multiindex_columns(X.head(1)))
+    # A first-level label passed the column check and failed deep inside pandas.
+    single = X.set_axis(pd.MultiIndex.from_arrays([X.columns, [""] * X.shape[1]]), axis=1)
+    with pytest.raises(ValueError, match=r"X has MultiIndex columns"):
+        model.predict(single)
+
+
+def test_end_forgets_a_conversation_and_its_id_may_start_again(classifier):
+    model, X = classifier
+    talkturns = _first_conversation(X)
+    key = talkturns[0]["conversation"]
+    stream = ConversationStream(model)
+    first = [stream.add(t) for t in talkturns]
+    assert stream.end(key) == len(talkturns)
+    assert stream.conversations == []
+    with pytest.raises(ValueError, match="no talkturn has been added"):
+        stream.predict()
+    with pytest.raises(ValueError, match="ConversationStream.end: unknown conversation"):
+        stream.end(key)
+    with pytest.raises(TypeError, match=r"ConversationStream.end: the conversation id"):
+        stream.end([key])
+    # Ended, not remembered: the same turns are a new conversation, not out of order.
+    assert [stream.add(t) for t in talkturns] == first
+
+
+def test_max_conversations_evicts_the_least_recently_added_to(classifier):
+    model, X = classifier
+    a, b, c = (part.sort_values("turn").to_dict("records")
+               for _, part in list(X.groupby("conversation"))[:3])
+    stream = ConversationStream(model, max_conversations=2)
+    clean = ConversationStream(model)
+    expected_a = [clean.add(t) for t in a[:2]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        live_a = [stream.add(a[0]), stream.add(b[0]), stream.add(a[1])]
+    with pytest.warns(UserWarning, match=rf"max_conversations=2 conversations; forgot "
+                                         rf"'{b[0]['conversation']}'.*\(1 evicted so far\)"):
+        stream.add(c[0])
+    assert stream.n_evicted == 1
+    assert stream.conversations == [a[0]["conversation"], c[0]["conversation"]]
+    assert [live_a[0], live_a[2]] == expected_a
+    # a kept its context: its next talkturn is predicted as in a stream that never evicted.
+    assert stream.add(a[2]) == clean.add(a[2])
+    with pytest.warns(UserWarning, match=r"forgot '" + c[0]["conversation"] + r"'.*\(2 evicted"):
+        stream.add(b[1])
+    for bad in (0, -1, 1.5, "2"):
+        with pytest.raises(ValueError, match="max_conversations must be an integer >= 1"):
+            ConversationStream(model, max_conversations=bad)
+
+
+def _strict_json(line):
+    """``json.loads`` that refuses NaN and infinities, which are not JSON."""
+    def refuse(name):
+        raise AssertionError(f"not JSON: {name} in {line!r}")
+    return json.loads(line, parse_constant=refuse)
+
+
+def _run(path, data, **kwargs):
+    """``run_stream`` on bytes (read like standard input); (refused, answers)."""
+    out = io.StringIO()
+    refused = run_stream(path, io.BytesIO(data), out, **kwargs)
+    return refused, [_strict_json(line) for line in out.getvalue().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def saved_classifier(classifier, tmp_path_factory):
+    model, X = classifier
+    return save_model(model, tmp_path_factory.mktemp("stream") / "model.skhanrock"), model, X
+
+
+def test_stream_command_prints_only_json_for_non_finite_input(saved_classifier):
+    path, model, X = saved_classifier
+    talkturn = _first_conversation(X)[0]
+    text = json.dumps(talkturn)
+    lines = [text.replace(json.dumps(talkturn["conversation"]), "NaN"),
+             text.replace(f'"turn": {talkturn["turn"]}', '"turn": Infinity'),
+             text.replace(f'"turn": {talkturn["turn"]}', '"turn": -Infinity'),
+             text.replace(f'"turn": {talkturn["turn"]}', '"turn": 1e400'),
+             text.replace(f'"turn": {talkturn["turn"]}', f'"turn": {10 ** 40}'),
+             "[" * 5000 + "]" * 5000, '"a talkturn"', text]
+    assert all(line != text for line in lines[:-1])
+    refused, answers = _run(path, "\n".join(lines).encode())
+    assert refused == 7
+    assert [a.get("line") for a in answers[:7]] == list(range(1, 8))
+    assert "NaN is not JSON" in answers[0]["error"]
+    assert "Infinity is not JSON" in answers[1]["error"]
+    assert "-Infinity is not JSON" in answers[2]["error"]
+    assert "1e400 is beyond the range of a float" in answers[3]["error"]
+    assert "'turn' is 1000" in answers[4]["error"]
+    assert "nested too deeply" in answers[5]["error"]
+    assert "must be a JSON object" in answers[6]["error"]
+    assert answers[7]["conversation"] == talkturn["conversation"]
+    assert answers[7]["prediction"] == ConversationStream(model).add(talkturn)
+
+
+def test_stream_command_answers_a_non_finite_model_output_with_an_error(saved_classifier,
+                                                                        monkeypatch):
+    path, model, X = saved_classifier
+    broken = load_model(path)
+    with torch.no_grad():
+        for parameter in broken.module_.parameters():
+            parameter.fill_(float("nan"))
+    # However such a model is obtained (a diverged fit), the output stays JSON.
+    monkeypatch.setattr("skhanrock._stream_command.load_model", lambda _: broken)
+    talkturns = _first_conversation(X)[:2]
+    refused, answers = _run(path, "\n".join(json.dumps(t) for t in talkturns).encode())
+    assert refused == 2
+    assert [a["line"] for a in answers] == [1, 2]
+    assert all("holds NaN or infinity" in a["error"] for a in answers)
+
+
+class _CountingReader(io.BytesIO):
+    """A binary input that records the longest piece read from it at once."""
+
+    longest = 0
+
+    def readline(self, size=-1):
+        line = super().readline(size)
+        self.longest = max(self.longest, len(line))
+        return line
+
+
+def test_stream_command_refuses_long_lines_without_reading_them(saved_classifier):
+    path, model, X = saved_classifier
+    talkturns = _first_conversation(X)[:2]
+    huge = json.dumps({**talkturns[0], "text": "word " * 200_000})  # about 1 MB
+    data = "\n".join([huge, json.dumps(talkturns[0]), huge, json.dumps(talkturns[1]), huge])
+    source = _CountingReader(data.encode())
+    out = io.StringIO()
+    assert run_stream(path, source, out, max_line_bytes=1000) == 3
+    answers = [_strict_json(line) for line in out.getvalue().splitlines()]
+    assert [a.get("line") for a in answers if "error" in a] == [1, 3, 5]
+    assert all("longer than max_line_bytes=1000 bytes" in a["error"]
+               for a in answers if "error" in a)
+    stream = ConversationStream(model)
+    assert [a["prediction"] for a in answers if "error" not in a] == \
+        [stream.add(t) for t in talkturns]
+    # Never more than the bound (or a 64 KiB chunk of the skipped rest) at once.
+    assert source.longest <= 1 << 16 < len(huge)
+    # A list of str lines (already in memory) obeys the same bound, in UTF-8 bytes.
+    out = io.StringIO()
+    assert run_stream(path, ["é" * 600], out, max_line_bytes=1000) == 1
+    assert "longer than max_line_bytes" in _strict_json(out.getvalue())["error"]
+    with pytest.raises(ValueError, match="max_line_bytes must be an integer >= 1"):
+        run_stream(path, [], out, max_line_bytes=0)
+
+
+def test_stream_command_ends_conversations_and_bounds_them(saved_classifier, capsys):
+    path, model, X = saved_classifier
+    parts = [part.sort_values("turn").to_dict("records")
+             for _, part in list(X.groupby("conversation"))[:2]]
+    a, b = parts
+    key = a[0]["conversation"]
+    lines = [json.dumps(a[0]), json.dumps(a[1]), json.dumps({"end_conversation": key}),
+             json.dumps({"end_conversation": key}), json.dumps(a[0]), json.dumps(b[0]),
+             json.dumps(a[1]), "\xff"]
+    data = b"\n".join(line.encode("latin-1") if line == "\xff" else line.encode()
+                      for line in lines)
+    refused, answers = _run(path, data, max_conversations=1)
+    assert refused == 2
+    assert answers[2] == {"ended": key, "talkturns": 2}
+    assert answers[3]["line"] == 4 and "unknown conversation" in answers[3]["error"]
+    # After the end, a[0] starts the conversation again, as in a new stream.
+    assert answers[4]["prediction"] == answers[0]["prediction"]
+    assert answers[7] == {"error": answers[7]["error"], "line": 8}
+    assert "not UTF-8" in answers[7]["error"]
+    err = capsys.readouterr().err
+    # b evicted a (line 6), and a[1] then began anew, evicting b (line 7).
+    assert f"line 6: ConversationStream: more than max_conversations=1 conversations; forgot " \
+           f"{key!r}" in err
+    assert "line 7: " in err and "(2 evicted so far)" in err
+
+
+@pytest.mark.parametrize("option", ["--max-line-bytes", "--max-conversations"])
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_stream_command_checks_its_bounds_at_argparse_level(option, value, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["stream", "--model", "m.skhanrock", option, value])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"skhanrock stream: error: argument {option}: must be an integer >= 1, got {value!r}"
