@@ -221,6 +221,12 @@ def _with_base_parameters(init, base_init):
     return inspect.Signature([own[0], *named, *own[1:]])
 
 
+# See _HanRockNet._network_params.
+_NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
+                   "recurrent_dropout", "freeze_embeddings", "conversation_column",
+                   "turn_column", "lexical_ngrams", "lexical_context")
+
+
 class _HanRockNet(NeuralNet):
     """Shared machinery of the classifier and the regressor.
 
@@ -532,9 +538,19 @@ class _HanRockNet(NeuralNet):
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
+        self._network_params_ = self._network_params()
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
+
+    def _network_params(self):
+        """The parameters the network and encoding are built with, which ``save`` checks.
+
+        ``set_params`` changes none of them in a fitted model until the next
+        fit, and a file saved with another value would not load as it predicts.
+        """
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in _NETWORK_PARAMS}
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""

@@ -150,6 +150,7 @@ def save_estimator(net, path):
         The file written.
     """
     net._check_fitted_encoding()
+    _check_network_params(net)
     state = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
     bad = non_finite_weights(state)
     if bad:
@@ -167,6 +168,25 @@ def save_estimator(net, path):
         archive.writestr(_WEIGHTS, weights.getvalue())
 
     return write_aside(path, write)
+
+
+def _check_network_params(net):
+    """The parameters saved are those the fitted network was built with, and valid ones."""
+    built = getattr(net, "_network_params_", None) or {}
+    current = net._network_params()
+    changed = [f"{name}={current[name]!r} (fitted with {value!r})"
+               for name, value in built.items() if current[name] != value]
+    if changed:
+        raise ValueError(
+            f"save() refuses this {type(net).__name__}: set_params changed {', '.join(changed)} "
+            "after fit, and its network still has the fitted values (it predicts with "
+            "them); a file with the new values would not load. Set them back, or fit again, "
+            "before saving.")
+    try:
+        net._check_hyper_parameters()
+    except ValueError as error:
+        raise ValueError(f"save() refuses a parameter that load (as fit) would refuse: "
+                         f"{error}") from error
 
 
 def _refused(message, path, member=_CONFIG):
@@ -291,6 +311,7 @@ def _restored(cls, config, path, weights_bytes):
     net.valid_conversations_ = np.array([], dtype=object)
     # Builds the network, checking every parameter as fit does.
     net.initialize()
+    net._network_params_ = net._network_params()
     return net, History(list(fitted["history"]))
 
 

@@ -237,3 +237,36 @@ def test_saving_onto_a_directory_is_refused_and_leaves_no_partial_file(saved, tm
         with pytest.raises(ValueError, match="is a directory"):
             save(tmp_path / "model.skhanrock")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["model.skhanrock"]
+
+
+@pytest.mark.parametrize("changed, named", [
+    ({"primary_units": 7}, "primary_units=7 \\(fitted with 6\\)"),
+    ({"architecture": "flat"}, "architecture='flat'"),
+    ({"aux_units": 3}, "aux_units=3"),
+    ({"lexical_context": 1}, "lexical_context=1"),
+    ({"lexical_ngrams": None, "lexical_context": 1}, "lexical_ngrams=None.*lexical_context=1"),
+    ({"max_words": 5}, "max_words=5"),
+    ({"lr": -1}, "lr must be .*> 0, got -1"),
+    ({"max_epochs": 0}, "max_epochs must be .*got 0"),
+])
+def test_save_refuses_parameters_set_after_fit_that_its_network_does_not_have(
+        saved, conversations, tmp_path, changed, named):
+    X, _ = conversations
+    net = HanRockClassifier.load(saved[2])
+    before = {name: net.get_params()[name] for name in changed}
+    with pytest.raises(ValueError, match=f"save\\(\\) refuses.*{named}"):
+        net.set_params(**changed).save(tmp_path / "model.skhanrock")
+    assert list(tmp_path.iterdir()) == []
+    # Set back, the same estimator saves a file that predicts as it does.
+    net.set_params(**before)
+    loaded = HanRockClassifier.load(net.save(tmp_path / "model.skhanrock"))
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
+
+
+def test_parameters_that_only_shape_training_may_change_before_save(saved, conversations,
+                                                                   tmp_path):
+    X, _ = conversations
+    net = HanRockClassifier.load(saved[2]).set_params(lr=0.5, max_epochs=7, batch_size=3)
+    loaded = HanRockClassifier.load(net.save(tmp_path / "model.skhanrock"))
+    assert (loaded.lr, loaded.max_epochs, loaded.batch_size) == (0.5, 7, 3)
+    np.testing.assert_array_equal(loaded.predict_proba(X), net.predict_proba(X))
