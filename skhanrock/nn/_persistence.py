@@ -321,7 +321,9 @@ def _check_param_names(cls, params):
         if name in _TRAINING_ONLY or name.startswith("callbacks"):
             raise ValueError(f"it sets the parameter {name!r}, which save() never writes.")
         prefix, _, key = name.partition("__")
-        if key and prefix in _NAMED_CLASSES:
+        # skorch reads optimizer__* itself (param_groups, ...): only the network's and
+        # the loss's keyword arguments are checked here.
+        if key and prefix in ("module", "criterion"):
             cls_ = params.get(prefix, cls().get_params()[prefix])
             if key not in inspect.signature(cls_).parameters:
                 raise ValueError(f"it sets {name!r}, but {cls_.__name__} has no parameter "

@@ -1,5 +1,6 @@
 """A diverged fit or partial_fit leaves the estimator as it was before the call."""
 
+import io
 import zipfile
 
 import numpy as np
@@ -79,20 +80,17 @@ def test_a_diverged_first_fit_leaves_the_estimator_unfitted(conversations, tmp_p
         ConversationStream(net).add(X.iloc[0].to_dict())
 
 
-def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path):
+def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path, capsys):
     path = fitted.save(tmp_path / "good.skhanrock")
     net = HanRockClassifier.load(path)
     with torch.no_grad():
-        net.module_.primary_head.weight.fill_(float("nan")) \
-            if hasattr(net.module_, "primary_head") else \
-            next(net.module_.parameters()).fill_(float("nan"))
+        next(net.module_.parameters()).fill_(float("nan"))
     with pytest.raises(ValueError, match="NaN or infinite.*diverged"):
         net.save(tmp_path / "nan.skhanrock")
     assert not (tmp_path / "nan.skhanrock").exists()
     # The same weights written into a file by hand are refused when it is read.
     with zipfile.ZipFile(path) as archive:
         config = archive.read("skhanrock.json")
-    import io
     weights = io.BytesIO()
     torch.save(net.module_.state_dict(), weights)
     with zipfile.ZipFile(tmp_path / "tampered.skhanrock", "w") as archive:
@@ -101,3 +99,7 @@ def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path):
     with pytest.raises(ModelFileError, match=r"weights\.pt.*NaN or infinite") as error:
         HanRockClassifier.load(tmp_path / "tampered.skhanrock")
     assert error.value.member == "weights.pt"
+    # The stream command refuses it with one line and status 2 instead of answering NaN.
+    from skhanrock.__main__ import main
+    assert main(["stream", "--model", str(tmp_path / "tampered.skhanrock")]) == 2
+    assert "weights.pt" in capsys.readouterr().err
