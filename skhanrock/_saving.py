@@ -1,20 +1,23 @@
 """Saving a fitted estimator or MONAH pipeline in the safe format, and loading it back."""
 
 import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.pipeline import Pipeline
 
 from . import nn
+from ._model_file import check_file_target, open_model_file, read_json, write_aside
 from ._stream import split_streamable
+from .exceptions import ModelFileError
 from .preprocessing import MonahTranscriber
 
 __all__ = ["load_model", "save_model"]
 
 # The transcriber's part of a saved pipeline, beside the estimator's own members.
 _PIPELINE = "pipeline.json"
+# Its parameters and column names take a few KB.
+_MAX_PIPELINE_BYTES = 2 ** 20
 
 
 def _transcriber_state(transcriber, name):
@@ -69,18 +72,17 @@ def save_model(model, path):
     names = {id(step): name for name, step in model.steps}
     state = {"steps": [_transcriber_state(transcriber, names[id(transcriber)])],
              "estimator_step": model.steps[-1][0]}
-    partial = path.with_name(path.name + ".partial")
-    estimator.save(partial)
-    with zipfile.ZipFile(partial, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_PIPELINE, json.dumps(state))
-    partial.replace(path)
-    return path
+    check_file_target(path)
+    # The estimator's file, written aside; the pipeline's member is appended before the rename.
+    estimator.save(path.with_name(path.name + ".partial"))
+    return write_aside(path, lambda archive: archive.writestr(_PIPELINE, json.dumps(state)),
+                       mode="a")
 
 
 def _transcriber(state):
-    if state.get("class") != "MonahTranscriber":
-        raise ValueError(f"a saved pipeline step must be a MonahTranscriber, got "
-                         f"{state.get('class')!r}.")
+    if not isinstance(state, dict) or state.get("class") != "MonahTranscriber":
+        raise ValueError("a saved pipeline step must be a MonahTranscriber, got "
+                         f"{state.get('class') if isinstance(state, dict) else state!r}.")
     params = state["params"]
     for key in ("rate_edges", "delay_edges"):
         if isinstance(params.get(key), list):
@@ -109,9 +111,15 @@ def load_model(path):
     See :func:`save_model`.
     """
     estimator = nn.load(path)
-    with zipfile.ZipFile(path) as archive:
+    with open_model_file(path) as archive:
         if _PIPELINE not in archive.namelist():
             return estimator
-        state = json.loads(archive.read(_PIPELINE))
-    steps = [(step["step"], _transcriber(step)) for step in state["steps"]]
-    return Pipeline([*steps, (state["estimator_step"], estimator)])
+        state = read_json(archive, _PIPELINE, _MAX_PIPELINE_BYTES, path)
+    try:
+        steps = [(step["step"], _transcriber(step)) for step in state["steps"]]
+        # Pipeline checks the step names and that each step is an estimator.
+        return Pipeline([*steps, (state["estimator_step"], estimator)])
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        what = f"the entry {error} is missing" if isinstance(error, KeyError) else str(error)
+        raise ModelFileError(f"{what} ({type(error).__name__}).", path=path,
+                             member=_PIPELINE) from error

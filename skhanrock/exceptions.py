@@ -1,6 +1,6 @@
 """Exceptions raised by skhanrock, beside those of scikit-learn and skorch."""
 
-__all__ = ["TrainingDivergedError"]
+__all__ = ["ModelFileError", "TrainingDivergedError"]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -45,3 +45,48 @@ class TrainingDivergedError(RuntimeError):
 
 def _rebuild(message, epoch, loss_name, value):
     return TrainingDivergedError(message, epoch=epoch, loss_name=loss_name, value=value)
+
+
+class ModelFileError(ValueError):
+    """A saved model file is damaged, tampered with, or not a skhanrock model.
+
+    Raised by ``load`` (and :func:`~skhanrock.load_model`) for every such
+    file, whatever part of it is wrong, instead of the error of the library
+    that first tripped on it. Nothing in the file is unpickled or run.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong with the file.
+    path : str or Path
+        The file.
+    member : str or None, default=None
+        The part of the zip file that is wrong (``"skhanrock.json"``,
+        ``"weights.pt"``, ``"pipeline.json"``), or None for the file as a whole.
+
+    Examples
+    --------
+    >>> from skhanrock.exceptions import ModelFileError
+    >>> error = ModelFileError("its vocabulary is not a word-to-id mapping.",
+    ...                        path="model.skhanrock", member="skhanrock.json")
+    >>> print(error)
+    model.skhanrock (member skhanrock.json) is damaged or not a model written by skhanrock's save(): its vocabulary is not a word-to-id mapping.
+    >>> isinstance(error, ValueError), error.member
+    (True, 'skhanrock.json')
+    """
+
+    def __init__(self, message, *, path, member=None):
+        where = f"{path}" if member is None else f"{path} (member {member})"
+        super().__init__(f"{where} is damaged or not a model written by skhanrock's save(): "
+                         f"{message}")
+        self.path = str(path)
+        self.member = member
+
+    def __reduce__(self):
+        return (_rebuild_model_file_error, (str(self), self.path, self.member))
+
+
+def _rebuild_model_file_error(text, path, member):
+    error = ModelFileError("", path=path, member=member)
+    error.args = (text,)
+    return error

@@ -6,6 +6,7 @@ weights and the target lives in one :class:`TalkturnEncoding`, so that
 dozen loose attributes.
 """
 
+import copy
 import numbers
 from pathlib import Path
 
@@ -476,10 +477,32 @@ def _encoder_reference(encoder):
             "PretrainedWordEncoder was built from a model in memory: write the model and its "
             "tokenizer with save_pretrained(FOLDER), fit with embeddings=FOLDER (or "
             "PretrainedWordEncoder(FOLDER)), then save.")
-    return {"path": str(folder), "fingerprint": encoder.fingerprint(),
+    # load reads the folder again: the model in memory must be the one it holds.
+    fingerprint = PretrainedWordEncoder(folder, max_words=encoder.max_words,
+                                        max_length=encoder.max_length).fingerprint()
+    if _fresh_fingerprint(encoder) != fingerprint:
+        raise ValueError(
+            "save() keeps the word encoder's local folder, not its weights, and this "
+            f"PretrainedWordEncoder's model is not the one in {str(folder)!r}: its weights, "
+            "configuration or tokenizer differ (built or edited in memory). Write the model "
+            "and its tokenizer with save_pretrained(FOLDER), fit with embeddings=FOLDER, then "
+            "save.")
+    return {"path": str(folder), "fingerprint": fingerprint,
             "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size),
             "fine_tune_layers": int(encoder.fine_tune_layers),
             "fine_tune_lr": encoder.fine_tune_lr}
+
+
+def _fresh_fingerprint(encoder):
+    """``encoder.fingerprint()`` of its weights as they are now, not as first hashed.
+
+    The fingerprint is cached at its first call, so weights edited since would
+    not show; a shallow copy hashes the same model afresh and leaves the
+    encoder (and its cache key) as it is.
+    """
+    fresh = copy.copy(encoder)
+    fresh._fingerprint = None
+    return fresh.fingerprint()
 
 
 def _rebuild_encoder(reference, max_words, device):

@@ -42,6 +42,7 @@ from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator, saved_class_name
+from ._rollback import restore, snapshot
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
@@ -218,6 +219,12 @@ def _with_base_parameters(init, base_init):
     named = [p for name, p in base.items() if p.kind is p.KEYWORD_ONLY
              and name not in {q.name for q in own}]
     return inspect.Signature([own[0], *named, *own[1:]])
+
+
+# See _HanRockNet._network_params.
+_NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
+                   "recurrent_dropout", "freeze_embeddings", "conversation_column",
+                   "turn_column", "lexical_ngrams", "lexical_context")
 
 
 class _HanRockNet(NeuralNet):
@@ -490,12 +497,26 @@ class _HanRockNet(NeuralNet):
             return torch.device(self.device).type
         return next(self.module_.parameters()).device.type
 
+    def initialize(self):
+        """skorch's ``initialize``; the fitted model it replaces is kept for the fit that follows.
+
+        ``fit`` starts here: if it diverges, ``on_batch_end`` puts that model back.
+        """
+        vars(self).pop("_replaced_model", None)
+        if getattr(self, "initialized_", False) and self.__sklearn_is_fitted__():
+            self._replaced_model = snapshot(self, shallow=True)
+        return super().initialize()
+
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Draw the validation conversations; on a fresh model fit the encoding too.
 
         The vocabulary, tasks and loss weights are fitted on the training
         conversations only, then the network is rebuilt with their sizes.
+        The estimator as it was before the call is kept until it ends.
         """
+        replaced = vars(self).pop("_replaced_model", None)
+        vars(self).pop("_before_call", None)
+        self._before_call = snapshot(self) if replaced is None else replaced
         refit = getattr(self, "needs_data_fit_", True)
         if (self._autocast_dtype() is torch.float16) != (
                 getattr(self, "grad_scaler_", None) is not None):
@@ -517,9 +538,19 @@ class _HanRockNet(NeuralNet):
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
+        self._network_params_ = self._network_params()
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
+
+    def _network_params(self):
+        """The parameters the network and encoding are built with, which ``save`` checks.
+
+        ``set_params`` changes none of them in a fitted model until the next
+        fit, and a file saved with another value would not load as it predicts.
+        """
+        params = self.get_params(deep=False)
+        return {name: params[name] for name in _NETWORK_PARAMS}
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
@@ -760,12 +791,23 @@ class _HanRockNet(NeuralNet):
             return
         epoch = len(self.history)
         side = "training" if training else "validation"
-        raise TrainingDivergedError(
+        error = TrainingDivergedError(
             f"{type(self).__name__}: the {side} loss became {float(loss):g} at epoch {epoch}; "
-            f"the fit diverged. Try a smaller lr (now {self.lr:g}), for example "
-            f"{self.lr / 10:g}, or check the targets for extreme values.",
+            f"the fit diverged and the estimator is left as it was before this call. Try a "
+            f"smaller lr (now {self.lr:g}), for example {self.lr / 10:g}, or check the "
+            "targets for extreme values.",
             epoch=epoch, loss_name=f"{'train' if training else 'valid'}_loss",
             value=float(loss))
+        # Its weights may already hold NaN: the model before the call predicts instead
+        # (an unfitted one raises NotFittedError).
+        before = vars(self).pop("_before_call", None)
+        if before is not None:
+            restore(self, before)
+        raise error
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """The call went through: the model before it is no longer needed."""
+        vars(self).pop("_before_call", None)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted sum of the task losses with the fitted ``loss_weights_``."""
@@ -1069,6 +1111,8 @@ default="random"
         Regularise it with early stopping or its own weight decay (or give
         it its own learning rate),
         ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
+        ``max_n`` is at most 10: longer n-grams hardly recur, and each n
+        adds to every talkturn's bag.
         None builds no lexical path (the paper's network, as
         :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
         default because it gained 2 to 7 points of weighted F1 on scripted

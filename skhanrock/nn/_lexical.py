@@ -17,8 +17,13 @@ from ._text import tokenize
 __all__ = ["NgramVocabulary", "check_lexical_ngrams"]
 
 
+#: Longest n-gram of the lexical path: a longer one hardly recurs, and every n adds
+#: to each talkturn's bag (``(1, 10**9)`` would loop a billion times per text).
+MAX_NGRAM = 10
+
+
 def check_lexical_ngrams(value):
-    """``value`` as ``(min_n, max_n)`` with ``1 <= min_n <= max_n``, or None.
+    """``value`` as ``(min_n, max_n)`` with ``1 <= min_n <= max_n <= MAX_NGRAM``, or None.
 
     A list is accepted too, as a saved model gives it back from JSON.
     """
@@ -26,9 +31,11 @@ def check_lexical_ngrams(value):
         return None
     if not isinstance(value, tuple | list) or len(value) != 2:
         raise ValueError("lexical_ngrams must be None or a pair (min_n, max_n) of integers "
-                         f"with 1 <= min_n <= max_n, got {value!r}.")
-    low = check_number("lexical_ngrams[0] (min_n)", value[0], low=1, integer=True)
-    high = check_number("lexical_ngrams[1] (max_n)", value[1], low=low, integer=True)
+                         f"with 1 <= min_n <= max_n <= {MAX_NGRAM}, got {value!r}.")
+    low = check_number("lexical_ngrams[0] (min_n)", value[0], low=1, high=MAX_NGRAM,
+                       integer=True)
+    high = check_number("lexical_ngrams[1] (max_n)", value[1], low=low, high=MAX_NGRAM,
+                        integer=True)
     return int(low), int(high)
 
 

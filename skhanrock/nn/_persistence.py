@@ -9,26 +9,33 @@ file: classes are named, and only the package's own network and loss and
 torch's optimizers are accepted by name.
 """
 
+import inspect
 import io
 import json
 import warnings
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from skorch.history import History
 
+from .._model_file import open_model_file, read_json, read_member, write_aside
+from .._validation import is_finite_number
 from .._version import __version__
+from ..exceptions import ModelFileError
+from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 
-__all__ = ["FORMAT_VERSION", "load_estimator", "save_estimator", "saved_class_name"]
+__all__ = ["FORMAT_VERSION", "MAX_CONFIG_BYTES", "load_estimator", "non_finite_weights",
+           "save_estimator", "saved_class_name"]
 
 #: Version of the saved layout; a file of another version is refused.
 FORMAT_VERSION = 1
 _CONFIG, _WEIGHTS = "skhanrock.json", "weights.pt"
+#: Largest ``skhanrock.json`` read, in bytes: a 50,000-word vocabulary with
+#: 50,000 n-grams and their idf takes a few MB.
+MAX_CONFIG_BYTES = 64 * 2 ** 20
 # Objects that only shape training; a loaded model predicts without them.
 _TRAINING_ONLY = ("callbacks", "train_split", "embeddings")
 # Classes saved by name: nothing else is imported when a file is loaded.
@@ -143,40 +150,69 @@ def save_estimator(net, path):
         The file written.
     """
     net._check_fitted_encoding()
+    _check_network_params(net)
+    state = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
+    bad = non_finite_weights(state)
+    if bad:
+        raise ValueError(f"save() refuses this {type(net).__name__}: its weights {bad[:5]} hold "
+                         "NaN or infinite values (the fit diverged). Refit it, with a smaller "
+                         "lr for example.")
     config = {"format": FORMAT_VERSION, "skhanrock_version": __version__,
               "estimator": type(net).__name__, "params": _saved_params(net),
               "fitted": _fitted_state(net)}
     weights = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in net.module_.state_dict().items()}, weights)
-    path = Path(path)
-    # Written aside and renamed, so that an interrupted save never leaves half a model.
-    partial = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    torch.save(state, weights)
+
+    def write(archive):
         archive.writestr(_CONFIG, json.dumps(config))
         archive.writestr(_WEIGHTS, weights.getvalue())
-    partial.replace(path)
-    return path
+
+    return write_aside(path, write)
 
 
-def _read(path):
+def _check_network_params(net):
+    """The parameters saved are those the fitted network was built with, and valid ones."""
+    built = getattr(net, "_network_params_", None) or {}
+    current = net._network_params()
+    changed = [f"{name}={current[name]!r} (fitted with {value!r})"
+               for name, value in built.items() if current[name] != value]
+    if changed:
+        raise ValueError(
+            f"save() refuses this {type(net).__name__}: set_params changed {', '.join(changed)} "
+            "after fit, and its network still has the fitted values (it predicts with "
+            "them); a file with the new values would not load. Set them back, or fit again, "
+            "before saving.")
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read(_CONFIG))
-            weights = archive.read(_WEIGHTS)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a model written by skhanrock's save(): {error}") \
-            from error
-    return config, torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+        net._check_hyper_parameters()
+    except ValueError as error:
+        raise ValueError(f"save() refuses a parameter that load (as fit) would refuse: "
+                         f"{error}") from error
+
+
+def _refused(message, path, member=_CONFIG):
+    return ModelFileError(message, path=path, member=member)
+
+
+def _read_weights(archive, limit, path):
+    data = read_member(archive, _WEIGHTS, limit, path)
+    try:
+        weights = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except Exception as error:  # noqa: BLE001 - whatever torch's reader trips on
+        # torch's own message may advise weights_only=False, that is to run the
+        # file's code: it is not passed on.
+        raise _refused(f"it is not a file of tensors (torch's tensor-only reader refused it "
+                       f"with {type(error).__name__}). It is not a skhanrock model, and "
+                       "skhanrock will not unpickle it.", path, _WEIGHTS) from None
+    if not (isinstance(weights, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in weights.items())):
+        raise _refused("it is not a mapping of parameter names to tensors.", path, _WEIGHTS)
+    return weights
 
 
 def saved_class_name(path):
     """Name of the estimator class a saved file holds (its JSON only; no weights are read)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return json.loads(archive.read(_CONFIG)).get("estimator")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path} is not a model written by skhanrock's save(): {error}") \
-            from error
+    with open_model_file(path) as archive:
+        return read_json(archive, _CONFIG, MAX_CONFIG_BYTES, path).get("estimator")
 
 
 def _check_config(config, cls, path):
@@ -197,6 +233,10 @@ def _check_config(config, cls, path):
 def load_estimator(cls, path):
     """Read a model written by :func:`save_estimator` into a new ``cls``.
 
+    Every member is bounded before it is read, every parameter is checked as
+    ``fit`` checks it, and a damaged or tampered file raises a
+    :class:`~skhanrock.exceptions.ModelFileError` naming the file and member.
+
     Parameters
     ----------
     cls : type
@@ -209,27 +249,20 @@ def load_estimator(cls, path):
     estimator
         Fitted, on ``device="cpu"`` unless the saved device is available.
     """
-    config, weights = _read(path)
-    _check_config(config, cls, path)
-    params = _loaded_params(config["params"])
-    # Files written before the lexical path became the default were saved without
-    # it, and some before the parameter existed: those have no n-grams to read.
-    params.setdefault("lexical_ngrams", None)
-    if str(params.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
-        warnings.warn(f"{path} was saved with device={params['device']!r}; no CUDA GPU is "
-                      "available, so it is loaded on the CPU.", UserWarning, stacklevel=2)
-        params["device"] = "cpu"
-    net = cls(**params)
-    fitted = config["fitted"]
-    net.encoding_ = net._new_encoding().set_fitted_state(fitted["encoding"])
-    net.target_ = net._new_target().set_fitted_state(fitted["target"])
-    net._set_target_attributes()
-    net.feature_names_in_ = np.array(fitted["feature_names_in"], dtype=object)
-    net.n_features_in_ = len(net.feature_names_in_)
-    net.seed_ = fitted["seed"]
-    net.valid_conversations_ = np.array([], dtype=object)
-    net.initialize()
-    net.module_.load_state_dict(weights)
+    with open_model_file(path) as archive:
+        config = read_json(archive, _CONFIG, MAX_CONFIG_BYTES, path)
+        _check_config(config, cls, path)
+        if _WEIGHTS not in archive.namelist():
+            raise _refused(f"it has no {_WEIGHTS} member.", path, member=None)
+        try:
+            net, history = _restored(cls, config, path, archive.getinfo(_WEIGHTS).file_size)
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, IndexError, ValueError, AttributeError,
+                OverflowError) as error:
+            raise _refused(_described(error), path) from error
+        weights = _read_weights(archive, _weights_limit(net.module_), path)
+    _load_weights(net, weights, path)
     encoder = net.encoding_.word_encoder_
     if encoder is None:
         # The trained vectors stand in for the initial ones, which were not saved.
@@ -237,11 +270,144 @@ def load_estimator(cls, path):
     else:
         # A later fit from scratch reads the same checkpoint (and fine-tunes it alike).
         net.embeddings = encoder if encoder.fine_tune_layers else str(encoder.model_path)
-    net.history = History(fitted["history"])
+    net.history = history
     net.batch_order_rng_ = np.random.default_rng(net.seed_)
     # A later partial_fit continues this model instead of refitting its vocabulary.
     net.needs_data_fit_ = False
     return net
+
+
+def _described(error):
+    if isinstance(error, KeyError):
+        return f"the entry {error} is missing."
+    return f"{error} ({type(error).__name__})"
+
+
+def _restored(cls, config, path, weights_bytes):
+    """The estimator ``config`` describes, built and checked; its weights still to load."""
+    if not isinstance(config.get("params"), dict) or not isinstance(config.get("fitted"), dict):
+        raise _refused("it lacks the 'params' and 'fitted' objects.", path)
+    params = _loaded_params(config["params"])
+    _check_param_names(cls, params)
+    # Files written before the lexical path became the default were saved without
+    # it, and some before the parameter existed: those have no n-grams to read.
+    params.setdefault("lexical_ngrams", None)
+    if str(params.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"{path} was saved with device={params['device']!r}; no CUDA GPU is "
+                      "available, so it is loaded on the CPU.", UserWarning, stacklevel=4)
+        params["device"] = "cpu"
+    net = cls(**params)
+    fitted = config["fitted"]
+    _check_encoding_state(fitted["encoding"], net, weights_bytes)
+    net.encoding_ = net._new_encoding().set_fitted_state(fitted["encoding"])
+    net.target_ = net._new_target().set_fitted_state(fitted["target"])
+    net._set_target_attributes()
+    net.feature_names_in_ = np.array(_strings(fitted["feature_names_in"], "feature_names_in"),
+                                     dtype=object)
+    net.n_features_in_ = len(net.feature_names_in_)
+    if fitted["seed"] is not None and not isinstance(fitted["seed"], int):
+        raise ValueError(f"the seed must be an integer or null, got {fitted['seed']!r}.")
+    net.seed_ = fitted["seed"]
+    net.valid_conversations_ = np.array([], dtype=object)
+    # Builds the network, checking every parameter as fit does.
+    net.initialize()
+    net._network_params_ = net._network_params()
+    return net, History(list(fitted["history"]))
+
+
+def _check_param_names(cls, params):
+    """Only the parameters save() writes: no training-time objects, no unknown module keys."""
+    for name in params:
+        if name in _TRAINING_ONLY or name.startswith("callbacks"):
+            raise ValueError(f"it sets the parameter {name!r}, which save() never writes.")
+        prefix, _, key = name.partition("__")
+        # skorch reads optimizer__* itself (param_groups, ...): only the network's and
+        # the loss's keyword arguments are checked here.
+        if key and prefix in ("module", "criterion"):
+            cls_ = params.get(prefix, cls().get_params()[prefix])
+            if key not in inspect.signature(cls_).parameters:
+                raise ValueError(f"it sets {name!r}, but {cls_.__name__} has no parameter "
+                                 f"{key!r}.")
+
+
+def _strings(value, name):
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise ValueError(f"{name} must be a list of strings.")
+    return value
+
+
+def _check_encoding_state(state, net, weights_bytes):
+    """The fitted encoding's entries that later code indexes with, checked before use."""
+    vocabulary = state["vocabulary"]
+    if not (isinstance(vocabulary, dict)
+            and all(isinstance(i, int) and not isinstance(i, bool) for i in vocabulary.values())
+            and sorted(vocabulary.values()) == list(range(len(vocabulary)))):
+        raise ValueError("the vocabulary must map each word to a distinct id 0, 1, ..., "
+                         "n - 1.")
+    rows = state.get("pretrained_rows")
+    if rows is not None and not (isinstance(rows, list) and all(
+            isinstance(i, int) and 0 <= i < len(vocabulary) for i in rows)):
+        raise ValueError(f"pretrained_rows must be vocabulary ids (0 to {len(vocabulary) - 1}).")
+    shape = state.get("embedding_shape")
+    if shape is not None:
+        if not (isinstance(shape, list) and len(shape) == 2 and shape[0] == len(vocabulary)
+                and isinstance(shape[1], int) and shape[1] >= 1):
+            raise ValueError(f"embedding_shape must be [{len(vocabulary)}, dimension], got "
+                             f"{shape!r}.")
+        # The table is part of the weights: one larger than weights.pt cannot be in it,
+        # and is not allocated.
+        if shape[0] * shape[1] * 4 > weights_bytes:
+            raise ValueError(f"embedding_shape {shape} needs more bytes than {_WEIGHTS} "
+                             f"declares ({weights_bytes:,}).")
+    _check_lexical_state(state.get("lexical"), net.lexical_ngrams)
+
+
+def _check_lexical_state(state, lexical_ngrams):
+    ngrams = check_lexical_ngrams(lexical_ngrams)
+    if (state is None) != (ngrams is None):
+        raise ValueError(f"lexical_ngrams={lexical_ngrams!r} but the fitted n-grams are "
+                         f"{'absent' if state is None else 'present'}.")
+    if state is None:
+        return
+    if check_lexical_ngrams(state["ngram_range"]) != ngrams:
+        raise ValueError(f"the fitted lexical ngram_range {state['ngram_range']!r} is not "
+                         f"lexical_ngrams={lexical_ngrams!r}.")
+    grams, idf = _strings(state["ngrams"], "lexical ngrams"), state["idf"]
+    if len(set(grams)) != len(grams):
+        raise ValueError("the lexical n-grams must be distinct.")
+    if not (isinstance(idf, list) and len(idf) == len(grams)
+            and all(is_finite_number(v) for v in idf)):
+        raise ValueError(f"the lexical idf must be {len(grams)} finite numbers, one per n-gram.")
+
+
+def _weights_limit(module):
+    """Bytes ``weights.pt`` may hold for ``module``: its tensors plus torch's zip framing."""
+    tensors = module.state_dict().values()
+    return sum(t.numel() * t.element_size() for t in tensors) + 4096 * len(tensors) + 2 ** 16
+
+
+def _load_weights(net, weights, path):
+    expected = net.module_.state_dict()
+    if set(weights) != set(expected):
+        missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
+        raise _refused(f"its tensors do not match the network its configuration describes "
+                       f"(missing {missing[:5]}, unexpected {extra[:5]}).", path, _WEIGHTS)
+    for name, tensor in weights.items():
+        if tensor.shape != expected[name].shape:
+            raise _refused(f"the tensor {name} has shape {tuple(tensor.shape)}; the network its "
+                           f"configuration describes needs {tuple(expected[name].shape)}.",
+                           path, _WEIGHTS)
+    bad = non_finite_weights(weights)
+    if bad:
+        raise _refused(f"the tensors {bad[:5]} hold NaN or infinite values: the model it "
+                       "holds diverged and would predict NaN.", path, _WEIGHTS)
+    net.module_.load_state_dict(weights)
+
+
+def non_finite_weights(weights):
+    """Names of the floating-point tensors of ``weights`` holding NaN or infinity."""
+    return [name for name, tensor in weights.items()
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
 
 
 def _embedding_key(weights):

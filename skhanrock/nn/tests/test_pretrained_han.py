@@ -182,6 +182,30 @@ def test_saving_an_encoder_without_a_folder_is_refused(fitted, data, tmp_path):
     assert not (tmp_path / "model.skhanrock").exists()
 
 
+@pytest.mark.parametrize("how", ["built_from_the_folders_config", "edited_after_loading"])
+def test_saving_an_encoder_whose_model_is_not_its_folders_is_refused(model_dir, data, tmp_path,
+                                                                     how):
+    # Either model still names the folder, which load would read and then refuse.
+    X, y = data
+    if how == "built_from_the_folders_config":
+        torch.manual_seed(5)
+        # A loaded model's config names its folder; the new model's weights are random.
+        model = transformers.BertModel(transformers.BertModel.from_pretrained(model_dir).config)
+        encoder = PretrainedWordEncoder(model, PretrainedWordEncoder(model_dir).tokenizer)
+    else:
+        encoder = PretrainedWordEncoder(model_dir)
+    clf = HanRockClassifier(embeddings=encoder, **{**SETTINGS, "max_epochs": 1}).fit(X, y)
+    if how == "edited_after_loading":
+        fingerprint = encoder.fingerprint()
+        with torch.no_grad():
+            encoder.model.embeddings.word_embeddings.weight.add_(1.0)
+    with pytest.raises(ValueError, match="not the one in .*save_pretrained"):
+        clf.save(tmp_path / "model.skhanrock")
+    assert list(tmp_path.iterdir()) == []
+    if how == "edited_after_loading":
+        assert encoder.fingerprint() == fingerprint  # the encoder itself is left as it was
+
+
 @pytest.mark.parametrize("name", ["bert-base-uncased", "sentence-transformers/all-MiniLM-L6-v2"])
 def test_a_model_name_is_never_downloaded(name, data):
     X, y = data
