@@ -1,7 +1,5 @@
 """Built-in conversations with planted, learnable structure."""
 
-from types import MappingProxyType
-
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
@@ -16,9 +14,8 @@ EMOTIONS = ("angry", "happy", "neutral", "sad")
 #: emotion on 30% of the talkturns, half of the talkturns are unlabelled and the
 #: words carry half the emotion they carry by default, while the nonverbal
 #: features stay noisy views of the hidden emotion. Chosen from the generative
-#: story, not from results; read-only (``make_conversations(**PAPER_REGIME)``).
-PAPER_REGIME = MappingProxyType({"label_noise": 0.3, "unlabelled_fraction": 0.5,
-                                 "signal_words": 0.15})
+#: story, not from results. Use it as ``make_conversations(**PAPER_REGIME)``.
+PAPER_REGIME = {"label_noise": 0.3, "unlabelled_fraction": 0.5, "signal_words": 0.15}
 
 _LEXICON = {
     "angry": "angry furious hate annoyed ridiculous unbelievable stop shut damn stupid mad "
