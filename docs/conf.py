@@ -1,6 +1,6 @@
 """Sphinx configuration of the skhanrock documentation.
 
-Build: ``SKHANROCK_DOCS_OFFLINE=1 python -m sphinx -W --keep-going -b html docs docs/_build/html``.
+Build: ``sh docs/build.sh`` (the README's and CI's command; it says which settings it sets).
 The API page and one page per function or class are generated from each
 subpackage's ``__all__`` at build time (:func:`api_page`, :func:`object_page`), so a
 new public name appears without editing them; the test suite checks that they

@@ -26,15 +26,14 @@ import os
 
 from scipy.stats import loguniform, randint
 
-from skhanrock.datasets import make_conversations
+from skhanrock.datasets import PAPER_REGIME, make_conversations
 from skhanrock.experiments import markdown_table, paper_table, run_experiment
 from skhanrock.inspection import plot_experiment
 
 quick = bool(os.environ.get("SKHANROCK_DOCS_QUICK"))
-# The demo's regime (``skhanrock._demo.PAPER_REGIME``), written out.
-regime = {"label_noise": 0.3, "unlabelled_fraction": 0.5, "signal_words": 0.15}
+# The demo's regime: noisy labels, half of them missing, weak words.
 X, y = make_conversations(n_conversations=40 if quick else 60, n_speakers=120, random_state=0,
-                          **regime)
+                          **PAPER_REGIME)
 settings = {
     "n_trials": 1 if quick else 2,
     # Enough epochs for every arm to train: with two, the auxiliary arms, whose

@@ -13,6 +13,7 @@ from skorch.callbacks import ProgressBar
 from ._pipeline import make_paper_pipeline
 from ._validation import check_number
 from .datasets import (
+    PAPER_REGIME,
     align_frames,
     make_conversations,
     make_feature_files,
@@ -24,12 +25,6 @@ from .preprocessing import MonahTranscriber
 
 __all__ = ["run_demo"]
 
-#: The generator's setting for the demo, the paper's regime (chosen from the
-#: generative story, not from results): annotators disagree with the hidden
-#: emotion on 30% of the talkturns, half of the talkturns are unlabelled and the
-#: words carry half the emotion they carry by default, while the nonverbal
-#: features stay noisy but honest views of the hidden emotion.
-PAPER_REGIME = {"label_noise": 0.3, "unlabelled_fraction": 0.5, "signal_words": 0.15}
 _ARMS = [("HAN-ROCK, no auxiliary targets", ""), ("HAN-ROCK, ap auxiliary targets", "ap"),
          ("HAN-ROCK, aphf auxiliary targets", "aphf")]
 _METRICS = {"accuracy": "accuracy", "balanced_accuracy": "balanced accuracy",
@@ -225,7 +220,7 @@ def run_demo(n_train=75, n_test=125, n_runs=3, max_epochs=10, random_state=0, pr
     """Fit the models on built-in data in the paper's regime and print their test scores.
 
     Each run generates conversations in the paper's regime
-    (:data:`PAPER_REGIME`: noisy labels, half of them missing, weak words)
+    (:data:`skhanrock.datasets.PAPER_REGIME`: noisy labels, half of them missing, weak words)
     with its own seed (``random_state``, ``random_state + 1``, ...), writes
     their nonverbal features as OpenFace and Vokaturi files, reads and aligns
     them, trains on ``n_train`` conversations and compares on ``n_test``

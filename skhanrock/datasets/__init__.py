@@ -4,11 +4,12 @@ from ._corpora import IEMOCAP_4_CLASSES, load_iemocap, load_meld, load_semaine
 from ._files import make_feature_files
 from ._prosody import PROSODY_COLUMNS, extract_prosody
 from ._readers import VOKATURI_EMOTIONS, align_frames, read_openface, read_vokaturi
-from ._synthetic import EMOTIONS, make_conversations
+from ._synthetic import EMOTIONS, PAPER_REGIME, make_conversations
 
 __all__ = [
     "EMOTIONS",
     "IEMOCAP_4_CLASSES",
+    "PAPER_REGIME",
     "PROSODY_COLUMNS",
     "VOKATURI_EMOTIONS",
     "align_frames",

@@ -1,6 +1,5 @@
 """The paper's three hypotheses as named arms of one pipeline."""
 
-import warnings
 from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
@@ -14,21 +13,16 @@ AUX_FAMILIES = "aux_families"
 _OLD_AUX_FAMILIES = "families"
 
 
-def _renamed_arm(name, settings):
-    """An arm's settings with the deprecated ``"families"`` key renamed (a new dict)."""
-    if _OLD_AUX_FAMILIES not in settings:
-        return settings
-    if AUX_FAMILIES in settings:
-        raise ValueError(f"arm {name!r} gives both {AUX_FAMILIES!r} and the deprecated "
-                         f"{_OLD_AUX_FAMILIES!r}; keep {AUX_FAMILIES!r} only.")
-    # A FutureWarning, as the package's renamed parameters give (and scikit-learn's):
-    # a DeprecationWarning is hidden from scripts that are not __main__.
-    warnings.warn(f"Hypothesis arm {name!r}: the key {_OLD_AUX_FAMILIES!r} was renamed "
-                  f"{AUX_FAMILIES!r} (the auxiliary target families) in version 0.2 and will "
-                  f"be removed in 0.4; write {{{AUX_FAMILIES!r}: {settings[_OLD_AUX_FAMILIES]!r}}}.",
-                  FutureWarning, stacklevel=4)
-    return {(AUX_FAMILIES if key == _OLD_AUX_FAMILIES else key): value
-            for key, value in settings.items()}
+def _check_arm(name, settings):
+    """Refuse the old ``"families"`` key, naming its replacement.
+
+    Left alone it would reach the pipeline as a parameter, whose error would
+    not say that the key is now ``"aux_families"``.
+    """
+    if _OLD_AUX_FAMILIES in settings:
+        raise ValueError(f"Hypothesis arm {name!r}: the key {_OLD_AUX_FAMILIES!r} is now "
+                         f"{AUX_FAMILIES!r} (the auxiliary target families); write "
+                         f"{{{AUX_FAMILIES!r}: {settings[_OLD_AUX_FAMILIES]!r}}}.")
 
 
 def arm_params(settings):
@@ -45,8 +39,8 @@ class Hypothesis:
     parameter>: value}``: the families (letters of ``"aphf"``, see
     :class:`~skhanrock.AuxiliaryTargets`; ``""`` or no entry for none) decide
     the pipeline's steps, the other entries are fixed parameters that the
-    random search does not draw. The key was ``"families"`` before; it is
-    still read, with a ``FutureWarning``.
+    random search does not draw. The old key ``"families"`` is an error
+    naming ``"aux_families"``.
 
     Parameters
     ----------
@@ -74,11 +68,10 @@ class Hypothesis:
     arms: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        arms = {}
-        for name, settings in self.arms.items():  # a loop, so the warning's stacklevel holds
-            arms[name] = _renamed_arm(name, settings)
-        # frozen: the renamed arms replace the given dict, which stays as the user wrote it
-        object.__setattr__(self, "arms", arms)
+        for name, settings in self.arms.items():
+            _check_arm(name, settings)
+        # frozen: a dict of its own, so later edits of the caller's dict do not reach it
+        object.__setattr__(self, "arms", dict(self.arms))
 
 
 _CAPACITIES = (1, 64, 128, 192, 256)

@@ -144,6 +144,22 @@ def _check_loader_arguments(prefix, arguments):
                 f"those are {list(_PASSED_LOADER_ARGUMENTS)}.")
 
 
+def _check_module_arguments(arguments, owned, estimator_parameters):
+    """Refuse ``module__<name>`` for an argument the estimator sets itself.
+
+    One way in per parameter: merged after the checked values, such an
+    argument would silently replace them (``module__primary_units=3`` over
+    ``primary_units``).
+    """
+    for name in sorted(arguments.keys() & owned.keys()):
+        if name in estimator_parameters:
+            raise ValueError(
+                f"module__{name}={arguments[name]!r} duplicates the estimator parameter "
+                f"{name}; set {name}={arguments[name]!r} instead.")
+        raise ValueError(f"module__{name} cannot be set: the estimator sizes it from the "
+                         "training data.")
+
+
 def _base_positions(dataset):
     """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
     positions = np.arange(len(dataset))
@@ -380,9 +396,10 @@ class _HanRockNet(NeuralNet):
             "gru_dropout": self.gru_dropout,
             "recurrent_dropout": self.recurrent_dropout,
             **sizes,
-            **self.get_params_for("module"),
         }
-        self.module_ = self.module(**kwargs)
+        extra = self.get_params_for("module")
+        _check_module_arguments(extra, kwargs, self.get_params(deep=False))
+        self.module_ = self.module(**kwargs, **extra)
         # A fresh module means a fresh model: the next training call fits the
         # vocabulary and tasks again, unless this call comes from that fit itself.
         self.needs_data_fit_ = True

@@ -18,7 +18,7 @@ from .._frame import (
 )
 from .._targets import check_labels, regression_labels
 from .._validation import check_number
-from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
+from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
 
 __all__ = ["ACTION_TARGETS", "OPEN_PROSODY_TARGETS", "PROSODY_TARGETS", "TIMING_TARGETS",
            "AuxiliaryTargets"]
@@ -125,12 +125,6 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     n_quantiles : int, default=1000
         Resolution of the percentile ranks, at least 2 (the lowest and the
         highest value); capped by the number of rows.
-    task : str, default="deprecated"
-        Deprecated alias of ``target_type`` (a FutureWarning at ``fit``;
-        removed in 0.4): the estimators' "tasks" are loss heads.
-
-        .. deprecated:: 0.2
-           Use ``target_type``.
     conversation_column, turn_column, text_column, start_column, end_column : str
         Column roles read by the timing family ``t`` (and only by it): the
         conversation id, the integer turn that orders talkturns within it, the
@@ -150,8 +144,7 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         (a warning names them).
     target_type_ : {"classification", "regression"} or None
         The kind of target the range was chosen for; None when fitted without
-        ``y`` and with ``target_type="auto"``. (``task_``, its deprecated
-        alias, is removed in 0.4.)
+        ``y`` and with ``target_type="auto"``.
     target_range_ : tuple of float
         ``(low, high)``: a percentile ``p`` becomes ``low + p * (high - low)``.
     label_offsets_ : tuple of int
@@ -195,8 +188,9 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     {'aux:duration': [1.0, 0.0, 0.5], 'aux:speech_rate': [0.0, 1.0, 0.5], 'aux:pause': [nan, 1.0, 0.0], 'aux:overlap': [nan, 0.0, 1.0]}
     """
 
+    @replaced_parameters(task="target_type")
     def __init__(self, families="ap", columns=None, target_range="auto", target_type="auto",
-                 history=4, future=4, n_quantiles=1000, task=DEPRECATED,
+                 history=4, future=4, n_quantiles=1000,
                  conversation_column="conversation", turn_column="turn", text_column="text",
                  start_column="start", end_column="end"):
         self.families = families
@@ -206,7 +200,6 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         self.history = history
         self.future = future
         self.n_quantiles = n_quantiles
-        self.task = task
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.text_column = text_column

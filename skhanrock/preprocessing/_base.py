@@ -9,47 +9,49 @@ and the tags say "a 2-D frame with text and gaps". A subclass writes ``fit``
 says which columns it adds and what it hands on; nothing else.
 """
 
-import warnings
+import functools
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import deprecated
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
 from .._targets import TASKS, resolve_task
 
-__all__ = ["DEPRECATED", "FrameTransformer", "TargetTypeMixin", "renamed_parameter"]
-
-#: Default of a renamed parameter's old name: any other value is the user's,
-#: and gets a FutureWarning naming the new parameter.
-DEPRECATED = "deprecated"
-# Versions named in the deprecation messages: a renamed name lives two releases.
-_RENAMED_IN, _REMOVED_IN = "0.2", "0.4"
+__all__ = ["FrameTransformer", "TargetTypeMixin", "replaced_parameters"]
 
 
-def renamed_parameter(estimator, new, old, default, *, warn=True):
-    """The value of parameter ``new``, or of its deprecated alias ``old`` when that is set.
+def replaced_parameters(**replacements):
+    """Make ``__init__`` refuse old parameter names with the name that replaced them.
 
-    As scikit-learn deprecates a parameter: the old name defaults to
-    :data:`DEPRECATED`; a value given to it is used with a FutureWarning,
-    and is an error when the new name was set too (which one would win?).
-    Called where the parameter is used (``fit``), never in ``__init__``,
-    so that ``get_params`` and ``clone`` keep both names as given.
+    ``replacements`` maps an old name to its replacement. The names were
+    renamed before any release, so the old ones are gone, not aliases; without
+    this, Python's own TypeError ("unexpected keyword argument 'task'") would
+    not say what to write instead. The signature that scikit-learn reads
+    (``get_params``, ``clone``) stays the decorated ``__init__``'s.
+
+    Examples
+    --------
+    >>> class Step:
+    ...     @replaced_parameters(task="target_type")
+    ...     def __init__(self, target_type="auto"):
+    ...         self.target_type = target_type
+    >>> Step(task="regression")
+    Traceback (most recent call last):
+    ...
+    TypeError: Step got task='regression': the parameter is now target_type; pass \
+target_type='regression'.
     """
-    value, alias = getattr(estimator, new), getattr(estimator, old)
-    if isinstance(alias, str) and alias == DEPRECATED:
-        return value
-    owner = type(estimator).__name__
-    if not (isinstance(value, str) and value == default):
-        raise ValueError(f"{owner} got both {new}={value!r} and its deprecated alias "
-                         f"{old}={alias!r}; pass {new} only.")
-    if warn:
-        # stacklevel: this function, the step's helper, its fit, then the caller's line.
-        warnings.warn(f"{owner}: '{old}' was renamed '{new}' in version {_RENAMED_IN} and "
-                      f"will be removed in {_REMOVED_IN}; pass {new}={alias!r} instead.",
-                      FutureWarning, stacklevel=4)
-    return alias
+    def decorate(init):
+        @functools.wraps(init)
+        def checked_init(self, *args, **kwargs):
+            for old in sorted(kwargs.keys() & replacements.keys()):
+                new = replacements[old]
+                raise TypeError(f"{type(self).__name__} got {old}={kwargs[old]!r}: the parameter "
+                                f"is now {new}; pass {new}={kwargs[old]!r}.")
+            init(self, *args, **kwargs)
+        return checked_init
+    return decorate
 
 
 class FrameTransformer(TransformerMixin, BaseEstimator):
@@ -135,9 +137,8 @@ class TargetTypeMixin:
     """The ``target_type`` parameter of a transformer that looks at ``y``.
 
     A transformer cannot see the pipeline's estimator, so it is told, or
-    infers, whether ``y`` holds classes or numbers. The parameter was called
-    ``task``, a word the estimators use for a loss head; ``task`` and the
-    fitted ``task_`` remain as deprecated aliases.
+    infers, whether ``y`` holds classes or numbers. It is not called
+    ``task``, a word the estimators use for a loss head.
     """
 
     def _fit_target_type(self, y, *, warn=True):
@@ -146,7 +147,7 @@ class TargetTypeMixin:
         ``warn`` says whether an "auto" guess from whole-number floats deserves a
         warning (it does not when the guess changes nothing).
         """
-        target_type = renamed_parameter(self, "target_type", "task", "auto")
+        target_type = self.target_type
         owner = type(self).__name__
         if not (isinstance(target_type, str) and target_type in TASKS):
             raise ValueError(f"{owner}: target_type must be one of {TASKS}, "
@@ -155,9 +156,9 @@ class TargetTypeMixin:
             return None
         return resolve_task(target_type, y, owner, warn=warn)
 
-    @deprecated(f"task_ was renamed target_type_ in version {_RENAMED_IN} and will be "
-                f"removed in {_REMOVED_IN}.")
     @property
     def task_(self):
-        """Deprecated alias of ``target_type_``."""
-        return self.target_type_
+        """Gone: the fitted attribute is ``target_type_``."""
+        # An error naming the replacement, not Python's bare "no attribute 'task_'".
+        raise AttributeError(f"{type(self).__name__} has no attribute 'task_': the fitted "
+                             "target kind is target_type_.")

@@ -14,7 +14,7 @@ from .._frame import (
     text_as_strings,
 )
 from .._validation import check_number, is_finite_number
-from ._base import DEPRECATED, FrameTransformer, renamed_parameter
+from ._base import FrameTransformer, replaced_parameters
 
 __all__ = ["DEFAULT_ACTIONS", "MonahNarrator", "MonahTranscriber", "hundreds_in_words"]
 
@@ -205,13 +205,6 @@ text_column, start_column, end_column : str
     pitch_threshold : float, default=2.0
         The same for the pitch level (high, low) and contour (rising,
         falling); finite and positive.
-    families : str, default="deprecated"
-        Deprecated alias of ``cues`` (a FutureWarning at ``fit``; removed in
-        0.4): "families" names the auxiliary target families of
-        :class:`~skhanrock.AuxiliaryTargets`.
-
-        .. deprecated:: 0.2
-           Use ``cues``.
 
     Attributes
     ----------
@@ -233,14 +226,15 @@ text_column, start_column, end_column : str
 the woman said no.']
     """
 
+    # "families" names the auxiliary target families of AuxiliaryTargets.
+    @replaced_parameters(families="cues")
     def __init__(self, cues="vpa", actions=None, tone_threshold=2.0,
                  rate_edges=(-2.0, -1.0, 1.0, 2.0), min_delay=0.2,
                  delay_edges=(-1.0, 0.0, 1.0, 2.0), min_history=2,
                  conversation_column="conversation", turn_column="turn",
                  speaker_column="speaker", speaker_label_column="speaker_label",
                  text_column="text", start_column="start", end_column="end",
-                 output_column="narrative", loudness_threshold=2.0, pitch_threshold=2.0,
-                 families=DEPRECATED):
+                 output_column="narrative", loudness_threshold=2.0, pitch_threshold=2.0):
         self.cues = cues
         self.actions = actions
         self.tone_threshold = tone_threshold
@@ -258,11 +252,10 @@ the woman said no.']
         self.output_column = output_column
         self.loudness_threshold = loudness_threshold
         self.pitch_threshold = pitch_threshold
-        self.families = families
 
-    def _check_parameters(self, *, warn=True):
-        """Check the parameters; return the cues (``families`` while it is an alias)."""
-        cues = renamed_parameter(self, "cues", "families", "vpa", warn=warn)
+    def _check_parameters(self):
+        """Check the parameters; return the cues."""
+        cues = self.cues
         if not isinstance(cues, str) or set(cues) - set("vpa"):
             raise ValueError(
                 f"cues must be letters among 'v' (verbatim), 'p' (prosody) and 'a' "
@@ -319,7 +312,7 @@ the woman said no.']
 
     def _transform(self, X):
         # Nothing is learnt: the parameters as they are now (set_params after fit) decide.
-        cues = self._check_parameters(warn=False)
+        cues = self._check_parameters()
         frame = self._check_frame(X)
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
         narratives = np.empty(len(frame), dtype=object)
@@ -479,7 +472,7 @@ the woman said no.']
         ['the speaker said hello there.', 'after five hundred milliseconds the speaker said no.']
         """
         check_is_fitted(self, "feature_names_in_")
-        return MonahNarrator(self, self._check_parameters(warn=False))
+        return MonahNarrator(self, self._check_parameters())
 
     def _narratives(self, ordered, cues):
         texts = text_as_strings(ordered, self.text_column)

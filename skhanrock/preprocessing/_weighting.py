@@ -18,7 +18,7 @@ from .._frame import (
 from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
 from .._targets import check_labels, regression_labels
 from .._validation import check_number
-from ._base import DEPRECATED, FrameTransformer, TargetTypeMixin
+from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
 
 __all__ = ["MutualInfoLossWeights"]
 
@@ -65,18 +65,11 @@ class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
         a conversation).
     random_state : int, RandomState or None, default=None
         Seeds the random assignment and the mutual information estimators.
-    task : str, default="deprecated"
-        Deprecated alias of ``target_type`` (a FutureWarning at ``fit``;
-        removed in 0.4): the estimators' "tasks" are loss heads.
-
-        .. deprecated:: 0.2
-           Use ``target_type``.
 
     Attributes
     ----------
     target_type_ : {"classification", "regression"}
         The kind of primary target the mutual information was computed for.
-        (``task_``, its deprecated alias, is removed in 0.4.)
     mutual_info_ : Series
         Mutual information of each auxiliary task with the primary target.
     loss_weights_ : Series
@@ -97,9 +90,10 @@ class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
     (['y', 'aux:happy', 'aux:sad'], 1.0)
     """
 
+    @replaced_parameters(task="target_type")
     def __init__(self, assignment="softmax", primary_weight=0.5, n_neighbors=3,
                  target_type="auto", conversation_column="conversation", turn_column="turn",
-                 random_state=None, task=DEPRECATED):
+                 random_state=None):
         self.assignment = assignment
         self.primary_weight = primary_weight
         self.n_neighbors = n_neighbors
@@ -107,7 +101,6 @@ class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
         self.conversation_column = conversation_column
         self.turn_column = turn_column
         self.random_state = random_state
-        self.task = task
 
     def _check_parameters(self):
         if self.assignment not in ("random", "linear", "softmax"):

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skhanrock.datasets import EMOTIONS, make_conversations
+from skhanrock.datasets import EMOTIONS, PAPER_REGIME, make_conversations
 from skhanrock.datasets._synthetic import _WORDS
 
 
@@ -124,3 +124,12 @@ def test_scripted_talkturns_recur_word_for_word_and_leave_the_rest_alone():
 def test_scripted_out_of_range_is_refused():
     with pytest.raises(ValueError, match=r"scripted must lie in \[0, 1\]"):
         make_conversations(n_conversations=2, scripted=1.5)
+
+
+def test_paper_regime_is_the_demos():
+    # A public name for what the README cites, so it need not point at skhanrock._demo.
+    from skhanrock import _demo
+
+    assert _demo.PAPER_REGIME is PAPER_REGIME
+    X, y = make_conversations(n_conversations=40, random_state=0, **PAPER_REGIME)
+    assert 0.4 < y.isna().mean() < 0.6          # half of the talkturns unlabelled

@@ -4,14 +4,16 @@
 from scipy.stats import loguniform, randint
 from skorch.callbacks import Callback  # noqa: E402
 
+from skhanrock._testing import TINY
 from skhanrock.exceptions import TrainingDivergedError  # noqa: E402
 
 SMALL_SPACE = {"han__lr": loguniform(1e-3, 3e-2), "han__context_size": randint(1, 4),
                "weights__assignment": ["random", "linear", "softmax"]}
 
 
-TINY_FIXED = {"han__primary_units": 6, "han__aux_units": 2, "han__embedding_dim": 8,
-              "han__batch_size": 32}
+# The network's sizes of TINY; epochs, context and seeds are the experiment's to set.
+TINY_FIXED = {f"han__{name}": TINY[name]
+              for name in ("primary_units", "aux_units", "embedding_dim", "batch_size")}
 
 
 SETTINGS = {"max_epochs": 1, "search_space": SMALL_SPACE, "fixed_params": TINY_FIXED,

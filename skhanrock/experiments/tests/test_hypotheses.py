@@ -17,13 +17,14 @@ def test_hypothesis_arms_name_their_auxiliary_families(conversations_of_many_spe
                for hypothesis in HYPOTHESES.values() for arm in hypothesis.arms.values())
     given = {"low": {"families": "ap", "han__gru_dropout": 0.05},
              "high": {"aux_families": "ap", "han__gru_dropout": 0.4}}
-    with pytest.warns(FutureWarning, match=r"arm 'low': the key 'families' was renamed "
-                                           r"'aux_families'.*\{'aux_families': 'ap'\}"):
-        dropout = Hypothesis("GRU dropout", "low", given)
-    assert dropout.arms["low"] == {"aux_families": "ap", "han__gru_dropout": 0.05}
+    with pytest.raises(ValueError, match=r"arm 'low': the key 'families' is now "
+                                         r"'aux_families'.*\{'aux_families': 'ap'\}"):
+        Hypothesis("GRU dropout", "low", given)
     assert given["low"] == {"families": "ap", "han__gru_dropout": 0.05}  # not modified
-    with pytest.raises(ValueError, match="arm 'x' gives both 'aux_families' and the deprecated"):
-        Hypothesis("q", "x", {"x": {"aux_families": "a", "families": "a"}})
+    given["low"] = {"aux_families": "ap", "han__gru_dropout": 0.05}
+    dropout = Hypothesis("GRU dropout", "low", given)
+    given["extra"] = {}
+    assert list(dropout.arms) == ["low", "high"]  # a dict of its own
 
 
 def test_arm_settings_split_into_families_and_pipeline_parameters():

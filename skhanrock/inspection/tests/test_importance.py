@@ -16,13 +16,10 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import make_pipeline
 
 from skhanrock import HanRockClassifier
+from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.inspection import permutation_importance
 from skhanrock.preprocessing import MonahTranscriber
-
-TINY = {"primary_units": 6, "aux_units": 2, "context_size": 3, "max_epochs": 2,
-        "embedding_dim": 8, "batch_size": 16, "random_state": 0}
-
 
 IDS = ["conversation", "turn", "speaker"]
 

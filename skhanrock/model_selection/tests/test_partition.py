@@ -26,9 +26,14 @@ def test_partition_split_works_as_cv(iemocap_like):
     from sklearn.dummy import DummyClassifier
 
     X, y = iemocap_like
-    result = cross_validate(DummyClassifier(), X, y,
+    result = cross_validate(DummyClassifier(), X, y, return_indices=True,
                             cv=PartitionSplit("session", mapping=IEMOCAP_PARTITIONS))
-    assert result["test_score"].shape == (1,)
+    # One fold: sessions 1-3 train, session 4 (dev, the default) scores, session 5 is unused.
+    assert result["indices"]["train"][0].tolist() == list(range(12))
+    assert result["indices"]["test"][0].tolist() == [12, 13, 14, 15]
+    # The four classes tie on the training rows: the dummy predicts the first, "ang",
+    # which is one of session 4's four labels.
+    assert result["test_score"].tolist() == [0.25]
 
 
 def test_partition_split_refuses_a_shared_speaker(iemocap_like):

@@ -9,10 +9,7 @@ cannot pass; each is listed below with its reason. Every other check runs.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skhanrock import HanRockClassifier, HanRockRegressor
-
-TINY = {"primary_units": 4, "aux_units": 2, "context_size": 2, "max_epochs": 2,
-        "embedding_dim": 4, "random_state": 0}
-
+from skhanrock._testing import TINY
 
 _FRAME = ("X must be a talkturn DataFrame (conversation, turn and text columns); the check "
           "passes a numeric array, which is refused with a TypeError")

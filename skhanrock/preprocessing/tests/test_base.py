@@ -14,20 +14,19 @@ def _renamed_steps(conversations):
              AuxiliaryTargets(families="a").fit_transform(X, y), y)]
 
 
-def test_task_is_a_deprecated_alias_of_target_type(conversations):
-    # "task" also names a loss head; the transformers' parameter says what it means.
+def test_task_is_gone_and_names_target_type(conversations):
+    # "task" also names a loss head; renamed before any release, so no alias remains.
     for make, X, y in _renamed_steps(conversations):
-        step = make(task="classification")
-        assert clone(step).get_params()["task"] == "classification"
-        with pytest.warns(FutureWarning, match="'task' was renamed 'target_type'.*"
-                                               "target_type='classification'"):
-            step.fit(X, y)
-        assert step.target_type_ == "classification"
-        with pytest.warns(FutureWarning, match="task_ was renamed target_type_"):
-            assert step.task_ == "classification"
-        with pytest.raises(ValueError, match="both target_type='regression' and its "
-                                             "deprecated alias task='classification'"):
-            make(target_type="regression", task="classification").fit(X, y)
+        with pytest.raises(TypeError, match="got task='classification': the parameter is now "
+                                            "target_type; pass target_type='classification'"):
+            make(task="classification")
+        step = make(target_type="classification")
+        assert "task" not in clone(step).get_params()
         with warnings.catch_warnings():
             warnings.simplefilter("error")       # the new name warns of nothing
-            make(target_type="classification").fit(X, y)
+            step.fit(X, y)
+        assert step.target_type_ == "classification"
+        with pytest.raises(AttributeError, match="no attribute 'task_': the fitted target "
+                                                 "kind is target_type_"):
+            step.task_  # noqa: B018
+        assert not hasattr(step, "task_")

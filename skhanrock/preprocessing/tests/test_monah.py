@@ -278,17 +278,16 @@ def test_a_tone_probability_outside_zero_one_is_refused(value):
     MonahTranscriber(cues="va").fit_transform(frame)
 
 
-def test_families_is_a_deprecated_alias_of_cues():
+def test_families_is_gone_and_names_cues():
     # "families" names the auxiliary target families of AuxiliaryTargets; here, the cues.
     rows = [("c", "A", "hello", 0.0, 1.0, {}), ("c", "B", "No.", 1.5, 2.0, {"AU17_c": 1})]
-    with pytest.warns(FutureWarning, match="'families' was renamed 'cues'.*cues='va'"):
-        assert narrative_of_last(rows, families="va") == "the man raised chin the man said no."
-    assert clone(MonahTranscriber(families="va")).get_params()["families"] == "va"
-    with pytest.raises(ValueError, match="both cues='v' and its deprecated alias families='va'"):
-        narrative_of_last(rows, cues="v", families="va")
+    with pytest.raises(TypeError, match="MonahTranscriber got families='va': the parameter is "
+                                        "now cues; pass cues='va'"):
+        MonahTranscriber(families="va")
+    assert "families" not in clone(MonahTranscriber(cues="va")).get_params()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")           # the default warns of nothing
-        narrative_of_last(rows)
+        warnings.simplefilter("error")           # the new name warns of nothing
+        assert narrative_of_last(rows, cues="va") == "the man raised chin the man said no."
 
 
 def test_narrator_equals_transform_on_every_prefix(conversations):
