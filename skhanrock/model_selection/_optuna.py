@@ -212,9 +212,18 @@ class OptunaCurveStore:
         storage = self._opened()
         if name not in self._studies:
             optuna = _optuna()
-            self._studies[name] = optuna.create_study(
-                storage=storage, study_name=name, direction=self.direction,
-                load_if_exists=True)
+            try:  # loading first: create_study logs every time it finds the study there
+                self._studies[name] = optuna.load_study(study_name=name, storage=storage)
+            except KeyError:
+                self._studies[name] = optuna.create_study(
+                    storage=storage, study_name=name, direction=self.direction,
+                    load_if_exists=True)
+            found = self._studies[name].direction.name.lower()
+            if found != self.direction:
+                del self._studies[name]
+                raise ValueError(f"OptunaCurveStore: the study {name!r} in {self._shown()} "
+                                 f"has direction {found!r}, not {self.direction!r}; give the "
+                                 "store the study's direction, or a new study name.")
         return self._studies[name]
 
     def check_writable(self):

@@ -178,3 +178,11 @@ def test_optuna_integrations_skorch_callback_prunes_a_han_rock_trial(conversatio
     assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED"]
     assert len(study.trials[0].intermediate_values) == 5
     assert max(study.trials[1].intermediate_values) == 2  # pruned at the first check
+
+
+def test_a_study_of_the_other_direction_is_refused_with_its_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(study_name="s", storage=url, direction="maximize")
+    with pytest.raises(ValueError, match=r"the study 's' in .* has direction 'maximize', not "
+                                         r"'minimize'"):
+        OptunaCurveStore(url).record("s", "a", 1, 0.5)
