@@ -8,7 +8,7 @@ from scipy.stats import loguniform
 from skhanrock.experiments import run_experiment
 from skhanrock.model_selection import OptunaCurveStore, SQLiteCurveStore
 
-from ._shared import SETTINGS, TINY_FIXED
+from ._shared import SETTINGS, TINY_FIXED, _diverging
 
 # a range of learning rates wide enough for the median rule to stop some trials
 STOPPING = {**SETTINGS, "max_epochs": 7, "search_space": {"han__lr": loguniform(1e-4, 0.3)},
@@ -59,15 +59,18 @@ def test_each_trial_is_an_mlflow_run_with_its_curves_and_scores(
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
     monkeypatch.chdir(tmp_path)
     X, y = conversations_of_many_speakers
-    settings = {**SETTINGS, "max_epochs": 2}
+    settings = {**_diverging((1,), "rock"), "max_epochs": 2}  # rock's trial 1 diverges
     result = run_experiment(X, y, "H3", n_trials=2, mlflow_uri="mlruns", **settings)
     client = mlflow.MlflowClient(tracking_uri=(tmp_path / "mlruns").as_uri())
     [experiment] = [e for e in client.search_experiments() if e.name.startswith("H3:")]
     runs = {run.info.run_name: run for run in client.search_runs([experiment.experiment_id])}
     assert sorted(runs) == ["flat/0", "flat/1", "rock/0", "rock/1"]
-    for _, row in result.trials.iterrows():
+    diverged = runs.pop("rock/1")
+    assert diverged.info.status == "FAILED" and diverged.data.tags["diverged"] == "true"
+    assert "dev_accuracy" not in diverged.data.metrics
+    for _, row in result.trials[~result.trials["diverged"]].iterrows():
         run = runs[f"{row['arm']}/{row['trial']}"]
-        assert run.info.status == "FINISHED"
+        assert run.info.status == "FINISHED" and run.data.tags["diverged"] == "false"
         assert run.data.tags["arm"] == row["arm"] and run.data.tags["hypothesis"] == "H3"
         assert float(run.data.params["han__lr"]) == pytest.approx(row["han__lr"])
         for part in ("dev", "test"):
