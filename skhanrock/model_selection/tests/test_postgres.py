@@ -67,17 +67,19 @@ def _curve_numbers(study):
     return {int(name[1:]) for name in study_curves(study)["trial"]}
 
 
-def work(url, name, role, n_trials, delay=0.0, hang_at=None):
-    time.sleep(delay)
+def work(url, name, role, n_trials, after_complete=0, hang_at=None):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=name, storage=storage(url),
                               pruner=MedianStoppingPruner(first_check=FIRST_CHECK, every=1))
+    state = optuna.trial.TrialState
+    while len(study.get_trials(deepcopy=False, states=(state.COMPLETE,))) < after_complete:
+        time.sleep(0.05)
     study.optimize(objective(role, hang_at), n_trials=n_trials)
 
 
 def start(url, name, role, n_trials, **kwargs):
-    # fork: the worker needs nothing but this module's functions, and starts at once
-    process = multiprocessing.get_context("fork").Process(
+    # spawn, not fork: a fresh interpreter inherits no lock or thread of the test session
+    process = multiprocessing.get_context("spawn").Process(
         target=work, args=(url, name, role, n_trials), kwargs=kwargs)
     process.start()
     return process
@@ -95,10 +97,10 @@ def trials_of(url, name):
 def shared_study(url):
     name = f"workers-{uuid.uuid4().hex}"
     optuna.create_study(study_name=name, storage=url)
-    # two workers with good curves; a third whose curves are all equally bad starts later,
-    # so that the good curves are in the study when its first trial is checked
+    # two workers with good curves; a third whose curves are all equally bad starts once
+    # two good trials are complete, so that their curves are there at its first check
     workers = [start(url, name, "good-1", 4), start(url, name, "good-2", 4),
-               start(url, name, "bad", 3, delay=1.0)]
+               start(url, name, "bad", 3, after_complete=2)]
     for process in workers:
         process.join(120)
     assert [process.exitcode for process in workers] == [0, 0, 0]
