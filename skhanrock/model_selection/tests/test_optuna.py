@@ -115,8 +115,20 @@ def test_the_optuna_pruner_stops_the_trials_the_sqlite_store_stops(sqlite_decisi
     assert pruner_decisions(recorded_curves(), MedianStoppingPruner()) == sqlite_decisions
 
 
-def test_median_stopping_on_an_optuna_storage_stops_the_same_trials(sqlite_decisions, tmp_path):
-    store = OptunaCurveStore(f"sqlite:///{tmp_path / 'optuna.db'}")
+def journal(path):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+@pytest.mark.parametrize("kind", ["rdb", "journal"])
+def test_median_stopping_on_an_optuna_storage_stops_the_same_trials(sqlite_decisions, tmp_path,
+                                                                    kind):
+    storage = (f"sqlite:///{tmp_path / 'optuna.db'}" if kind == "rdb"
+               else journal(tmp_path / "optuna.log"))
+    # pickled, as the processes of a search receive it
+    store = pickle.loads(pickle.dumps(OptunaCurveStore(storage)))
     assert median_stopping_decisions(recorded_curves(), store) == sqlite_decisions
     study = optuna.load_study(study_name="s", storage=store.storage)
     states = {t.user_attrs["curve_id"]: t.state.name for t in study.trials}
