@@ -11,6 +11,9 @@ collect_ignore = [] if importlib.util.find_spec("transformers") else ["nn/_pretr
 # The prosody example writes and measures a WAV file with the optional prosody extra.
 if not (importlib.util.find_spec("parselmouth") and importlib.util.find_spec("soundfile")):
     collect_ignore.append("datasets/_prosody.py")
+# The Optuna store and pruner's examples run a study with the optional optuna extra.
+if not importlib.util.find_spec("optuna"):
+    collect_ignore.append("model_selection/_optuna.py")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -22,8 +22,9 @@ from ..model_selection import (
     paper_search_space,
     train_dev_test_partition,
 )
-from ..nn import ConversationValidSplit
+from ..nn import ConversationValidSplit, TaskLosses
 from ._hypotheses import HYPOTHESES, arm_params, hypothesis_pipeline
+from ._mlflow import check_tracking_uri, log_trial
 from ._store import ResultsFile, fingerprint
 from ._tables import experiment_table, markdown_table
 
@@ -171,8 +172,27 @@ def _conversation_params(pipeline, conversation_column):
             for name, step in pipeline.steps if "conversation_column" in step.get_params()}
 
 
+def _tracking_params(pipeline):
+    """Each task's loss in the net's history, for the trial's MLflow run (no effect on training)."""
+    net = pipeline.named_steps["han"]
+    return {"han__callbacks": [*(net.callbacks or []), ("task_losses", TaskLosses())]}
+
+
+def _track(tracking, pipeline, record, y, rows):
+    """Log a fitted trial to MLflow with its final dev and test scores.
+
+    ``tracking`` is (tracking URI, MLflow experiment, hypothesis, metric).
+    """
+    metric = tracking[3]
+    scores = {} if record.get("diverged") else {
+        f"{part}_{metric}": score(y[rows[part]].to_numpy(), record[f"{part}_pred"], metric)
+        for part in ("dev", "test")}
+    log_trial(tracking, record, getattr(pipeline.named_steps["han"], "history", None), scores)
+    return record
+
+
 def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_state, threads,
-               median_stopping=None, conversation_column="conversation"):
+               median_stopping=None, conversation_column="conversation", tracking=None):
     if threads is not None:
         # parallel trials share the cores; without this each would use them all
         import torch
@@ -184,11 +204,21 @@ def _fit_trial(X, y, partitions, arm, settings, trial, params, task, random_stat
     pipeline.set_params(**{k: v for k, v in chosen.items()
                            if k.split("__")[0] in pipeline.named_steps})
     pipeline.set_params(**_conversation_params(pipeline, conversation_column))
+    if tracking is not None:
+        pipeline.set_params(**_tracking_params(pipeline))
     if median_stopping is not None:
         pipeline.set_params(**_median_stopping_params(pipeline, median_stopping, arm, trial,
                                                       random_state + trial))
     rows = {name: (partitions == name).to_numpy() for name in ("train", "dev", "test")}
     record = {"arm": arm, "trial": int(trial), "params": chosen}
+    result = _fitted_trial(pipeline, X, y, rows, record, task)
+    if tracking is not None:
+        _track(tracking, pipeline, result, y, rows)
+    return result
+
+
+def _fitted_trial(pipeline, X, y, rows, record, task):
+    """The trial's record after fitting: dev and test predictions, or how it diverged."""
     start = time.perf_counter()
     try:
         pipeline.fit(X[rows["train"]], y[rows["train"]])
@@ -258,7 +288,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
                    partition=None, search_space=None, fixed_params=None, n_jobs=1,
                    results_file=None, n_resamples=1000, random_state=0, progress=False,
                    median_stopping=None, shared_speakers=None, speaker_column="speaker",
-                   conversation_column="conversation"):
+                   conversation_column="conversation", mlflow_uri=None):
     """Run one of the paper's hypotheses on a talkturn frame.
 
     Every arm of the hypothesis (see :data:`HYPOTHESES`) gets a random search
@@ -337,7 +367,9 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         score is not the experiment's dev partition, because with budgets of
         tens of epochs it saves little, and because it makes a trial's length
         depend on which trials finished before it, so results vary with
-        ``n_jobs``.
+        ``n_jobs``. For an Optuna study in place of an SQLite file (a
+        PostgreSQL server that many machines share), pass an
+        :class:`~skhanrock.model_selection.OptunaCurveStore`.
     shared_speakers : list-like or None, default=None
         Speakers allowed in several partitions because they talk in many
         conversations: an interviewer, a therapist, SEMAINE's operators.
@@ -354,6 +386,19 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         that is not a column of ``X`` is an error; so is a step's
         ``*__conversation_column`` in ``search_space`` or ``fixed_params``
         that differs from it.
+    mlflow_uri : str, path-like or None, default=None
+        An MLflow tracking URI (``sqlite:///mlflow.db``, a server's
+        ``http://`` address) or a local folder (an ``mlruns`` file store,
+        which MLflow 3 opens only with ``MLFLOW_ALLOW_FILE_STORE=true``).
+        Each trial fitted by this call is logged as a run of the MLflow
+        experiment ``"<hypothesis>:<fingerprint>"``, named ``"<arm>/<trial>"``:
+        its parameters, the net's per-epoch history (the loss, each task's
+        loss from :class:`~skhanrock.nn.TaskLosses`, the dev loss and
+        metrics when the net has a ``train_split``), the final dev and test
+        scores of ``metric``, and tags ``arm``, ``trial``, ``hypothesis``
+        and ``diverged`` (a diverged trial's run is FAILED). Trials read from
+        ``results_file`` are not logged again. Logging leaves the results
+        and the fingerprint unchanged. Needs the ``mlflow`` extra.
 
     Returns
     -------
@@ -390,6 +435,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     if "han__max_epochs" in (fixed_params or {}):
         counts["fixed_params['han__max_epochs']"] = fixed_params["han__max_epochs"]
     _check_arguments(X, y, hypothesis, metric, counts, random_state, conversation_column)
+    mlflow_uri = check_tracking_uri(mlflow_uri)
     # the task from y as given: rebuilding it below loses a categorical's dtype
     task = _task(y)
     metric = metric or ("accuracy" if task == "classification" else "mae")
@@ -419,6 +465,8 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     median = None if median_stopping is None else (median_stopping,
                                                    f"{hypothesis}:{experiment_id}")
     store = ResultsFile(results_file, experiment_id) if results_file is not None else None
+    tracking = None if mlflow_uri is None else (mlflow_uri, f"{hypothesis}:{experiment_id}",
+                                                hypothesis, metric)
     arms = list(definition.arms)
     finished = store.read() if store is not None else []
     pending = _pending(finished, arms, n_trials)
@@ -436,7 +484,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         jobs = (joblib.delayed(_fit_trial)(
             X, y, partitions, arm, definition.arms[arm], trial,
             {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state,
-            threads, median, conversation_column)
+            threads, median, conversation_column, tracking)
             for arm, trial in pending)
         results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
         for trial in tqdm(results, total=len(pending), disable=not progress,

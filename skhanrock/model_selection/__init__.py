@@ -1,6 +1,7 @@
 """Speaker-disjoint splits, predefined partitions and the paper's random-search space."""
 
 from ._median_stopping import MedianStopping, SQLiteCurveStore, check_curve_store
+from ._optuna import MedianStoppingPruner, OptunaCurveStore, study_curves
 from ._partition import (
     IEMOCAP_PARTITIONS,
     SEMAINE_PARTITIONS,
@@ -13,6 +14,8 @@ from ._splits import SpeakerGroupKFold, check_split_classes, speaker_groups
 __all__ = [
     "IEMOCAP_PARTITIONS",
     "MedianStopping",
+    "MedianStoppingPruner",
+    "OptunaCurveStore",
     "PartitionSplit",
     "SEMAINE_PARTITIONS",
     "SQLiteCurveStore",
@@ -23,5 +26,6 @@ __all__ = [
     "check_split_classes",
     "paper_search_space",
     "speaker_groups",
+    "study_curves",
     "train_dev_test_partition",
 ]

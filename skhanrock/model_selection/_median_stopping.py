@@ -245,10 +245,14 @@ class MedianStopping(Callback):
           (given str, str, int and float) and ``curves(study)`` returning a
           DataFrame with columns ``trial`` (str), ``epoch`` and ``score`` for
           every curve of the study, from any process (and, optionally,
-          ``check_writable()``, called before training). It is pickled to each process of the
+          ``check_writable()``, called before training, and
+          ``finish(study, trial, stopped)``, called when a training ends
+          without an error). It is pickled to each process of the
           search, so it must name shared storage rather than hold the curves.
           This is the way to share curves between machines, or through a
-          database the package does not know.
+          database the package does not know;
+          :class:`~skhanrock.model_selection.OptunaCurveStore` is one, for
+          any Optuna storage (PostgreSQL, MySQL, a journal file).
 
         Other URL schemes (``postgresql://``, ``http://``) are refused. There
         is no default: a trial is compared with every curve of its study in
@@ -335,14 +339,57 @@ class MedianStopping(Callback):
             print(f"MedianStopping: trial {self.trial_} stopped at epoch {epoch}: {reason}.")
         raise KeyboardInterrupt
 
+    def on_train_end(self, net, **kwargs):
+        """Tell a store that keeps trial states (``finish(study, trial, stopped)``) the outcome."""
+        finish = getattr(getattr(self, "store_", None), "finish", None)
+        if callable(finish):
+            finish(str(self.study), self.trial_, self.stopped_epoch_ is not None)
+
     def _below_median(self, scores, epoch):
-        curves = self.store_.curves(str(self.study))
-        others = curves[(curves["trial"] != self.trial_) & (curves["epoch"] <= epoch)]
-        reached = others.groupby("trial")["epoch"].max()
-        running = others[others["trial"].isin(reached[reached >= epoch].index)] \
-            .groupby("trial")["score"].mean()
-        if running.empty:
-            return False
-        median = float(np.median(running))
-        best = min(scores) if self.lower_is_better else max(scores)
-        return best > median if self.lower_is_better else best < median
+        return below_median(self.store_.curves(str(self.study)), self.trial_, scores, epoch,
+                            self.lower_is_better)
+
+
+def below_median(curves, trial, scores, epoch, lower_is_better=True):
+    """The paper's median stopping rule: is this trial's best score worse than the median?
+
+    The one place the rule lives: :class:`MedianStopping` applies it to the
+    curves of its store, :class:`~skhanrock.model_selection.MedianStoppingPruner`
+    to those of an Optuna study. The other trials are those that reached
+    ``epoch``; each counts with its running average (its mean score over epochs
+    up to ``epoch``), as in Google Vizier's median stopping rule.
+
+    Parameters
+    ----------
+    curves : DataFrame
+        Columns ``trial, epoch, score``: every curve of the study (this
+        trial's rows are ignored).
+    trial : str
+        Id of this trial.
+    scores : sequence of float
+        This trial's scores up to ``epoch``.
+    epoch : int
+    lower_is_better : bool, default=True
+
+    Returns
+    -------
+    bool
+        False when no other trial reached ``epoch``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"trial": ["a", "a", "b", "b"], "epoch": [1, 2, 1, 2],
+    ...                        "score": [0.5, 0.3, 0.9, 0.8]})
+    >>> below_median(curves, "c", [0.7, 0.65], 2), below_median(curves, "c", [0.7, 0.6], 2)
+    (True, False)
+    """
+    others = curves[(curves["trial"] != trial) & (curves["epoch"] <= epoch)]
+    reached = others.groupby("trial")["epoch"].max()
+    running = others[others["trial"].isin(reached[reached >= epoch].index)] \
+        .groupby("trial")["score"].mean()
+    if running.empty:
+        return False
+    median = float(np.median(running))
+    best = min(scores) if lower_is_better else max(scores)
+    return best > median if lower_is_better else best < median

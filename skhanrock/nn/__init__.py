@@ -10,6 +10,7 @@ from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._pretrained import PretrainedWordEncoder
 from ._target_kinds import ClassificationTarget, RegressionTarget
+from ._task_losses import TaskLosses
 from ._text import tokenize
 from ._window_gru import WindowBiGRU
 
@@ -30,6 +31,7 @@ __all__ = [
     "TalkturnBatch",
     "TalkturnDataset",
     "TalkturnEncoding",
+    "TaskLosses",
     "WindowBiGRU",
     "load",
     "masked_softmax",
