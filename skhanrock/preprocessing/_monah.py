@@ -14,6 +14,7 @@ from .._frame import (
     text_as_strings,
 )
 from .._validation import check_number, is_finite_number
+from .._zscores import earlier_speaker_z, earlier_z
 from ._base import DEPRECATED, FrameTransformer, renamed_parameter
 
 __all__ = ["DEFAULT_ACTIONS", "MonahNarrator", "MonahTranscriber", "hundreds_in_words"]
@@ -334,15 +335,9 @@ the woman said no.']
     # ------------------------------------------------------------- the cues
     def _earlier_z(self, ordered, values):
         """z-score of each value against the same speaker's earlier values in the conversation."""
-        keys = [ordered[self.conversation_column].to_numpy(),
-                ordered[self.speaker_column].to_numpy()]
-        series = pd.Series(values, index=ordered.index)
-        grouped = series.groupby(keys, sort=False)
-        history = self.min_history
-        mean = grouped.transform(lambda s: s.shift().expanding(history).mean())
-        spread = grouped.transform(lambda s: s.shift().expanding(history).std(ddof=0))
-        z = (series - mean) / spread.where(spread > 0)
-        return z.to_numpy(dtype=float)
+        return earlier_speaker_z(np.asarray(values, dtype=float)[:, None],
+                                 ordered[self.conversation_column].to_numpy(),
+                                 ordered[self.speaker_column].to_numpy(), self.min_history)[:, 0]
 
     def _action_cues(self):
         """(flag column, words) of every action cue, in narration order."""
@@ -575,12 +570,8 @@ class MonahNarrator:
 
     def _z(self, history, name, value):
         """z of ``value`` against the speaker's earlier values, as ``_earlier_z`` computes it."""
-        earlier = np.asarray(history.get(name, ()), dtype=float)
-        earlier = earlier[~np.isnan(earlier)]
-        if np.isnan(value) or len(earlier) < self.transcriber.min_history:
-            return np.nan
-        spread = earlier.std()
-        return (value - earlier.mean()) / spread if spread > 0 else np.nan
+        earlier = np.asarray(history.get(name, ()), dtype=float)[:, None]
+        return earlier_z(earlier, [value], self.transcriber.min_history)[0]
 
 
 def _words_per_minute(texts, times):
