@@ -40,8 +40,8 @@ def explain_features(estimator, X, rows=None):
     a prediction is exactly the sum, over the talkturns of the window and
     their inputs, of each input's value times its learnt coefficient. It
     does not cover the talkturn-level entry, whose effect passes through the
-    GRU and the attention (see :func:`explain` and
-    :func:`permutation_importance` for that).
+    GRU and the attention (see :func:`~skhanrock.inspection.explain` and
+    :func:`~skhanrock.inspection.permutation_importance` for that).
 
     Each measurement brings two inputs: ``"z"``, its value standardised
     against the same speaker's earlier talkturns of the conversation

@@ -235,8 +235,8 @@ text_column, start_column, end_column : str
         Which of your columns means what: ``{meaning: column}`` with meanings
         among ``"loudness"``, ``"pitch"`` (level), ``"pitch_spread"``,
         ``"speech_rate"`` and ``"voice_quality"``
-        (:data:`MEASUREMENT_MEANINGS`), so that measurements from any tool are
-        voiced under their own names. The same dict given to
+        (:data:`~skhanrock.preprocessing.MEASUREMENT_MEANINGS`), so that
+        measurements from any tool are voiced under their own names. The same dict given to
         :class:`~skhanrock.AuxiliaryTargets` as ``columns=`` makes them
         auxiliary targets named by their meaning. A named column must be in
         the frame at ``fit``. None: the default columns above.
