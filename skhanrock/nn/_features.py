@@ -156,7 +156,8 @@ class SpeakerFeatureHistory:
             value = record[column]
             if np.ndim(value) == 0 and pd.isna(value):
                 continue
-            if isinstance(value, str | bytes) or not np.isreal(value) or np.isinf(value):
+            if (isinstance(value, str | bytes) or np.ndim(value) != 0 or not np.isreal(value)
+                    or np.isinf(value)):
                 raise ValueError(f"the talkturn's feature column {column!r} must be a finite "
                                  f"number or missing (None/NaN), got {value!r}.")
             values[j] = float(value)

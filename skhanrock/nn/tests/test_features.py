@@ -283,7 +283,8 @@ def test_the_stream_refuses_a_bad_value_by_column_and_keeps_its_state(classifier
     records = part.to_dict("records")
     stream = ConversationStream(classifier)
     stream.add(records[0])
-    with pytest.raises(ValueError, match="'AU12_r' must be a finite number"):
-        stream.add({**records[1], "AU12_r": "loud"})
+    for bad in ("loud", [1.0, 2.0], float("inf")):
+        with pytest.raises(ValueError, match="'AU12_r' must be a finite number"):
+            stream.add({**records[1], "AU12_r": bad})
     live = [stream.add(talkturn) for talkturn in records[1:]]
     assert live[-1] == classifier.predict(part)[-1]
