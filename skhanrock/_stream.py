@@ -71,6 +71,7 @@ class _Conversation:
     vectors: deque = None      # per talkturn: list of branch vectors
     word_attention: deque = None
     outputs: object = None     # the newest talkturn's primary outputs (1-D tensor)
+    features: object = None    # SpeakerFeatureHistory with a feature path
     attention: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -162,6 +163,12 @@ class ConversationStream:
         self.n_evicted = 0
 
     def _required_columns(self):
+        encoding = self.estimator.encoding_
+        features = [] if not encoding.feature_columns_ else \
+            [encoding.speaker_column, *encoding.feature_columns_]
+        return list(dict.fromkeys(self._model_columns() + features))
+
+    def _model_columns(self):
         roles = [self._conversation_column, self._turn_column]
         monah = self.transcriber
         if monah is None:
@@ -242,7 +249,8 @@ class ConversationStream:
 
     def _new_conversation(self, key):
         narrator = None if self.transcriber is None else self.transcriber.narrator()
-        return _Conversation(key, narrator, self.context_size)
+        return _Conversation(key, narrator, self.context_size,
+                             features=self.estimator.encoding_.feature_history())
 
     # -------------------------------------------------------------- the model
     def _text(self, state, record):
@@ -254,16 +262,27 @@ class ConversationStream:
             return narrative
         return record[self.estimator.text_column_]
 
-    def _encode(self, state, text):
+    def _feature_inputs(self, state, record):
+        """The talkturn's feature path input (standardised on its speaker's history), if any."""
+        if state.features is None:
+            return {}
+        speaker = python_value(record[self.estimator.encoding_.speaker_column])
+        try:
+            values = state.features.add(speaker, record)
+        except ValueError as error:
+            raise ValueError(f"ConversationStream.add: {error}") from None
+        return {"features": torch.as_tensor(values, device=self.estimator.device).unsqueeze(0)}
+
+    def _encode(self, state, text, features):
         """Encode the talkturn's words once, then read the cached window."""
         module, device = self.estimator.module_, self.estimator.device
         encoding = self.estimator.encoding_
         tokens, lengths = encoding.word_batch(text, device)
         with torch.no_grad():
-            # The lexical logits (with a lexical path) come back as one more
-            # entry of the talkturn's vectors and are cached with them.
+            # The lexical and feature logits (with those paths) come back as
+            # more entries of the talkturn's vectors and are cached with them.
             vectors, word_attention = module.encode_talkturns(
-                tokens, lengths, **encoding.lexical_inputs(text, device))
+                tokens, lengths, **encoding.lexical_inputs(text, device), **features)
             state.vectors.append([v[0] for v in vectors])
             state.word_attention.append([a[0] for a in word_attention])
             n = len(state.vectors)
@@ -315,7 +334,9 @@ class ConversationStream:
             # Narrated (and checked) before anything is stored: a refused
             # talkturn leaves the conversation as it was.
             text = self._text(state, record)
-            self._encode(state, text)
+            if state.features is not None:
+                state.features.values(record)  # a bad value is refused before anything is kept
+            self._encode(state, text, self._feature_inputs(state, record))
             state.last_turn = turn
             state.n_talkturns += 1
             self._conversations.setdefault(key, state)

@@ -2,6 +2,7 @@
 
 from ._corpora import IEMOCAP_4_CLASSES, load_iemocap, load_meld, load_semaine
 from ._files import make_feature_files
+from ._measurements import attach_measurements
 from ._prosody import PROSODY_COLUMNS, extract_prosody
 from ._readers import VOKATURI_EMOTIONS, align_frames, read_openface, read_vokaturi
 from ._synthetic import EMOTIONS, PAPER_REGIME, make_conversations
@@ -13,6 +14,7 @@ __all__ = [
     "PROSODY_COLUMNS",
     "VOKATURI_EMOTIONS",
     "align_frames",
+    "attach_measurements",
     "extract_prosody",
     "load_iemocap",
     "load_meld",

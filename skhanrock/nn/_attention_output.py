@@ -39,6 +39,10 @@ class TalkturnAttention:
         (one per class, or one value before the regressor's target scaling
         is undone): the part of the primary outputs that the attention does
         not weigh. None without one.
+    features : ndarray or None, default=None
+        With a feature path (``feature_columns``), the logits of its linear
+        layer for the talkturn, in the same units as ``lexical``; None
+        without one.
 
     Examples
     --------
@@ -59,6 +63,7 @@ class TalkturnAttention:
     talkturn: list
     word: list
     lexical: np.ndarray | None = None
+    features: np.ndarray | None = None
 
     @classmethod
     def of_window(cls, attention, b, n_context, task_names, *, row, prediction, context, word):
@@ -68,7 +73,7 @@ class TalkturnAttention:
         ----------
         attention : dict of Tensor
             The module's ``talkturn`` (B, L), ``aux_talkturn`` (B, L, K),
-            ``task`` (B, 1 + K) and ``lexical`` attention, on the CPU.
+            ``task`` (B, 1 + K), ``lexical`` and ``features`` attention, on the CPU.
         b : int
             The window.
         n_context : int
@@ -90,7 +95,8 @@ class TalkturnAttention:
             row=row, prediction=prediction, context=context,
             task_names=None if task is None else list(task_names[:len(task)]), task=task,
             talkturn=per_task, word=word,
-            lexical=attention["lexical"][b].numpy() if "lexical" in attention else None)
+            lexical=attention["lexical"][b].numpy() if "lexical" in attention else None,
+            features=attention["features"][b].numpy() if "features" in attention else None)
 
 
 def unpack_attention(batch, attention, predictions, caller_of, task_names):

@@ -85,6 +85,9 @@ class TalkturnBatch:
         The lexical path's TF-IDF bags of the U talkturns, in their order:
         ``(ids, offsets, weights)`` as ``torch.nn.EmbeddingBag`` reads them;
         None without a lexical path.
+    features : Tensor of shape (U, 2 * n_features) or None, default=None
+        The feature path's inputs of the U talkturns, in their order; None
+        without a feature path.
 
     Examples
     --------
@@ -98,7 +101,7 @@ class TalkturnBatch:
     """
 
     def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns,
-                 word_buckets=None, ngrams=None):
+                 word_buckets=None, ngrams=None, features=None):
         self.tokens = tokens
         self.lengths = lengths
         self.windows = windows
@@ -108,6 +111,7 @@ class TalkturnBatch:
         self.talkturns = talkturns
         self.word_buckets = word_buckets
         self.ngrams = ngrams
+        self.features = features
 
     def __len__(self):
         return len(self.windows)
@@ -123,6 +127,8 @@ class TalkturnBatch:
         }
         if self.ngrams is not None:
             inputs["ngrams"] = tuple(part.to(device) for part in self.ngrams)
+        if self.features is not None:
+            inputs["features"] = self.features.to(device)
         return inputs
 
 
@@ -155,6 +161,10 @@ class TalkturnDataset(Dataset):
         The lexical path's TF-IDF bags of the sorted talkturns, ``(ids,
         offsets, weights)`` (see ``NgramVocabulary.bags``); the batches then
         carry those of their talkturns.
+    features : ndarray of shape (n, 2 * n_features) or None, default=None
+        The feature path's inputs of the sorted talkturns (see
+        ``TalkturnEncoding.feature_inputs``); the batches then carry those of
+        their talkturns.
 
     Examples
     --------
@@ -173,7 +183,7 @@ class TalkturnDataset(Dataset):
     """
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
-                 context_size, sorted_to_caller, targets=None, lexical=None):
+                 context_size, sorted_to_caller, targets=None, lexical=None, features=None):
         self.token_ids = token_ids if isinstance(token_ids, PieceTable) \
             else torch.as_tensor(token_ids)
         self.token_offsets = np.asarray(token_offsets)
@@ -189,6 +199,7 @@ class TalkturnDataset(Dataset):
             ids, offsets, weights = (np.asarray(part) for part in lexical)
             sizes = np.diff(np.r_[offsets, len(ids)])
             self.lexical = (torch.as_tensor(ids), offsets, sizes, torch.as_tensor(weights))
+        self.features = None if features is None else torch.as_tensor(features)
         positions = np.arange(len(self.conversation_codes))
         first = np.r_[True, self.conversation_codes[1:] != self.conversation_codes[:-1]]
         self.conversation_start = np.maximum.accumulate(np.where(first, positions, 0))
@@ -248,7 +259,9 @@ class TalkturnDataset(Dataset):
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
                               torch.from_numpy(window_lengths), rows, distinct,
-                              length_buckets(lengths), self._ngrams(distinct))
+                              length_buckets(lengths), self._ngrams(distinct),
+                              None if self.features is None
+                              else self.features[torch.from_numpy(distinct)])
         if self.targets is None:
             return batch, None
         index = torch.from_numpy(rows)

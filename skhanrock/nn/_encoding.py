@@ -26,6 +26,7 @@ from .._frame import (
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
 from ._embeddings import embedding_matrix, word_encoder
+from ._features import SpeakerFeatureHistory, check_feature_columns, feature_inputs, feature_values
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder, check_unknown_words
@@ -74,6 +75,11 @@ class TalkturnEncoding:
     lexical_min_count, lexical_max_features : int, default=2, 50000
         N-grams in fewer training talkturns are dropped; at most
         ``lexical_max_features`` of the most frequent are kept.
+    feature_columns : None or list of str, default=None
+        Numeric talkturn columns of the feature path, standardised per
+        speaker against the speaker's earlier talkturns (nothing is fitted).
+    speaker_column : str, default="speaker"
+        Whose earlier talkturns standardise a feature value.
 
     Attributes
     ----------
@@ -105,6 +111,8 @@ class TalkturnEncoding:
     lexical_ : NgramVocabulary or None
         The n-grams and idf of the lexical path, fitted on the training
         rows; None without one.
+    feature_columns_ : list of str
+        The feature path's columns; empty without one.
 
     Examples
     --------
@@ -122,7 +130,8 @@ class TalkturnEncoding:
     def __init__(self, *, text_column="text", conversation_column="conversation",
                  turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
                  embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu",
-                 lexical_ngrams=None, lexical_min_count=2, lexical_max_features=50_000):
+                 lexical_ngrams=None, lexical_min_count=2, lexical_max_features=50_000,
+                 feature_columns=None, speaker_column="speaker"):
         self.text_column = text_column
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -136,6 +145,8 @@ class TalkturnEncoding:
         self.lexical_ngrams = lexical_ngrams
         self.lexical_min_count = lexical_min_count
         self.lexical_max_features = lexical_max_features
+        self.feature_columns = feature_columns
+        self.speaker_column = speaker_column
 
     def fit(self, frame, training=None, seed=None):
         """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
@@ -163,6 +174,10 @@ class TalkturnEncoding:
         self.lexical_ = None if self.lexical_ngrams is None else NgramVocabulary(
             self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
         ).fit(training_texts)
+        self.feature_columns_ = check_feature_columns(self.feature_columns) or []
+        if self.feature_columns_:
+            # Read here, so that an absent or non-numeric column fails at fit, by name.
+            feature_values(frame, self.feature_columns_, self.speaker_column)
         self.word_encoder_ = word_encoder(self.embeddings, self.max_words, self.device)
         if self.word_encoder_ is None:
             self.embedding_init_, self.pretrained_rows_ = embedding_matrix(
@@ -393,6 +408,42 @@ class TalkturnEncoding:
         return {"ngrams": tuple(torch.as_tensor(part, device=device)
                                 for part in self.lexical_.bags([text]))}
 
+    def feature_inputs(self, frame, order):
+        """The feature path's inputs of ``frame``'s talkturns in sorted ``order``.
+
+        Parameters
+        ----------
+        frame : DataFrame
+        order : ndarray of int
+            As :meth:`encode` returns it.
+
+        Returns
+        -------
+        ndarray of float32, shape (n_rows, 2 * n_features) or None
+            Per talkturn the standardised values, then the missing indicators
+            (see ``skhanrock.nn._features``); None without a feature path.
+        """
+        if not self.feature_columns_:
+            return None
+        return feature_inputs(frame.iloc[order], self.feature_columns_,
+                              self.conversation_column, self.speaker_column)
+
+    def feature_history(self):
+        """A fresh per-speaker history of one conversation's features, or None.
+
+        Returns
+        -------
+        SpeakerFeatureHistory or None
+            What a stream keeps to give each new talkturn the inputs of
+            :meth:`feature_inputs`; None without a feature path.
+        """
+        return SpeakerFeatureHistory(self.feature_columns_) if self.feature_columns_ else None
+
+    @property
+    def n_talkturn_features(self):
+        """int: Columns of the feature path, 0 without one."""
+        return len(self.feature_columns_)
+
     @property
     def n_lexical_features(self):
         """int: N-grams of the lexical path, 0 without one."""
@@ -420,6 +471,8 @@ class TalkturnEncoding:
             "word_encoder": None if self.word_encoder_ is None
             else _encoder_reference(self.word_encoder_),
             "lexical": None if self.lexical_ is None else self.lexical_.fitted_state(),
+            "feature_columns": [str(c) for c in self.feature_columns_],
+            "speaker_column": self.speaker_column,
         }
 
     def set_fitted_state(self, state, embedding_init=None):
@@ -444,6 +497,9 @@ class TalkturnEncoding:
         self.lexical_ = None if state.get("lexical") is None else \
             NgramVocabulary.from_fitted_state(state["lexical"], self.lexical_min_count,
                                               self.lexical_max_features)
+        # Files saved before the feature path existed have no feature columns.
+        self.feature_columns_ = list(state.get("feature_columns", []))
+        self.speaker_column = state.get("speaker_column", self.speaker_column)
         self.word_encoder_ = None if state.get("word_encoder") is None \
             else _rebuild_encoder(state["word_encoder"], self.max_words, self.device)
         self.pretrained_rows_ = None

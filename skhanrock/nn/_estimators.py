@@ -38,6 +38,7 @@ from ._data import (
     split_by_conversation,
 )
 from ._encoding import TalkturnEncoding
+from ._features import check_feature_columns
 from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
@@ -267,7 +268,8 @@ class _HanRockNet(NeuralNet):
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=64, lexical_ngrams=(1, 2), lexical_min_count=2,
-                 lexical_max_features=50_000, lexical_context=0, random_state=None,
+                 lexical_max_features=50_000, lexical_context=0, feature_columns=None,
+                 speaker_column="speaker", random_state=None,
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
@@ -296,6 +298,8 @@ class _HanRockNet(NeuralNet):
         self.lexical_min_count = lexical_min_count
         self.lexical_max_features = lexical_max_features
         self.lexical_context = lexical_context
+        self.feature_columns = feature_columns
+        self.speaker_column = speaker_column
         self.random_state = random_state
         self.precision = precision
 
@@ -316,6 +320,7 @@ class _HanRockNet(NeuralNet):
                      "lexical_max_features"):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_lexical_ngrams(self.lexical_ngrams)
+        check_feature_columns(self.feature_columns)
         # The window holds context_size talkturns: no earlier one lies beyond it.
         check_number("lexical_context", self.lexical_context, low=0,
                      high=self.context_size - 1, integer=True)
@@ -430,6 +435,9 @@ class _HanRockNet(NeuralNet):
             "n_offset_outputs": self.target_.n_offset_outputs,
             "lexical_features": self.encoding_.n_lexical_features,
             "lexical_context": self.lexical_context,
+            # The linear feature layer reads the whole window, offset by offset.
+            "talkturn_features": self.encoding_.n_talkturn_features,
+            "feature_context": self.context_size - 1 if self.encoding_.n_talkturn_features else 0,
         }
 
     def _new_target(self):
@@ -621,7 +629,9 @@ class _HanRockNet(NeuralNet):
             loss_weights=self.loss_weights, device=self.device,
             lexical_ngrams=check_lexical_ngrams(self.lexical_ngrams),
             lexical_min_count=self.lexical_min_count,
-            lexical_max_features=self.lexical_max_features)
+            lexical_max_features=self.lexical_max_features,
+            feature_columns=check_feature_columns(self.feature_columns),
+            speaker_column=self.speaker_column)
 
     def _check_y(self, y, frame):
         # Indexed like X, so that errors can name the row.
@@ -665,6 +675,7 @@ class _HanRockNet(NeuralNet):
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
         order, ids, offsets, lengths = self.encoding_.encode(frame)
         lexical = self.encoding_.lexical_bags(frame, order)
+        features = self.encoding_.feature_inputs(frame, order)
         frame = frame.iloc[order]
         codes = pd.factorize(frame[self.conversation_column], sort=False)[0]
         targets = None
@@ -672,7 +683,7 @@ class _HanRockNet(NeuralNet):
             targets = self._training_targets(frame, labels.iloc[order], codes,
                                              None if weights is None else weights[order])
         return TalkturnDataset(ids, offsets, lengths, codes, self.context_size, order, targets,
-                               lexical=lexical)
+                               lexical=lexical, features=features)
 
     def _training_targets(self, frame, labels, codes, sample_weight=None):
         """Targets of every task, for the sorted ``frame`` and its ``labels``."""
@@ -1146,6 +1157,23 @@ default="random"
         bags the lexical path reads too, each offset with weights of its own,
         as a TF-IDF baseline's blocks for the current and previous talkturns
         are; 0 reads the current talkturn only.
+    feature_columns : None or list of str, default=None
+        The feature path: numeric talkturn columns (loudness, pitch, speech
+        rate, ...) fed to the network as numbers. Each value is z-scored
+        against the same speaker's earlier talkturns of the conversation
+        (at least two, as MONAH's cues; clipped to [-5, 5]; nothing is
+        fitted, so streaming gives the same inputs); a value that cannot be
+        (missing, too little history, no spread) enters as 0 with a missing
+        indicator. The inputs join each talkturn's vector before the
+        talkturn-level GRU, so context talkturns carry theirs, and a linear
+        layer over the window (``module_.features``) adds its logits to the
+        primary outputs, which
+        :func:`~skhanrock.inspection.explain_features` splits feature by
+        feature. None: no feature path. See "Nonverbal measurements" in the
+        user guide.
+    speaker_column : str, default="speaker"
+        Whose earlier talkturns standardise a feature value; read only with
+        ``feature_columns``.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.

@@ -170,6 +170,19 @@ class HanModule(nn.Module):
         the same (the words without a pretrained vector): they are read from
         a trainable copy of the table, ``unseen_table``, and the other rows
         from the frozen one. Ignored when the table trains.
+    talkturn_features : int, default=0
+        Numeric measurements per talkturn (the feature path); 0: none. Each
+        talkturn then brings ``2 * talkturn_features`` inputs (the
+        ``features`` input: standardised values, then missing indicators),
+        which enter twice: concatenated to the talkturn's primary vector
+        before the talkturn-level GRU (so context talkturns carry theirs),
+        and through a linear layer (``features``, without bias,
+        zero-initialised) whose logits are added to the primary outputs as
+        the lexical path's are, per window offset; ``attention["features"]``
+        holds them.
+    feature_context : int, default=0
+        Earlier talkturns of the window whose inputs the linear feature
+        layer reads too, each offset with weights of its own.
 
     Examples
     --------
@@ -201,13 +214,25 @@ class HanModule(nn.Module):
     ...                                 torch.tensor([2]), ngrams=ngrams)
     >>> tuple(attention["lexical"].shape)
     (1, 2)
+
+    With a feature path, each talkturn also brings its standardised
+    measurements and their missing indicators:
+
+    >>> module = HanModule(vocabulary_size=10, embedding_dim=4, primary_units=3,
+    ...                    n_primary_outputs=2, talkturn_features=1)
+    >>> features = torch.tensor([[0.5, 0.0], [0.0, 1.0]])
+    >>> primary, *_, attention = module(tokens, torch.tensor([2, 1]), torch.tensor([[0, 1]]),
+    ...                                 torch.tensor([2]), features=features)
+    >>> tuple(attention["features"].shape)
+    (1, 2)
     """
 
     def __init__(self, vocabulary_size=None, embedding_dim=None, embedding_weights=None,
                  freeze_embeddings=False, architecture="rock", primary_units=256, aux_units=1,
                  n_primary_outputs=1, n_aux_targets=0, n_label_offsets=0, n_offset_outputs=1,
                  gru_dropout=0.0, recurrent_dropout=0.0, input_size=None, lexical_features=0,
-                 lexical_context=0, transformer_top=None, trainable_rows=None):
+                 lexical_context=0, transformer_top=None, trainable_rows=None,
+                 talkturn_features=0, feature_context=0):
         super().__init__()
         # Checked before any layer exists, so a bad value fails here by name, not in torch.
         word_sizes = _word_input_sizes(vocabulary_size, embedding_dim, embedding_weights,
@@ -219,6 +244,9 @@ class HanModule(nn.Module):
             check_sizes("HanModule", minimum=0, aux_units=aux_units,
                         n_aux_targets=n_aux_targets, n_label_offsets=n_label_offsets,
                         lexical_features=lexical_features, lexical_context=lexical_context)
+        self.talkturn_features, self.feature_context = check_sizes(
+            "HanModule", minimum=0, talkturn_features=talkturn_features,
+            feature_context=feature_context)
         _check_options(architecture, aux_units, n_aux_targets + n_label_offsets,
                        freeze_embeddings, gru_dropout, recurrent_dropout)
         if transformer_top is not None and word_sizes != getattr(transformer_top, "hidden_size",
@@ -261,6 +289,12 @@ class HanModule(nn.Module):
         self.lexical = None if not lexical_features else nn.EmbeddingBag(
             lexical_features, lexical_outputs, mode="sum",
             _weight=torch.zeros(lexical_features, lexical_outputs))
+        # Zero-initialised like the lexical layer: no draw, training starts from the rest.
+        feature_outputs = (1 + self.feature_context) * n_primary_outputs
+        self.features = None if not self.talkturn_features else nn.Linear(
+            2 * self.talkturn_features, feature_outputs, bias=False)
+        if self.features is not None:
+            nn.init.zeros_(self.features.weight)
         # Copied from the checkpoint, not drawn: the other layers' draws stay the same.
         self.transformer_top = transformer_top
 
@@ -271,7 +305,8 @@ class HanModule(nn.Module):
 
     def _build_flat(self, embedding_dim, units, n_aux_tasks, gru_dropout, recurrent_dropout):
         self._build_word_encoder(embedding_dim, (units,), gru_dropout, recurrent_dropout)
-        self.primary_reader = _WindowReader(2 * units, units, 1, gru_dropout, recurrent_dropout)
+        self.primary_reader = _WindowReader(2 * units + 2 * self.talkturn_features, units, 1,
+                                            gru_dropout, recurrent_dropout)
         self.primary_head = nn.Linear(2 * units, self.n_primary_outputs)
         self.aux_heads = _TaskHeads(self.n_aux_targets, 2 * units, 1)
         self.offset_heads = _TaskHeads(self.n_label_offsets, 2 * units, self.n_offset_outputs)
@@ -280,8 +315,8 @@ class HanModule(nn.Module):
         primary, aux = self.primary_units, self.aux_units
         group_sizes = (primary, aux) if n_aux_tasks else (primary,)
         self._build_word_encoder(embedding_dim, group_sizes, gru_dropout, recurrent_dropout)
-        self.primary_reader = _WindowReader(2 * primary, primary, 1, gru_dropout,
-                                            recurrent_dropout)
+        self.primary_reader = _WindowReader(2 * primary + 2 * self.talkturn_features, primary,
+                                            1, gru_dropout, recurrent_dropout)
         common = 2 * max(primary, aux)
         self.primary_projection = nn.Linear(2 * primary, common)
         if n_aux_tasks:
@@ -352,7 +387,8 @@ class HanModule(nn.Module):
             start += units
         return vectors, word_attention
 
-    def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None, ngrams=None):
+    def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None, ngrams=None,
+                features=None):
         """Predict every task for a batch of windows.
 
         The same as :meth:`encode_talkturns` followed by :meth:`read_windows`.
@@ -379,6 +415,9 @@ class HanModule(nn.Module):
             With a lexical path (and only then), the U talkturns' TF-IDF bags:
             ``(ids, offsets, weights)``, the input, offsets and
             ``per_sample_weights`` of ``torch.nn.EmbeddingBag``.
+        features : Tensor (U, 2 * talkturn_features) or None
+            With a feature path (and only then), the U talkturns' standardised
+            measurements, then their missing indicators.
 
         Returns
         -------
@@ -390,14 +429,16 @@ class HanModule(nn.Module):
             ``word`` (list per branch of (U, T)), ``talkturn`` (B, L) of the
             primary branch, ``aux_talkturn`` (B, L, K) and ``task`` (B, 1 + K)
             for HAN-ROCK, ``lexical`` (B, n_primary_outputs) with a lexical
-            path: its share of ``primary``.
+            path: its share of ``primary``; ``features`` (B, n_primary_outputs)
+            with a feature path: the linear feature layer's share.
         """
-        vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets, ngrams)
+        vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets, ngrams,
+                                                        features)
         primary, aux, offsets, attention = self.read_windows(vectors, windows, window_lengths)
         attention["word"] = word_attention
         return primary, aux, offsets, attention
 
-    def encode_talkturns(self, tokens, lengths, word_buckets=None, ngrams=None):
+    def encode_talkturns(self, tokens, lengths, word_buckets=None, ngrams=None, features=None):
         """The word level: one vector per talkturn and word branch, plus its lexical logits.
 
         A talkturn's vectors do not depend on its context, so a caller that
@@ -407,7 +448,7 @@ class HanModule(nn.Module):
 
         Parameters
         ----------
-        tokens, lengths, word_buckets, ngrams
+        tokens, lengths, word_buckets, ngrams, features
             As in :meth:`forward`.
 
         Returns
@@ -417,6 +458,9 @@ class HanModule(nn.Module):
             lexical path, last, the talkturns' lexical logits
             (U, (1 + lexical_context) * n_primary_outputs): per window offset
             (current talkturn first), which depend on the talkturn alone too.
+            With a feature path the primary vectors carry the talkturns'
+            feature inputs at their end, and the linear feature layer's
+            logits come last, laid out as the lexical ones.
         word_attention : list of Tensor (U, T)
             Per word branch, the attention over each talkturn's words.
         """
@@ -424,12 +468,20 @@ class HanModule(nn.Module):
             raise ValueError("HanModule: ngrams must be given exactly when the module has a "
                              f"lexical path (lexical_features > 0); it has "
                              f"{'one' if self.lexical is not None else 'none'}.")
+        if (features is None) != (self.features is None):
+            raise ValueError("HanModule: features must be given exactly when the module has a "
+                             f"feature path (talkturn_features > 0); it has "
+                             f"{'one' if self.features is not None else 'none'}.")
         if self.transformer_top is not None:
             tokens = self.transformer_top(tokens, lengths)
         vectors, word_attention = self._encode_words(tokens, lengths, word_buckets)
         if self.lexical is not None:
             ids, offsets, weights = ngrams
             vectors.append(self.lexical(ids, offsets, per_sample_weights=weights))
+        if self.features is not None:
+            features = features.to(vectors[0].dtype)
+            vectors[0] = torch.cat([vectors[0], features], dim=-1)
+            vectors.append(self.features(features))
         return vectors, word_attention
 
     def read_windows(self, vectors, windows, window_lengths):
@@ -460,10 +512,16 @@ class HanModule(nn.Module):
         else:
             primary, task_vectors = self._fuse_tasks(vectors, primary_vector, windows,
                                                      window_lengths, window_mask, attention)
+        extra = len(self.word_attention)
         if self.lexical is not None:
-            attention["lexical"] = self._lexical_logits(vectors[len(self.word_attention)],
-                                                        windows, window_lengths)
+            attention["lexical"] = self._window_logits(vectors[extra], 1 + self.lexical_context,
+                                                       windows, window_lengths)
             primary = primary + attention["lexical"]
+            extra += 1
+        if self.features is not None:
+            attention["features"] = self._window_logits(vectors[extra], 1 + self.feature_context,
+                                                        windows, window_lengths)
+            primary = primary + attention["features"]
         aux = self.aux_heads(task_vectors[:, :self.n_aux_targets]).squeeze(-1)
         offsets = self.offset_heads(task_vectors[:, self.n_aux_targets:])
         if self.n_offset_outputs == 1:
@@ -498,21 +556,51 @@ class HanModule(nn.Module):
         if self.lexical is None:
             raise ValueError("HanModule: this module has no lexical path "
                              "(lexical_features=0), so it has no lexical weights.")
-        return self._per_offset(self.lexical.weight.detach()).float().cpu().numpy()
+        return self._per_offset(self.lexical.weight.detach(),
+                                1 + self.lexical_context).float().cpu().numpy()
 
-    def _per_offset(self, values):
-        """The lexical layer's (N, (1 + lexical_context) * outputs) values by window offset."""
-        return values.view(len(values), 1 + self.lexical_context, self.n_primary_outputs)
+    def feature_weights(self):
+        """The linear feature layer's weights by input, window offset and primary output.
 
-    def _lexical_logits(self, lexical, windows, window_lengths):
-        """Sum over the current talkturn and ``lexical_context`` earlier ones of their logits."""
-        per_offset = self._per_offset(lexical)
+        A talkturn's feature logits at offset ``k`` (0: the window's current
+        talkturn) are its ``2 * talkturn_features`` inputs times
+        ``weights[:, k, :]``.
+
+        Returns
+        -------
+        ndarray of float32, shape (2 * talkturn_features, 1 + feature_context, n_primary_outputs)
+
+        Raises
+        ------
+        ValueError
+            When the module has no feature path.
+
+        Examples
+        --------
+        >>> module = HanModule(vocabulary_size=9, embedding_dim=4, primary_units=3,
+        ...                    n_primary_outputs=2, talkturn_features=3, feature_context=1)
+        >>> module.feature_weights().shape
+        (6, 2, 2)
+        """
+        if self.features is None:
+            raise ValueError("HanModule: this module has no feature path "
+                             "(talkturn_features=0), so it has no feature weights.")
+        weights = self.features.weight.detach().T
+        return self._per_offset(weights, 1 + self.feature_context).float().cpu().numpy()
+
+    def _per_offset(self, values, n_offsets):
+        """A linear path's (N, n_offsets * outputs) values by window offset."""
+        return values.reshape(len(values), n_offsets, self.n_primary_outputs)
+
+    def _window_logits(self, per_talkturn, n_offsets, windows, window_lengths):
+        """Sum over the current talkturn and ``n_offsets - 1`` earlier ones of their logits."""
+        per_offset = self._per_offset(per_talkturn, n_offsets)
         logits = 0
-        for offset in range(1 + self.lexical_context):
+        for offset in range(n_offsets):
             # The current talkturn is each window's last real one; earlier ones precede it.
             position = window_lengths - 1 - offset
             talkturn = windows.gather(1, position.clamp(min=0).unsqueeze(1)).squeeze(1)
-            present = (position >= 0).unsqueeze(1).to(lexical.dtype)
+            present = (position >= 0).unsqueeze(1).to(per_talkturn.dtype)
             logits = logits + per_offset[talkturn, offset] * present
         return logits
 

@@ -8,13 +8,20 @@ from ._auxiliary import (
     TIMING_TARGETS,
     AuxiliaryTargets,
 )
-from ._monah import DEFAULT_ACTIONS, MonahNarrator, MonahTranscriber, hundreds_in_words
+from ._monah import (
+    DEFAULT_ACTIONS,
+    MEASUREMENT_MEANINGS,
+    MonahNarrator,
+    MonahTranscriber,
+    hundreds_in_words,
+)
 from ._selection import AuxiliaryTaskSelector
 from ._weighting import MutualInfoLossWeights
 
 __all__ = [
     "ACTION_TARGETS",
     "DEFAULT_ACTIONS",
+    "MEASUREMENT_MEANINGS",
     "OPEN_PROSODY_TARGETS",
     "PROSODY_TARGETS",
     "TIMING_TARGETS",

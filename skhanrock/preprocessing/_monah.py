@@ -14,9 +14,11 @@ from .._frame import (
     text_as_strings,
 )
 from .._validation import check_number, is_finite_number
+from .._zscores import earlier_speaker_z, earlier_z
 from ._base import FrameTransformer, replaced_parameters
 
-__all__ = ["DEFAULT_ACTIONS", "MonahNarrator", "MonahTranscriber", "hundreds_in_words"]
+__all__ = ["DEFAULT_ACTIONS", "MEASUREMENT_MEANINGS", "MonahNarrator", "MonahTranscriber",
+           "hundreds_in_words"]
 
 #: Action units and the words MONAH uses for them.
 DEFAULT_ACTIONS = {
@@ -34,6 +36,15 @@ _TONES = (("tone_sadness", "sadly"), ("tone_anger", "angrily"), ("tone_happiness
 _OPEN_PROSODY = (("intensity_db", "loudness_threshold", "loudly", "softly"),
                  ("pitch_median_hz", "pitch_threshold", "high", "low"),
                  ("pitch_slope", "pitch_threshold", "rising", "falling"))
+#: What a column may mean in ``MonahTranscriber(measurements=...)``, and the column read
+#: for it when none is named (None: not voiced then; a speech rate is computed from the
+#: times and words instead).
+MEASUREMENT_MEANINGS = {"loudness": "intensity_db", "pitch": "pitch_median_hz",
+                        "pitch_spread": None, "speech_rate": None, "voice_quality": None}
+# Manner cues voiced only from a column the user names: meaning, threshold parameter,
+# word above +threshold, word below -threshold.
+_NAMED_CUES = (("pitch_spread", "pitch_threshold", "expressively", "monotonously"),
+               ("voice_quality", "voice_threshold", "clearly", "hoarsely"))
 # Flags narrated whatever ``actions`` says: a smile, and AU12 alone.
 _EXPRESSIONS = (("smile", "smiled"), ("AU12_c", "displayed a positive expression"))
 _ROLE_PARAMETERS = ("conversation_column", "turn_column", "speaker_column",
@@ -157,7 +168,15 @@ class MonahTranscriber(FrameTransformer):
       z-scored the same way gives ``loudly`` above ``loudness_threshold`` and
       ``softly`` below its negative; ``pitch_median_hz`` and ``pitch_slope``
       against ``pitch_threshold`` give ``in a high`` / ``low`` and ``rising`` /
-      ``falling`` ``pitch`` after "said" (``in a high and rising pitch``).
+      ``falling`` ``pitch`` after "said" (``in a high and rising pitch``);
+    - your own measurements (cue ``p``, ``measurements``): columns named for
+      ``loudness`` or ``pitch`` replace ``intensity_db`` or
+      ``pitch_median_hz`` above; one named for ``speech_rate`` replaces the
+      words per minute (and needs no times); ``pitch_spread`` against
+      ``pitch_threshold`` gives ``expressively`` / ``monotonously`` and
+      ``voice_quality`` (for example a harmonics-to-noise ratio) against
+      ``voice_threshold`` gives ``clearly`` / ``hoarsely``, beside
+      ``loudly`` / ``softly``.
 
     z-scores use only the *earlier* talkturns of the same speaker in the same
     conversation, at least ``min_history`` of them with a non-zero spread, so
@@ -205,6 +224,17 @@ text_column, start_column, end_column : str
     pitch_threshold : float, default=2.0
         The same for the pitch level (high, low) and contour (rising,
         falling); finite and positive.
+    measurements : dict or None, default=None
+        Which of your columns means what: ``{meaning: column}`` with meanings
+        among ``"loudness"``, ``"pitch"`` (level), ``"pitch_spread"``,
+        ``"speech_rate"`` and ``"voice_quality"``
+        (:data:`~skhanrock.preprocessing.MEASUREMENT_MEANINGS`), so that
+        measurements from any tool are voiced under their own names. The same dict given to
+        :class:`~skhanrock.AuxiliaryTargets` as ``columns=`` makes them
+        auxiliary targets named by their meaning. A named column must be in
+        the frame at ``fit``. None: the default columns above.
+    voice_threshold : float, default=2.0
+        The threshold of the ``voice_quality`` cue; finite and positive.
 
     Attributes
     ----------
@@ -234,7 +264,8 @@ the woman said no.']
                  conversation_column="conversation", turn_column="turn",
                  speaker_column="speaker", speaker_label_column="speaker_label",
                  text_column="text", start_column="start", end_column="end",
-                 output_column="narrative", loudness_threshold=2.0, pitch_threshold=2.0):
+                 output_column="narrative", loudness_threshold=2.0, pitch_threshold=2.0,
+                 measurements=None, voice_threshold=2.0):
         self.cues = cues
         self.actions = actions
         self.tone_threshold = tone_threshold
@@ -252,6 +283,8 @@ the woman said no.']
         self.output_column = output_column
         self.loudness_threshold = loudness_threshold
         self.pitch_threshold = pitch_threshold
+        self.measurements = measurements
+        self.voice_threshold = voice_threshold
 
     def _check_parameters(self):
         """Check the parameters; return the cues."""
@@ -262,7 +295,8 @@ the woman said no.']
                 f"(actions), got {cues!r}.")
         _check_actions(self.actions)
         check_number("tone_threshold", self.tone_threshold)
-        for name in ("loudness_threshold", "pitch_threshold"):
+        self._named_measurements()
+        for name in ("loudness_threshold", "pitch_threshold", "voice_threshold"):
             check_number(name, getattr(self, name), low=0, low_open=True)
         for name in ("rate_edges", "delay_edges"):
             _check_edges(name, getattr(self, name))
@@ -280,6 +314,8 @@ the woman said no.']
         read = {column: "an action flag" for column, _ in self._action_cues()}
         read.update({column: "a tone feature" for column, _ in _TONES})
         read.update({column: "an open prosody feature" for column, *_ in _OPEN_PROSODY})
+        read.update({column: f"measurements[{meaning!r}]"
+                     for meaning, column in self._named_measurements().items()})
         read.update({getattr(self, name): name for name in _ROLE_PARAMETERS})
         if self.output_column in read:
             raise ValueError(
@@ -308,7 +344,42 @@ the woman said no.']
             The transformer, with ``feature_names_in_`` set.
         """
         self._check_parameters()
-        return self._fit_columns(self._check_frame(X))
+        frame = self._check_frame(X)
+        absent = {m: c for m, c in self._named_measurements().items() if c not in frame.columns}
+        if absent:
+            raise ValueError(f"measurements names column(s) {absent} that X does not have.")
+        return self._fit_columns(frame)
+
+    def _named_measurements(self):
+        """``measurements`` checked: ``{meaning: column}``, empty for None."""
+        if self.measurements is None:
+            return {}
+        if not isinstance(self.measurements, Mapping):
+            raise ValueError(f"measurements must be None or a dict {{meaning: column}}, got "
+                             f"{self.measurements!r}.")
+        unknown = [m for m in self.measurements if m not in MEASUREMENT_MEANINGS]
+        if unknown:
+            raise ValueError(f"measurements: unknown meaning(s) {unknown}; the meanings are "
+                             f"{list(MEASUREMENT_MEANINGS)}.")
+        return dict(self.measurements)
+
+    def _open_prosody_cues(self):
+        """``(key, column, threshold, above, below)`` of every open prosody cue.
+
+        ``key`` names the cue's words and history whatever column it reads.
+        """
+        named = self._named_measurements()
+        defaults = {column: meaning for meaning, column in MEASUREMENT_MEANINGS.items()
+                    if column}
+        cues = [(key, named.get(defaults.get(key), key), *rest)
+                for key, *rest in _OPEN_PROSODY]
+        return cues + [(meaning, named[meaning], *rest) for meaning, *rest in _NAMED_CUES
+                       if meaning in named]
+
+    def _measured_rates(self, ordered):
+        """The speech rates of the column named ``speech_rate``, or None without one."""
+        column = self._named_measurements().get("speech_rate")
+        return None if column is None else check_numeric_columns(ordered, [column])[:, 0]
 
     def _transform(self, X):
         # Nothing is learnt: the parameters as they are now (set_params after fit) decide.
@@ -327,15 +398,9 @@ the woman said no.']
     # ------------------------------------------------------------- the cues
     def _earlier_z(self, ordered, values):
         """z-score of each value against the same speaker's earlier values in the conversation."""
-        keys = [ordered[self.conversation_column].to_numpy(),
-                ordered[self.speaker_column].to_numpy()]
-        series = pd.Series(values, index=ordered.index)
-        grouped = series.groupby(keys, sort=False)
-        history = self.min_history
-        mean = grouped.transform(lambda s: s.shift().expanding(history).mean())
-        spread = grouped.transform(lambda s: s.shift().expanding(history).std(ddof=0))
-        z = (series - mean) / spread.where(spread > 0)
-        return z.to_numpy(dtype=float)
+        return earlier_speaker_z(np.asarray(values, dtype=float)[:, None],
+                                 ordered[self.conversation_column].to_numpy(),
+                                 ordered[self.speaker_column].to_numpy(), self.min_history)[:, 0]
 
     def _action_cues(self):
         """(flag column, words) of every action cue, in narration order."""
@@ -364,10 +429,10 @@ the woman said no.']
     def _open_prosody(self, ordered):
         """Per row, the loudness word and the pitch phrase (None where no cue fired)."""
         words = {}
-        for column, threshold, above, below in _OPEN_PROSODY:
+        for key, column, threshold, above, below in self._open_prosody_cues():
             if column in ordered.columns:
                 z = self._earlier_z(ordered, check_numeric_columns(ordered, [column])[:, 0])
-                words[column] = [_signed_word(v, getattr(self, threshold), above, below)
+                words[key] = [_signed_word(v, getattr(self, threshold), above, below)
                                  for v in z]
         return _open_prosody_words(words, len(ordered))
 
@@ -385,9 +450,10 @@ the woman said no.']
         return times
 
     def _rates(self, ordered, texts, times):
-        if times is None:
+        rates = self._measured_rates(ordered)
+        if rates is None and times is None:
             return [None] * len(ordered)
-        z = self._earlier_z(ordered, _words_per_minute(texts, times))
+        z = self._earlier_z(ordered, _words_per_minute(texts, times) if rates is None else rates)
         return [self._rate_word(v) for v in z]
 
     def _rate_word(self, z):
@@ -447,7 +513,8 @@ the woman said no.']
         optional = [self.speaker_label_column, self.start_column, self.end_column,
                     *(column for column, _ in self._action_cues()),
                     *(column for column, _ in _TONES),
-                    *(column for column, *_ in _OPEN_PROSODY)]
+                    *(column for column, *_ in _OPEN_PROSODY),
+                    *self._named_measurements().values()]
         return roles + [c for c in dict.fromkeys(optional) if c in seen and c not in roles]
 
     def narrator(self):
@@ -543,16 +610,19 @@ class MonahNarrator:
             voiced = [word for column, word in _TONES if column in values
                       and self._z(history, column, values[column]) > monah.tone_threshold]
             tone = voiced[0] if voiced else None
-            for column, threshold, above, below in _OPEN_PROSODY:
+            for key, column, threshold, above, below in monah._open_prosody_cues():
                 if column in talkturn.columns:
-                    values[column] = check_numeric_columns(talkturn, [column])[0, 0]
-                    open_words[column] = [_signed_word(
-                        self._z(history, column, values[column]),
+                    values[key] = check_numeric_columns(talkturn, [column])[0, 0]
+                    open_words[key] = [_signed_word(
+                        self._z(history, key, values[key]),
                         getattr(monah, threshold), above, below)]
         [loudness], [pitch] = _open_prosody_words(open_words, 1)
-        if prosody and times is not None:
-            values["rate"] = _words_per_minute([text], times)[0]
+        measured = monah._measured_rates(talkturn)
+        if prosody and (times is not None or measured is not None):
+            values["rate"] = (_words_per_minute([text], times) if measured is None
+                              else measured)[0]
             rate = monah._rate_word(self._z(history, "rate", values["rate"]))
+        if prosody and times is not None:
             pause = np.nan
             if self._previous is not None and self._previous[0] != speaker:
                 pause = float(_pause(self._previous[1], times[0, 0]))
@@ -568,12 +638,8 @@ class MonahNarrator:
 
     def _z(self, history, name, value):
         """z of ``value`` against the speaker's earlier values, as ``_earlier_z`` computes it."""
-        earlier = np.asarray(history.get(name, ()), dtype=float)
-        earlier = earlier[~np.isnan(earlier)]
-        if np.isnan(value) or len(earlier) < self.transcriber.min_history:
-            return np.nan
-        spread = earlier.std()
-        return (value - earlier.mean()) / spread if spread > 0 else np.nan
+        earlier = np.asarray(history.get(name, ()), dtype=float)[:, None]
+        return earlier_z(earlier, [value], self.transcriber.min_history)[0]
 
 
 def _words_per_minute(texts, times):
@@ -604,8 +670,10 @@ def _signed_word(z, threshold, above, below):
 
 
 def _open_prosody_words(words, n):
-    """The loudness words and pitch phrases of ``n`` rows from the per-column cue words."""
-    loudness = words.get("intensity_db", [None] * n)
+    """The manner words (loudness, pitch spread, voice quality) and pitch phrases of ``n`` rows."""
+    manners = zip(*(words.get(key, [None] * n)
+                    for key in ("intensity_db", "pitch_spread", "voice_quality")), strict=True)
+    loudness = [" and ".join(w for w in manner if w) or None for manner in manners]
     levels = words.get("pitch_median_hz", [None] * n)
     contours = words.get("pitch_slope", [None] * n)
     pitch = []
