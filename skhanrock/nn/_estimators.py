@@ -241,7 +241,8 @@ def _with_base_parameters(init, base_init):
 # See _HanRockNet._network_params.
 _NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
                    "recurrent_dropout", "freeze_embeddings", "conversation_column",
-                   "turn_column", "lexical_ngrams", "lexical_context")
+                   "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
+                   "speaker_column")
 
 
 class _HanRockNet(NeuralNet):

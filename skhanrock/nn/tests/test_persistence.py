@@ -246,6 +246,7 @@ def test_saving_onto_a_directory_is_refused_and_leaves_no_partial_file(saved, tm
     ({"lexical_context": 1}, "lexical_context=1"),
     ({"lexical_ngrams": None, "lexical_context": 1}, "lexical_ngrams=None.*lexical_context=1"),
     ({"max_words": 5}, "max_words=5"),
+    ({"feature_columns": ["pitch"]}, "feature_columns=\\['pitch'\\]"),
     ({"lr": -1}, "lr must be .*> 0, got -1"),
     ({"max_epochs": 0}, "max_epochs must be .*got 0"),
 ])
