@@ -598,6 +598,11 @@ class MonahNarrator:
         monah = self.transcriber
         [text] = text_as_strings(talkturn, monah.text_column)
         [speaker] = talkturn[monah.speaker_column].to_numpy()
+        if isinstance(speaker, (list, dict, set, tuple, np.ndarray)):
+            # The narrator keys each speaker's cue history by this value.
+            raise TypeError(
+                f"The speaker column {monah.speaker_column!r} holds a {type(speaker).__name__}; "
+                "expected one speaker id (a string or a number).")
         times = monah._times(talkturn)
         history = {} if pd.isna(speaker) else self._history.setdefault(speaker, {})
         prosody = "p" in self.cues

@@ -579,3 +579,14 @@ def test_stream_command_checks_its_bounds_at_argparse_level(option, value, capsy
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == \
         f"skhanrock stream: error: argument {option}: must be an integer >= 1, got {value!r}"
+
+
+@pytest.mark.parametrize("speaker", [["a", "b"], {"a": 1}])
+def test_a_monah_pipeline_refuses_a_speaker_it_cannot_key_by_name(pipeline, speaker):
+    model, X = pipeline
+    talkturns = _first_conversation(X)
+    stream = ConversationStream(model)
+    first = stream.add(talkturns[0])
+    with pytest.raises(TypeError, match="speaker column 'speaker'.*one speaker id"):
+        stream.add({**talkturns[1], "speaker": speaker})
+    assert stream.predict() == first
