@@ -1,9 +1,9 @@
+"""The doctests' settings; the test suite in tests/ has its own conftest.py."""
+
 import importlib.util
 
 import pytest
 import torch
-
-from skhanrock.datasets import make_conversations
 
 # The pretrained encoder's examples build a tiny model with the optional
 # transformers extra; without it they are not collected (its tests skip).
@@ -21,13 +21,3 @@ def _single_thread_torch():
     # Tests are small; one thread avoids oversubscription when CI runs on 2 cores.
     torch.set_num_threads(1)
 
-
-@pytest.fixture(scope="session")
-def conversations():
-    return make_conversations(n_conversations=8, min_turns=5, max_turns=9, random_state=0)
-
-
-@pytest.fixture(scope="session")
-def regression_conversations():
-    return make_conversations(n_conversations=8, min_turns=5, max_turns=9, task="regression",
-                              random_state=1)

@@ -1019,7 +1019,7 @@ class _HanRockNet(NeuralNet):
         return y_true, y_pred, weights.astype(float)
 
     def __sklearn_tags__(self):
-        # nn/tests/test_common.py lists the common checks that cannot pass
+        # tests/nn/test_common.py lists the common checks that cannot pass
         # on a talkturn DataFrame, with the reason of each.
         tags = talkturn_frame_tags(super().__sklearn_tags__())
         tags.target_tags.required = True

@@ -128,7 +128,7 @@ class FrameTransformer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = talkturn_frame_tags(super().__sklearn_tags__())
         # Honest about what fit takes (a 2-D table, as a talkturn DataFrame), so that
-        # scikit-learn's common checks run; preprocessing/tests/test_common.py lists
+        # scikit-learn's common checks run; tests/preprocessing/test_common.py lists
         # those that cannot pass, with the reason of each.
         return tags
 

@@ -234,7 +234,7 @@ def test_calibrated_classifier_cv_refuses_unlabelled_rows(data, pipe):
 
 def _recipe():
     """The code block of the user guide's calibration recipe, as written there."""
-    guide = Path(__file__).resolve().parents[3] / "docs" / "user_guide" / "evaluation.rst"
+    guide = Path(__file__).resolve().parents[2] / "docs" / "user_guide" / "evaluation.rst"
     section = guide.read_text(encoding="utf-8").split("Calibrated probabilities\n", 1)[1]
     block = re.search(r"::\n\n((?:(?: {4}.*)?\n)+)", section).group(1)
     return textwrap.dedent(block)

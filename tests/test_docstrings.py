@@ -26,7 +26,7 @@ CHECKS = {"GL06", "GL07", "GL08", "SS01", "PR01", "PR02", "PR03", "PR10", "RT01"
 
 
 def _load_docs_conf():
-    path = Path(__file__).resolve().parents[2] / "docs" / "conf.py"
+    path = Path(__file__).resolve().parents[1] / "docs" / "conf.py"
     spec = importlib.util.spec_from_file_location("skhanrock_docs_conf", path)
     conf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(conf)

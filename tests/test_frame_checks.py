@@ -2,7 +2,7 @@
 
 scikit-learn's own checks feed bare numeric arrays, which a talkturn frame
 (columns found by name) cannot be, so most of them are expected failures in
-``nn/tests/test_common.py`` and ``preprocessing/tests/test_common.py``. The
+``tests/nn/test_common.py`` and ``tests/preprocessing/test_common.py``. The
 contract they stand for is checked here on the package's own data
 (:func:`~skhanrock.datasets.make_conversations`): fitting twice gives the same
 model, nothing the caller passed is modified, a pickled model predicts the

@@ -78,7 +78,7 @@ def test_semaine_partitions_follow_the_paper_with_the_doubled_recording_in_test(
 
 def test_semaine_partitions_split_a_semaine_layout(tmp_path):
     from skhanrock.datasets import load_semaine
-    from skhanrock.datasets.tests.test_corpora import write_semaine_session
+    from tests.datasets.test_corpora import write_semaine_session
 
     recordings = {"2008.12.05.16.03.15": "train", "2009.01.30.12.00.35": "train",
                   "2008.12.19.11.03.11": "dev", "2009.06.26.14.38.17": "test",

@@ -8,7 +8,7 @@ import pytest
 from skhanrock.datasets import load_iemocap, load_meld, load_semaine
 from skhanrock.model_selection import PartitionSplit, SpeakerGroupKFold
 
-MELD_ROOT = Path(__file__).resolve().parents[4] / "shared" / "data" / "meld"
+MELD_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data" / "meld"
 
 
 MELD_HEADER = ("Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,"
