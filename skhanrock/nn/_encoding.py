@@ -24,7 +24,13 @@ from .._frame import (
 )
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
-from ._embeddings import embedding_matrix, word_encoder
+from ._embeddings import (
+    PACKAGED_MINILM,
+    embedding_matrix,
+    packaged_minilm_folder,
+    packaged_minilm_path,
+    word_encoder,
+)
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder
@@ -478,12 +484,15 @@ def _encoder_reference(encoder):
     return {"path": str(folder), "fingerprint": encoder.fingerprint(),
             "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size),
             "fine_tune_layers": int(encoder.fine_tune_layers),
-            "fine_tune_lr": encoder.fine_tune_lr}
+            "fine_tune_lr": encoder.fine_tune_lr,
+            # The packaged checkpoint is found again by name, wherever its cache lies.
+            "packaged": PACKAGED_MINILM if folder == packaged_minilm_path().resolve() else None}
 
 
 def _rebuild_encoder(reference, max_words, device):
     """The word encoder of a saved model, read from its folder and checked against it."""
-    folder = Path(reference["path"])
+    folder = packaged_minilm_folder() if reference.get("packaged") == PACKAGED_MINILM \
+        else Path(reference["path"])
     if not folder.is_dir():
         raise ValueError(
             f"The saved model reads its word vectors from the transformer in {str(folder)!r}, "
