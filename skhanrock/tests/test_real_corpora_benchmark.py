@@ -97,3 +97,15 @@ def test_quick_runs_on_meld(tmp_path):
     assert {"dev", "test"} <= set(fits["7-class|official|tfidf|0"]["run"])
     assert np.isfinite(fits["7-class|official|tfidf|0"]["run"]["test"]["weighted F1"])
     assert "MELD 7-class, dev" in stdout
+
+
+@pytest.mark.parametrize("corpus", ["meld", "iemocap"])
+def test_the_default_rows_are_every_row_the_corpus_has(benchmark, monkeypatch, corpus):
+    monkeypatch.setattr(sys, "argv", ["real_corpora.py", "--corpus", corpus])
+    args = benchmark.parse_args()
+    # The recipe is chosen on dev scores, which only MELD's rows have.
+    expected = [row for row in benchmark.ALL_ROWS if corpus == "meld" or row != "recipe"]
+    assert args.rows == expected
+    assert args.seeds == [0]
+    assert args.tasks == (["7-class"] if corpus == "meld" else
+                          ["4-class", "6-class", "valence", "arousal", "dominance"])
