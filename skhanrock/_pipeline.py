@@ -3,7 +3,6 @@
 from sklearn.pipeline import Pipeline
 
 from .nn import HanRockClassifier, HanRockRegressor
-from .nn._encoding import PIPELINE
 from .preprocessing import AuxiliaryTargets, MonahTranscriber, MutualInfoLossWeights
 
 __all__ = ["make_paper_pipeline"]
@@ -68,7 +67,9 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
         steps += [("aux", AuxiliaryTargets(families=families, target_type=target_type)),
                   ("weights", MutualInfoLossWeights(assignment=assignment, target_type=target_type,
                                                     random_state=random_state))]
-        handed_on = {"loss_weights": PIPELINE, "label_offsets": PIPELINE}
+        # "pipeline" is the estimators' documented value for "take these from the
+        # columns the steps above add" (a public value, as class_weight="balanced").
+        handed_on = {"loss_weights": "pipeline", "label_offsets": "pipeline"}
     else:
         handed_on = {"label_offsets": ()}
     # The paper's network reads words through the HAN alone: the lexical path is

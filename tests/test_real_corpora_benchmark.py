@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[2]
+REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "benchmarks" / "real_corpora.py"
 # The corpora live beside the repository (../shared/data), never in it.
 DATA = Path(os.environ.get("SKHANROCK_SHARED_DATA", REPOSITORY.parent / "shared" / "data"))

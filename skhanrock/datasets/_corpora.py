@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._frame import check_numeric_columns, python_value
-from ._readers import _read_csv, _read_text, _text_lines, _where
+from ._readers import file_places, read_csv_checked, read_text_checked, text_lines
 
 __all__ = ["IEMOCAP_4_CLASSES", "load_iemocap", "load_meld", "load_semaine"]
 
@@ -108,7 +108,7 @@ def load_meld(root, splits=_MELD_SPLITS):
         if not path.is_file():
             raise FileNotFoundError(f"MELD split {split!r}: {str(path)!r} does not exist.")
         # MELD separates fields by a bare comma: a space after one belongs to the text.
-        raw = _read_csv(path, "MELD file", skip_initial_space=False)
+        raw = read_csv_checked(path, "MELD file", skip_initial_space=False)
         missing = [c for c in ("Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
                                "Utterance_ID", "StartTime", "EndTime") if c not in raw.columns]
         if missing:
@@ -155,7 +155,7 @@ def _numbered_lines(path, what):
     dropped, so that the first line still matches); undecodable bytes are an
     error naming the file and offset.
     """
-    lines = _text_lines(_read_text(path, what))
+    lines = text_lines(read_text_checked(path, what))
     return [(number, line.strip()) for number, line in enumerate(lines, start=1)]
 
 
@@ -219,7 +219,7 @@ def _warn_malformed_lines(malformed, kind, expected):
     if malformed:
         count = sum(map(len, malformed.values()))
         warnings.warn(f"load_iemocap: {count} malformed {kind} line{'s' if count > 1 else ''} "
-                      f"skipped, in {_where(malformed)}; expected {expected}. "
+                      f"skipped, in {file_places(malformed)}; expected {expected}. "
                       f"{'Its' if count == 1 else 'Their'} {kind} is missing from the frame.",
                       UserWarning, stacklevel=3)
 
@@ -244,7 +244,7 @@ def _warn_unlabelled(frame, missing_evaluations):
         places[transcript] = str(count) if evaluation is None else \
             f"{count}; its EmoEvaluation file {str(evaluation)!r} is missing"
     warnings.warn(f"load_iemocap: {unlabelled.sum()} of {len(frame)} utterances have no label "
-                  f"line, so their labels are missing: {_where(places)}.", UserWarning,
+                  f"line, so their labels are missing: {file_places(places)}.", UserWarning,
                   stacklevel=3)
 
 
@@ -550,7 +550,7 @@ def _warn_semaine_losses(frame, unreadable, skipped):
     if unreadable:
         count = sum(map(len, unreadable.values()))
         warnings.warn(f"load_semaine: {count} line{'s' if count > 1 else ''} of the word-level "
-                      f"transcripts skipped, not 'start_ms end_ms WORD': {_where(unreadable)}.",
+                      f"transcripts skipped, not 'start_ms end_ms WORD': {file_places(unreadable)}.",
                       UserWarning, stacklevel=3)
     if skipped:
         warnings.warn(f"load_semaine: {len(skipped)} session folder(s) have FeelTrace files but "

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._frame import check_numeric_columns, check_talkturn_frame
-from ._readers import VOKATURI_EMOTIONS, _check_times
+from ._readers import VOKATURI_EMOTIONS, check_times
 
 __all__ = ["make_feature_files"]
 
@@ -148,7 +148,7 @@ def _check_generated_frame(X):
                          f"presence flag(s) {missing}.")
     # Missing times would leave a talkturn without frames, and missing action
     # units would be written as frames of nothing: refuse both.
-    _check_times(table, "start", "end", "X", allow_nan=False)
+    check_times(table, "start", "end", "X", allow_nan=False)
     check_numeric_columns(table, [*(f"{au}_r" for au in action_units), *flags], name="X",
                           allow_nan=False)
     check_numeric_columns(table, tones, name="X")

@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .._frame import check_talkturn_frame, python_value
-from ._readers import _check_times, _expand_paths, _share
+from ._readers import check_times, expand_paths, talkturn_share
 
 __all__ = ["PROSODY_COLUMNS", "extract_prosody"]
 
@@ -309,7 +309,7 @@ def _check_settings(backend, channel, sample_rate, pitch_floor, pitch_ceiling,
 
 
 def _files_by_id(audio):
-    paths = _expand_paths(audio)
+    paths = expand_paths(audio)
     files = {}
     for path in paths:
         stem = Path(path).stem
@@ -335,7 +335,7 @@ def _check_ids(ids, files, audio_column, n_talkturns):
     if len(missing) == len(wanted):
         raise ValueError(f"No talkturn's id has an audio file: {detail}.{hint}")
     rows = [i for i, v in enumerate(ids) if python_value(v) in set(missing)]
-    warnings.warn(f"{_share(len(rows), n_talkturns)} have no audio file (ids "
+    warnings.warn(f"{talkturn_share(len(rows), n_talkturns)} have no audio file (ids "
                   f"{missing[:5]!r}), so their prosody is missing: {detail}.{hint}",
                   UserWarning, stacklevel=3)
     return rows
@@ -536,14 +536,14 @@ def extract_prosody(talkturns, audio, *, audio_column="conversation", start_colu
     table = check_talkturn_frame(
         talkturns, required=required + ([speaker_column] if speaker_column else []),
         name="talkturns")
-    times = _check_times(table, start_column, end_column, "talkturns")
+    times = check_times(table, start_column, end_column, "talkturns")
     _check_starts(table, times, start_column)
     files = _files_by_id(audio)
     ids = [python_value(v) for v in table[audio_column]]
     no_file = set(_check_ids(ids, files, audio_column, len(table)))
     untimed = [i for i in range(len(table)) if i not in no_file and np.isnan(times[i]).any()]
     if untimed:
-        warnings.warn(f"{_share(len(untimed), len(table))} have no start or end time, so "
+        warnings.warn(f"{talkturn_share(len(untimed), len(table))} have no start or end time, so "
                       "their prosody is missing.", UserWarning, stacklevel=2)
     skipped = no_file | set(untimed)
     by_file = {}
@@ -606,7 +606,7 @@ def _warn_cancelled(cancelled, total):
     n_talkturns = sum(n for _, _, n in cancelled)
     shown = ", ".join(f"{str(path)!r} ({db:.1f} dB)" for path, db, _ in cancelled[:5])
     warnings.warn(
-        f"{_share(n_talkturns, total)} lie in {len(cancelled)} multichannel file(s) whose "
+        f"{talkturn_share(n_talkturns, total)} lie in {len(cancelled)} multichannel file(s) whose "
         f"channels cancel in their mean: channel='mean' keeps under {_CANCELLED_DB:g} dB of "
         f"the channels' energy in {shown}, so their measures read what is left (a channel in "
         "opposite phase?). Pass channel=0 (or another index) to measure one channel.",
@@ -627,5 +627,5 @@ def _warn_notes(counts, total, pitch_floor):
     }
     for name, count in counts.items():
         if count:
-            warnings.warn(f"{_share(count, total)} {messages[name]}.", UserWarning,
+            warnings.warn(f"{talkturn_share(count, total)} {messages[name]}.", UserWarning,
                           stacklevel=3)

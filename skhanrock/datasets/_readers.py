@@ -24,7 +24,7 @@ _OPENFACE_REQUIRED = ("frame", "timestamp", "confidence", "success")
 _GAP_FRAMES = 1.5
 
 
-def _expand_paths(path):
+def expand_paths(path):
     """The files that ``path`` names: an existing path as it is, else a glob pattern.
 
     A path is tried first, so that an existing file whose name holds glob
@@ -75,12 +75,12 @@ def _decode(data, path, what):
             "mark; re-encode it as UTF-8 (e.g. iconv -f latin1 -t utf-8).") from error
 
 
-def _read_text(path, what):
+def read_text_checked(path, what):
     """A text file's content, decoded as :func:`_decode` does; errors name the file."""
     return _decode(Path(path).read_bytes(), path, what)[0]
 
 
-def _text_lines(text):
+def text_lines(text):
     """Lines split at ``\\n``, ``\\r\\n`` and ``\\r`` only.
 
     ``str.splitlines`` also splits at characters such as U+0085 or U+2028,
@@ -129,7 +129,7 @@ def _check_field_counts(text, path, what, skip_initial_space):
             from error
 
 
-def _read_csv(path, what, skip_initial_space=True):
+def read_csv_checked(path, what, skip_initial_space=True):
     """Read one CSV file whose every line has the header's fields; errors name the file.
 
     Parameters
@@ -158,7 +158,7 @@ def _read_csv(path, what, skip_initial_space=True):
         raise ValueError(f"{what} {str(path)!r} is not a readable CSV file: {error}") from error
 
 
-def _where(places, limit=5):
+def file_places(places, limit=5):
     """``'a.txt' (lines 3, 7), 'b.txt' (line 2)``: at most ``limit`` files of ``places``.
 
     ``places`` maps a file (or any name) to its line numbers, or to a note.
@@ -175,7 +175,7 @@ def _where(places, limit=5):
     return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
 
 
-def _check_times(table, start_column, end_column, name, allow_nan=True):
+def check_times(table, start_column, end_column, name, allow_nan=True):
     """Talkturn start and end times as a float array; none may end before it starts."""
     times = check_numeric_columns(table, [start_column, end_column], name=name,
                                   allow_nan=allow_nan)
@@ -229,7 +229,7 @@ def read_openface(path, video=None):
     >>> read_openface(folder / "call1.csv")[["video", "timestamp", "AU05_r"]].shape
     (2, 3)
     """
-    paths = _expand_paths(path)
+    paths = expand_paths(path)
     videos = [Path(p).stem for p in paths] if video is None else (
         [video] if isinstance(video, str) else list(video))
     if len(videos) != len(paths):
@@ -241,7 +241,7 @@ def read_openface(path, video=None):
 
 
 def _read_one_openface(path, video):
-    table = _read_csv(path, "OpenFace file")
+    table = read_csv_checked(path, "OpenFace file")
     table.columns = [str(c).strip() for c in table.columns]
     missing = [c for c in _OPENFACE_REQUIRED if c not in table.columns]
     if missing:
@@ -309,12 +309,12 @@ def read_vokaturi(path, key_columns=("conversation", "turn")):
     ['conversation', 'turn', 'tone_neutrality', 'tone_happiness', 'tone_sadness', \
 'tone_anger', 'tone_fear']
     """
-    tables = [_read_one_vokaturi(p, list(key_columns)) for p in _expand_paths(path)]
+    tables = [_read_one_vokaturi(p, list(key_columns)) for p in expand_paths(path)]
     return pd.concat(tables, ignore_index=True)
 
 
 def _read_one_vokaturi(path, key_columns):
-    table = _read_csv(path, "Vokaturi table")
+    table = read_csv_checked(path, "Vokaturi table")
     missing = [c for c in (*key_columns, *VOKATURI_EMOTIONS) if c not in table.columns]
     if missing:
         raise ValueError(f"Vokaturi table {path!r} lacks the column(s) {missing}.")
@@ -435,7 +435,7 @@ def _check_videos_match(talkturn_videos, frame_videos, video_column):
         f"talkturns get missing features: {detail}.{hint}", UserWarning, stacklevel=3)
 
 
-def _share(count, total):
+def talkturn_share(count, total):
     return f"{count} of {total} talkturns ({count / total:.0%})"
 
 
@@ -477,11 +477,11 @@ def _warn_talkturns_without_frames(table, times, videos, video_column, frameless
     """
     if frameless:
         cause = _frameless_cause(table, times, videos, video_column, frameless)
-        warnings.warn(f"{_share(len(frameless), len(table))} have no frame in their "
+        warnings.warn(f"{talkturn_share(len(frameless), len(table))} have no frame in their "
                       f"[start, end] span, so their features are missing; {cause}.",
                       UserWarning, stacklevel=3)
     if unusable:
-        warnings.warn(f"{_share(len(unusable), len(table))} have frames but none usable "
+        warnings.warn(f"{talkturn_share(len(unusable), len(table))} have frames but none usable "
                       f"(success < 0.5 or confidence < min_confidence={min_confidence:g}), so "
                       "their features are missing.", UserWarning, stacklevel=3)
 
@@ -575,7 +575,7 @@ def align_frames(talkturns, frames, *, video_column="conversation", start_column
     _check_align_parameters(min_confidence, smile_seconds, present_seconds)
     table = check_talkturn_frame(talkturns, required=[video_column, start_column, end_column],
                                  name="talkturns")
-    times = _check_times(table, start_column, end_column, "talkturns")
+    times = check_times(table, start_column, end_column, "talkturns")
     if not isinstance(frames, pd.DataFrame):
         raise TypeError(f"frames must be a DataFrame from read_openface, got "
                         f"{type(frames).__name__}.")

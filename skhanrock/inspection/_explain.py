@@ -81,7 +81,7 @@ def _standardise(values):
     return z
 
 
-def _split_pipeline(estimator, X):
+def split_pipeline(estimator, X):
     """The network and the frame it reads, once the network is known to be fitted.
 
     The network is checked before a pipeline's earlier steps run: unfitted,
@@ -112,7 +112,7 @@ def _check_integer_positions(positions, n_rows):
                          f"{positions.min()} to {positions.max()}.")
 
 
-def _positions(rows, n_rows):
+def row_positions(rows, n_rows):
     """Sorted, distinct row positions from ``rows`` (positions or a boolean mask).
 
     A selection of no talkturn is refused, as an empty ``X`` is: an empty
@@ -132,7 +132,7 @@ def _positions(rows, n_rows):
     return np.unique(positions)
 
 
-def _check_frame(X):
+def check_frame(X):
     """Refuse what is not a talkturn frame, or one whose index cannot name talkturns."""
     if not isinstance(X, pd.DataFrame):
         raise TypeError(f"X must be a talkturn DataFrame (one row per talkturn, as passed to "
@@ -274,9 +274,9 @@ def explain(estimator, X, rows=None):
     >>> table["prediction"].iloc[0] == clf.predict(X)[5]
     True
     """
-    _check_frame(X)
-    net, frame = _split_pipeline(estimator, X)
-    positions = _positions(rows, len(frame))
+    check_frame(X)
+    net, frame = split_pipeline(estimator, X)
+    positions = row_positions(rows, len(frame))
     words = [tokenize(text) or ["<empty>"] for text in text_as_strings(frame, net.text_column_)]
     collector, predictions = _Collector(), {}
     for item in net.predict_attention(frame, rows=positions):

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 from .._frame import conversation_sort_order
-from ._explain import _check_frame, _positions, _split_pipeline
-from ._wording import _explained_output
+from ._explain import check_frame, row_positions, split_pipeline
+from ._wording import explained_output
 
 __all__ = ["explain_features"]
 
@@ -106,17 +106,17 @@ def explain_features(estimator, X, rows=None):
     >>> bool(abs(table["contribution"].sum() - item.features[k]) < 1e-5)
     True
     """
-    _check_frame(X)
-    net, frame = _split_pipeline(estimator, X)
+    check_frame(X)
+    net, frame = split_pipeline(estimator, X)
     encoding, weights = _feature_path(net)
-    positions = _positions(rows, len(frame))
+    positions = row_positions(rows, len(frame))
     inputs = _caller_inputs(encoding, frame, net)
     columns = list(encoding.feature_columns_)
     feature = np.array(columns * 2, dtype=object)
     kind = np.array(["z"] * len(columns) + ["missing"] * len(columns), dtype=object)
     pieces = []
     for item in net.predict_attention(frame, rows=positions):
-        output, output_name, factor = _explained_output(net, item.prediction)
+        output, output_name, factor = explained_output(net, item.prediction)
         for offset in range(min(weights.shape[1], len(item.context))):
             talkturn = item.context[-1 - offset]
             coefficient = weights[:, offset, output] * factor

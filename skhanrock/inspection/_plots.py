@@ -9,18 +9,18 @@ import pandas as pd
 
 from ._explain import OVERALL
 from ._render import (
-    _BUCKET_COLOURS,
-    _CURRENT_COLOUR,
-    _MISSING,
-    _WORD_COLOUR,
-    _WORD_WEIGHT,
-    _as_lookup,
-    _check_models,
-    _check_titles,
-    _explained_rows,
-    _label_text,
-    _own_predictions,
-    _speaker_lookup,
+    BUCKET_COLOURS,
+    CURRENT_COLOUR,
+    MISSING,
+    WORD_COLOUR,
+    WORD_WEIGHT,
+    as_lookup,
+    check_models,
+    check_titles,
+    explained_rows,
+    label_text,
+    own_predictions,
+    speaker_lookup,
 )
 
 __all__ = ["plot_attention", "plot_bootstrap", "plot_experiment", "plot_learning_curves"]
@@ -292,8 +292,8 @@ class _Panel:
         own = self.words[self.words["talkturn"] == talkturn["talkturn"]]
         for token, bucket in zip(own["token"], own["bucket"], strict=True):
             texts.append(self.ax.text(0, 0, str(token), fontsize=_FONT_SIZE, va="center",
-                                      fontweight=_WORD_WEIGHT.get(bucket, "normal"),
-                                      color=_WORD_COLOUR.get(bucket, "#222222"),
+                                      fontweight=WORD_WEIGHT.get(bucket, "normal"),
+                                      color=WORD_COLOUR.get(bucket, "#222222"),
                                       parse_math=False))
         return texts
 
@@ -325,8 +325,8 @@ class _Panel:
             current = talkturn["context"] == 0
             self.ax.add_patch(FancyBboxPatch(
                 (0, top - height), 1, height, boxstyle="round,pad=0,rounding_size=0.1",
-                facecolor=_BUCKET_COLOURS.get(talkturn["bucket"], "white"),
-                edgecolor=_CURRENT_COLOUR if current else "#999999",
+                facecolor=BUCKET_COLOURS.get(talkturn["bucket"], "white"),
+                edgecolor=CURRENT_COLOUR if current else "#999999",
                 linewidth=2 if current else 1, zorder=0))
             self.lines += height + _BOX_GAP
         return self.lines
@@ -334,10 +334,10 @@ class _Panel:
 
 def _title(title, row, prediction, label):
     parts = [f"talkturn {row}"]
-    if prediction is not _MISSING:
+    if prediction is not MISSING:
         parts.append(f"predicted: {prediction}")
-    if label is not _MISSING:
-        parts.append(f"true: {_label_text(label)}")
+    if label is not MISSING:
+        parts.append(f"true: {label_text(label)}")
     return f"{title}\n" + " \u00b7 ".join(parts)
 
 
@@ -429,21 +429,21 @@ def plot_attention(explanation, row=None, *, compare=None, predictions=None, lab
     >>> figure.axes[0].get_title(loc="left").splitlines()
     ['Model', 'talkturn 0 · predicted: happy · true: sad']
     """
-    models = _check_models(explanation, compare)
-    titles = _check_titles(titles, len(models))
+    models = check_models(explanation, compare)
+    titles = check_titles(titles, len(models))
     row = explanation["row"].iloc[0] if row is None else row
-    speakers = _speaker_lookup(speakers)
+    speakers = speaker_lookup(speakers)
     created = axes is None
     axes = _figure_axes(axes, len(models))
-    labels = _as_lookup(labels, _explained_rows(explanation), "labels")
+    labels = as_lookup(labels, explained_rows(explanation), "labels")
     lines = []
     for ax, model, title, given in zip(axes, models, titles, [predictions, None], strict=False):
         sample = model[(model["row"] == row) & (model["task"] == OVERALL)]
         if sample.empty:
             raise ValueError(f"row {row!r} is not explained in the {title!r} explanation.")
-        rows = _explained_rows(model)
-        prediction = _own_predictions(model, given, rows).get(row, _MISSING)
-        label = labels.get(row, _MISSING)
+        rows = explained_rows(model)
+        prediction = own_predictions(model, given, rows).get(row, MISSING)
+        label = labels.get(row, MISSING)
         ax.set_xlim(0, 1)
         lines.append(_Panel(ax, sample, speakers).draw())
         ax.set_title(_title(title, row, prediction, label), fontsize=_FONT_SIZE + 1, loc="left",

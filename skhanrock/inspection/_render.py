@@ -15,15 +15,15 @@ from ._explain import BUCKETS, OVERALL
 __all__ = ["render_html"]
 
 # Stands for "no value given", since None and NaN are labels a caller may pass.
-_MISSING = object()
+MISSING = object()
 
 # One palette for the page and the figure, so both read the same.
-_BUCKET_COLOURS = {"None": "#fafafa", "Low": "#fff4d6", "Medium": "#ffe0a8", "High": "#ffc27a"}
+BUCKET_COLOURS = {"None": "#fafafa", "Low": "#fff4d6", "Medium": "#ffe0a8", "High": "#ffc27a"}
 _BUCKET_BORDERS = {"None": "1px solid #dddddd", "Low": "1px solid #f0d890",
                    "Medium": "1px solid #e8b050", "High": "2px solid #d07010"}
-_CURRENT_COLOUR = "#bb0000"
-_WORD_WEIGHT = {"None": "normal", "Low": "normal", "Medium": "bold", "High": "bold"}
-_WORD_COLOUR = {"None": "#777777", "Low": "#222222", "Medium": "#222222", "High": "#990000"}
+CURRENT_COLOUR = "#bb0000"
+WORD_WEIGHT = {"None": "normal", "Low": "normal", "Medium": "bold", "High": "bold"}
+WORD_COLOUR = {"None": "#777777", "Low": "#222222", "Medium": "#222222", "High": "#990000"}
 
 _STYLE = """
 body { font-family: Georgia, serif; margin: 2em; color: #222; }
@@ -39,9 +39,9 @@ table.tasks { font-family: sans-serif; font-size: .8em; border-collapse: collaps
 table.tasks td { padding: 0 .5em; }
 .bar { display: inline-block; height: .7em; background: #d07010; }
 """ + "".join(
-    f".talkturn.{b} {{ background: {_BUCKET_COLOURS[b]}; border: {_BUCKET_BORDERS[b]}; }}\n"
-    f".word.{b} {{ color: {_WORD_COLOUR[b]}; font-weight: {_WORD_WEIGHT[b]}; }}\n"
-    for b in BUCKETS) + f".talkturn.current {{ outline: 2px solid {_CURRENT_COLOUR}; }}\n"
+    f".talkturn.{b} {{ background: {BUCKET_COLOURS[b]}; border: {_BUCKET_BORDERS[b]}; }}\n"
+    f".word.{b} {{ color: {WORD_COLOUR[b]}; font-weight: {WORD_WEIGHT[b]}; }}\n"
+    for b in BUCKETS) + f".talkturn.current {{ outline: 2px solid {CURRENT_COLOUR}; }}\n"
 
 
 def _bucket_class(bucket):
@@ -66,17 +66,17 @@ def _task_table(tasks):
     return f"<table class='tasks'><caption>task attention</caption>{rows}</table>"
 
 
-def _label_text(label):
+def label_text(label):
     """A label as text; a missing one (NaN, None) reads "unlabelled" rather than "nan"."""
     return "unlabelled" if pd.api.types.is_scalar(label) and pd.isna(label) else str(label)
 
 
 def _label_line(row, prediction, label):
     parts = [f"talkturn {html.escape(str(row))}"]
-    if prediction is not _MISSING:
+    if prediction is not MISSING:
         parts.append(f"predicted: <b class='predicted'>{html.escape(str(prediction))}</b>")
-    if label is not _MISSING:
-        parts.append(f"true: <b class='true'>{html.escape(_label_text(label))}</b>")
+    if label is not MISSING:
+        parts.append(f"true: <b class='true'>{html.escape(label_text(label))}</b>")
     return f"<div class='labels'>{' &middot; '.join(parts)}</div>"
 
 
@@ -112,7 +112,7 @@ def _by_label(values, name):
     return values if isinstance(values, Mapping) else None
 
 
-def _as_lookup(values, rows, name):
+def as_lookup(values, rows, name):
     """Values by row label, from a Series or mapping, or a sequence in the order of ``rows``."""
     lookup = _by_label(values, name)
     if lookup is not None:
@@ -124,7 +124,7 @@ def _as_lookup(values, rows, name):
     return dict(zip(rows, values, strict=True))
 
 
-def _speaker_lookup(speakers):
+def speaker_lookup(speakers):
     lookup = _by_label(speakers, "speakers")
     if lookup is None:
         raise TypeError(f"speakers must be a Series or dict by row label (e.g. X['speaker']), "
@@ -132,7 +132,7 @@ def _speaker_lookup(speakers):
     return lookup
 
 
-def _explained_rows(explanation):
+def explained_rows(explanation):
     return list(dict.fromkeys(explanation["row"]))
 
 
@@ -164,14 +164,14 @@ def _check_talkturn_attention(explanation, name):
     overall = explanation[(explanation["level"] == "talkturn")
                           & (explanation["task"] == OVERALL)]
     present = set(overall["row"])
-    without = [row for row in _explained_rows(explanation) if row not in present]
+    without = [row for row in explained_rows(explanation) if row not in present]
     if without:
         raise ValueError(f"{name} has no overall talkturn attention (level 'talkturn', task "
                          f"{OVERALL!r}) for the row(s) {without[:10]}; keep those rows of "
                          f"explain's table, as they hold the talkturns to draw.")
 
 
-def _check_models(explanation, compare):
+def check_models(explanation, compare):
     """The explanations to show, each checked under its argument's name."""
     _check_explanation(explanation, "explanation")
     if compare is None:
@@ -180,7 +180,7 @@ def _check_models(explanation, compare):
     return [explanation, compare]
 
 
-def _check_titles(titles, n_models):
+def check_titles(titles, n_models):
     """``titles`` as strings, one per model; a single string titles one model."""
     if isinstance(titles, str):
         titles = [titles]
@@ -194,21 +194,21 @@ def _check_titles(titles, n_models):
     return titles
 
 
-def _own_predictions(explanation, predictions, rows):
+def own_predictions(explanation, predictions, rows):
     """The given predictions, else those that :func:`explain` stored with the attention."""
     if predictions is None and "prediction" in explanation:
         first = explanation.drop_duplicates("row")
         return dict(zip(first["row"], first["prediction"], strict=True))
-    return _as_lookup(predictions, rows, "predictions")
+    return as_lookup(predictions, rows, "predictions")
 
 
 def _model_html(explanation, title, predictions, labels, speakers):
     """One model's column; ``labels`` is already a lookup by row label."""
-    rows = _explained_rows(explanation)
-    predictions = _own_predictions(explanation, predictions, rows)
+    rows = explained_rows(explanation)
+    predictions = own_predictions(explanation, predictions, rows)
     samples = dict(tuple(explanation.groupby("row", sort=False)))
-    body = "".join(_sample_html(samples[row], row, predictions.get(row, _MISSING),
-                                labels.get(row, _MISSING), speakers) for row in rows)
+    body = "".join(_sample_html(samples[row], row, predictions.get(row, MISSING),
+                                labels.get(row, MISSING), speakers) for row in rows)
     return f"<div class='model'><h2>{html.escape(title)}</h2>{body}</div>"
 
 
@@ -280,11 +280,11 @@ def render_html(explanation, *, predictions=None, labels=None, speakers=None, co
     >>> "predicted: <b class='predicted'>happy</b>" in page
     True
     """
-    models = _check_models(explanation, compare)
-    titles = _check_titles(titles, len(models))
-    speakers = _speaker_lookup(speakers)
+    models = check_models(explanation, compare)
+    titles = check_titles(titles, len(models))
+    speakers = speaker_lookup(speakers)
     # A sequence of labels follows the rows of the first explanation, for both columns.
-    labels = _as_lookup(labels, _explained_rows(explanation), "labels")
+    labels = as_lookup(labels, explained_rows(explanation), "labels")
     columns = [_model_html(model, title, given, labels, speakers)
                for model, title, given in zip(models, titles, [predictions, None], strict=False)]
     legend = " ".join(f"<span class='word {b}'>{b}</span>" for b in BUCKETS)

@@ -5,7 +5,7 @@ import pandas as pd
 
 from .._frame import text_as_strings
 from ..nn import HanRockRegressor
-from ._explain import _check_frame, _positions, _split_pipeline
+from ._explain import check_frame, row_positions, split_pipeline
 
 __all__ = ["explain_wording"]
 
@@ -23,7 +23,7 @@ def _lexical_path(net):
     return vocabulary, net.module_.lexical_weights()
 
 
-def _explained_output(net, prediction):
+def explained_output(net, prediction):
     """Which primary output to explain, its name, and the factor to the prediction's units."""
     if isinstance(net, HanRockRegressor):
         # The network learns the standardised target: undo the scale, not the mean.
@@ -131,15 +131,15 @@ def explain_wording(estimator, X, rows=None):
     >>> bool(abs(table["contribution"].sum() - item.lexical[k]) < 1e-5)
     True
     """
-    _check_frame(X)
-    net, frame = _split_pipeline(estimator, X)
+    check_frame(X)
+    net, frame = split_pipeline(estimator, X)
     vocabulary, weights = _lexical_path(net)
-    positions = _positions(rows, len(frame))
+    positions = row_positions(rows, len(frame))
     texts = text_as_strings(frame, net.text_column_)
     ngrams = np.asarray(vocabulary.ngrams_, dtype=object)
     pieces = []
     for item in net.predict_attention(frame, rows=positions):
-        output, output_name, factor = _explained_output(net, item.prediction)
+        output, output_name, factor = explained_output(net, item.prediction)
         for offset in range(min(weights.shape[1], len(item.context))):
             talkturn = item.context[-1 - offset]
             ngram, tfidf, coefficient, contribution = _talkturn_rows(

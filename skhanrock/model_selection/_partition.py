@@ -6,10 +6,10 @@ from sklearn.model_selection import BaseCrossValidator
 
 from .._validation import check_number
 from ._splits import (
-    _check_key_columns,
-    _check_talkturns,
-    _shared_speaker_rows,
+    check_key_columns,
     check_split_classes,
+    check_talkturns,
+    shared_speaker_rows,
     speaker_groups,
 )
 
@@ -140,11 +140,11 @@ class PartitionSplit(BaseCrossValidator):
     def _check_speakers(self, X, train, test):
         if self.speaker_column is None:
             if self.shared_speakers is not None:
-                _shared_speaker_rows(X, None, self.shared_speakers, "PartitionSplit")
+                shared_speaker_rows(X, None, self.shared_speakers, "PartitionSplit")
             return
-        _check_key_columns(X, "PartitionSplit", speaker_column=self.speaker_column)
+        check_key_columns(X, "PartitionSplit", speaker_column=self.speaker_column)
         speakers = X[self.speaker_column].to_numpy()
-        allowed = _shared_speaker_rows(X, self.speaker_column, self.shared_speakers,
+        allowed = shared_speaker_rows(X, self.speaker_column, self.shared_speakers,
                                        "PartitionSplit")
         train, test = (rows[~allowed[rows]] for rows in (train, test))
         shared = sorted(set(speakers[train]) & set(speakers[test]), key=str)
@@ -166,7 +166,7 @@ class PartitionSplit(BaseCrossValidator):
             in the training rows is an error.
         groups : ignored
         """
-        _check_talkturns(X, y, "PartitionSplit")
+        check_talkturns(X, y, "PartitionSplit")
         partition = self.partition(X)
         train = self._rows_of(partition, _as_names(self.train, "train"), "train")
         test = self._rows_of(partition, _as_names(self.test, "test"), "test")
@@ -314,7 +314,7 @@ def train_dev_test_partition(X, y=None, partition=None, *, fractions=(0.6, 0.2, 
     ...
     ValueError: speaker_column='speaker_id' is not a column of X; its columns are [...
     """
-    _check_talkturns(X, y, "train_dev_test_partition")
+    check_talkturns(X, y, "train_dev_test_partition")
     _check_speaker_column(X, speaker_column)
     if partition is None and "partition" in X.columns:
         partition = "partition"

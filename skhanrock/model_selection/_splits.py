@@ -67,7 +67,7 @@ def check_split_classes(y, train, where):
             "merge rare classes.")
 
 
-def _check_talkturns(X, y, owner):
+def check_talkturns(X, y, owner):
     """Raise unless ``X`` is a talkturn frame with rows and ``y`` (if given) has one label per row.
 
     Checked before grouping, so that an empty frame or a short ``y`` is named
@@ -86,7 +86,7 @@ _NONE_MEANS = {"speaker_column": "skip the speaker check (groups are then conver
                "conversation_column": "group by speakers only"}
 
 
-def _check_key_columns(X, owner, **columns):
+def check_key_columns(X, owner, **columns):
     """Raise when a named key column (speaker, conversation) is not a column of ``X``.
 
     A misspelt speaker column used to be passed over, and the splits then kept
@@ -101,7 +101,7 @@ def _check_key_columns(X, owner, **columns):
                 f"or pass {parameter}=None to {_NONE_MEANS[parameter]}.")
 
 
-def _shared_speaker_rows(X, speaker_column, shared_speakers, owner):
+def shared_speaker_rows(X, speaker_column, shared_speakers, owner):
     """Mask of the rows spoken by a speaker allowed on both sides of a split.
 
     Interviewers, therapists, agents and the operators of SEMAINE talk in many
@@ -188,15 +188,15 @@ def speaker_groups(X, speaker_column="speaker", conversation_column="conversatio
     >>> speaker_groups(X, shared_speakers=["bob"]).tolist()
     [0, 0, 1, 1, 2]
     """
-    _check_talkturns(X, None, "speaker_groups")
+    check_talkturns(X, None, "speaker_groups")
     return _connected_groups(X, speaker_column, conversation_column, groups, shared_speakers,
                              "speaker_groups")
 
 
 def _connected_groups(X, speaker_column, conversation_column, groups, shared_speakers, owner):
     """:func:`speaker_groups`, with errors that name ``owner``."""
-    shared = _shared_speaker_rows(X, speaker_column, shared_speakers, owner)
-    _check_key_columns(X, owner, speaker_column=speaker_column,
+    shared = shared_speaker_rows(X, speaker_column, shared_speakers, owner)
+    check_key_columns(X, owner, speaker_column=speaker_column,
                        conversation_column=conversation_column)
     keys = {f"column {c!r}": X[c].to_numpy() for c in (speaker_column, conversation_column)
             if c is not None}
@@ -330,7 +330,7 @@ class SpeakerGroupKFold(_BaseKFold):
             When ``X`` is empty, ``y`` has another length than ``X``, or a
             class of ``y`` has no labelled row in a fold's training rows.
         """
-        _check_talkturns(X, y, "SpeakerGroupKFold")
+        check_talkturns(X, y, "SpeakerGroupKFold")
         for fold, (train, test) in enumerate(super().split(X, y, groups)):
             check_split_classes(y, train, f"SpeakerGroupKFold fold {fold}")
             yield train, test

@@ -16,7 +16,7 @@ from skhanrock.inspection import (
     plot_experiment,
     plot_learning_curves,
 )
-from skhanrock.inspection._render import _CURRENT_COLOUR
+from skhanrock.inspection._render import CURRENT_COLOUR
 from skhanrock.metrics import bootstrap_compare
 from skhanrock.nn import ConversationValidSplit
 
@@ -176,7 +176,7 @@ def test_figure_has_a_box_per_context_talkturn_and_both_models(page_parts):
         assert heading == title
         assert f"predicted: {model.predict(X)[rows[1]]}" in labels
         assert f"true: {page_parts['y'].iloc[rows[1]]}" in labels or "unlabelled" in labels
-    assert any(patch.get_edgecolor()[:3] == matplotlib.colors.to_rgb(_CURRENT_COLOUR)
+    assert any(patch.get_edgecolor()[:3] == matplotlib.colors.to_rgb(CURRENT_COLOUR)
                for patch in figure.axes[0].patches)
 
 

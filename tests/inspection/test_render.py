@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skhanrock.inspection import plot_attention, render_html
-from skhanrock.inspection._render import _BUCKET_COLOURS, _CURRENT_COLOUR
+from skhanrock.inspection._render import BUCKET_COLOURS, CURRENT_COLOUR
 
 from ._shared import CHROMIUM, PAGE_TAGS, TITLES
 
@@ -114,8 +114,8 @@ def test_page_renders_in_headless_chromium(page_parts, tmp_path):
     buckets |= set(page_parts["flat"].query("level == 'talkturn'")["bucket"])
     assert len(buckets) >= 2
     for bucket in buckets:
-        assert _rgb(_BUCKET_COLOURS[bucket]) in colours, bucket
-    assert _rgb(_CURRENT_COLOUR) in colours  # the current talkturn's outline
+        assert _rgb(BUCKET_COLOURS[bucket]) in colours, bucket
+    assert _rgb(CURRENT_COLOUR) in colours  # the current talkturn's outline
 
 
 def test_a_sequence_of_labels_follows_the_first_explanation_in_both_columns(page_parts):
