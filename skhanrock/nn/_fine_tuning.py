@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._buckets import length_buckets
+
 __all__ = ["LowerStates", "PieceBatch", "PieceTable", "TransformerTop"]
 
 # Length buckets of a batch's windows in the top layers, each one more call of them.
@@ -133,8 +135,6 @@ class PieceTable:
         -------
         PieceBatch
         """
-        from ._data import length_buckets  # here: _data imports this module
-
         texts = np.searchsorted(self.word_offsets, np.asarray(word_offsets, dtype=np.int64))
         n_windows = self.n_windows[texts]
         talkturns = np.repeat(np.arange(len(texts)), n_windows)
