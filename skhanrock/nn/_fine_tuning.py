@@ -127,14 +127,19 @@ class PieceTable:
         """Texts held."""
         return len(self.n_words)
 
-    def batch(self, word_offsets):
+    def batch(self, word_offsets, lengths=None):
         """The :class:`PieceBatch` of the talkturns whose words start at ``word_offsets``.
+
+        Called as ``WordTable.batch`` is, so that a dataset gathers either alike.
 
         Parameters
         ----------
         word_offsets : ndarray of int
             Per talkturn of the batch, the offset of its text's words in the
             virtual word table.
+        lengths : ndarray of int or None, default=None
+            Words per talkturn; unused, since each text's lower states hold
+            its words.
 
         Returns
         -------
