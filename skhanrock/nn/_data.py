@@ -8,52 +8,56 @@ from torch.utils.data import Dataset, Subset
 
 from .._frame import canonical_codes
 from .._validation import check_number
+from ._buckets import length_buckets
 from ._fine_tuning import PieceTable
 
-__all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
+__all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit",
+           "WordTable"]
 
 
-def length_buckets(lengths, max_buckets=2, min_saving=0.15):
-    """Split talkturns sorted by decreasing length into slices padded separately.
+class WordTable:
+    """Word ids or word vectors of talkturns laid one after another, gathered batch by batch.
 
-    Padding a batch to its longest talkturn wastes the word encoder's work on
-    the padding of every shorter one; each bucket is padded to its own longest
-    talkturn instead. A bucket is split where that saves at least
-    ``min_saving`` of its padded size, since each bucket costs one more pass.
-    Two buckets are the default because more passes over fewer rows made the
-    word encoder slower on CPU (``benchmarks/word_encoder.py``: 4 buckets
-    10-15% slower than 2 on talkturns of 3 to 40 words; PyTorch's packed
-    path, which wastes no padding at all, 20-25% slower).
+    The counterpart of a fine-tuned encoder's ``PieceTable``: both answer
+    :meth:`batch` with the talkturns' whole input to the word encoder, so
+    :class:`TalkturnDataset` gathers a batch one way whatever it holds.
 
-    Returns
-    -------
-    tuple of int
-        Bucket boundaries ``(0, ..., len(lengths))``.
+    Parameters
+    ----------
+    values : array-like of shape (n_words,) or (n_words, H)
+        Word ids, or word vectors.
 
     Examples
     --------
-    >>> length_buckets(np.array([40, 38, 6, 5, 5, 4]))
-    (0, 2, 6)
+    >>> import numpy as np
+    >>> table = WordTable(np.array([3, 4, 5, 6, 7]))
+    >>> table.batch(np.array([0, 2]), np.array([2, 1])).tolist()
+    [[3, 4], [5, 0]]
     """
-    bounds = [0, len(lengths)]
-    while len(bounds) - 1 < max_buckets:
-        candidates = [_best_split(lengths, start, stop, min_saving)
-                      for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
-        saved, split = max(candidates)
-        if split is None:
-            break
-        bounds = sorted([*bounds, split])
-    return tuple(bounds)
 
+    def __init__(self, values):
+        self.values = torch.as_tensor(values)
 
-def _best_split(lengths, start, stop, min_saving):
-    """Largest padding saving of one split of the bucket [start, stop), and where."""
-    k = np.arange(start + 1, stop)
-    # Splitting before position k pads [k, stop) to lengths[k] instead of lengths[start].
-    saved = (stop - k) * (int(lengths[start]) - lengths[k])
-    if not len(saved) or saved.max() < min_saving * (stop - start) * int(lengths[start]):
-        return (0, None)
-    return (int(saved.max()), int(k[saved.argmax()]))
+    def batch(self, word_offsets, lengths):
+        """The rows of talkturns starting at ``word_offsets``, right-padded with zeros.
+
+        Parameters
+        ----------
+        word_offsets, lengths : ndarray of int
+            Per talkturn, the offset of its first word and its words.
+
+        Returns
+        -------
+        Tensor of shape (U, max(lengths)) or (U, max(lengths), H)
+        """
+        steps = np.arange(int(lengths.max()))
+        real = steps < lengths[:, None]
+        flat_index = np.where(real, word_offsets[:, None] + steps, 0)
+        tokens = self.values[torch.from_numpy(flat_index)]
+        padding = ~torch.from_numpy(real)
+        if tokens.ndim == 3:
+            padding = padding.unsqueeze(-1)  # word vectors: zero the whole padded row
+        return tokens.masked_fill(padding, 0)
 
 
 class TalkturnBatch:
@@ -184,8 +188,13 @@ class TalkturnDataset(Dataset):
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
                  context_size, sorted_to_caller, targets=None, lexical=None, features=None):
-        self.token_ids = token_ids if isinstance(token_ids, PieceTable) \
-            else torch.as_tensor(token_ids)
+        # One table per kind of input, each gathering its batches itself, so that
+        # collate never asks which kind it holds.
+        if isinstance(token_ids, PieceTable):
+            self.token_ids = self._table = token_ids
+        else:
+            self._table = WordTable(token_ids)
+            self.token_ids = self._table.values
         self.token_offsets = np.asarray(token_offsets)
         self.token_lengths = np.asarray(token_lengths)
         self.conversation_codes = np.asarray(conversation_codes)
@@ -232,19 +241,6 @@ class TalkturnDataset(Dataset):
         index = torch.from_numpy(flat.astype(np.int64))
         return ids[index], torch.from_numpy(starts), weights[index]
 
-    def _tokens(self, distinct, lengths):
-        """The word ids, word vectors or lower-layer states of talkturns ``distinct``."""
-        if isinstance(self.token_ids, PieceTable):
-            return self.token_ids.batch(self.token_offsets[distinct])
-        steps = np.arange(int(lengths.max()))
-        real = steps < lengths[:, None]
-        flat_index = np.where(real, self.token_offsets[distinct][:, None] + steps, 0)
-        tokens = self.token_ids[torch.from_numpy(flat_index)]
-        padding = ~torch.from_numpy(real)
-        if tokens.ndim == 3:
-            padding = padding.unsqueeze(-1)  # word vectors: zero the whole padded row
-        return tokens.masked_fill(padding, 0)
-
     def collate(self, rows):
         """Turn a list of sorted positions into ``(TalkturnBatch, targets)``."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -255,7 +251,7 @@ class TalkturnDataset(Dataset):
         distinct = distinct[by_length]
         windows = np.argsort(by_length)[windows]
         lengths = self.token_lengths[distinct]
-        tokens = self._tokens(distinct, lengths)
+        tokens = self._table.batch(self.token_offsets[distinct], lengths)
         batch = TalkturnBatch(tokens, torch.from_numpy(lengths),
                               torch.from_numpy(windows.reshape(positions.shape)),
                               torch.from_numpy(window_lengths), rows, distinct,

@@ -11,16 +11,23 @@ runs them over the cached states and pools the pieces of each word into that
 word's vector, as the frozen encoder pools its final states.
 """
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["LowerStates", "PieceBatch", "PieceTable", "TransformerTop"]
+from ._buckets import length_buckets
+
+__all__ = ["LowerStates", "PieceBatch", "PieceTable", "TransformerTop", "check_replay",
+           "layer_input", "lower_entry", "lower_outputs"]
 
 # Length buckets of a batch's windows in the top layers, each one more call of them.
 _MAX_BUCKETS = 4
+# Words of the check that a fine-tuned encoder's top layers run on their own: two
+# texts of different lengths, so that the check pads one of them.
+REPLAY_CHECK_WORDS = [["hello", "world", ",", "the", "end"], ["a"]]
 
 
 class LowerStates(NamedTuple):
@@ -120,21 +127,24 @@ class PieceTable:
         """Texts held."""
         return len(self.n_words)
 
-    def batch(self, word_offsets):
+    def batch(self, word_offsets, lengths=None):
         """The :class:`PieceBatch` of the talkturns whose words start at ``word_offsets``.
+
+        Called as ``WordTable.batch`` is, so that a dataset gathers either alike.
 
         Parameters
         ----------
         word_offsets : ndarray of int
             Per talkturn of the batch, the offset of its text's words in the
             virtual word table.
+        lengths : ndarray of int or None, default=None
+            Words per talkturn; unused, since each text's lower states hold
+            its words.
 
         Returns
         -------
         PieceBatch
         """
-        from ._data import length_buckets  # here: _data imports this module
-
         texts = np.searchsorted(self.word_offsets, np.asarray(word_offsets, dtype=np.int64))
         n_windows = self.n_windows[texts]
         talkturns = np.repeat(np.arange(len(texts)), n_windows)
@@ -236,3 +246,94 @@ class TransformerTop(nn.Module):
                                   (0, 0, 0, n_tokens - tokens))
                 for a, b, tokens in pieces.buckets])
         return pool_pieces(states, pieces, len(lengths), width)
+
+
+# -- the encoder's side: lower states, and the check that the top layers replay ----------------
+
+
+class _LowerLayersDone(Exception):
+    """Raised by the hook that captures the input of the first fine-tuned layer."""
+
+
+def layer_input(model, first_tuned, model_inputs):
+    """The hidden states entering layer ``first_tuned`` of ``model``; the layers above do not run."""
+    captured = []
+    # Streams in other threads may run the same model meanwhile, with hooks of their own.
+    caller = threading.get_ident()
+
+    def capture(module, args, kwargs):
+        if threading.get_ident() != caller:
+            return None
+        captured.append(args[0] if args else kwargs["hidden_states"])
+        raise _LowerLayersDone
+
+    handle = first_tuned.register_forward_pre_hook(capture, with_kwargs=True)
+    try:
+        model(**model_inputs)
+    except _LowerLayersDone:
+        pass
+    finally:
+        handle.remove()
+    if not captured:
+        raise RuntimeError("the model never called its first fine-tuned layer.")
+    return captured[0]
+
+
+def lower_outputs(inputs, states):
+    """Per row of tokenizer output ``inputs``, its lower ``states`` at real tokens and their words."""
+    real = inputs["attention_mask"].bool()
+    outputs = []
+    for row in range(len(real)):
+        positions = torch.nonzero(real[row]).squeeze(1)
+        word_ids = inputs.word_ids(row)
+        words = np.array([-1 if word_ids[p] is None else word_ids[p]
+                          for p in positions.tolist()], dtype=np.int64)
+        outputs.append((states[row, positions.to(states.device)].to(torch.float32).cpu()
+                        .numpy(), words))
+    return outputs
+
+
+def lower_entry(parts, n_words, hidden_size):
+    """The read-only :class:`LowerStates` of a text from its windows' ``(first word, output)``.
+
+    ``parts`` is None for a text without words.
+    """
+    if parts is None:
+        entry = LowerStates(np.zeros((0, hidden_size), dtype=np.float32),
+                            np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 1)
+    else:
+        # Window words count from the window's first word; the text's from its first.
+        entry = LowerStates(
+            np.concatenate([states for _, (states, _) in parts]),
+            np.concatenate([np.where(words >= 0, words + start, -1)
+                            for start, (_, words) in parts]),
+            np.array([len(words) for _, (_, words) in parts], dtype=np.int64), n_words)
+    for array in entry[:3]:
+        array.setflags(write=False)
+    return entry
+
+
+def check_replay(model, first_tuned, top, model_inputs, real, fine_tune_layers):
+    """Refuse a model whose ``top`` layers, run on the lower states, miss its output.
+
+    Run in evaluation mode, on the tokens of :data:`REPLAY_CHECK_WORDS`
+    (``model_inputs``, with ``real`` marking the tokens that are not padding).
+    """
+    try:
+        with torch.no_grad():
+            expected = model(**model_inputs).last_hidden_state[real]
+            got = top.run(layer_input(model, first_tuned, model_inputs), real)[real]
+        same = got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4,
+                                                              atol=1e-5)
+        reason = "they give other states than the whole model"
+    except (TypeError, ValueError, RuntimeError, KeyError, IndexError, AttributeError) as error:
+        same, reason = False, f"{type(error).__name__}: {error}"
+    if not same:
+        model_type = getattr(model.config, "model_type", type(model).__name__)
+        raise ValueError(
+            f"fine_tune_layers={fine_tune_layers}: the top layers of this "
+            f"{model_type!r} model cannot be run on their own over the cached states of "
+            f"its lower layers ({reason}). Fine-tuning in the estimators needs layers "
+            "that read the hidden states and the padding mask only (BERT, RoBERTa, "
+            "XLM-R, ELECTRA, DistilBERT, MiniLM), not relative positions computed outside "
+            "them (MPNet, DeBERTa) or rotary ones (ModernBERT); use fine_tune_layers=0.")

@@ -8,17 +8,12 @@ one vector per word, exactly as with GloVe vectors. It needs the optional
 reaches the network: models are read from local folders only.
 """
 
-import contextlib
 import copy
-import hashlib
-import io
-import json
 import math
 import numbers
 import os
-import threading
 import warnings
-from collections import Counter, namedtuple
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,94 +22,39 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._validation import check_number, is_finite_number
-from ._fine_tuning import LowerStates, TransformerTop
+from ._fine_tuning import (
+    REPLAY_CHECK_WORDS,
+    TransformerTop,
+    check_replay,
+    layer_input,
+    lower_entry,
+    lower_outputs,
+)
+from ._pretrained_loading import (
+    check_device,
+    check_tokenizer,
+    check_vocabulary,
+    import_transformers,
+    load_tokenizer,
+    local_folder,
+    quietly_loaded,
+    resolve_max_length,
+    tokenizer_identity,
+    transformer_layers,
+)
 from ._text import surface_words, tokenize
+from ._vector_cache import CacheInfo, VectorCache, model_fingerprint
 
 __all__ = ["CacheInfo", "PretrainedWordEncoder"]
 
-#: What :meth:`PretrainedWordEncoder.cache_info` reports.
-CacheInfo = namedtuple("CacheInfo", ["hits", "disk_hits", "misses", "currsize"])
-
-# Bumped whenever the vectors of a text would change for the same model, so that
-# stale on-disk entries are never read.
-_CACHE_FORMAT = "skhanrock-pretrained-words-1"
-# Position embeddings of the RoBERTa family start after the padding index, so
-# a checkpoint with 514 positions reads 512 tokens.
-_POSITIONS_AFTER_PADDING = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet",
-                            "data2vec-text", "xmod", "roberta-prelayernorm"}
-# Tokenizers without a limit of their own report this huge sentinel.
-_NO_LIMIT = 1_000_000
 # "auto" shows a progress bar from this many model batches on.
 _PROGRESS_BATCHES = 20
-# Words of the check that a fine-tuned encoder's top layers run on their own: two
-# texts of different lengths, so that the check pads one of them.
-_REPLAY_CHECK_WORDS = [["hello", "world", ",", "the", "end"], ["a"]]
-# A tokenizer with fewer tokens than this share of the model's vocabulary is not
-# the model's: checkpoints pad their vocabulary by a few rows at most.
-_MIN_VOCABULARY_SHARE = 0.5
 # A fit warns when more than this share of the training words is read as the
 # unknown token; a model's own tokenizer leaves well under 1% of English
 # conversation unknown.
 _MAX_UNKNOWN_SHARE = 0.2
 # Texts tokenised at once by that check.
 _UNKNOWN_CHECK_BATCH = 1024
-
-
-class _LowerLayersDone(Exception):
-    """Raised by the hook that captures the input of the first fine-tuned layer."""
-
-
-def _import_transformers():
-    try:
-        import transformers
-    except ImportError as error:
-        raise ImportError(
-            "PretrainedWordEncoder needs the package transformers; install it with "
-            "`pip install skhanrock[transformers]`."
-        ) from error
-    return transformers
-
-
-def _transformer_folder(path):
-    """The folder of the transformer itself; a sentence-transformers checkpoint may nest it."""
-    if (path / "config.json").is_file() or not (path / "modules.json").is_file():
-        return path
-    modules = json.loads((path / "modules.json").read_text(encoding="utf8"))
-    for module in modules:
-        if str(module.get("type", "")).endswith("Transformer"):
-            return path / module.get("path", "")
-    return path
-
-
-def _byte_level_without_prefix_space(tokenizer):
-    """Whether a byte-level BPE tokenizer (RoBERTa, GPT-2) would glue pre-split words."""
-    def search(node):
-        if isinstance(node, dict):
-            if node.get("type") == "ByteLevel" and node.get("add_prefix_space") is False:
-                return True
-            return any(search(v) for v in node.values())
-        if isinstance(node, list):
-            return any(search(v) for v in node)
-        return False
-
-    try:
-        pre_tokenizer = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer")
-    except (AttributeError, ValueError):
-        return False
-    return search(pre_tokenizer)
-
-
-def _tokenizer_identity(tokenizer):
-    """The fast tokenizer's definition, without the padding and truncation of its last call.
-
-    The backend keeps the padding and truncation settings of the last call in
-    its serialised form; they say nothing about the pieces of a text, and
-    would make an encoder's fingerprint depend on whether it has encoded yet.
-    """
-    definition = json.loads(tokenizer.backend_tokenizer.to_str())
-    definition.pop("padding", None)
-    definition.pop("truncation", None)
-    return json.dumps(definition, sort_keys=True)
 
 
 class PretrainedWordEncoder(nn.Module):
@@ -258,7 +198,7 @@ class PretrainedWordEncoder(nn.Module):
                  fine_tune_lr=3e-5, batch_size=32, device="cpu", cache_dir=None,
                  progress="auto", max_length=None):
         super().__init__()
-        transformers = _import_transformers()
+        transformers = import_transformers()
         self.max_words = None if max_words is None else check_number(
             "max_words", max_words, low=1, integer=True)
         self.batch_size = check_number("batch_size", batch_size, low=1, integer=True)
@@ -267,8 +207,8 @@ class PretrainedWordEncoder(nn.Module):
         self.progress = progress
         folder = None
         if isinstance(model, str | os.PathLike):
-            folder = self._local_folder(model, "model")
-            model = _quietly_loaded(transformers, folder)
+            folder = local_folder(model, "model")
+            model = quietly_loaded(transformers, folder)
         elif not (isinstance(model, nn.Module) and hasattr(model, "config")):
             raise TypeError("model must be a local model folder or a loaded transformers model, "
                             f"got {type(model).__name__}.")
@@ -278,15 +218,14 @@ class PretrainedWordEncoder(nn.Module):
                                  "model's fast tokenizer or the folder that holds it.")
             tokenizer = folder
         if isinstance(tokenizer, str | os.PathLike):
-            tokenizer = self._load_tokenizer(transformers,
-                                             self._local_folder(tokenizer, "tokenizer"))
-        self._check_tokenizer(tokenizer)
-        self._check_vocabulary(tokenizer, model)
+            tokenizer = load_tokenizer(transformers, local_folder(tokenizer, "tokenizer"))
+        check_tokenizer(tokenizer)
+        check_vocabulary(tokenizer, model)
         self.model = model
         self.tokenizer = tokenizer
         self.model_path = None if folder is None else folder.resolve()
-        self.max_length = self._resolve_max_length(max_length)
-        self._layers = self._transformer_layers()
+        self.max_length = resolve_max_length(model, tokenizer, max_length)
+        self._layers = transformer_layers(model)
         self.n_layers = len(self._layers)
         self.fine_tune_layers = self._freeze(fine_tune_layers)
         if fine_tune_lr is not None and not (is_finite_number(fine_tune_lr)
@@ -294,107 +233,13 @@ class PretrainedWordEncoder(nn.Module):
             raise ValueError(f"fine_tune_lr must be a positive number or None, "
                              f"got {fine_tune_lr!r}.")
         self.fine_tune_lr = None if fine_tune_lr is None else float(fine_tune_lr)
-        self.model.to(self._check_device(device))
+        self.model.to(check_device(device))
         self.train(False)
-        self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self._memory = {}
-        # Set at the first failed write to cache_dir: memory only from then on.
-        self._disk_unwritable = False
-        # Lower-layer states of a fine-tuned encoder, per text.
-        self._lower = {}
-        self._hits = self._disk_hits = self._misses = 0
+        self._cache = VectorCache(cache_dir)
         self._fingerprint = None
         self._replay_checked = False
 
     # -- construction -------------------------------------------------------------------------
-
-    @staticmethod
-    def _local_folder(path, what):
-        folder = Path(path)
-        if not folder.is_dir():
-            raise ValueError(
-                f"{what}={str(path)!r} is not an existing local folder. PretrainedWordEncoder "
-                "makes no network access and needs the local path of a downloaded checkpoint "
-                "(e.g. `huggingface-cli download NAME --local-dir FOLDER`, or save_pretrained).")
-        return _transformer_folder(folder)
-
-    @staticmethod
-    def _load_tokenizer(transformers, folder):
-        tokenizer = transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        if getattr(tokenizer, "is_fast", False) and _byte_level_without_prefix_space(tokenizer):
-            # Byte-level BPE marks a word's start with a space: pre-split words need it.
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                folder, local_files_only=True, add_prefix_space=True)
-        return tokenizer
-
-    @staticmethod
-    def _check_tokenizer(tokenizer):
-        if not getattr(tokenizer, "is_fast", False):
-            raise ValueError(
-                f"tokenizer {type(tokenizer).__name__} is a slow (Python) tokenizer; pooling "
-                "pieces to words needs a fast (Rust, `tokenizers`) one for word_ids(). Load it "
-                "with AutoTokenizer.from_pretrained(..., use_fast=True), or pass the model folder.")
-        if _byte_level_without_prefix_space(tokenizer):
-            raise ValueError(
-                f"tokenizer {type(tokenizer).__name__} is byte-level BPE without "
-                "add_prefix_space: it would read the pre-split words as one glued word. Load it "
-                "with add_prefix_space=True, or pass the model folder.")
-
-    @staticmethod
-    def _check_vocabulary(tokenizer, model):
-        """Refuse a tokenizer whose token ids do not fit the model's vocabulary."""
-        vocab_size = getattr(model.config, "vocab_size", None)
-        if not isinstance(vocab_size, numbers.Integral) or vocab_size <= 0:
-            return
-        n_tokens = len(tokenizer)
-        where = getattr(tokenizer, "name_or_path", "") or "the tokenizer given"
-        if n_tokens > vocab_size:
-            raise ValueError(
-                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
-                f"(config vocab_size) has {vocab_size}: its ids past {vocab_size - 1} have no "
-                "embedding. Pass the model's own tokenizer.")
-        if n_tokens < _MIN_VOCABULARY_SHARE * vocab_size:
-            raise ValueError(
-                f"tokenizer ({where}) has {n_tokens} tokens but the model's vocabulary "
-                f"(config vocab_size) has {vocab_size}: it is not this model's tokenizer, "
-                "and would read most words as its unknown token. A model folder without its "
-                "tokenizer files (tokenizer.json, vocab.txt, vocab.json and merges.txt, ...) "
-                "gives such a tokenizer of special tokens only: copy the tokenizer files "
-                "into the folder, or pass tokenizer=.")
-
-    def _resolve_max_length(self, max_length):
-        config = self.model.config
-        limits = []
-        tokenizer_limit = getattr(self.tokenizer, "model_max_length", None)
-        if isinstance(tokenizer_limit, numbers.Integral) and 0 < tokenizer_limit < _NO_LIMIT:
-            limits.append(int(tokenizer_limit))
-        positions = getattr(config, "max_position_embeddings", None)
-        if isinstance(positions, numbers.Integral) and positions > 0:
-            if getattr(config, "model_type", None) in _POSITIONS_AFTER_PADDING:
-                positions -= (getattr(config, "pad_token_id", None) or 0) + 1
-            limits.append(int(positions))
-        if max_length is not None:
-            max_length = check_number("max_length", max_length, low=1, integer=True)
-            if limits and max_length > min(limits):
-                raise ValueError(f"max_length={max_length} exceeds the model's limit of "
-                                 f"{min(limits)} tokens.")
-            limits = [max_length]
-        if not limits:
-            raise ValueError("the model states no maximum length; pass max_length.")
-        length = min(limits)
-        if length <= self.tokenizer.num_special_tokens_to_add(pair=False):
-            raise ValueError(f"max_length={length} leaves no room for a word piece.")
-        return length
-
-    def _transformer_layers(self):
-        """The model's stack of transformer layers (``encoder.layer`` for BERT and RoBERTa)."""
-        n_layers = getattr(self.model.config, "num_hidden_layers", None)
-        stacks = [m for m in self.model.modules() if isinstance(m, nn.ModuleList)
-                  and len(m) > 0 and (n_layers is None or len(m) == n_layers)]
-        if not stacks:
-            return ()
-        # A tuple, not a module attribute: the layers are registered once, in the model.
-        return tuple(max(stacks, key=lambda m: sum(p.numel() for p in m.parameters())))
 
     def _freeze(self, fine_tune_layers):
         if isinstance(fine_tune_layers, bool) or not isinstance(fine_tune_layers, numbers.Integral) \
@@ -410,27 +255,14 @@ class PretrainedWordEncoder(nn.Module):
     def _trainable_layers(self, k):
         return self._layers[len(self._layers) - k:] if k else ()
 
-    @staticmethod
-    def _check_device(device):
-        try:
-            device = torch.device(device)
-        except (RuntimeError, TypeError):
-            raise ValueError(f"device must be a torch device or a string such as 'cpu', "
-                             f"'cuda' or 'cuda:1', got {device!r}.") from None
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device={str(device)!r} but no CUDA GPU is available; use 'cpu'.")
-        # torch.cuda, torch.mps, torch.xpu, ... say whether their devices exist; a type
-        # without such a module (meta, lazy, ...) holds no weights to compute with.
-        backend = getattr(torch, device.type, None)
-        if device.type != "cpu" and not (callable(getattr(backend, "is_available", None))
-                                         and backend.is_available()):
-            raise ValueError(f"device={str(device)!r}: no {device.type!r} device is available "
-                             "to run the model on; use 'cpu' or 'cuda'.")
-        count = getattr(backend, "device_count", None)
-        if device.index is not None and callable(count) and device.index >= count():
-            raise ValueError(f"device={str(device)!r} but there are only {count()} "
-                             f"{device.type!r} device(s).")
-        return device
+    @property
+    def cache_dir(self):
+        """Path or None: Folder of the on-disk cache of word vectors."""
+        return self._cache.cache_dir
+
+    @cache_dir.setter
+    def cache_dir(self, folder):
+        self._cache.cache_dir = None if folder is None else Path(folder)
 
     @property
     def device(self):
@@ -587,26 +419,6 @@ class PretrainedWordEncoder(nn.Module):
             raise TypeError(f"every text must be a str, got {sorted(set(wrong))}.")
         return texts
 
-    def _cached_and_pending(self, texts, cache):
-        """What ``cache`` already holds of ``texts``, and the positions of each text left.
-
-        Returns the per-text results (None where still to compute) and, per
-        distinct text missing from ``cache``, its positions in ``texts``; a
-        cached text and each repeat of a pending one count as a hit.
-        """
-        results = [None] * len(texts)
-        todo = {}
-        for k, text in enumerate(texts):
-            if text in cache:
-                self._hits += 1
-                results[k] = cache[text]
-            elif text in todo:
-                self._hits += 1
-                todo[text].append(k)
-            else:
-                todo[text] = [k]
-        return results, todo
-
     @property
     def _caching(self):
         return self.fine_tune_layers == 0
@@ -630,17 +442,18 @@ class PretrainedWordEncoder(nn.Module):
             for vectors without dropout).
         """
         texts = self._check_texts(texts)
-        results, todo = self._cached_and_pending(texts, self._memory if self._caching else {})
+        results, todo = self._cache.pending(texts, self._cache.vectors if self._caching else {})
         if self._caching and self.cache_dir is not None:
-            self._disk_lookup(todo, results)
-        self._misses += len(todo)
+            self._cache.disk_lookup(todo, results, self.fingerprint(), self._vector_shape)
+        self._cache.misses += len(todo)
         with torch.no_grad():
             computed = self._run(list(todo))
         for (text, positions), vector in zip(todo.items(), computed, strict=True):
             array = vector.cpu().numpy()
             array.setflags(write=False)
             if self._caching:
-                self._store(text, array, disk=self.cache_dir is not None)
+                self._cache.store(text, array,
+                                  None if self.cache_dir is None else self.fingerprint())
             for k in positions:
                 results[k] = array
         return results
@@ -666,65 +479,19 @@ class PretrainedWordEncoder(nn.Module):
         if self._caching:
             return [torch.tensor(a, device=self.device) for a in self.encode(texts)]
         texts = self._check_texts(texts)
-        self._misses += len(texts)
+        self._cache.misses += len(texts)
         return self._run(texts)
 
     # -- fine-tuning ---------------------------------------------------------------------------
 
-    def _layer_input(self, model_inputs):
-        """The hidden states entering the first fine-tuned layer; the layers above do not run."""
-        captured = []
-        # Streams in other threads may run the same model meanwhile, with hooks of their own.
-        caller = threading.get_ident()
-
-        def capture(module, args, kwargs):
-            if threading.get_ident() != caller:
-                return None
-            captured.append(args[0] if args else kwargs["hidden_states"])
-            raise _LowerLayersDone
-
-        first = self._layers[self.n_layers - self.fine_tune_layers]
-        handle = first.register_forward_pre_hook(capture, with_kwargs=True)
-        try:
-            self.model(**model_inputs)
-        except _LowerLayersDone:
-            pass
-        finally:
-            handle.remove()
-        if not captured:
-            raise RuntimeError("the model never called its first fine-tuned layer.")
-        return captured[0]
+    def _first_tuned_layer(self):
+        return self._layers[self.n_layers - self.fine_tune_layers]
 
     def _lower_batch(self, word_lists):
         """Per word list, the lower states at its real tokens and the word of each token."""
         inputs = self._tokenized(word_lists)
-        states = self._layer_input(self._model_inputs(inputs))
-        real = inputs["attention_mask"].bool()
-        outputs = []
-        for row in range(len(word_lists)):
-            positions = torch.nonzero(real[row]).squeeze(1)
-            word_ids = inputs.word_ids(row)
-            words = np.array([-1 if word_ids[p] is None else word_ids[p]
-                              for p in positions.tolist()], dtype=np.int64)
-            outputs.append((states[row, positions.to(states.device)].to(torch.float32).cpu()
-                            .numpy(), words))
-        return outputs
-
-    def _lower_entry(self, text, parts):
-        n_words = len(self._words(text)) or 1
-        if parts is None:
-            entry = LowerStates(np.zeros((0, self.hidden_size), dtype=np.float32),
-                                np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 1)
-        else:
-            # Window words count from the window's first word; the text's from its first.
-            entry = LowerStates(
-                np.concatenate([states for _, (states, _) in parts]),
-                np.concatenate([np.where(words >= 0, words + start, -1)
-                                for start, (_, words) in parts]),
-                np.array([len(words) for _, (_, words) in parts], dtype=np.int64), n_words)
-        for array in entry[:3]:
-            array.setflags(write=False)
-        return entry
+        return lower_outputs(inputs, layer_input(self.model, self._first_tuned_layer(),
+                                                 self._model_inputs(inputs)))
 
     def lower_states(self, texts):
         """What the frozen lower layers make of each text, cached: the input of the top layers.
@@ -754,12 +521,13 @@ class PretrainedWordEncoder(nn.Module):
             raise ValueError("lower_states needs fine_tune_layers > 0; a frozen encoder gives "
                              "its word vectors with encode().")
         texts = self._check_texts(texts)
-        results, todo = self._cached_and_pending(texts, self._lower)
-        self._misses += len(todo)
+        results, todo = self._cache.pending(texts, self._cache.lower)
+        self._cache.misses += len(todo)
         with torch.no_grad():
             computed = self._read_windows(list(todo), self._lower_batch, stacklevel=2)
         for (text, positions), parts in zip(todo.items(), computed, strict=True):
-            entry = self._lower[text] = self._lower_entry(text, parts)
+            entry = self._cache.lower[text] = lower_entry(parts, len(self._words(text)) or 1,
+                                                          self.hidden_size)
             for k in positions:
                 results[k] = entry
         return results
@@ -799,32 +567,14 @@ class PretrainedWordEncoder(nn.Module):
 
     def _check_replay(self, top):
         """Refuse a model whose top layers, run on the lower states, miss its output."""
-        inputs = self._tokenized([list(words) for words in _REPLAY_CHECK_WORDS])
-        model_inputs = self._model_inputs(inputs)
-        real = inputs["attention_mask"].bool().to(self.device)
+        inputs = self._tokenized([list(words) for words in REPLAY_CHECK_WORDS])
         training = self.training
         self.train(False)
         try:
-            with torch.no_grad():
-                expected = self.model(**model_inputs).last_hidden_state[real]
-                got = top.run(self._layer_input(model_inputs), real)[real]
-            same = got.shape == expected.shape and torch.allclose(got, expected, rtol=1e-4,
-                                                                  atol=1e-5)
-            reason = "they give other states than the whole model"
-        except (TypeError, ValueError, RuntimeError, KeyError, IndexError, AttributeError) \
-                as error:
-            same, reason = False, f"{type(error).__name__}: {error}"
+            check_replay(self.model, self._first_tuned_layer(), top, self._model_inputs(inputs),
+                         inputs["attention_mask"].bool().to(self.device), self.fine_tune_layers)
         finally:
             self.train(training)
-        if not same:
-            model_type = getattr(self.model.config, "model_type", type(self.model).__name__)
-            raise ValueError(
-                f"fine_tune_layers={self.fine_tune_layers}: the top layers of this "
-                f"{model_type!r} model cannot be run on their own over the cached states of "
-                f"its lower layers ({reason}). Fine-tuning in the estimators needs layers "
-                "that read the hidden states and the padding mask only (BERT, RoBERTa, "
-                "XLM-R, ELECTRA, DistilBERT, MiniLM), not relative positions computed outside "
-                "them (MPNet, DeBERTa) or rotary ones (ModernBERT); use fine_tune_layers=0.")
 
     # -- caches --------------------------------------------------------------------------------
 
@@ -840,8 +590,7 @@ class PretrainedWordEncoder(nn.Module):
             ``currsize`` (texts held in memory: their word vectors, or the
             :meth:`lower_states` of a fine-tuned encoder).
         """
-        return CacheInfo(self._hits, self._disk_hits, self._misses,
-                         len(self._memory) + len(self._lower))
+        return self._cache.info()
 
     def cache_clear(self):
         """Empty the in-memory cache and reset the counts (the on-disk cache stays).
@@ -851,16 +600,9 @@ class PretrainedWordEncoder(nn.Module):
         self : PretrainedWordEncoder
             This encoder.
         """
-        self._memory.clear()
-        self._lower.clear()
-        self._hits = self._disk_hits = self._misses = 0
+        self._cache.clear()
         self._fingerprint = None
         return self
-
-    def _store(self, text, array, disk):
-        self._memory[text] = array
-        if disk:
-            self._disk_put(text, array)
 
     def fingerprint(self):
         """Hash of the model's identity and the settings that shape the vectors.
@@ -875,108 +617,13 @@ class PretrainedWordEncoder(nn.Module):
             A SHA-256 hex digest.
         """
         if self._fingerprint is None:
-            digest = hashlib.sha256(_CACHE_FORMAT.encode())
-            config = {k: v for k, v in self.model.config.to_dict().items()
-                      if k not in ("_name_or_path", "transformers_version", "_commit_hash")}
-            digest.update(json.dumps(config, sort_keys=True, default=str).encode())
-            digest.update(_tokenizer_identity(self.tokenizer).encode())
-            digest.update(json.dumps([self.max_words, self.max_length]).encode())
-            for name, tensor in sorted(self.model.state_dict().items()):
-                digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-                raw = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
-                digest.update(raw.numpy().tobytes())
-            self._fingerprint = digest.hexdigest()
+            self._fingerprint = model_fingerprint(self.model, tokenizer_identity(self.tokenizer),
+                                                  self.max_words, self.max_length)
         return self._fingerprint
 
-    def _disk_path(self, text):
-        key = hashlib.sha256(text.encode("utf8", "surrogatepass")).hexdigest()
-        return self.cache_dir / self.fingerprint()[:32] / key[:2] / f"{key}.npy"
-
-    def _disk_lookup(self, todo, results):
-        """Move the texts of ``todo`` that ``cache_dir`` holds into ``results``.
-
-        A damaged entry (its checksum missing or not matching, or an array of
-        another shape) stays in ``todo``, to be recomputed and rewritten, and
-        is counted in a warning.
-        """
-        damaged = 0
-        for text in list(todo):
-            found = self._disk_get(text)
-            if found is _DAMAGED:
-                damaged += 1
-            elif found is not None:
-                self._disk_hits += 1
-                self._store(text, found, disk=False)
-                for k in todo.pop(text):
-                    results[k] = found
-        if damaged:
-            warnings.warn(
-                f"{damaged} text(s) cached in cache_dir={str(self.cache_dir)!r} failed their "
-                "checksum (damaged on disk, or written without one); they were recomputed and "
-                "rewritten.", UserWarning, stacklevel=3)
-
-    def _disk_get(self, text):
-        """The cached vectors of ``text``; None when absent, ``_DAMAGED`` when unusable."""
-        path = self._disk_path(text)
-        if not path.is_file():
-            return None
-        try:
-            raw = path.read_bytes()
-            expected = _checksum_path(path).read_text(encoding="ascii").strip()
-        except (OSError, ValueError):
-            return _DAMAGED
-        if hashlib.sha256(raw).hexdigest() != expected:
-            return _DAMAGED
-        try:
-            array = np.load(io.BytesIO(raw), allow_pickle=False)
-        except (OSError, ValueError):
-            return _DAMAGED
-        n_words = len(tokenize(text)[:self.max_words]) or 1
-        if array.dtype != np.float32 or array.shape != (n_words, self.hidden_size):
-            return _DAMAGED
-        array.setflags(write=False)
-        return array
-
-    def _disk_put(self, text, array):
-        """Write ``text``'s entry and its checksum; a cache_dir that refuses is left, once."""
-        if self._disk_unwritable:
-            return
-        path = self._disk_path(text)
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        raw = buffer.getvalue()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # The checksum first: a reader between the two sees a mismatch, never a
-            # new checksum vouching for an old array.
-            _write_atomically(_checksum_path(path), hashlib.sha256(raw).hexdigest().encode())
-            _write_atomically(path, raw)
-        except OSError as error:
-            self._disk_unwritable = True
-            warnings.warn(
-                f"cache_dir={str(self.cache_dir)!r} cannot be written ({error}); this encoder "
-                "keeps the word vectors it computes in memory only from now on.", UserWarning,
-                stacklevel=4)
-
-
-# What PretrainedWordEncoder._disk_get returns for an entry that fails its checks.
-_DAMAGED = object()
-
-
-def _checksum_path(path):
-    """The file beside a cache entry that holds the SHA-256 of its bytes."""
-    return path.with_suffix(".sha256")
-
-
-def _write_atomically(path, data):
-    """Write ``data`` to ``path`` through a temporary file, removed if the write fails."""
-    partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+    def _vector_shape(self, text):
+        """The shape of the word vectors of ``text`` (what a disk entry must have)."""
+        return (len(tokenize(text)[:self.max_words]) or 1, self.hidden_size)
 
 
 def check_unknown_words(encoder, texts):
@@ -1019,20 +666,4 @@ def check_unknown_words(encoder, texts):
             "tokenizer is the model's own and suits the language of the texts.", UserWarning,
             stacklevel=2)
     return share
-
-
-def _quietly_loaded(transformers, folder):
-    """``AutoModel.from_pretrained`` without the progress bar transformers draws for it.
-
-    transformers 5 draws a bar while it reads the weights; each estimator fit and
-    load reads them, so the bar would clutter every fit's output.
-    """
-    logging = transformers.utils.logging
-    shown = logging.is_progress_bar_enabled()
-    logging.disable_progress_bar()
-    try:
-        return transformers.AutoModel.from_pretrained(folder, local_files_only=True)
-    finally:
-        if shown:
-            logging.enable_progress_bar()
 
