@@ -13,8 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
-from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator, to_numpy
+from skorch.utils import to_numpy
 from torch.utils.data import DataLoader, Subset
 
 from .._frame import (
@@ -43,6 +42,7 @@ from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator, saved_class_name
+from ._precision import PrecisionMixin, check_precision
 from ._rollback import restore, snapshot
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
@@ -96,28 +96,8 @@ def _check_device(device):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
 
 
-# The autocast dtype of each ``precision``; "fp32" runs without any autocast context,
-# so that it stays exactly the arithmetic of an estimator without the parameter.
-_AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Parameters of the fine-tuned transformer layers inside the module (module_.transformer_top).
 _FINE_TUNED_PREFIX = "transformer_top."
-
-
-def _check_precision(precision):
-    if not isinstance(precision, str) or precision not in _AUTOCAST_DTYPES:
-        raise ValueError(f"precision must be one of {list(_AUTOCAST_DTYPES)}, got "
-                         f"{precision!r}.")
-
-
-def _in_float32(outputs):
-    """The module's outputs (tensors, or lists and dicts of them) with floats as float32."""
-    if isinstance(outputs, torch.Tensor):
-        return outputs.float() if outputs.is_floating_point() else outputs
-    if isinstance(outputs, dict):
-        return {key: _in_float32(value) for key, value in outputs.items()}
-    if isinstance(outputs, list | tuple):
-        return type(outputs)(_in_float32(value) for value in outputs)
-    return outputs
 
 
 # DataLoader arguments the estimator sets itself: batches are chunks of consecutive
@@ -245,7 +225,7 @@ _NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "g
                    "speaker_column")
 
 
-class _HanRockNet(NeuralNet):
+class _HanRockNet(PrecisionMixin, NeuralNet):
     """Shared machinery of the classifier and the regressor.
 
     The vocabulary, the task list and the loss weights depend on the training
@@ -347,7 +327,7 @@ class _HanRockNet(NeuralNet):
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
-        _check_precision(self.precision)
+        check_precision(self.precision)
         self._check_skorch_parameters()
 
     def _check_skorch_parameters(self):
@@ -502,27 +482,6 @@ class _HanRockNet(NeuralNet):
         return [group for group in rest if group["params"]] + [
             {"params": [p for _, p in tuned], "lr": rate}]
 
-    def initialize_optimizer(self, *args, **kwargs):
-        """skorch's optimizer, with a fresh loss scaler when ``precision="fp16"``."""
-        super().initialize_optimizer(*args, **kwargs)
-        self._initialize_grad_scaler()
-        return self
-
-    def _initialize_grad_scaler(self):
-        # The scale adapts to the optimizer's steps, so a new optimizer starts it afresh.
-        fp16 = self._autocast_dtype() is torch.float16
-        self.grad_scaler_ = torch.amp.GradScaler(self._device_type()) if fp16 else None
-
-    def _autocast_dtype(self):
-        _check_precision(self.precision)
-        return _AUTOCAST_DTYPES[self.precision]
-
-    def _device_type(self):
-        """"cpu" or "cuda": the device type autocast and the scaler work on."""
-        if self.device is not None:
-            return torch.device(self.device).type
-        return next(self.module_.parameters()).device.type
-
     def initialize(self):
         """skorch's ``initialize``; the fitted model it replaces is kept for the fit that follows.
 
@@ -544,10 +503,7 @@ class _HanRockNet(NeuralNet):
         vars(self).pop("_before_call", None)
         self._before_call = snapshot(self) if replaced is None else replaced
         refit = getattr(self, "needs_data_fit_", True)
-        if (self._autocast_dtype() is torch.float16) != (
-                getattr(self, "grad_scaler_", None) is not None):
-            # precision was set between fits (set_params then partial_fit or warm_start)
-            self._initialize_grad_scaler()
+        self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
         frame = self._check_frame(X, text_column)
         if refit:
@@ -758,58 +714,7 @@ class _HanRockNet(NeuralNet):
         module input.
         """
         fit_params.pop("sample_weight", None)
-        inputs = x.module_inputs(self.device)
-        dtype = self._autocast_dtype()
-        if dtype is None:
-            return self.module_(**inputs, **fit_params)
-        with torch.autocast(device_type=self._device_type(), dtype=dtype):
-            outputs = self.module_(**inputs, **fit_params)
-        # The loss, the scores and the predictions are float32 whatever the forward ran in.
-        return _in_float32(outputs)
-
-    def train_step_single(self, batch, **fit_params):
-        """skorch's step; with ``precision="fp16"`` the loss is scaled before ``backward``.
-
-        The returned loss is the unscaled one, which the history records and
-        ``on_batch_end`` checks.
-        """
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        # Unscaled, the small gradients of a float16 forward would underflow to zero.
-        scaler.scale(loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def train_step(self, batch, **fit_params):
-        """skorch's optimisation step; with ``precision="fp16"`` through the loss scaler.
-
-        The gradients are unscaled before ``on_grad_computed``, so callbacks
-        such as ``GradientNormClipping`` see (and clip) the true gradients. A
-        step whose gradients overflowed is skipped and the scale lowered (the
-        scaler's job, not a divergence). ``GradScaler`` takes no closure, so
-        the optimizer is stepped without one: optimizers that need a closure
-        (LBFGS) do not work with "fp16".
-        """
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
-        accumulator = self.get_train_step_accumulator()
-        self._zero_grad_optimizer()
-        accumulator.store_step(self.train_step_single(batch, **fit_params))
-        optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        for optimizer in optimizers:
-            scaler.unscale_(optimizer)
-        self.notify("on_grad_computed",
-                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch, training=True)
-        for optimizer in optimizers:
-            scaler.step(optimizer)
-        scaler.update()
-        return accumulator.get_step()
+        return self._forward_in_precision(x.module_inputs(self.device), **fit_params)
 
     def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
         """Stop at the first non-finite loss: a diverged model must not predict."""
