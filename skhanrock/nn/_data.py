@@ -10,7 +10,8 @@ from .._frame import canonical_codes
 from .._validation import check_number
 from ._fine_tuning import PieceTable
 
-__all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit"]
+__all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit",
+           "base_positions"]
 
 
 def length_buckets(lengths, max_buckets=2, min_saving=0.15):
@@ -417,3 +418,12 @@ class ConversationValidSplit:
     def __repr__(self):
         return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "
                 f"random_state={self.random_state})")
+
+
+def base_positions(dataset):
+    """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
+    positions = np.arange(len(dataset))
+    while isinstance(dataset, Subset):
+        positions = np.asarray(dataset.indices)[positions]
+        dataset = dataset.dataset
+    return dataset, positions

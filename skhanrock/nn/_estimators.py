@@ -11,10 +11,9 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_numpy
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 
 from .._frame import (
     as_float32,
@@ -27,13 +26,14 @@ from .._labels import (
 )
 from .._targets import check_labels
 from .._validation import check_number
-from ..exceptions import TrainingDivergedError
-from ..metrics import get_scorer, labelled_rows
+from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
+from ._callbacks import DivergenceGuard, talkturn_scoring
 from ._data import (
     ChunkedBatchSampler,
     ConversationValidSplit,
     TalkturnDataset,
+    base_positions,
     split_by_conversation,
 )
 from ._encoding import TalkturnEncoding
@@ -43,7 +43,6 @@ from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, save_estimator, saved_class_name
 from ._precision import PrecisionMixin, check_precision
-from ._rollback import restore, snapshot
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
@@ -141,15 +140,6 @@ def _check_module_arguments(arguments, owned, estimator_parameters):
                          "training data.")
 
 
-def _base_positions(dataset):
-    """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
-    positions = np.arange(len(dataset))
-    while isinstance(dataset, Subset):
-        positions = np.asarray(dataset.indices)[positions]
-        dataset = dataset.dataset
-    return dataset, positions
-
-
 def _check_sample_weight(sample_weight, frame):
     """One finite, non-negative weight per row of ``frame``."""
     weights = np.asarray(sample_weight, dtype=float).ravel()
@@ -161,42 +151,6 @@ def _check_sample_weight(sample_weight, frame):
         raise ValueError(f"sample_weight at row {frame.index[bad[0]]!r} is {weights[bad[0]]!r}; "
                          "weights must be finite and non-negative.")
     return weights
-
-
-class _TalkturnScoring(EpochScoring):
-    """skorch's ``EpochScoring`` on the primary labels of the labelled talkturns.
-
-    The estimators build it from a plain ``EpochScoring`` (see
-    ``initialize_callbacks``): the targets of a batch are a dict of every
-    task, so the primary labels are extracted from it, and a scorer name is
-    replaced by :func:`skhanrock.metrics.get_scorer`'s, which skips the
-    unlabelled talkturns (they stay as context of the labelled ones).
-    """
-
-    def get_test_data(self, dataset_train, dataset_valid, use_caching):
-        dataset = dataset_train if self.on_train else dataset_valid
-        if dataset is None:
-            return None, None, []
-        if use_caching:
-            labels = [self.target_extractor(y) for y in self.y_trues_]
-            return dataset, np.concatenate(labels) if labels else None, self.y_preds_
-        base, positions = _base_positions(dataset)
-        targets = {name: values[torch.as_tensor(positions)]
-                   for name, values in base.targets.items()}
-        return dataset, self.target_extractor(targets), []
-
-
-def _talkturn_scoring(callback, net):
-    """``callback`` adapted to talkturn targets when it is a plain ``EpochScoring``."""
-    if type(callback) is not EpochScoring or callback.target_extractor is not to_numpy:
-        return callback
-    params = callback.get_params()
-    params["target_extractor"] = net._primary_labels
-    if isinstance(params["scoring"], str):
-        params["scoring"] = get_scorer(params["scoring"])
-    if params.get("name") is None and isinstance(callback.scoring, str):
-        params["name"] = callback.scoring
-    return _TalkturnScoring(**params).initialize()
 
 
 def _from_encoding(name, doc):
@@ -431,6 +385,14 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.criterion_ = self.criterion(**kwargs)
         return self
 
+    def get_default_callbacks(self):
+        """A :class:`DivergenceGuard`, then skorch's default callbacks.
+
+        The guard comes first, so that no callback sees a batch whose loss
+        is not finite.
+        """
+        return [("divergence_guard", DivergenceGuard()), *super().get_default_callbacks()]
+
     def initialize_callbacks(self):
         """skorch's callbacks, with plain ``EpochScoring`` adapted to talkturn targets.
 
@@ -440,7 +402,12 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         by one that scores the primary labels of the labelled rows only.
         """
         super().initialize_callbacks()
-        self.callbacks_ = [(name, _talkturn_scoring(callback, self))
+        if not any(isinstance(callback, DivergenceGuard) for _, callback in self.callbacks_):
+            raise ValueError(
+                "callbacks__divergence_guard cannot be removed: it stops a fit at a NaN or "
+                "infinite loss and restores the model from before the call, so that a "
+                "diverged model never predicts.")
+        self.callbacks_ = [(name, talkturn_scoring(callback, self))
                            for name, callback in self.callbacks_]
         return self
 
@@ -485,11 +452,9 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
     def initialize(self):
         """skorch's ``initialize``; the fitted model it replaces is kept for the fit that follows.
 
-        ``fit`` starts here: if it diverges, ``on_batch_end`` puts that model back.
+        ``fit`` starts here: if it diverges, the ``DivergenceGuard`` puts that model back.
         """
-        vars(self).pop("_replaced_model", None)
-        if getattr(self, "initialized_", False) and self.__sklearn_is_fitted__():
-            self._replaced_model = snapshot(self, shallow=True)
+        DivergenceGuard.keep_replaced_model(self)
         return super().initialize()
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -499,9 +464,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         conversations only, then the network is rebuilt with their sizes.
         The estimator as it was before the call is kept until it ends.
         """
-        replaced = vars(self).pop("_replaced_model", None)
-        vars(self).pop("_before_call", None)
-        self._before_call = snapshot(self) if replaced is None else replaced
+        DivergenceGuard.keep_model_before_call(self)
         refit = getattr(self, "needs_data_fit_", True)
         self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
@@ -621,7 +584,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         A :class:`~skhanrock.nn.TalkturnDataset` (or a subset of one) is
         returned as it is.
         """
-        if isinstance(_base_positions(X)[0], TalkturnDataset):
+        if isinstance(base_positions(X)[0], TalkturnDataset):
             return X
         return self._encode(X, y)
 
@@ -688,7 +651,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         """Batches of consecutive windows, chunk-shuffled when training."""
-        base, positions = _base_positions(dataset)
+        base, positions = base_positions(dataset)
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         check_number("batch_size", batch_size, low=1, integer=True)
         sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
@@ -715,33 +678,6 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         """
         fit_params.pop("sample_weight", None)
         return self._forward_in_precision(x.module_inputs(self.device), **fit_params)
-
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        """Stop at the first non-finite loss: a diverged model must not predict."""
-        if loss is None:
-            return
-        loss = loss.detach()
-        if bool(torch.isfinite(loss).all()):
-            return
-        epoch = len(self.history)
-        side = "training" if training else "validation"
-        error = TrainingDivergedError(
-            f"{type(self).__name__}: the {side} loss became {float(loss):g} at epoch {epoch}; "
-            f"the fit diverged and the estimator is left as it was before this call. Try a "
-            f"smaller lr (now {self.lr:g}), for example {self.lr / 10:g}, or check the "
-            "targets for extreme values.",
-            epoch=epoch, loss_name=f"{'train' if training else 'valid'}_loss",
-            value=float(loss))
-        # Its weights may already hold NaN: the model before the call predicts instead
-        # (an unfitted one raises NotFittedError).
-        before = vars(self).pop("_before_call", None)
-        if before is not None:
-            restore(self, before)
-        raise error
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        """The call went through: the model before it is no longer needed."""
-        vars(self).pop("_before_call", None)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted sum of the task losses with the fitted ``loss_weights_``."""
