@@ -41,7 +41,7 @@ from ._features import check_feature_columns
 from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
-from ._persistence import load_estimator, save_estimator, saved_class_name
+from ._persistence import load_estimator, load_saved, network_params, save_estimator
 from ._precision import PrecisionMixin, check_precision
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
@@ -170,13 +170,6 @@ def _with_base_parameters(init, base_init):
     named = [p for name, p in base.items() if p.kind is p.KEYWORD_ONLY
              and name not in {q.name for q in own}]
     return inspect.Signature([own[0], *named, *own[1:]])
-
-
-# See _HanRockNet._network_params.
-_NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
-                   "recurrent_dropout", "freeze_embeddings", "conversation_column",
-                   "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
-                   "speaker_column")
 
 
 class _HanRockNet(PrecisionMixin, NeuralNet):
@@ -483,19 +476,10 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
-        self._network_params_ = self._network_params()
+        self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
-
-    def _network_params(self):
-        """The parameters the network and encoding are built with, which ``save`` checks.
-
-        ``set_params`` changes none of them in a fitted model until the next
-        fit, and a file saved with another value would not load as it predicts.
-        """
-        params = self.get_params(deep=False)
-        return {name: params[name] for name in _NETWORK_PARAMS}
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
@@ -1240,9 +1224,5 @@ def load(path):
     >>> type(load(path)).__name__
     'HanRockRegressor'
     """
-    classes = {cls.__name__: cls for cls in (HanRockClassifier, HanRockRegressor)}
-    name = saved_class_name(path)
-    if name not in classes:
-        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(classes)}.")
-    return classes[name].load(path)
+    return load_saved(path, (HanRockClassifier, HanRockRegressor))
 
