@@ -877,11 +877,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         GRU units of the auxiliary branch, A; None means ``257 - P``.
     context_size : int, default=18
         Talkturns per sample, L: the current one and up to L - 1 earlier ones.
-        Windows never cross a conversation. 6 fits in about two thirds of the
-        time, as well on MELD but less reliably on scripted conversations;
-        long windows stall more easily at larger rates (at ``lr`` 2**-7, 18
-        can stop learning after one epoch). See "The defaults, over seeds" in
-        the user guide.
+        Windows never cross a conversation. Long windows stall more easily
+        at larger rates. See "The defaults, over seeds" in the user guide.
     embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
 PretrainedWordEncoder, default="random"
         Initial word vectors: random, the packaged GloVe 6B 50-d vectors
@@ -913,10 +910,8 @@ PretrainedWordEncoder, default="random"
     freeze_embeddings : bool, "auto" or "pretrained", default="auto"
         Keep the word vectors fixed during training. "auto" freezes
         pretrained vectors (GloVe, a vector file or array) and trains random
-        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (one seed:
-        dev weighted F1 0.513 against 0.494, test 0.566 against 0.528,
-        ``benchmarks/real_corpora.py``; over three seeds the defaults average
-        0.541 on test).
+        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (see "The
+        measurements behind the parameters" in the user guide).
         With "auto" (or True) the random vectors of words missing from the
         pretrained ones stay frozen too; "pretrained" freezes only the words
         found among the pretrained vectors and trains the others (the
@@ -951,9 +946,8 @@ PretrainedWordEncoder, default="random"
     chunk_size : int, default=64
         Training batches are made of shuffled chunks of up to this many
         consecutive talkturns of one conversation, so windows in a batch share
-        talkturn encodings; 1 gives fully random batches. 16 keeps most of the
-        speed and measured no accuracy difference from random batches (see
-        the user guide's model page).
+        talkturn encodings; 1 gives fully random batches (see "The
+        measurements behind the parameters" in the user guide).
     lexical_ngrams : None or (int, int), default=(1, 2)
         The lexical path ("wide and deep"), so that exact wording counts
         (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
@@ -973,9 +967,8 @@ PretrainedWordEncoder, default="random"
         adds to every talkturn's bag.
         None builds no lexical path (the paper's network, as
         :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
-        default because it gained 2 to 7 points of weighted F1 on scripted
-        conversations, cut a regressor's error by a quarter or more there,
-        and was even on MELD (see "The lexical path" in the user guide).
+        default for what it gained on scripted conversations (see "The
+        lexical path" in the user guide).
     lexical_min_count : int, default=2
         N-grams found in fewer training talkturns are dropped.
     lexical_max_features : int, default=50000
@@ -1013,10 +1006,8 @@ PretrainedWordEncoder, default="random"
     optimizer, lr, max_epochs, batch_size
         As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
         kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
-        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows. At
-        ``context_size=6``, 2**-7 trained the primary task and the history and
-        future labels as well or better, but stalled the "ap" family of the
-        demo in half of its runs.
+        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows (see
+        "The measurements behind the parameters" in the user guide).
     train_split : None, ConversationValidSplit or FrameValidSplit, default=None
         Internal validation for early stopping and checkpoints: whole
         conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
