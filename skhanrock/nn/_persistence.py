@@ -27,8 +27,8 @@ from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 
-__all__ = ["FORMAT_VERSION", "MAX_CONFIG_BYTES", "load_estimator", "non_finite_weights",
-           "save_estimator", "saved_class_name"]
+__all__ = ["FORMAT_VERSION", "MAX_CONFIG_BYTES", "load_estimator", "load_saved",
+           "network_params", "non_finite_weights", "save_estimator", "saved_class_name"]
 
 #: Version of the saved layout; a file of another version is refused.
 FORMAT_VERSION = 1
@@ -46,6 +46,21 @@ _NAMED_CLASSES = {
                   ("Adam", "AdamW", "SGD", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam")},
 }
 _DEFAULT_CLASSES = ("iterator_train", "iterator_valid", "dataset")
+# The parameters the network and encoding are built with (see network_params).
+_NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
+                   "recurrent_dropout", "freeze_embeddings", "conversation_column",
+                   "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
+                   "speaker_column")
+
+
+def network_params(net):
+    """The parameters the network and encoding are built with, which ``save`` checks.
+
+    ``set_params`` changes none of them in a fitted model until the next
+    fit, and a file saved with another value would not load as it predicts.
+    """
+    params = net.get_params(deep=False)
+    return {name: params[name] for name in _NETWORK_PARAMS}
 
 
 def _json_value(name, value):
@@ -173,7 +188,7 @@ def save_estimator(net, path):
 def _check_network_params(net):
     """The parameters saved are those the fitted network was built with, and valid ones."""
     built = getattr(net, "_network_params_", None) or {}
-    current = net._network_params()
+    current = network_params(net)
     changed = [f"{name}={current[name]!r} (fitted with {value!r})"
                for name, value in built.items() if current[name] != value]
     if changed:
@@ -213,6 +228,15 @@ def saved_class_name(path):
     """Name of the estimator class a saved file holds (its JSON only; no weights are read)."""
     with open_model_file(path) as archive:
         return read_json(archive, _CONFIG, MAX_CONFIG_BYTES, path).get("estimator")
+
+
+def load_saved(path, classes):
+    """Read a saved model into whichever of ``classes`` it names."""
+    by_name = {cls.__name__: cls for cls in classes}
+    name = saved_class_name(path)
+    if name not in by_name:
+        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(by_name)}.")
+    return by_name[name].load(path)
 
 
 def _check_config(config, cls, path):
@@ -311,7 +335,7 @@ def _restored(cls, config, path, weights_bytes):
     net.valid_conversations_ = np.array([], dtype=object)
     # Builds the network, checking every parameter as fit does.
     net.initialize()
-    net._network_params_ = net._network_params()
+    net._network_params_ = network_params(net)
     return net, History(list(fitted["history"]))
 
 
