@@ -567,7 +567,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return self
 
     def get_default_callbacks(self):
-        """A :class:`DivergenceGuard`, then skorch's default callbacks.
+        """The divergence guard (``"divergence_guard"``), then skorch's default callbacks.
 
         The guard comes first, so that no callback sees a batch whose loss
         is not finite.
