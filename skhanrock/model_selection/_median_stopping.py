@@ -38,6 +38,19 @@ def _sqlite_file(path, parameter="path"):
     return text
 
 
+def check_finite_score(store, trial, epoch, score):
+    """Refuse a NaN or infinite ``score`` for ``store``'s ``record``, naming trial and epoch.
+
+    Every curve store keeps finite scores only: a non-finite one would break
+    every running average the median rule compares.
+    """
+    if not np.isfinite(float(score)):
+        raise ValueError(
+            f"{store}.record: score of trial {trial!r} at epoch {epoch} is {score}; only finite "
+            "scores are stored (MedianStopping stops a trial whose score is not finite instead "
+            "of recording it).")
+
+
 class SQLiteCurveStore:
     """Learning curves of many trials in one SQLite file, safe for concurrent writers on one host.
 
@@ -133,11 +146,7 @@ class SQLiteCurveStore:
         ValueError
             When ``score`` is not a finite number.
         """
-        if not np.isfinite(float(score)):
-            raise ValueError(
-                f"SQLiteCurveStore.record: score of trial {trial!r} at epoch {epoch} is "
-                f"{score}; only finite scores are stored (MedianStopping stops a trial whose "
-                "score is not finite instead of recording it).")
+        check_finite_score("SQLiteCurveStore", trial, epoch, score)
         with self._connect() as connection:
             connection.execute("INSERT OR REPLACE INTO curves (study, trial, epoch, score) "
                                "VALUES (?, ?, ?, ?)",

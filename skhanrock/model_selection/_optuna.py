@@ -7,7 +7,7 @@ a store or pruner is used, never when the package is.
 import numpy as np
 import pandas as pd
 
-from ._median_stopping import below_median
+from ._median_stopping import below_median, check_finite_score
 
 __all__ = ["MedianStoppingPruner", "OptunaCurveStore", "study_curves"]
 
@@ -275,11 +275,7 @@ class OptunaCurveStore:
             Finite; a NaN or infinite score is refused, as by
             :class:`~skhanrock.model_selection.SQLiteCurveStore`.
         """
-        if not np.isfinite(float(score)):
-            raise ValueError(
-                f"OptunaCurveStore.record: score of trial {trial!r} at epoch {epoch} is "
-                f"{score}; only finite scores are stored (MedianStopping stops a trial whose "
-                "score is not finite instead of recording it).")
+        check_finite_score("OptunaCurveStore", trial, epoch, score)
         self._trial(study, trial).report(float(score), int(epoch))
         self._last[(str(study), str(trial))] = float(score)
 
