@@ -112,6 +112,16 @@ def _check_integer_positions(positions, n_rows):
                          f"{positions.min()} to {positions.max()}.")
 
 
+def repeated_label(index, position, n):
+    """``n`` copies of the label at ``position`` of ``index``, in the index's own dtype.
+
+    Taken from the index, not broadcast from the label: pandas would spread a
+    tuple (a MultiIndex label) over the rows of a table. A MultiIndex gives
+    tuples.
+    """
+    return index.take(np.full(n, position)).to_flat_index()
+
+
 def row_positions(rows, n_rows):
     """Sorted, distinct row positions from ``rows`` (positions or a boolean mask).
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from .._frame import conversation_sort_order
-from ._explain import check_frame, row_positions, split_pipeline
+from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 from ._wording import explained_output
 
 __all__ = ["explain_features"]
@@ -121,8 +121,9 @@ def explain_features(estimator, X, rows=None):
             talkturn = item.context[-1 - offset]
             coefficient = weights[:, offset, output] * factor
             pieces.append(pd.DataFrame({
-                "row": frame.index[item.row], "context": -offset,
-                "talkturn": frame.index[talkturn], "feature": feature, "input": kind,
+                "row": repeated_label(frame.index, item.row, len(feature)), "context": -offset,
+                "talkturn": repeated_label(frame.index, talkturn, len(feature)),
+                "feature": feature, "input": kind,
                 "value": inputs[talkturn], "coefficient": coefficient,
                 "contribution": inputs[talkturn] * coefficient, "output": output_name,
                 "prediction": item.prediction}, columns=_COLUMNS))

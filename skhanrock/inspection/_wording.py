@@ -5,7 +5,7 @@ import pandas as pd
 
 from .._frame import text_as_strings
 from ..nn import HanRockRegressor
-from ._explain import check_frame, row_positions, split_pipeline
+from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 
 __all__ = ["explain_wording"]
 
@@ -42,15 +42,6 @@ def _as_given(values, n=None):
         column.fill(values)
         values = column
     return pd.Series(values, dtype=object)
-
-
-def _labels(index, position, n):
-    """``n`` copies of the label at ``position`` of ``index``, in the index's own dtype.
-
-    Taken from the index, not broadcast from the label: pandas would spread a
-    tuple (a MultiIndex label) over the rows. A MultiIndex gives tuples.
-    """
-    return index.take(np.full(n, position)).to_flat_index()
 
 
 def _talkturn_rows(vocabulary, ngrams, weights, text, offset, output, factor):
@@ -147,8 +138,8 @@ def explain_wording(estimator, X, rows=None):
             order = np.argsort(-contribution, kind="stable")
             n = len(order)
             pieces.append(pd.DataFrame({
-                "row": _labels(frame.index, item.row, n), "context": -offset,
-                "talkturn": _labels(frame.index, talkturn, n),
+                "row": repeated_label(frame.index, item.row, n), "context": -offset,
+                "talkturn": repeated_label(frame.index, talkturn, n),
                 "ngram": _as_given(ngram[order]), "tfidf": tfidf[order],
                 "coefficient": coefficient[order], "contribution": contribution[order],
                 "output": _as_given(output_name, n),

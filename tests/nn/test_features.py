@@ -1,6 +1,7 @@
 """The feature path: numeric talkturn measurements as inputs (feature_columns)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -196,6 +197,19 @@ def test_the_explanation_sums_to_the_linear_layers_share(fixture, data, regressi
     np.testing.assert_allclose(
         own["value"].to_numpy().reshape(len(rows), -1),
         inputs[X.index.get_indexer(own["talkturn"].unique())], rtol=0, atol=0)
+
+
+def test_explain_features_keeps_multiindex_row_labels_whole(classifier, data):
+    X, _ = data
+    multi = X.set_axis(pd.MultiIndex.from_arrays([X["conversation"], X["turn"]]))
+    rows = [0, 4, 9]
+    flat = explain_features(classifier, X, rows=rows)
+    table = explain_features(classifier, multi, rows=rows)
+    assert table["row"].tolist() == [multi.index[X.index.get_loc(r)] for r in flat["row"]]
+    assert table["talkturn"].tolist() == [multi.index[X.index.get_loc(t)]
+                                          for t in flat["talkturn"]]
+    pd.testing.assert_frame_equal(table.drop(columns=["row", "talkturn"]),
+                                  flat.drop(columns=["row", "talkturn"]))
 
 
 def test_explain_features_refuses_a_model_without_the_path(data):
