@@ -262,16 +262,23 @@ class ConversationStream:
             return narrative
         return record[self.estimator.text_column_]
 
-    def _feature_inputs(self, state, record):
-        """The talkturn's feature path input (standardised on its speaker's history), if any."""
+    @staticmethod
+    def _feature_values(state, record):
+        """The talkturn's raw feature values (None without a feature path), checked."""
         if state.features is None:
-            return {}
-        speaker = python_value(record[self.estimator.encoding_.speaker_column])
+            return None
         try:
-            values = state.features.add(speaker, record)
+            return state.features.values(record)
         except ValueError as error:
             raise ValueError(f"ConversationStream.add: {error}") from None
-        return {"features": torch.as_tensor(values, device=self.estimator.device).unsqueeze(0)}
+
+    def _feature_inputs(self, state, record, values):
+        """The feature path input of ``values``, standardised on the speaker's history."""
+        if values is None:
+            return {}
+        speaker = python_value(record[self.estimator.encoding_.speaker_column])
+        inputs = state.features.add_values(speaker, values)
+        return {"features": torch.as_tensor(inputs, device=self.estimator.device).unsqueeze(0)}
 
     def _encode(self, state, text, features):
         """Encode the talkturn's words once, then read the cached window."""
@@ -331,12 +338,11 @@ class ConversationStream:
         with self._lock:
             state = self._conversations.get(key) or self._new_conversation(key)
             self._check_turn(state, turn)
-            # Narrated (and checked) before anything is stored: a refused
-            # talkturn leaves the conversation as it was.
+            # Checked before anything is stored (the narrator remembers each
+            # talkturn's cues): a refused talkturn leaves the conversation as it was.
+            values = self._feature_values(state, record)
             text = self._text(state, record)
-            if state.features is not None:
-                state.features.values(record)  # a bad value is refused before anything is kept
-            self._encode(state, text, self._feature_inputs(state, record))
+            self._encode(state, text, self._feature_inputs(state, record, values))
             state.last_turn = turn
             state.n_talkturns += 1
             self._conversations.setdefault(key, state)

@@ -177,7 +177,10 @@ class SpeakerFeatureHistory:
         -------
         ndarray of float32, shape (2 * n_features,)
         """
-        values = self.values(record)
+        return self.add_values(speaker, self.values(record))
+
+    def add_values(self, speaker, values):
+        """:meth:`add` for values :meth:`values` has already read and checked."""
         if pd.isna(speaker):
             return _as_inputs(np.full((1, len(values)), np.nan))[0]
         earlier = self._values.setdefault(speaker, [])

@@ -148,6 +148,19 @@ def test_a_pipeline_with_a_transcriber_streams_the_features_too(data):
     assert live == list(pipe.predict(part))
 
 
+def test_a_refused_feature_value_leaves_the_narrators_history_untouched(data):
+    X, y = data
+    pipe = make_pipeline_with_monah().fit(X, y)
+    part = X[X["conversation"] == X["conversation"].iloc[0]].sort_values("turn")
+    stream, clean = ConversationStream(pipe), ConversationStream(pipe)
+    for talkturn in part.to_dict("records"):
+        # Every talkturn is first sent with a bad measurement, which is refused.
+        with pytest.raises(ValueError, match="'AU12_r' must be a finite number"):
+            stream.add({**talkturn, "AU12_r": "loud"})
+        assert stream.add(talkturn) == clean.add(talkturn)
+        np.testing.assert_array_equal(stream.predict_proba(), clean.predict_proba())
+
+
 def make_pipeline_with_monah():
     from sklearn.pipeline import Pipeline
     return Pipeline([("monah", MonahTranscriber()),
