@@ -95,11 +95,16 @@ def _json(answer):
                          "the model's weights may hold NaN or inf (did its fit diverge?)") from None
 
 
+def _ends_line(text):
+    """Whether a line read from a text or binary file holds its line end."""
+    return text.endswith(b"\n" if isinstance(text, bytes) else "\n")
+
+
 def _skip_line(source):
     """Read (and drop) the rest of a line, a chunk at a time."""
     while True:
         chunk = source.readline(_SKIP_CHUNK)
-        if not chunk or chunk.endswith(b"\n" if isinstance(chunk, bytes) else "\n"):
+        if not chunk or _ends_line(chunk):
             return
 
 
@@ -109,8 +114,7 @@ def _raw_lines(lines, max_line_bytes):
         yield from lines
         return
     while line := lines.readline(max_line_bytes + 1):
-        if len(line) > max_line_bytes and not line.endswith(
-                b"\n" if isinstance(line, bytes) else "\n"):
+        if len(line) > max_line_bytes and not _ends_line(line):
             _skip_line(lines)
             yield None
         else:
