@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
+from .._validation import replaced_parameters
 
 __all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
 
@@ -94,7 +95,8 @@ HYPOTHESES = {
 }
 
 
-def hypothesis_pipeline(families, task="classification", random_state=None):
+@replaced_parameters(task="target_type")
+def hypothesis_pipeline(families, target_type="classification", random_state=None):
     """The paper's pipeline for one set of auxiliary families.
 
     MONAH narratives, then (when ``families`` is not empty) auxiliary targets
@@ -105,7 +107,7 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     ----------
     families : str
         Letters of "aphf"; "" for no auxiliary target.
-    task : {"classification", "regression"}
+    target_type : {"classification", "regression"}, default="classification"
     random_state : int or None
 
     Returns
@@ -120,4 +122,4 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     >>> [name for name, _ in hypothesis_pipeline("").steps]
     ['monah', 'han']
     """
-    return make_paper_pipeline(families, target_type=task, random_state=random_state)
+    return make_paper_pipeline(families, target_type=target_type, random_state=random_state)

@@ -1169,7 +1169,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     --------
     >>> from skhanrock import HanRockRegressor
     >>> from skhanrock.datasets import make_conversations
-    >>> X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    >>> X, y = make_conversations(n_conversations=6, target_type="regression", random_state=0)
     >>> reg = HanRockRegressor(primary_units=8, context_size=3, max_epochs=2,
     ...                        random_state=0).fit(X, y)
     >>> reg.predict(X).shape == (len(X),)

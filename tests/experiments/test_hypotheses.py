@@ -3,6 +3,7 @@ import pytest
 from skhanrock.experiments import (
     HYPOTHESES,
     Hypothesis,
+    hypothesis_pipeline,
 )
 
 
@@ -32,3 +33,12 @@ def test_arm_settings_split_into_families_and_pipeline_parameters():
 
     assert arm_params({"aux_families": "ap", "han__lr": 0.1}) == ("ap", {"han__lr": 0.1})
     assert arm_params({"han__lr": 0.1}) == ("", {"han__lr": 0.1})
+
+
+def test_hypothesis_pipeline_takes_target_type_and_names_it_for_task():
+    pipeline = hypothesis_pipeline("ap", target_type="regression")
+    assert pipeline.named_steps["aux"].target_type == "regression"
+    assert type(pipeline.named_steps["han"]).__name__ == "HanRockRegressor"
+    with pytest.raises(TypeError, match="hypothesis_pipeline got task='regression': the "
+                                        "parameter is now target_type"):
+        hypothesis_pipeline("ap", task="regression")

@@ -37,7 +37,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def regression_data():
-    X, y = make_conversations(n_conversations=8, task="regression", random_state=0)
+    X, y = make_conversations(n_conversations=8, target_type="regression", random_state=0)
     return _with_gaps(X), y
 
 

@@ -125,7 +125,7 @@ def test_both_estimators_and_architectures_add_the_lexical_logits(cls, architect
                                                                    scripted, tmp_path):
     X, y = scripted
     if cls is HanRockRegressor:
-        X, y = make_conversations(n_conversations=12, task="regression", scripted=0.6,
+        X, y = make_conversations(n_conversations=12, target_type="regression", scripted=0.6,
                                   signal_words=0.0, random_state=0)
     net = cls(**TINY, **FAST_LEXICAL, architecture=architecture).fit(X, y)
     weight = net.module_.lexical.weight

@@ -105,7 +105,7 @@ def test_a_classifier_fits_and_predicts_on_the_packaged_encoder(fitted, data):
 
 @needs_extra
 def test_a_regressor_fits_and_predicts_on_the_packaged_encoder(cache):
-    X, y = make_conversations(n_conversations=3, min_turns=4, max_turns=6, task="regression",
+    X, y = make_conversations(n_conversations=3, min_turns=4, max_turns=6, target_type="regression",
                               random_state=0)
     predicted = HanRockRegressor(embeddings=PACKAGED_MINILM, **SETTINGS).fit(X, y).predict(X)
     assert predicted.shape == (len(X),)

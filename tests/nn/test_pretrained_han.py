@@ -81,7 +81,7 @@ def tuned(model_dir, data):
 
 @pytest.fixture(scope="module")
 def regressor(model_dir):
-    X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    X, y = make_conversations(n_conversations=6, target_type="regression", random_state=0)
     return HanRockRegressor(embeddings=str(model_dir), **SETTINGS).fit(X, y), X
 
 
