@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import replaced_parameters
+from .._validation import ReplacedName, replaced_parameters
 
 __all__ = ["MultiTaskLoss"]
 
@@ -97,6 +97,8 @@ class MultiTaskLoss(nn.Module):
     tensor(1.)
     """
 
+    task = ReplacedName("target_type")
+
     @replaced_parameters(task="target_type")
     def __init__(self, target_type="classification", loss="l1"):
         super().__init__()
@@ -104,6 +106,13 @@ class MultiTaskLoss(nn.Module):
         _check_choice("loss", loss, tuple(_REGRESSION_ERRORS))
         self.target_type = target_type
         self.loss = loss
+
+    def __getattr__(self, name):
+        # nn.Module answers a name it lacks itself, which would hide ReplacedName's message.
+        replaced = type(self).__dict__.get(name)
+        if isinstance(replaced, ReplacedName):
+            replaced.__get__(self, type(self))
+        return super().__getattr__(name)
 
     def task_losses(self, outputs, targets):
         """Unweighted loss of every task, primary first."""

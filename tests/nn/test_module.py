@@ -85,6 +85,10 @@ def test_the_old_task_keyword_names_target_type():
                                         "now target_type; pass target_type='regression'"):
         MultiTaskLoss(task="regression")
     assert MultiTaskLoss(target_type="regression").target_type == "regression"
+    with pytest.raises(AttributeError, match="MultiTaskLoss.task is gone: use target_type"):
+        MultiTaskLoss().task  # noqa: B018 - the read is the test
+    with pytest.raises(AttributeError, match="has no attribute 'bogus'"):
+        MultiTaskLoss().bogus  # noqa: B018 - other missing names keep torch's message
     for kind in (ClassificationTarget, RegressionTarget):
         with pytest.raises(AttributeError, match=rf"{kind.__name__}.task is gone: use target_type"):
             kind().task  # noqa: B018 - the read is the test
