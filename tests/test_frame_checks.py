@@ -40,8 +40,8 @@ _OUTPUT_METHODS = ("transform", "predict", "predict_proba")
 _NETWORK = {**TINY, "max_epochs": 1}
 
 
-def _raw(task):
-    X, y = make_conversations(n_conversations=6, min_turns=4, max_turns=6, task=task,
+def _raw(target_type):
+    X, y = make_conversations(n_conversations=6, min_turns=4, max_turns=6, target_type=target_type,
                               random_state=0)
     X.attrs["caller"] = {"note": "the caller's own"}  # must come back untouched
     return X, y

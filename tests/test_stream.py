@@ -284,7 +284,7 @@ def test_save_model_round_trips_a_monah_pipeline(pipeline, tmp_path):
     assert [ours.add(t) for t in talkturns] == [theirs.add(t) for t in talkturns]
 
 
-def test_save_model_of_an_estimator_is_its_save(classifier, tmp_path):
+def test_save_model_round_trips_an_estimator(classifier, tmp_path):
     model, X = classifier
     restored = load_model(save_model(model, tmp_path / "model.skhanrock"))
     assert isinstance(restored, HanRockClassifier)

@@ -312,7 +312,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         auxiliary families need (OpenFace, Vokaturi, timings).
     y : Series
         Primary labels, one per row; missing values are unlabelled rows. The
-        task follows :func:`~skhanrock.preprocessing.is_classification_target`:
+        target type follows :func:`~skhanrock.preprocessing.is_classification_target`:
         floats are regression targets, whole numbers such as rounded valence
         (1.0 ... 5.0) too; integers, strings, booleans and categoricals are
         classes.
@@ -322,7 +322,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     max_epochs : int, default=30
         Positive; ``fixed_params["han__max_epochs"]`` overrides it.
     metric : str or None, default=None
-        A name of :data:`~skhanrock.metrics.METRICS` that fits the task
+        A name of :data:`~skhanrock.metrics.METRICS` that fits the target type
         ("mae" for regression, the others for classes); None picks
         "accuracy" for class labels and "mae" for floats.
     partition : None, str or array-like, default=None
@@ -409,7 +409,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     ValueError
         Before any trial is trained: for a ``y`` of another length than ``X``
         or without a labelled row, a ``conversation_column`` that ``X`` lacks,
-        a metric that does not fit the task, a count that is not a positive
+        a metric that does not fit the target type, a count that is not a positive
         integer, a seed that is not an integer, an unknown search-space key,
         a ``speaker_column`` that ``X`` lacks, partitions that share a
         speaker, or a results file that another run is writing or that holds

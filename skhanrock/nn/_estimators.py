@@ -25,7 +25,7 @@ from .._labels import (
     label_offset_sources,
 )
 from .._targets import check_labels
-from .._validation import check_number
+from .._validation import ReplacedName, check_number
 from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
 from ._callbacks import DivergenceGuard, talkturn_scoring
@@ -41,11 +41,11 @@ from ._features import check_feature_columns
 from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
-from ._persistence import load_estimator, load_saved, network_params, save_estimator
+from ._persistence import load_estimator, network_params, save_estimator
 from ._precision import PrecisionMixin, check_precision
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
-__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
+__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
 
 _TOTAL_UNITS = 257
 
@@ -901,75 +901,20 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return self._decode_primary(self._primary_outputs(X))
 
     # ------------------------------------------------------------ persistence
-    def save(self, path):
-        """Save the fitted model to one file, without pickle.
+    # skhanrock.save_model and load_model are the one way to save and load; these
+    # are their estimator halves (a protocol, as scikit-learn's __sklearn_clone__),
+    # and the methods of the same job that came before are gone, naming them.
+    save = ReplacedName("skhanrock.save_model(model, path)")
+    load = ReplacedName("skhanrock.load_model(path)")
 
-        The file (a zip) holds the parameters and the fitted encoding
-        (vocabulary, classes or target scaling, task names, loss weights) as
-        JSON and the network's weights as tensors. ``load`` restores the
-        same predictions in another process and runs no code from the file,
-        unlike ``pickle.load``, which can run anything a file holds.
-        Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
-        are not saved: the loaded model has their defaults. A pretrained word
-        encoder's weights are not saved either: the file keeps its local
-        folder and fingerprint (and ``fine_tune_layers``), ``load`` reads it
-        from that folder again and refuses a missing folder or another model;
-        the trained top layers of a fine-tuned encoder are network weights,
-        saved with the others. Saving refuses an encoder
-        built from a model in memory, which has no folder to read again. Custom ``module``,
-        ``criterion`` or optimizer classes are refused.
-
-        Parameters
-        ----------
-        path : str or Path
-            File to write, for example ``"model.skhanrock"``.
-
-        Returns
-        -------
-        Path
-            The file written.
-
-        Examples
-        --------
-        >>> import tempfile, pathlib
-        >>> from skhanrock import HanRockClassifier
-        >>> from skhanrock.datasets import make_conversations
-        >>> X, y = make_conversations(n_conversations=4, random_state=0)
-        >>> clf = HanRockClassifier(primary_units=8, context_size=3, max_epochs=1,
-        ...                         random_state=0).fit(X, y)
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock"
-        >>> restored = HanRockClassifier.load(clf.save(path))
-        >>> bool((restored.predict(X) == clf.predict(X)).all())
-        True
-        """
+    def __skhanrock_save__(self, path):
+        """Write this fitted estimator to ``path``; see :func:`skhanrock.save_model`."""
         return save_estimator(self, path)
 
     @classmethod
-    def load(cls, path):
-        """Load a model written by ``save`` (no unpickling).
-
-        Parameters
-        ----------
-        path : str or Path
-            The saved file.
-
-        Returns
-        -------
-        estimator
-            The fitted estimator. A model saved on a GPU loads on the CPU
-            when no GPU is available, with a warning.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a saved model of this class, or was written
-            in another saved-model format.
-
-        Examples
-        --------
-        See ``save``.
-        """
-        return load_estimator(cls, path)
+    def __skhanrock_load__(cls, path):
+        """The estimator saved at ``path``, of whichever class; see :func:`skhanrock.load_model`."""
+        return load_estimator(path, (HanRockClassifier, HanRockRegressor))
 
     def predict_attention(self, X, rows=None):
         """Predictions with the word, talkturn and task attention behind them.
@@ -1098,8 +1043,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     Notes
     -----
     The vocabulary and the task heads are sized by the training data, so a
-    model is restored in a new process with ``save`` and ``load``
-    (no unpickling), not by ``load_params`` into a fresh, unfitted
+    model is restored in a new process with :func:`skhanrock.save_model` and
+    :func:`skhanrock.load_model` (no unpickling), not by ``load_params`` into a fresh, unfitted
     estimator. ``pickle`` works too, but loading a pickle runs whatever code
     the file holds: unpickle only files you trust.
 
@@ -1169,7 +1114,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     --------
     >>> from skhanrock import HanRockRegressor
     >>> from skhanrock.datasets import make_conversations
-    >>> X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    >>> X, y = make_conversations(n_conversations=6, target_type="regression", random_state=0)
     >>> reg = HanRockRegressor(primary_units=8, context_size=3, max_epochs=2,
     ...                        random_state=0).fit(X, y)
     >>> reg.predict(X).shape == (len(X),)
@@ -1192,33 +1137,3 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
         y_true, y_pred, weights = self._labelled_predictions(X, y, sample_weight)
         return r2_score(y_true.astype(float), y_pred.astype(float), sample_weight=weights)
-
-
-def load(path):
-    """Load a model written by ``save``, whichever estimator class it holds.
-
-    Parameters
-    ----------
-    path : str or Path
-        A file written by :meth:`HanRockClassifier.save` or
-        :meth:`HanRockRegressor.save`.
-
-    Returns
-    -------
-    HanRockClassifier or HanRockRegressor
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from skhanrock import HanRockRegressor
-    >>> from skhanrock.datasets import make_conversations
-    >>> from skhanrock.nn import load
-    >>> X, _ = make_conversations(n_conversations=4, random_state=0)
-    >>> reg = HanRockRegressor(primary_units=4, context_size=3, max_epochs=1,
-    ...                        random_state=0).fit(X, X["AU12_r"])
-    >>> path = reg.save(pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock")
-    >>> type(load(path)).__name__
-    'HanRockRegressor'
-    """
-    return load_saved(path, (HanRockClassifier, HanRockRegressor))
-

@@ -15,6 +15,7 @@ import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 
 from .._frame import as_float32
+from .._validation import ReplacedName
 
 __all__ = ["ClassificationTarget", "RegressionTarget"]
 
@@ -47,7 +48,8 @@ class ClassificationTarget:
     [1, -1, 0]
     """
 
-    task = "classification"
+    target_type = "classification"
+    task = ReplacedName("target_type")
 
     def __init__(self, class_weight=None):
         self.class_weight = class_weight
@@ -121,7 +123,7 @@ class ClassificationTarget:
 
     def criterion_kwargs(self):
         """Keyword arguments of :class:`~skhanrock.nn.MultiTaskLoss` for this target."""
-        return {"task": self.task}
+        return {"target_type": self.target_type}
 
     def encode(self, labels):
         """Class codes of ``labels`` (a Series), -1 for unlabelled rows."""
@@ -204,7 +206,8 @@ class RegressionTarget:
     [3.0]
     """
 
-    task = "regression"
+    target_type = "regression"
+    task = ReplacedName("target_type")
 
     def __init__(self, loss="l1"):
         self.loss = loss
@@ -250,7 +253,7 @@ class RegressionTarget:
         """Keyword arguments of :class:`~skhanrock.nn.MultiTaskLoss` for this target."""
         if self.loss not in ("l1", "l2"):
             raise ValueError(f"loss must be 'l1' or 'l2', got {self.loss!r}.")
-        return {"task": self.task, "loss": self.loss}
+        return {"target_type": self.target_type, "loss": self.loss}
 
     def encode(self, labels):
         """Standardised float32 targets of ``labels`` (a Series), NaN where unlabelled."""
