@@ -341,8 +341,12 @@ class ConversationStream:
                              f"{reprlib.repr(self.conversations)}.")
         return conversation
 
-    def predict(self, conversation=None):
+    def prediction(self, conversation=None):
         """The newest talkturn's prediction, without appending anything.
+
+        Named as :meth:`attention` is (what the stream holds of the newest
+        talkturn), not ``predict``, which in scikit-learn predicts the rows
+        of a frame.
 
         Parameters
         ----------
@@ -352,9 +356,30 @@ class ConversationStream:
         Returns
         -------
         object
+            What ``add`` returned for that talkturn.
+
+        Examples
+        --------
+        >>> from skhanrock import ConversationStream, HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> stream = ConversationStream(clf)
+        >>> live = stream.add(X.iloc[0].to_dict())
+        >>> stream.prediction() == live
+        True
         """
         with self._lock:
-            return self._state(conversation, "predict").model.prediction
+            return self._state(conversation, "prediction").model.prediction
+
+    @property
+    def predict(self):
+        """Renamed :meth:`prediction`; an AttributeError that says so."""
+        raise AttributeError(
+            "ConversationStream.predict(conversation) is now "
+            "ConversationStream.prediction(conversation): the newest talkturn's prediction "
+            "(scikit-learn's predict(X) predicts the rows of a frame; use the model's).")
 
     def predict_proba(self, conversation=None):
         """The newest talkturn's class probabilities, without appending anything.
