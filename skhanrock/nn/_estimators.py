@@ -945,8 +945,10 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         """
         self._check_fitted_encoding()
         self._check_encoding_parameters()
-        # eval only, never back to train: streams in threads share the module.
-        self.module_.eval()
+        # Evaluation mode, never back to training: streams in threads share the
+        # module. Only when needed: eval() walks every submodule, a cost per talkturn.
+        if self.module_.training:
+            self.module_.eval()
         with self._autocast():
             return next_talkturn(self, talkturn, state)
 

@@ -63,9 +63,12 @@ def test_every_talkturn_equals_predict_on_the_whole_frame(fitted):
 def test_the_window_is_the_last_context_size_talkturns(fitted):
     model, X = fitted
     part = X[X["conversation"] == X["conversation"].iloc[0]].sort_values("turn")
+    # Left in training mode (dropout on), as a fit without a validation split leaves it.
+    model.module_.train()
     state = None
     for talkturn in part.to_dict("records"):
         state = model.predict_next(talkturn, state)
+    assert not model.module_.training
     assert state.n_talkturns == len(part)
     attention = state.attention()
     n = len(part)
