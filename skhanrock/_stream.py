@@ -20,7 +20,7 @@ from .preprocessing import (
     MutualInfoLossWeights,
 )
 
-__all__ = ["ConversationStream"]
+__all__ = ["ConversationStream", "split_streamable"]
 
 # Steps that only shape training (targets, loss weights, task choice): at
 # prediction they leave the text alone, so a stream passes over them.

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
 
-__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
+__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline", "arm_params"]
 
 # The arm entry that picks the auxiliary target families (and so the pipeline's
 # steps); every other entry is a pipeline parameter. It used to be "families",

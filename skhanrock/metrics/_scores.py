@@ -17,8 +17,8 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics._scorer import _Scorer
 from sklearn.utils.multiclass import unique_labels
 
-__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
-           "paper_scorers", "score"]
+__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer",
+           "labelled_rows", "paper_scorers", "score", "finite_floats"]
 
 
 def labelled_rows(y_true, *y_preds):
