@@ -149,9 +149,8 @@ class ConversationStream:
         self.n_evicted = 0
 
     def _required_columns(self):
-        encoding = self.estimator.encoding_
-        features = [] if not encoding.feature_columns_ else \
-            [encoding.speaker_column, *encoding.feature_columns_]
+        # What predict_next reads besides the text (which a transcriber may write).
+        features = ConversationState(self.estimator).columns[1:]
         return list(dict.fromkeys(self._model_columns() + features))
 
     def _model_columns(self):

@@ -79,7 +79,7 @@ class ConversationState:
 
     @property
     def columns(self):
-        """list of str: What ``predict_next`` reads of a talkturn."""
+        """list of str: What ``predict_next`` reads of a talkturn, the text column first."""
         if self._features is None:
             return [self._text_column]
         return [self._text_column, self._speaker_column, *self._features.columns]
