@@ -305,7 +305,7 @@ class TalkturnEncoding:
         """What the network's word level reads of one talkturn's text.
 
         The same rows as one talkturn of :meth:`encode`, so a caller that
-        encodes talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        encodes talkturns one at a time (the estimators' ``predict_next``)
         gives the network what a batch would.
 
         Parameters
