@@ -53,6 +53,9 @@ def test_every_talkturn_equals_predict_on_the_whole_frame(fitted):
     if is_classifier(model):
         np.testing.assert_allclose(outputs, model.predict_proba(X), rtol=0, atol=1e-6)
         assert (prediction.to_numpy() == model.predict(X)).all()
+        # The logits' softmax: probabilities whose most probable class is the prediction.
+        np.testing.assert_allclose(outputs.sum(axis=1), 1.0, atol=1e-6)
+        assert (model.classes_[outputs.argmax(axis=1)] == prediction.to_numpy()).all()
         # Not a constant model: otherwise equal predictions would prove little.
         assert len(set(prediction)) > 1 or np.ptp(outputs, axis=0).max() > 1e-3
     else:
