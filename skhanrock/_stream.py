@@ -4,6 +4,7 @@ import reprlib
 import threading
 import warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -55,6 +56,15 @@ def split_streamable(model):
             "the training-only steps (AuxiliaryTargets, MutualInfoLossWeights, "
             "AuxiliaryTaskSelector).")
     return transcriber, estimator
+
+
+@contextmanager
+def _prefixed_errors():
+    """A ValueError of the estimator's talkturn checks, as the stream's ``add`` raising it."""
+    try:
+        yield
+    except ValueError as error:
+        raise ValueError(f"ConversationStream.add: {error}") from None
 
 
 @dataclass
@@ -248,16 +258,21 @@ class ConversationStream:
 
     @staticmethod
     def _check_for_model(state, record):
-        """Refuse what the estimator would refuse (a feature value), before the narrator runs."""
-        try:
-            state.model.check(record, text=False)
-        except ValueError as error:
-            raise ValueError(f"ConversationStream.add: {error}") from None
+        """Refuse what the estimator would refuse (a feature value) before a narrator runs.
+
+        The narrator remembers each talkturn it narrates, so a talkturn the
+        estimator refuses must be refused first. Without one, predict_next's
+        own check (before it keeps anything) is enough: the values are read once.
+        """
+        if state.narrator is not None:
+            with _prefixed_errors():
+                state.model.check(record, text=False)
 
     def _predict_next(self, state, record, text):
         """The estimator's incremental prediction of the talkturn, narrated or verbatim."""
         talkturn = {**record, self.estimator.text_column_: text}
-        self.estimator.predict_next(talkturn, state.model)
+        with _prefixed_errors():
+            self.estimator.predict_next(talkturn, state.model)
 
     # -------------------------------------------------------------- public API
     def add(self, talkturn):
