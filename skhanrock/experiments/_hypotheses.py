@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from .. import make_paper_pipeline
 from .._validation import replaced_parameters
 
-__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
+__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline", "arm_params"]
 
 # The arm entry that picks the auxiliary target families (and so the pipeline's
 # steps), named as make_paper_pipeline's argument and AuxiliaryTargets' parameter;

@@ -7,7 +7,7 @@ from .._frame import text_as_strings
 from ..nn import HanRockRegressor
 from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 
-__all__ = ["explain_wording"]
+__all__ = ["explain_wording", "explained_output"]
 
 _COLUMNS = ["row", "context", "talkturn", "ngram", "tfidf", "coefficient", "contribution",
             "output", "prediction"]

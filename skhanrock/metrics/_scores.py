@@ -19,8 +19,8 @@ from sklearn.utils.multiclass import unique_labels
 
 from .._validation import replaced_parameters
 
-__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
-           "paper_scorers", "score"]
+__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer",
+           "labelled_rows", "paper_scorers", "score", "finite_floats"]
 
 
 def labelled_rows(y_true, *y_preds):

@@ -6,6 +6,7 @@ from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, T
 from ._encoding import TalkturnEncoding
 from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
 from ._gru import MaskedBiGRU
+from ._incremental import ConversationState
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._pretrained import PretrainedWordEncoder
@@ -18,6 +19,7 @@ __all__ = [
     "AdditiveAttention",
     "ChunkedBatchSampler",
     "ClassificationTarget",
+    "ConversationState",
     "ConversationValidSplit",
     "FrameValidSplit",
     "HanModule",

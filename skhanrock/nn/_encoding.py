@@ -6,7 +6,6 @@ weights and the target lives in one :class:`TalkturnEncoding`, so that
 dozen loose attributes.
 """
 
-import copy
 import numbers
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from ._features import SpeakerFeatureHistory, check_feature_columns, feature_inp
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder, check_unknown_words
-from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
+from ._text import SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
 __all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
 
@@ -193,7 +192,7 @@ class TalkturnEncoding:
         else:
             check_unknown_words(self.word_encoder_, training_texts)
             self.embedding_init_ = self.pretrained_rows_ = None
-            self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
+            self.n_pretrained_words_ = len(self.vocabulary_) - len(SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
                             *map(label_offset_task_name, self.label_offsets_)]
         self.loss_weights_ = self._resolve_loss_weights(frame)
@@ -306,7 +305,7 @@ class TalkturnEncoding:
         """What the network's word level reads of one talkturn's text.
 
         The same rows as one talkturn of :meth:`encode`, so a caller that
-        encodes talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        encodes talkturns one at a time (the estimators' ``predict_next``)
         gives the network what a batch would.
 
         Parameters
@@ -542,7 +541,7 @@ def _encoder_reference(encoder):
     # load reads the folder again: the model in memory must be the one it holds.
     fingerprint = PretrainedWordEncoder(folder, max_words=encoder.max_words,
                                         max_length=encoder.max_length).fingerprint()
-    if _fresh_fingerprint(encoder) != fingerprint:
+    if encoder.fingerprint(fresh=True) != fingerprint:
         raise ValueError(
             "save() keeps the word encoder's local folder, not its weights, and this "
             f"PretrainedWordEncoder's model is not the one in {str(folder)!r}: its weights, "
@@ -555,18 +554,6 @@ def _encoder_reference(encoder):
             "fine_tune_lr": encoder.fine_tune_lr,
             # The packaged checkpoint is found again by name, wherever its cache lies.
             "packaged": PACKAGED_MINILM if folder == packaged_minilm_path().resolve() else None}
-
-
-def _fresh_fingerprint(encoder):
-    """``encoder.fingerprint()`` of its weights as they are now, not as first hashed.
-
-    The fingerprint is cached at its first call, so weights edited since would
-    not show; a shallow copy hashes the same model afresh and leaves the
-    encoder (and its cache key) as it is.
-    """
-    fresh = copy.copy(encoder)
-    fresh._fingerprint = None
-    return fresh.fingerprint()
 
 
 def _rebuild_encoder(reference, max_words, device):

@@ -38,6 +38,7 @@ from ._data import (
 )
 from ._encoding import TalkturnEncoding
 from ._features import check_feature_columns
+from ._incremental import next_talkturn
 from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
@@ -900,6 +901,57 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         """
         return self._decode_primary(self._primary_outputs(X))
 
+    def predict_next(self, talkturn, state=None):
+        """Predict the newest talkturn of a conversation from the cached earlier ones.
+
+        The incremental form of :meth:`predict`: ``state`` keeps the encodings
+        of the conversation's last ``context_size`` talkturns, so each call
+        encodes one talkturn's words, however long the conversation. The
+        returned ``prediction`` (and a classifier's ``probabilities``) is what
+        ``predict`` (``predict_proba``) gives the last row of the conversation
+        so far. :class:`~skhanrock.ConversationStream` wraps it for several
+        conversations, turn numbers and a MONAH transcriber.
+
+        Parameters
+        ----------
+        talkturn : mapping
+            The next talkturn of the conversation: its text (``text_column_``)
+            and, with ``feature_columns``, its speaker and feature values.
+            Other keys are ignored; talkturns come in turn order.
+        state : ConversationState or None, default=None
+            What the call on the conversation's previous talkturn returned;
+            None starts a conversation.
+
+        Returns
+        -------
+        ConversationState
+            ``state`` (a new one when None) with the talkturn added: its
+            ``prediction``, ``probabilities`` (classifier), ``outputs`` and
+            ``attention()``. A refused talkturn leaves ``state`` as it was.
+
+        Examples
+        --------
+        >>> from skhanrock import HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> first = X[X["conversation"] == X["conversation"].iloc[0]]
+        >>> state = None
+        >>> for talkturn in first.to_dict("records"):
+        ...     state = clf.predict_next(talkturn, state)
+        >>> bool(state.prediction == clf.predict(first)[-1])
+        True
+        """
+        self._check_fitted_encoding()
+        self._check_encoding_parameters()
+        # Evaluation mode, never back to training: streams in threads share the
+        # module. Only when needed: eval() walks every submodule, a cost per talkturn.
+        if self.module_.training:
+            self.module_.eval()
+        with self._autocast():
+            return next_talkturn(self, talkturn, state)
+
     # ------------------------------------------------------------ persistence
     # skhanrock.save_model and load_model are the one way to save and load; these
     # are their estimator halves (a protocol, as scikit-learn's __sklearn_clone__),
@@ -1077,7 +1129,7 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def predict_proba(self, X):
         """Probability of each class for every talkturn of ``X``, in row order."""
-        return torch.softmax(torch.from_numpy(self._primary_outputs(X)), dim=1).numpy()
+        return self.target_.probabilities(self._primary_outputs(X))
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.utils.multiclass import type_of_target
 
 from .._frame import as_float32
@@ -153,6 +154,10 @@ class ClassificationTarget:
     def decode(self, outputs):
         """The most probable class of each row of primary-head ``outputs`` (logits)."""
         return self.classes_[np.asarray(outputs).argmax(axis=1)]
+
+    def probabilities(self, outputs):
+        """Class probabilities of each row of primary-head ``outputs`` (the logits' softmax)."""
+        return torch.softmax(torch.as_tensor(outputs), dim=-1).numpy()
 
     def decode_codes(self, codes):
         """Classes of encoded ``codes``; None where a row is unlabelled (-1)."""
