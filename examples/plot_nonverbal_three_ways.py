@@ -58,7 +58,8 @@ meanings = {"loudness": "avg_intensity", "pitch": "avg_pitch", "voice_quality": 
 # %%
 # 1. Voiced in the MONAH narrative. Each measurement is z-scored against the
 # speaker's earlier talkturns of the conversation and voiced beyond its
-# threshold; the same dict tells every consumer which column means what.
+# threshold (a z-score of 3 by default: lower ones voiced too many noisy cues on
+# real recordings); the same dict tells every consumer which column means what.
 monah = MonahTranscriber(cues="vp", measurements=meanings)
 narratives = monah.fit_transform(talkturns)["narrative"]
 for text in narratives[narratives.str.contains("loudly|softly|pitch")].head(3):
