@@ -20,10 +20,12 @@ n-grams among the heaviest coefficients.
 
 With ``--network SEED``: one ``HanRockClassifier(embeddings="glove-6b-50d",
 label_offsets=[])`` fit on the narratives (lexical path on, the defaults
-otherwise), sessions 1-2 -> 3, one torch thread; one JSON line (``--out``)::
+otherwise; ``--lexical-column text`` gives the lexical path the verbatim
+words), sessions 1-2 -> 3, one torch thread; one JSON line (``--out``)::
 
     OMP_NUM_THREADS=1 python benchmarks/narrative_cues.py [--set min_history=5]
     OMP_NUM_THREADS=1 python benchmarks/narrative_cues.py --network 0 --out narrative.jsonl
+        [--lexical-column text]
 """
 
 import argparse
@@ -187,20 +189,21 @@ def diagnose(frame, narrative):
     heaviest_narrative_ngrams(frame, y, narrative, cue_prefix)
 
 
-def network(frame, narrative, seed, params, out):
+def network(frame, narrative, seed, params, out, lexical_column=None):
     import torch
     torch.set_num_threads(1)
-    X = frame[["conversation", "turn", "speaker", "session"]].assign(narrative=narrative)
+    X = frame[["conversation", "turn", "speaker", "text", "session"]].assign(narrative=narrative)
     y = frame["emotion4"]
     train = X["session"].isin(ROTATIONS[0][0]).to_numpy()
     test = (X["session"] == ROTATIONS[0][1]).to_numpy()
     start = time.perf_counter()
-    model = HanRockClassifier(embeddings="glove-6b-50d", label_offsets=[], random_state=seed)
+    model = HanRockClassifier(embeddings="glove-6b-50d", label_offsets=[], random_state=seed,
+                              lexical_column=lexical_column)
     model.fit(X[train], y[train])
     labelled = y[test].notna().to_numpy()
     truth = y[test][labelled].astype(str)
     predicted = np.asarray(model.predict(X[test]), dtype=str)[labelled]
-    result = {"seed": seed, "set": params, "seconds": round(time.perf_counter() - start),
+    result = {"seed": seed, "set": params, "lexical_column": lexical_column, "seconds": round(time.perf_counter() - start),
               "accuracy": round(accuracy_score(truth, predicted), 4),
               "weighted F1": round(f1_score(truth, predicted, average="weighted"), 4)}
     print(json.dumps(result), flush=True)
@@ -214,6 +217,7 @@ def main():
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=JSON")
     parser.add_argument("--network", type=int, default=None, metavar="SEED")
     parser.add_argument("--out", default="narrative_cues.jsonl")
+    parser.add_argument("--lexical-column", default=None)
     args = parser.parse_args()
     params = {}
     for item in args.set:
@@ -226,7 +230,7 @@ def main():
             warnings.simplefilter("ignore", UserWarning)   # tokenizer= without token_pattern
             diagnose(frame, narrative)
     else:
-        network(frame, narrative, args.network, params, args.out)
+        network(frame, narrative, args.network, params, args.out, args.lexical_column)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._frame import check_flat_columns, python_value, turn_in_range
+from ._frame import check_flat_columns, python_value, text_as_strings, turn_in_range
 from ._validation import check_number, is_finite_number
 from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
 from .preprocessing import (
@@ -166,7 +166,13 @@ class ConversationStream:
         encoding = self.estimator.encoding_
         features = [] if not encoding.feature_columns_ else \
             [encoding.speaker_column, *encoding.feature_columns_]
-        return list(dict.fromkeys(self._model_columns() + features))
+        return list(dict.fromkeys(self._model_columns() + self._lexical_columns() + features))
+
+    def _lexical_columns(self):
+        """The column the lexical path reads, unless the narrator writes it."""
+        column = self.estimator.encoding_.lexical_column_
+        written = None if self.transcriber is None else self.transcriber.output_column
+        return [] if column == written else [column]
 
     def _model_columns(self):
         roles = [self._conversation_column, self._turn_column]
@@ -253,14 +259,20 @@ class ConversationStream:
                              features=self.estimator.encoding_.feature_history())
 
     # -------------------------------------------------------------- the model
-    def _text(self, state, record):
-        if state.narrator is None:
-            return record[self.estimator.text_column_]
-        # The narrator reads the transcriber's checks, which take frames.
-        narrative = state.narrator.narrate(pd.DataFrame({c: [v] for c, v in record.items()}))
-        if self.estimator.text_column_ == self.transcriber.output_column:
-            return narrative
-        return record[self.estimator.text_column_]
+    def _texts(self, state, record):
+        """The talkturn's texts for the word level and for the lexical path, narrated once."""
+        column = self.estimator.encoding_.lexical_column_
+        lexical = None
+        if column in record:
+            # Checked before the narrator remembers the talkturn's cues; missing text
+            # reads as "", as predict reads it.
+            [lexical] = text_as_strings(pd.DataFrame({column: [record[column]]}), column,
+                                        name="ConversationStream.add: the talkturn")
+        if state.narrator is not None:
+            # The narrator reads the transcriber's checks, which take frames.
+            narrative = state.narrator.narrate(pd.DataFrame({c: [v] for c, v in record.items()}))
+            record = {**record, self.transcriber.output_column: narrative}
+        return record[self.estimator.text_column_], record[column] if lexical is None else lexical
 
     @staticmethod
     def _feature_values(state, record):
@@ -280,7 +292,7 @@ class ConversationStream:
         inputs = state.features.add_values(speaker, values)
         return {"features": torch.as_tensor(inputs, device=self.estimator.device).unsqueeze(0)}
 
-    def _encode(self, state, text, features):
+    def _encode(self, state, text, lexical, features):
         """Encode the talkturn's words once, then read the cached window."""
         module, device = self.estimator.module_, self.estimator.device
         encoding = self.estimator.encoding_
@@ -289,7 +301,7 @@ class ConversationStream:
             # The lexical and feature logits (with those paths) come back as
             # more entries of the talkturn's vectors and are cached with them.
             vectors, word_attention = module.encode_talkturns(
-                tokens, lengths, **encoding.lexical_inputs(text, device), **features)
+                tokens, lengths, **encoding.lexical_inputs(lexical, device), **features)
             state.vectors.append([v[0] for v in vectors])
             state.word_attention.append([a[0] for a in word_attention])
             n = len(state.vectors)
@@ -341,8 +353,8 @@ class ConversationStream:
             # Checked before anything is stored (the narrator remembers each
             # talkturn's cues): a refused talkturn leaves the conversation as it was.
             values = self._feature_values(state, record)
-            text = self._text(state, record)
-            self._encode(state, text, self._feature_inputs(state, record, values))
+            text, lexical = self._texts(state, record)
+            self._encode(state, text, lexical, self._feature_inputs(state, record, values))
             state.last_turn = turn
             state.n_talkturns += 1
             self._conversations.setdefault(key, state)
