@@ -87,3 +87,25 @@ def test_an_absent_lexical_column_is_refused_at_fit(narrated):
     X, y = narrated
     with pytest.raises(ValueError, match="'words'"):
         HanRockClassifier(lexical_column="words", **TINY).fit(X, y)
+
+
+def test_a_stream_refuses_a_bad_lexical_text_before_the_narrator_remembers_it(conversations):
+    from skhanrock import make_paper_pipeline
+
+    X, y = conversations
+    X = X.assign(verbatim=X["text"])
+    model = make_paper_pipeline("", lexical_ngrams=(1, 2), lexical_column="verbatim", **TINY)
+    model.fit(X, y)
+    stream = ConversationStream(model)
+    assert "verbatim" in stream.columns
+    first = X[X["conversation"] == X["conversation"].iloc[0]]
+    records = first.to_dict("records")
+    expected = model.predict_proba(first)
+    for i, record in enumerate(records):
+        if i == 2:
+            with pytest.raises(TypeError, match="'verbatim'"):
+                stream.add({**record, "verbatim": 5})
+        # The refused talkturn left nothing in the narrator's history (cues, last end
+        # time): the stream still gives each talkturn what predict gives it.
+        stream.add(record)
+        np.testing.assert_allclose(stream.predict_proba(), expected[i], atol=1e-5)
