@@ -159,9 +159,10 @@ class ConversationStream:
         self.n_evicted = 0
 
     def _required_columns(self):
-        # What predict_next reads besides the text (which a transcriber may write).
-        features = ConversationState(self.estimator).columns[1:]
-        return list(dict.fromkeys(self._model_columns() + features))
+        # What predict_next reads besides the text, less what a transcriber writes.
+        written = None if self.transcriber is None else self.transcriber.output_column
+        read = [c for c in ConversationState(self.estimator).columns[1:] if c != written]
+        return list(dict.fromkeys(self._model_columns() + read))
 
     def _model_columns(self):
         roles = [self._conversation_column, self._turn_column]
@@ -247,14 +248,13 @@ class ConversationStream:
         return _Conversation(key, narrator, ConversationState(self.estimator))
 
     # -------------------------------------------------------------- the model
-    def _text(self, state, record):
+    def _narrated(self, state, record):
+        """The talkturn with the narrator's output column written (as it is, without one)."""
         if state.narrator is None:
-            return record[self.estimator.text_column_]
+            return record
         # The narrator reads the transcriber's checks, which take frames.
         narrative = state.narrator.narrate(pd.DataFrame({c: [v] for c, v in record.items()}))
-        if self.estimator.text_column_ == self.transcriber.output_column:
-            return narrative
-        return record[self.estimator.text_column_]
+        return {**record, self.transcriber.output_column: narrative}
 
     @staticmethod
     def _check_for_model(state, record):
@@ -268,9 +268,8 @@ class ConversationStream:
             with _prefixed_errors():
                 state.model.check(record, text=False)
 
-    def _predict_next(self, state, record, text):
-        """The estimator's incremental prediction of the talkturn, narrated or verbatim."""
-        talkturn = {**record, self.estimator.text_column_: text}
+    def _predict_next(self, state, talkturn):
+        """The estimator's incremental prediction of the (narrated) talkturn."""
         with _prefixed_errors():
             self.estimator.predict_next(talkturn, state.model)
 
@@ -311,7 +310,7 @@ class ConversationStream:
             # Checked before anything is stored (the narrator remembers each
             # talkturn's cues): a refused talkturn leaves the conversation as it was.
             self._check_for_model(state, record)
-            self._predict_next(state, record, self._text(state, record))
+            self._predict_next(state, self._narrated(state, record))
             state.last_turn = turn
             self._conversations.setdefault(key, state)
             self._recency[key] = None

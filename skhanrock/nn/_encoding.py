@@ -85,10 +85,14 @@ class TalkturnEncoding:
         speaker against the speaker's earlier talkturns (nothing is fitted).
     speaker_column : str, default="speaker"
         Whose earlier talkturns standardise a feature value.
+    lexical_column : str or None, default=None
+        Column the lexical path reads; None: ``text_column``.
 
     Attributes
     ----------
     text_column_ : str
+    lexical_column_ : str
+        Column the lexical path's n-grams are read from.
     aux_columns_ : list of str
         The ``aux:*`` columns of the training frame.
     label_offsets_ : tuple of int
@@ -136,7 +140,7 @@ class TalkturnEncoding:
                  turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
                  embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu",
                  lexical_ngrams=None, lexical_min_count=2, lexical_max_features=50_000,
-                 feature_columns=None, speaker_column="speaker"):
+                 feature_columns=None, speaker_column="speaker", lexical_column=None):
         self.text_column = text_column
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -152,6 +156,7 @@ class TalkturnEncoding:
         self.lexical_max_features = lexical_max_features
         self.feature_columns = feature_columns
         self.speaker_column = speaker_column
+        self.lexical_column = lexical_column
 
     def fit(self, frame, training=None, seed=None):
         """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
@@ -171,6 +176,7 @@ class TalkturnEncoding:
         """
         training_rows = frame if training is None else frame[np.asarray(training, dtype=bool)]
         self.text_column_ = self.text_column
+        self.lexical_column_ = self.lexical_column or self.text_column_
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         self._check_aux_targets(training_rows)
         self.label_offsets_ = self._resolve_label_offsets(frame)
@@ -178,7 +184,7 @@ class TalkturnEncoding:
         self.vocabulary_ = fit_vocabulary(training_texts, self.min_word_count)
         self.lexical_ = None if self.lexical_ngrams is None else NgramVocabulary(
             self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
-        ).fit(training_texts)
+        ).fit(text_as_strings(training_rows, self.lexical_column_))
         self.feature_columns_ = check_feature_columns(self.feature_columns) or []
         if self.feature_columns_:
             # Read here, so that an absent or non-numeric column fails at fit, by name.
@@ -396,10 +402,10 @@ class TalkturnEncoding:
         """
         if self.lexical_ is None:
             return None
-        return self.lexical_.bags(text_as_strings(frame.iloc[order], self.text_column_))
+        return self.lexical_.bags(text_as_strings(frame.iloc[order], self.lexical_column_))
 
     def lexical_inputs(self, text, device="cpu"):
-        """The lexical module input of one talkturn's text, as a batch of one gives it.
+        """The lexical module input of one talkturn's ``lexical_column_`` text, as a batch gives it.
 
         Returns
         -------
@@ -463,6 +469,7 @@ class TalkturnEncoding:
         """The fitted state as JSON-ready values (for saving)."""
         return {
             "text_column": self.text_column_,
+            "lexical_column": self.lexical_column_,
             "aux_columns": [str(c) for c in self.aux_columns_],
             "label_offsets": [int(o) for o in self.label_offsets_],
             "vocabulary": self.vocabulary_,
@@ -492,6 +499,8 @@ class TalkturnEncoding:
             than the one fitted (its fingerprint differs).
         """
         self.text_column_ = state["text_column"]
+        # Files saved before lexical_column existed read the text column.
+        self.lexical_column_ = state.get("lexical_column", self.text_column_)
         self.aux_columns_ = list(state["aux_columns"])
         self.label_offsets_ = tuple(state["label_offsets"])
         self.vocabulary_ = dict(state["vocabulary"])

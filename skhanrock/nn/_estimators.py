@@ -39,7 +39,7 @@ from ._data import (
 from ._encoding import TalkturnEncoding
 from ._features import check_feature_columns
 from ._incremental import next_talkturn
-from ._lexical import check_lexical_ngrams
+from ._lexical import check_lexical_column, check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, network_params, save_estimator
@@ -305,6 +305,13 @@ PretrainedWordEncoder, default="random"
     speaker_column : str, default="speaker"
         Whose earlier talkturns standardise a feature value; read only with
         ``feature_columns``.
+    lexical_column : None or str, default=None
+        Column the lexical path reads its n-grams from; None: the column the
+        word level reads (``text_column``). With MONAH narratives,
+        ``"text"`` keeps the narrative's words ("the woman loudly said")
+        out of the n-grams, which then come from the verbatim words while
+        the word level still reads the cues (see "Why the narrative hurt on
+        IEMOCAP" in the user guide). Needs ``lexical_ngrams``.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.
@@ -386,7 +393,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=64, lexical_ngrams=(1, 2), lexical_min_count=2,
                  lexical_max_features=50_000, lexical_context=0, feature_columns=None,
-                 speaker_column="speaker", random_state=None,
+                 speaker_column="speaker", lexical_column=None, random_state=None,
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
@@ -417,6 +424,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_context = lexical_context
         self.feature_columns = feature_columns
         self.speaker_column = speaker_column
+        self.lexical_column = lexical_column
         self.random_state = random_state
         self.precision = precision
 
@@ -445,6 +453,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             raise ValueError(f"lexical_context={self.lexical_context!r} reads earlier "
                              "talkturns' n-grams, which needs lexical_ngrams (for example "
                              "(1, 2)); it is None.")
+        check_lexical_column(self.lexical_column, self.lexical_ngrams)
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
@@ -650,7 +659,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         refit = getattr(self, "needs_data_fit_", True)
         self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
-        frame = self._check_frame(X, text_column)
+        frame = self._check_frame(X, text_column,
+                                  self.lexical_column if refit else self.encoding_.lexical_column_)
         if refit:
             self.seed_ = None if self.random_state is None else \
                 check_random_state(self.random_state).randint(2 ** 31 - 1)
@@ -697,9 +707,11 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         columns = X.columns if isinstance(X, pd.DataFrame) else ()
         return "narrative" if "narrative" in columns else "text"
 
-    def _check_frame(self, X, text_column):
+    def _check_frame(self, X, text_column, lexical_column=None):
         return check_talkturn_frame(X, conversation_column=self.conversation_column,
-                                    turn_column=self.turn_column, required=[text_column])
+                                    turn_column=self.turn_column,
+                                    required=list(dict.fromkeys([text_column,
+                                                                 lexical_column or text_column])))
 
     def _fit_encoding(self, frame, labels, text_column):
         validate_data(self, frame, skip_check_array=True, reset=True)
@@ -724,7 +736,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             lexical_min_count=self.lexical_min_count,
             lexical_max_features=self.lexical_max_features,
             feature_columns=check_feature_columns(self.feature_columns),
-            speaker_column=self.speaker_column)
+            speaker_column=self.speaker_column, lexical_column=self.lexical_column)
 
     def _check_y(self, y, frame):
         # Indexed like X, so that errors can name the row.
@@ -736,6 +748,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
     # The fitted encoding's parts, under the names users read them by.
     text_column_ = _from_encoding("text_column_", "Column read as text.")
+    lexical_column_ = _from_encoding("lexical_column_", "Column the lexical path reads.")
     aux_columns_ = _from_encoding("aux_columns_", "The auxiliary target columns of the training "
                                   "frame.")
     label_offsets_ = _from_encoding("label_offsets_", "History/future label offsets.")
@@ -763,7 +776,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
     def _encode(self, X, y=None, sample_weight=None):
         self._check_fitted_encoding()
-        frame = self._check_frame(X, self.text_column_)
+        frame = self._check_frame(X, self.text_column_, self.encoding_.lexical_column_)
         labels = None if y is None else self._check_y(y, frame)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
         order, ids, offsets, lengths = self.encoding_.encode(frame)
@@ -1129,7 +1142,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def predict_proba(self, X):
         """Probability of each class for every talkturn of ``X``, in row order."""
-        return self.target_.probabilities(self._primary_outputs(X))
+        outputs = self._primary_outputs(X)  # first: it raises NotFittedError before a fit
+        return self.target_.probabilities(outputs)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""

@@ -13,10 +13,11 @@ from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import is_classifier
 
-from .._frame import python_value
+from .._frame import python_value, text_as_strings
 from ._attention_output import TalkturnAttention
 
 __all__ = ["ConversationState", "next_talkturn"]
@@ -69,6 +70,7 @@ class ConversationState:
         self._classifier = is_classifier(estimator)
         encoding = estimator.encoding_
         self._text_column = encoding.text_column_
+        self._lexical_column = encoding.lexical_column_
         self._speaker_column = encoding.speaker_column
         self._features = encoding.feature_history()
         self._vectors = deque(maxlen=int(estimator.context_size))
@@ -80,9 +82,12 @@ class ConversationState:
     @property
     def columns(self):
         """list of str: What ``predict_next`` reads of a talkturn, the text column first."""
-        if self._features is None:
-            return [self._text_column]
-        return [self._text_column, self._speaker_column, *self._features.columns]
+        columns = [self._text_column]
+        if self._lexical_column != self._text_column:
+            columns.append(self._lexical_column)
+        if self._features is not None:
+            columns += [self._speaker_column, *self._features.columns]
+        return columns
 
     def check(self, talkturn, *, text=True):
         """Refuse the talkturn ``predict_next`` would refuse, changing nothing.
@@ -94,7 +99,8 @@ class ConversationState:
         text : bool, default=True
             Whether to check its text too. False checks the rest before the
             text exists, as a stream does before a MONAH narrator (which
-            remembers each talkturn) writes it.
+            remembers each talkturn) writes it; a lexical column the talkturn
+            does not hold yet is then left for the narrator to write.
 
         Returns
         -------
@@ -107,6 +113,9 @@ class ConversationState:
         ValueError
             If a column is missing, the text is not a str or a feature value
             is not a finite number or missing.
+        TypeError
+            If the lexical column (``lexical_column``) holds something other
+            than text or a missing value.
 
         Examples
         --------
@@ -124,7 +133,8 @@ class ConversationState:
         if not isinstance(talkturn, Mapping):
             raise TypeError(f"predict_next takes a talkturn as a mapping (a dict) of its "
                             f"columns, got {type(talkturn).__name__}.")
-        columns = self.columns if text else self.columns[1:]
+        columns = self.columns if text else [
+            c for c in self.columns[1:] if c != self._lexical_column or c in talkturn]
         missing = [column for column in columns if column not in talkturn]
         if missing:
             raise ValueError(f"the talkturn has no column(s) {missing}; the model reads "
@@ -132,6 +142,8 @@ class ConversationState:
         if text and not isinstance(talkturn[self._text_column], str):
             raise ValueError(f"the talkturn's {self._text_column!r} must be its text (str), "
                              f"got {talkturn[self._text_column]!r}.")
+        if self._lexical_column in columns:
+            self._lexical_text(talkturn)
         return None if self._features is None else self._features.values(talkturn)
 
     def attention(self):
@@ -170,6 +182,13 @@ class ConversationState:
             {k: v.float().cpu() for k, v in self._attention.items()}, 0, n, self._task_names,
             row=self.n_talkturns - 1, prediction=self.prediction,
             context=np.arange(self.n_talkturns - n, self.n_talkturns), word=words)
+
+    def _lexical_text(self, talkturn):
+        """The text the lexical path reads; missing text reads as "", as ``predict`` reads it."""
+        column = self._lexical_column
+        [text] = text_as_strings(pd.DataFrame({column: [talkturn[column]]}), column,
+                                 name="the talkturn")
+        return text
 
     def _feature_inputs(self, talkturn, values, device):
         """The feature path's input (standardised on the speaker's history), which it keeps."""
@@ -226,7 +245,7 @@ def next_talkturn(estimator, talkturn, state=None):
         # The lexical and feature logits (with those paths) come back as
         # more entries of the talkturn's vectors and are cached with them.
         vectors, word_attention = module.encode_talkturns(
-            tokens, lengths, **encoding.lexical_inputs(text, device),
+            tokens, lengths, **encoding.lexical_inputs(state._lexical_text(talkturn), device),
             **state._feature_inputs(talkturn, values, device))
         state._vectors.append([v[0] for v in vectors])
         state._word_attention.append([a[0] for a in word_attention])

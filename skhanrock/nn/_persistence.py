@@ -50,7 +50,7 @@ _DEFAULT_CLASSES = ("iterator_train", "iterator_valid", "dataset")
 _NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
                    "recurrent_dropout", "freeze_embeddings", "conversation_column",
                    "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
-                   "speaker_column")
+                   "speaker_column", "lexical_column")
 
 
 def network_params(net):
