@@ -94,8 +94,9 @@ def network(args, seed, dev, aux):
 
 def preparation(arm, args, seed):
     """AuxiliaryTargets (+ the selector for a selected arm) + MutualInfoLossWeights."""
-    steps = [("aux", AuxiliaryTargets(families=ARMS[arm], history=args.offsets,
-                                      future=args.offsets, target_type="classification"))]
+    offsets = (*range(-args.offsets, 0), *range(1, args.offsets + 1))
+    steps = [("aux", AuxiliaryTargets(families=ARMS[arm], target_type="classification",
+                                      label_offsets=offsets if "h" in ARMS[arm] else "auto"))]
     if arm in SELECTED:
         steps.append(("select", AuxiliaryTaskSelector(method=SELECTED[arm],
                                                       target_type="classification",

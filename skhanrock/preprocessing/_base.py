@@ -24,11 +24,13 @@ __all__ = ["FrameTransformer", "TargetTypeMixin", "replaced_parameters"]
 def replaced_parameters(**replacements):
     """Make ``__init__`` refuse old parameter names with the name that replaced them.
 
-    ``replacements`` maps an old name to its replacement. The names were
-    renamed before any release, so the old ones are gone, not aliases; without
-    this, Python's own TypeError ("unexpected keyword argument 'task'") would
-    not say what to write instead. The signature that scikit-learn reads
-    (``get_params``, ``clone``) stays the decorated ``__init__``'s.
+    ``replacements`` maps an old name to its replacement, or to
+    ``(replacement, translate)`` when the new parameter takes other values:
+    ``translate(kwargs)`` gives the value that says what the call's old keywords
+    said. The names were renamed before any release, so the old ones are gone,
+    not aliases; without this, Python's own TypeError ("unexpected keyword
+    argument 'task'") would not say what to write instead. The signature that
+    scikit-learn reads (``get_params``, ``clone``) stays the decorated ``__init__``'s.
 
     Examples
     --------
@@ -41,14 +43,23 @@ def replaced_parameters(**replacements):
     ...
     TypeError: Step got task='regression': the parameter is now target_type; pass \
 target_type='regression'.
+    >>> class Window:
+    ...     @replaced_parameters(size=("offsets", lambda kw: tuple(range(1, kw["size"] + 1))))
+    ...     def __init__(self, offsets=(1,)):
+    ...         self.offsets = offsets
+    >>> Window(size=3)
+    Traceback (most recent call last):
+    ...
+    TypeError: Window got size=3: the parameter is now offsets; pass offsets=(1, 2, 3).
     """
     def decorate(init):
         @functools.wraps(init)
         def checked_init(self, *args, **kwargs):
             for old in sorted(kwargs.keys() & replacements.keys()):
-                new = replacements[old]
+                new, translate = replacements[old] if isinstance(replacements[old], tuple) \
+                    else (replacements[old], lambda given, old=old: given[old])
                 raise TypeError(f"{type(self).__name__} got {old}={kwargs[old]!r}: the parameter "
-                                f"is now {new}; pass {new}={kwargs[old]!r}.")
+                                f"is now {new}; pass {new}={translate(kwargs)!r}.")
             init(self, *args, **kwargs)
         return checked_init
     return decorate
