@@ -14,8 +14,11 @@ Each setting's ``fit`` is timed per epoch (fit time / epochs) and its
 so that a drifting machine affects them all, and the medians are printed. The
 overhead is ``("" - bare) / bare`` of a fit and of a predict (goal: under
 10%), and the auxiliary settings are given as ratios to ``""`` per epoch
-(goal for ``"aphf"``: under 1.35x). ``--profile`` then runs ``"aphf"``'s fit
-and predict under cProfile and prints where the package's own time goes.
+(goal for ``"aphf"``: under 1.35x). For each pipeline the steps before the
+network are also timed alone, as a share of its fit (their ``fit_transform``)
+and of its predict (their ``transform``), which says how much of the overhead
+is the steps' own work. ``--profile`` then runs ``"aphf"``'s fit and predict
+under cProfile and prints where the package's own time goes.
 
 Run from the repository root::
 
@@ -47,17 +50,24 @@ def pipelines(epochs):
     return built
 
 
-def one_run(model, X, y, epochs):
-    """Seconds per epoch of ``fit`` and seconds of ``predict`` on ``X``."""
+def seconds(call, *args):
     start = time.perf_counter()
-    model.fit(X, y)
-    fitted = time.perf_counter()
-    model.predict(X)
-    return (fitted - start) / epochs, time.perf_counter() - fitted
+    call(*args)
+    return time.perf_counter() - start
+
+
+def one_run(model, X, y, epochs):
+    """Seconds per epoch of ``fit``, seconds of ``predict``, and of the steps alone in each."""
+    fit, predict = seconds(model.fit, X, y) / epochs, seconds(model.predict, X)
+    if not hasattr(model, "steps"):
+        return fit, predict, 0.0, 0.0
+    steps = model[:-1]
+    return (fit, predict, seconds(clone(steps).fit_transform, X, y) / epochs,
+            seconds(steps.transform, X))
 
 
 def measure(X, y, narrative, epochs, repeats):
-    """Median (seconds per epoch, predict seconds) of every setting."""
+    """Median (seconds per epoch, predict seconds, steps per epoch, steps at predict)."""
     times = {name: [] for name in SETTINGS}
     for _ in range(repeats):
         for name, model in pipelines(epochs).items():
@@ -67,9 +77,12 @@ def measure(X, y, narrative, epochs, repeats):
 
 
 def report(medians):
-    for name, (epoch, predict) in medians.items():
+    for name, (epoch, predict, steps_fit, steps_predict) in medians.items():
         label = "bare estimator" if name == "bare" else f'make_paper_pipeline("{name}")'
-        print(f"{label:30s} fit {epoch:6.2f} s per epoch   predict {predict:6.2f} s")
+        steps = "" if name == "bare" else (f"   steps alone: {steps_fit / epoch:.1%} of the fit, "
+                                           f"{steps_predict / predict:.1%} of predict")
+        print(f"{label:30s} fit {epoch:6.2f} s per epoch   predict {predict:6.2f} s{steps}")
+    medians = {name: values[:2] for name, values in medians.items()}
     bare, single = medians["bare"], medians[""]
     overhead = (single - bare) / bare
     print(f"{'pipeline overhead over bare':30s} fit {overhead[0]:+6.1%}            "
