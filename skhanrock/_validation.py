@@ -50,11 +50,13 @@ def check_number(name, value, *, low=-np.inf, high=np.inf, integer=False, low_op
 def replaced_parameters(**replacements):
     """Make a function or ``__init__`` refuse old parameter names with the name that replaced them.
 
-    ``replacements`` maps an old name to its replacement. The names were
-    renamed before any release, so the old ones are gone, not aliases; without
-    this, Python's own TypeError ("unexpected keyword argument 'task'") would
-    not say what to write instead. The signature that scikit-learn reads
-    (``get_params``, ``clone``) stays the decorated function's.
+    ``replacements`` maps an old name to its replacement, or to
+    ``(replacement, translate)`` when the new parameter takes other values:
+    ``translate(kwargs)`` gives the value that says what the call's old keywords
+    said. The names were renamed before any release, so the old ones are gone,
+    not aliases; without this, Python's own TypeError ("unexpected keyword
+    argument 'task'") would not say what to write instead. The signature that
+    scikit-learn reads (``get_params``, ``clone``) stays the decorated function's.
 
     Examples
     --------
@@ -75,17 +77,26 @@ target_type='regression'.
     ...
     TypeError: scorers got task='regression': the parameter is now target_type; pass \
 target_type='regression'.
+    >>> class Window:
+    ...     @replaced_parameters(size=("offsets", lambda kw: tuple(range(1, kw["size"] + 1))))
+    ...     def __init__(self, offsets=(1,)):
+    ...         self.offsets = offsets
+    >>> Window(size=3)
+    Traceback (most recent call last):
+    ...
+    TypeError: Window got size=3: the parameter is now offsets; pass offsets=(1, 2, 3).
     """
     def decorate(function):
         @functools.wraps(function)
         def checked(*args, **kwargs):
             for old in sorted(kwargs.keys() & replacements.keys()):
-                new = replacements[old]
+                new, translate = replacements[old] if isinstance(replacements[old], tuple) \
+                    else (replacements[old], lambda given, old=old: given[old])
                 # A class is named by its own name, not by "__init__".
                 owner = (type(args[0]).__name__ if function.__name__ == "__init__"
                          else function.__name__)
                 raise TypeError(f"{owner} got {old}={kwargs[old]!r}: the parameter "
-                                f"is now {new}; pass {new}={kwargs[old]!r}.")
+                                f"is now {new}; pass {new}={translate(kwargs)!r}.")
             return function(*args, **kwargs)
         return checked
     return decorate

@@ -49,13 +49,13 @@ def _raw(target_type):
 
 def _with_targets():
     X, y = _raw("classification")
-    return AuxiliaryTargets(families="aph", history=1).fit_transform(X, y), y
+    return AuxiliaryTargets(families="aph", label_offsets=(-1,)).fit_transform(X, y), y
 
 
 # Each estimator, the frame and labels it is fitted on, and a column it reads.
 CASES = {
     "MonahTranscriber": (lambda: MonahTranscriber(), lambda: _raw("classification"), "text"),
-    "AuxiliaryTargets": (lambda: AuxiliaryTargets(families="aph", history=1),
+    "AuxiliaryTargets": (lambda: AuxiliaryTargets(families="aph", label_offsets=(-1,)),
                          lambda: _raw("classification"), "AU05_r"),
     "MutualInfoLossWeights": (lambda: MutualInfoLossWeights(random_state=0), _with_targets,
                               "aux:AU05"),

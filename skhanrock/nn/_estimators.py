@@ -21,9 +21,6 @@ from .._frame import (
     check_talkturn_frame,
     talkturn_frame_tags,
 )
-from .._labels import (
-    label_offset_sources,
-)
 from .._targets import check_labels
 from .._validation import ReplacedName, check_number
 from ..metrics import labelled_rows
@@ -798,12 +795,12 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             raise ValueError(f"X is missing the auxiliary target column(s) {missing} "
                              "it was fitted with.")
         primary = self.target_.encode(labels)
-        sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
         targets = {
             "primary": primary,
             "aux": as_float32(check_numeric_columns(frame, self.aux_columns_),
                                self.aux_columns_, frame.index),
-            "offsets": self.target_.offset_targets(primary, sources),
+            "offsets": self.target_.offset_targets(primary, codes, labels.notna().to_numpy(),
+                                                   self.label_offsets_),
         }
         weights = self.target_.row_weights(primary)
         if sample_weight is not None:

@@ -16,6 +16,7 @@ import torch
 from sklearn.utils.multiclass import type_of_target
 
 from .._frame import as_float32
+from .._labels import label_offset_targets
 from .._validation import ReplacedName
 
 __all__ = ["ClassificationTarget", "RegressionTarget"]
@@ -141,9 +142,10 @@ class ClassificationTarget:
             codes[position] = code
         return codes
 
-    def offset_targets(self, primary, sources):
+    def offset_targets(self, primary, conversation_codes, labelled, offsets):
         """History/future targets: the code at each source row, or the "no label" class."""
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)], len(self.classes_))
+        return label_offset_targets(primary, conversation_codes, labelled, offsets,
+                                    fill=len(self.classes_))
 
     def row_weights(self, primary):
         """Class weight of each encoded row (None without class weights)."""
@@ -267,10 +269,10 @@ class RegressionTarget:
             standardised = (values - self.mean_) / self.scale_
         return as_float32(standardised[:, None], ["y (standardised)"], labels.index)[:, 0]
 
-    def offset_targets(self, primary, sources):
+    def offset_targets(self, primary, conversation_codes, labelled, offsets):
         """History/future targets: the standardised value at each source row, or NaN."""
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)],
-                        np.nan).astype(np.float32)
+        return label_offset_targets(primary, conversation_codes, labelled, offsets,
+                                    fill=np.nan).astype(np.float32)
 
     def row_weights(self, primary):
         """Regression rows carry no class weight."""

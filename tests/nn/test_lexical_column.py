@@ -4,7 +4,13 @@ the MONAH narrative (issue 29, item 3: the narrative's words flooded the n-grams
 import numpy as np
 import pytest
 
-from skhanrock import ConversationStream, HanRockClassifier, MonahTranscriber, load_model, save_model
+from skhanrock import (
+    ConversationStream,
+    HanRockClassifier,
+    MonahTranscriber,
+    load_model,
+    save_model,
+)
 from skhanrock._testing import TINY
 from skhanrock.inspection import explain_wording
 from tests.test_stream import _check_stream_equals_batch
