@@ -39,8 +39,8 @@ ARMS = ("every task", "mutual_info", "proxy")
 def make_pipeline(arm, seed, epochs):
     """The paper's pipeline with the planted targets, and the arm's selector if any."""
     steps = [("monah", MonahTranscriber()),
-             ("aux", AuxiliaryTargets(families="aphf", history=2, future=2, columns=PLANTED,
-                                      target_type="classification"))]
+             ("aux", AuxiliaryTargets(families="aphf", label_offsets=(-2, -1, 1, 2),
+                                      columns=PLANTED, target_type="classification"))]
     if arm != "every task":
         steps.append(("select", AuxiliaryTaskSelector(method=arm, random_state=seed,
                                                       target_type="classification")))

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from sklearn.metrics import f1_score
 
-from skhanrock import HanRockClassifier
+from skhanrock import HanRockClassifier, save_model
 from skhanrock.nn import PretrainedWordEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -73,7 +73,7 @@ def arm(args):
               "trained parameters": sum(p.numel() for p in model.module_.parameters()
                                         if p.requires_grad)}
     with tempfile.TemporaryDirectory() as folder:
-        result["saved MiB"] = model.save(Path(folder) / "m.skhanrock").stat().st_size / 2 ** 20
+        result["saved MiB"] = save_model(model, Path(folder) / "m.skhanrock").stat().st_size / 2 ** 20
     if args.dev_talkturns:
         X_dev, y_dev = first_talkturns(*splits["dev"], args.dev_talkturns)
         labelled = y_dev.notna().to_numpy()

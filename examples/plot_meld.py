@@ -33,7 +33,7 @@ def fit_on_meld(root, n_dialogues, max_epochs):
     train = train[train["conversation"].isin(train["conversation"].unique()[:n_dialogues])]
     dev, test = frame[frame["split"] == "dev"], frame[frame["split"] == "test"]
     pipe = Pipeline([
-        ("aux", AuxiliaryTargets(families="hf", history=2, future=2)),
+        ("aux", AuxiliaryTargets(families="hf", label_offsets=(-2, -1, 1, 2))),
         ("weights", MutualInfoLossWeights(primary_weight=0.7, random_state=0)),
         ("han", HanRockClassifier(
             primary_units=64, context_size=6, embeddings="glove-6b-50d", max_epochs=max_epochs,

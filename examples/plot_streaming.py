@@ -54,6 +54,19 @@ replay = ConversationStream(pipe)
 streamed = [replay.add(t) for t in conversation.to_dict("records")]
 batch = [pipe.predict(conversation.head(end))[-1] for end in range(1, len(conversation) + 1)]
 print("stream == predict on every prefix:", streamed == batch)
+print("stream.prediction() is the last answer:", replay.prediction() == streamed[-1])
+
+# %%
+# The stream wraps the estimator's own incremental predictor, ``predict_next``:
+# it takes one conversation's next talkturn (here the narrative the pipeline's
+# transcriber writes) and the state the previous call returned.
+estimator = pipe[-1]
+narratives = pipe.named_steps["monah"].transform(conversation)
+state = None
+for talkturn in narratives.to_dict("records"):
+    state = estimator.predict_next(talkturn, state)
+print("predict_next on the last talkturn:", state.prediction,
+      "probabilities", state.probabilities.round(2).tolist())
 
 # %%
 # From a shell, a saved model streams JSON lines (one talkturn per line in, one

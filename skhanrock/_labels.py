@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_LABEL_OFFSETS",
     "check_label_offsets",
     "label_offset_sources",
+    "label_offset_targets",
     "label_offset_task_name",
 ]
 
@@ -85,3 +86,35 @@ def label_offset_sources(conversation_codes, labelled, offsets):
             usable = inside & (found <= conversation_end)
         sources[usable, j] = found[usable]
     return sources
+
+
+def label_offset_targets(values, conversation_codes, labelled, offsets, fill):
+    """The ``y+k`` target of every row and offset: the one builder of history/future targets.
+
+    The estimator (from encoded labels) and :class:`~skhanrock.MutualInfoLossWeights`
+    (from the labels themselves) both build their targets here, so the two
+    can never disagree on which talkturn serves as ``y-1``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows,)
+        What a target holds, per row (the label, its class code or its scaled
+        value); rows sorted by conversation, then turn.
+    conversation_codes, labelled, offsets
+        As in :func:`label_offset_sources`.
+    fill : scalar
+        The target where no usable label exists (a "no label" class, NaN, None).
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_offsets)
+
+    Examples
+    --------
+    >>> labels = np.array(["sad", None, "happy"], dtype=object)
+    >>> label_offset_targets(labels, [0, 0, 0], [True, False, True], [-1, 1], fill=None).tolist()
+    [[None, 'happy'], ['sad', 'happy'], ['sad', None]]
+    """
+    values = np.asarray(values)
+    sources = label_offset_sources(conversation_codes, labelled, offsets)
+    return np.where(sources >= 0, values[np.clip(sources, 0, None)], fill)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .exceptions import ModelFileError
 
-__all__ = ["check_file_target", "open_model_file", "read_json", "read_member", "write_aside"]
+__all__ = ["check_file_target", "damaged_entries", "open_model_file", "read_json", "read_member",
+           "write_aside"]
 
 
 def _refused(message, path, member):
@@ -35,6 +36,37 @@ def open_model_file(path):
         # say nothing of the file; EOFError is a truncated member.
         raise _refused(f"its zip data cannot be read ({type(error).__name__}: {error}).",
                        path, None) from error
+
+
+# What a tampered entry raises while it is read: a missing key, a value of the
+# wrong type, length or size. Any other error is a bug, and is not disguised.
+_TAMPERED_ENTRY = (KeyError, TypeError, IndexError, ValueError, AttributeError, OverflowError)
+
+
+@contextlib.contextmanager
+def damaged_entries(path, member):
+    """Errors raised while the parsed entries of ``member`` are used, as a ModelFileError.
+
+    One wording for the estimator's ``skhanrock.json`` and the pipeline's
+    ``pipeline.json``: a missing entry is named, any other error keeps its
+    message and type. ModelFileErrors pass unchanged.
+
+    Examples
+    --------
+    >>> with damaged_entries("model.skhanrock", "pipeline.json"):
+    ...     {"steps": []}["estimator_step"]
+    Traceback (most recent call last):
+    ...
+    skhanrock.exceptions.ModelFileError: model.skhanrock (member pipeline.json) is damaged or \
+not a model written by skhanrock.save_model: the entry 'estimator_step' is missing (KeyError).
+    """
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except _TAMPERED_ENTRY as error:
+        what = f"the entry {error} is missing" if isinstance(error, KeyError) else str(error)
+        raise _refused(f"{what} ({type(error).__name__}).", path, member) from error
 
 
 def read_member(archive, name, limit, path):
@@ -103,6 +135,6 @@ def check_file_target(path):
     """``path`` as a Path, refused if it is a directory (a save writes one file)."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"save() writes one file, and {str(path)!r} is a directory; name a "
+        raise ValueError(f"save_model writes one file, and {str(path)!r} is a directory; name a "
                          "file inside it, for example its_folder / 'model.skhanrock'.")
     return path

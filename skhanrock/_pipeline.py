@@ -11,7 +11,9 @@ _ESTIMATORS = {"classification": HanRockClassifier, "regression": HanRockRegress
 
 
 def make_paper_pipeline(families="aphf", *, target_type="classification", assignment="softmax",
-                        random_state=None, **estimator_params):
+                        conversation_column="conversation", turn_column="turn",
+                        speaker_column="speaker", text_column="text", random_state=None,
+                        **estimator_params):
     """MONAH narratives, auxiliary targets, mutual-information loss weights, then HAN-ROCK.
 
     With ``families`` the estimator is told to take its loss weights and
@@ -35,6 +37,13 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
         the target type instead of guessing it from ``y``.
     assignment : {"softmax", "linear", "random"}, default="softmax"
         How :class:`~skhanrock.MutualInfoLossWeights` turns information into weights.
+    conversation_column, turn_column, speaker_column, text_column : str
+        Column roles of the talkturn frame (defaults ``"conversation"``,
+        ``"turn"``, ``"speaker"``, ``"text"``), given once and passed to every
+        step that reads them. ``text_column`` is the transcript that
+        :class:`~skhanrock.MonahTranscriber` narrates and the timing family
+        counts words in; the estimator reads the narratives
+        (``text_column="auto"``).
     random_state : int or None, default=None
         Seed of the weighting step and of the estimator.
     **estimator_params
@@ -58,15 +67,24 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
     None
     >>> [name for name, _ in make_paper_pipeline("").steps]
     ['monah', 'han']
+    >>> renamed = make_paper_pipeline("ap", conversation_column="dialogue")
+    >>> sorted({p: v for p, v in renamed.get_params().items()
+    ...         if p.endswith("__conversation_column")}.items())
+    [('aux__conversation_column', 'dialogue'), ('han__conversation_column', 'dialogue'), \
+('monah__conversation_column', 'dialogue'), ('weights__conversation_column', 'dialogue')]
     """
     if target_type not in _ESTIMATORS:
         raise ValueError(f"target_type must be 'classification' or 'regression', got "
                          f"{target_type!r}.")
-    steps = [("monah", MonahTranscriber())]
+    # Every step that reads a column role gets it from here: one place to rename a column.
+    frame = {"conversation_column": conversation_column, "turn_column": turn_column}
+    steps = [("monah", MonahTranscriber(**frame, speaker_column=speaker_column,
+                                        text_column=text_column))]
     if families:
-        steps += [("aux", AuxiliaryTargets(families=families, target_type=target_type)),
+        steps += [("aux", AuxiliaryTargets(families=families, target_type=target_type,
+                                           text_column=text_column, **frame)),
                   ("weights", MutualInfoLossWeights(assignment=assignment, target_type=target_type,
-                                                    random_state=random_state))]
+                                                    random_state=random_state, **frame))]
         # "pipeline" is the estimators' documented value for "take these from the
         # columns the steps above add" (a public value, as class_weight="balanced").
         handed_on = {"loss_weights": "pipeline", "label_offsets": "pipeline"}
@@ -75,5 +93,6 @@ def make_paper_pipeline(families="aphf", *, target_type="classification", assign
     # The paper's network reads words through the HAN alone: the lexical path is
     # the package's addition, so it is off here unless estimator_params ask for it.
     estimator = _ESTIMATORS[target_type](**{**handed_on, "random_state": random_state,
-                                            "lexical_ngrams": None, **estimator_params})
+                                            "lexical_ngrams": None, **estimator_params},
+                                         **frame, speaker_column=speaker_column)
     return Pipeline([*steps, ("han", estimator)])

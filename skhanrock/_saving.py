@@ -1,4 +1,4 @@
-"""Saving a fitted estimator or MONAH pipeline in the safe format, and loading it back."""
+"""The one way to save a fitted estimator or MONAH pipeline, and to load it back: no pickle."""
 
 import json
 from pathlib import Path
@@ -7,9 +7,8 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from . import nn
-from ._model_file import check_file_target, open_model_file, read_json, write_aside
+from ._model_file import check_file_target, damaged_entries, open_model_file, read_json, write_aside
 from ._stream import split_streamable
-from .exceptions import ModelFileError
 from .preprocessing import MonahTranscriber
 
 __all__ = ["load_model", "save_model"]
@@ -32,20 +31,37 @@ def _transcriber_state(transcriber, name):
 
 
 def save_model(model, path):
-    """Save a fitted estimator, or a fitted MONAH pipeline, without pickle.
+    """Save a fitted estimator, or a fitted MONAH pipeline, to one file without pickle.
 
-    A pipeline keeps what prediction needs: its
-    :class:`~skhanrock.MonahTranscriber` (parameters, as JSON) and its
-    estimator (see :meth:`HanRockClassifier.save`). Steps that only shape
-    training (auxiliary targets, loss weights, task selection) are left out;
-    the loaded pipeline predicts the same without them.
+    The file (a zip) holds the estimator's parameters and fitted encoding
+    (vocabulary, classes or target scaling, task names, loss weights) as
+    JSON and its network's weights as tensors; :func:`load_model` restores
+    the same predictions in another process and runs no code from the file,
+    unlike ``pickle.load``, which can run anything a file holds.
+    Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
+    are not saved: the loaded model has their defaults. A pretrained word
+    encoder's weights are not saved either: the file keeps its local folder
+    and fingerprint (and ``fine_tune_layers``), and :func:`load_model` reads
+    that folder again; the trained top layers of a fine-tuned encoder are
+    network weights, saved with the others. A pipeline keeps what prediction
+    needs: its :class:`~skhanrock.MonahTranscriber` (parameters, as JSON)
+    and its estimator. Steps that only shape training (auxiliary targets,
+    loss weights, task selection) are left out; the loaded pipeline predicts
+    the same without them.
+
+    The file is written as the model predicts, so saving refuses what would
+    not load as it predicts: NaN or infinite weights, parameters changed by
+    ``set_params`` after ``fit`` that the fitted network was built with, an
+    encoder built from a model in memory (it has no folder to read again),
+    and custom ``module``, ``criterion`` or optimizer classes.
 
     Parameters
     ----------
     model : HanRockClassifier, HanRockRegressor or Pipeline
-        What :class:`~skhanrock.ConversationStream` accepts.
+        What :class:`~skhanrock.ConversationStream` accepts, fitted.
     path : str or Path
-        File to write.
+        File to write, for example ``"model.skhanrock"``; its folder must
+        exist. A failed save leaves neither the file nor a ``.partial`` one.
 
     Returns
     -------
@@ -64,17 +80,22 @@ def save_model(model, path):
     >>> restored = load_model(path)
     >>> [name for name, _ in restored.steps], bool((restored.predict(X) == pipe.predict(X)).all())
     (['monah', 'han'], True)
+    >>> from skhanrock import HanRockRegressor
+    >>> reg = HanRockRegressor(primary_units=4, context_size=3, max_epochs=1,
+    ...                        random_state=0).fit(X, X["AU12_r"])
+    >>> type(load_model(save_model(reg, path))).__name__
+    'HanRockRegressor'
     """
     transcriber, estimator = split_streamable(model)
     path = Path(path)
     if transcriber is None:
-        return estimator.save(path)
+        return estimator.__skhanrock_save__(path)
     names = {id(step): name for name, step in model.steps}
     state = {"steps": [_transcriber_state(transcriber, names[id(transcriber)])],
              "estimator_step": model.steps[-1][0]}
     check_file_target(path)
     # The estimator's file, written aside; the pipeline's member is appended before the rename.
-    estimator.save(path.with_name(path.name + ".partial"))
+    estimator.__skhanrock_save__(path.with_name(path.name + ".partial"))
     return write_aside(path, lambda archive: archive.writestr(_PIPELINE, json.dumps(state)),
                        mode="a")
 
@@ -96,7 +117,12 @@ def _transcriber(state):
 def load_model(path):
     """Load what :func:`save_model` wrote: an estimator, or a MONAH pipeline.
 
-    Nothing is unpickled; see ``HanRockClassifier.load``.
+    Nothing is unpickled: the weights are read with
+    ``torch.load(weights_only=True)``, and classes are named in the file and
+    only the package's network and loss and torch's optimizers are accepted.
+    A pretrained word encoder is read from its folder again, which must still
+    hold the same model. A file of another saved-model format is refused; one
+    written by another skhanrock version loads with a warning.
 
     Parameters
     ----------
@@ -105,21 +131,27 @@ def load_model(path):
     Returns
     -------
     HanRockClassifier, HanRockRegressor or Pipeline
+        Fitted; an estimator saved on a GPU loads on the CPU, with a
+        warning, when no GPU is available.
+
+    Raises
+    ------
+    skhanrock.exceptions.ModelFileError
+        If the file is damaged or tampered with (naming the file and the
+        member of the zip that is wrong).
+    ValueError
+        If the file was written in another saved-model format.
 
     Examples
     --------
     See :func:`save_model`.
     """
-    estimator = nn.load(path)
+    estimator = nn.HanRockClassifier.__skhanrock_load__(path)
     with open_model_file(path) as archive:
         if _PIPELINE not in archive.namelist():
             return estimator
         state = read_json(archive, _PIPELINE, _MAX_PIPELINE_BYTES, path)
-    try:
+    with damaged_entries(path, _PIPELINE):
         steps = [(step["step"], _transcriber(step)) for step in state["steps"]]
         # Pipeline checks the step names and that each step is an estimator.
         return Pipeline([*steps, (state["estimator_step"], estimator)])
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        what = f"the entry {error} is missing" if isinstance(error, KeyError) else str(error)
-        raise ModelFileError(f"{what} ({type(error).__name__}).", path=path,
-                             member=_PIPELINE) from error

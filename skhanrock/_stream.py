@@ -3,18 +3,17 @@
 import reprlib
 import threading
 import warnings
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._frame import check_flat_columns, python_value, turn_in_range
 from ._validation import check_number, is_finite_number
-from .nn import HanRockClassifier, HanRockRegressor, TalkturnAttention
+from .nn import ConversationState, HanRockClassifier, HanRockRegressor
 from .preprocessing import (
     AuxiliaryTargets,
     AuxiliaryTaskSelector,
@@ -22,7 +21,7 @@ from .preprocessing import (
     MutualInfoLossWeights,
 )
 
-__all__ = ["ConversationStream"]
+__all__ = ["ConversationStream", "split_streamable"]
 
 # Steps that only shape training (targets, loss weights, task choice): at
 # prediction they leave the text alone, so a stream passes over them.
@@ -59,24 +58,23 @@ def split_streamable(model):
     return transcriber, estimator
 
 
+@contextmanager
+def _prefixed_errors():
+    """A ValueError of the estimator's talkturn checks, as the stream's ``add`` raising it."""
+    try:
+        yield
+    except ValueError as error:
+        raise ValueError(f"ConversationStream.add: {error}") from None
+
+
 @dataclass
 class _Conversation:
-    """What a stream keeps of one conversation: the cached talkturn encodings."""
+    """What a stream keeps of one conversation besides the estimator's cached encodings."""
 
     key: object
     narrator: object
-    context_size: int
+    model: ConversationState   # what the estimator's predict_next reads and returns
     last_turn: object = None
-    n_talkturns: int = 0
-    vectors: deque = None      # per talkturn: list of branch vectors
-    word_attention: deque = None
-    outputs: object = None     # the newest talkturn's primary outputs (1-D tensor)
-    features: object = None    # SpeakerFeatureHistory with a feature path
-    attention: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        self.vectors = deque(maxlen=self.context_size)
-        self.word_attention = deque(maxlen=self.context_size)
 
 
 class ConversationStream:
@@ -154,8 +152,6 @@ class ConversationStream:
         self._conversation_column = estimator.conversation_column
         self._turn_column = estimator.turn_column
         self.columns = self._required_columns()
-        # Evaluation mode once, here: toggling it per call would race between threads.
-        estimator.module_.eval()
         self._lock = threading.Lock()
         self._conversations = {}   # in the order they began
         self._recency = OrderedDict()  # the same keys, least recently added to first
@@ -163,10 +159,10 @@ class ConversationStream:
         self.n_evicted = 0
 
     def _required_columns(self):
-        encoding = self.estimator.encoding_
-        features = [] if not encoding.feature_columns_ else \
-            [encoding.speaker_column, *encoding.feature_columns_]
-        return list(dict.fromkeys(self._model_columns() + features))
+        # What predict_next reads besides the text, less what a transcriber writes.
+        written = None if self.transcriber is None else self.transcriber.output_column
+        read = [c for c in ConversationState(self.estimator).columns[1:] if c != written]
+        return list(dict.fromkeys(self._model_columns() + read))
 
     def _model_columns(self):
         roles = [self._conversation_column, self._turn_column]
@@ -249,60 +245,33 @@ class ConversationStream:
 
     def _new_conversation(self, key):
         narrator = None if self.transcriber is None else self.transcriber.narrator()
-        return _Conversation(key, narrator, self.context_size,
-                             features=self.estimator.encoding_.feature_history())
+        return _Conversation(key, narrator, ConversationState(self.estimator))
 
     # -------------------------------------------------------------- the model
-    def _text(self, state, record):
+    def _narrated(self, state, record):
+        """The talkturn with the narrator's output column written (as it is, without one)."""
         if state.narrator is None:
-            return record[self.estimator.text_column_]
+            return record
         # The narrator reads the transcriber's checks, which take frames.
         narrative = state.narrator.narrate(pd.DataFrame({c: [v] for c, v in record.items()}))
-        if self.estimator.text_column_ == self.transcriber.output_column:
-            return narrative
-        return record[self.estimator.text_column_]
+        return {**record, self.transcriber.output_column: narrative}
 
     @staticmethod
-    def _feature_values(state, record):
-        """The talkturn's raw feature values (None without a feature path), checked."""
-        if state.features is None:
-            return None
-        try:
-            return state.features.values(record)
-        except ValueError as error:
-            raise ValueError(f"ConversationStream.add: {error}") from None
+    def _check_for_model(state, record):
+        """Refuse what the estimator would refuse (a feature value) before a narrator runs.
 
-    def _feature_inputs(self, state, record, values):
-        """The feature path input of ``values``, standardised on the speaker's history."""
-        if values is None:
-            return {}
-        speaker = python_value(record[self.estimator.encoding_.speaker_column])
-        inputs = state.features.add_values(speaker, values)
-        return {"features": torch.as_tensor(inputs, device=self.estimator.device).unsqueeze(0)}
+        The narrator remembers each talkturn it narrates, so a talkturn the
+        estimator refuses must be refused first. Without one, predict_next's
+        own check (before it keeps anything) is enough: the values are read once.
+        """
+        if state.narrator is not None:
+            with _prefixed_errors():
+                state.model.check(record, text=False)
 
-    def _encode(self, state, text, features):
-        """Encode the talkturn's words once, then read the cached window."""
-        module, device = self.estimator.module_, self.estimator.device
-        encoding = self.estimator.encoding_
-        tokens, lengths = encoding.word_batch(text, device)
-        with torch.no_grad():
-            # The lexical and feature logits (with those paths) come back as
-            # more entries of the talkturn's vectors and are cached with them.
-            vectors, word_attention = module.encode_talkturns(
-                tokens, lengths, **encoding.lexical_inputs(text, device), **features)
-            state.vectors.append([v[0] for v in vectors])
-            state.word_attention.append([a[0] for a in word_attention])
-            n = len(state.vectors)
-            window = [torch.stack(branch) for branch in zip(*state.vectors, strict=True)]
-            primary, _, _, attention = module.read_windows(
-                window, torch.arange(n, device=device).unsqueeze(0),
-                torch.tensor([n], device=device))
-        state.outputs = primary[0].float().cpu()
-        state.attention = attention
-
-    def _prediction(self, state):
-        outputs = state.outputs.numpy()[None]
-        return self.estimator.target_.decode(outputs)[0]
+    def _predict_next(self, state, talkturn):
+        """The estimator's incremental prediction of the (narrated) talkturn."""
+        with _prefixed_errors():
+            self.estimator.predict_next(talkturn, state.model)
 
     # -------------------------------------------------------------- public API
     def add(self, talkturn):
@@ -340,17 +309,15 @@ class ConversationStream:
             self._check_turn(state, turn)
             # Checked before anything is stored (the narrator remembers each
             # talkturn's cues): a refused talkturn leaves the conversation as it was.
-            values = self._feature_values(state, record)
-            text = self._text(state, record)
-            self._encode(state, text, self._feature_inputs(state, record, values))
+            self._check_for_model(state, record)
+            self._predict_next(state, self._narrated(state, record))
             state.last_turn = turn
-            state.n_talkturns += 1
             self._conversations.setdefault(key, state)
             self._recency[key] = None
             self._recency.move_to_end(key)
             self._newest = key
             self._evict()
-            return self._prediction(state)
+            return state.model.prediction
 
     def _evict(self):
         """Forget the least recently added-to conversations beyond ``max_conversations``."""
@@ -387,8 +354,12 @@ class ConversationStream:
                              f"{reprlib.repr(self.conversations)}.")
         return conversation
 
-    def predict(self, conversation=None):
+    def prediction(self, conversation=None):
         """The newest talkturn's prediction, without appending anything.
+
+        Named as :meth:`attention` is (what the stream holds of the newest
+        talkturn), not ``predict``, which in scikit-learn predicts the rows
+        of a frame.
 
         Parameters
         ----------
@@ -398,9 +369,30 @@ class ConversationStream:
         Returns
         -------
         object
+            What ``add`` returned for that talkturn.
+
+        Examples
+        --------
+        >>> from skhanrock import ConversationStream, HanRockClassifier
+        >>> from skhanrock.datasets import make_conversations
+        >>> X, y = make_conversations(n_conversations=4, random_state=0)
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
+        ...                         random_state=0).fit(X, y)
+        >>> stream = ConversationStream(clf)
+        >>> live = stream.add(X.iloc[0].to_dict())
+        >>> stream.prediction() == live
+        True
         """
         with self._lock:
-            return self._prediction(self._state(conversation, "predict"))
+            return self._state(conversation, "prediction").model.prediction
+
+    @property
+    def predict(self):
+        """Renamed :meth:`prediction`; an AttributeError that says so."""
+        raise AttributeError(
+            "ConversationStream.predict(conversation) is now "
+            "ConversationStream.prediction(conversation): the newest talkturn's prediction "
+            "(scikit-learn's predict(X) predicts the rows of a frame; use the model's).")
 
     def predict_proba(self, conversation=None):
         """The newest talkturn's class probabilities, without appending anything.
@@ -419,8 +411,7 @@ class ConversationStream:
             raise AttributeError("ConversationStream.predict_proba needs a classifier; this "
                                  "stream's model is a HanRockRegressor.")
         with self._lock:
-            outputs = self._state(conversation, "predict_proba").outputs
-        return torch.softmax(outputs, dim=0).numpy()
+            return self._state(conversation, "predict_proba").model.probabilities.copy()
 
     def attention(self, conversation=None):
         """What the model attended to for the newest talkturn.
@@ -437,15 +428,7 @@ class ConversationStream:
             were added (0 is its first).
         """
         with self._lock:
-            state = self._state(conversation, "attention")
-            n = len(state.vectors)
-            words = [[a.float().cpu().numpy() for a in branch]
-                     for branch in zip(*state.word_attention, strict=True)]
-            return TalkturnAttention.of_window(
-                {k: v.float().cpu() for k, v in state.attention.items()}, 0, n,
-                self.estimator.task_names_, row=state.n_talkturns - 1,
-                prediction=self._prediction(state),
-                context=np.arange(state.n_talkturns - n, state.n_talkturns), word=words)
+            return self._state(conversation, "attention").model.attention()
 
     def reset(self, conversation=None):
         """Forget one conversation, or all of them.
@@ -504,5 +487,5 @@ class ConversationStream:
         with self._lock:
             state = self._conversations[self._known(conversation, "end")]
             self._forget(conversation)
-            return state.n_talkturns
+            return state.model.n_talkturns
 

@@ -36,8 +36,8 @@ def add_stream_command(commands):
                     "conversation and its talkturn count, or an 'error' for a line that was "
                     "refused. Exits with status 1 when any line was refused.")
     stream.add_argument("--model", required=True,
-                        help="a model written by skhanrock.save_model or the estimators' "
-                             "save (loaded without unpickling)")
+                        help="a model written by skhanrock.save_model (loaded with "
+                             "skhanrock.load_model, without unpickling)")
     stream.add_argument("--max-line-bytes", type=integer_at_least(1), default=MAX_LINE_BYTES,
                         metavar="N", help="longer input lines are answered with an error, "
                         f"unread (default: {MAX_LINE_BYTES})")
@@ -179,12 +179,12 @@ def run_stream(model_path, lines, output, *, max_line_bytes=MAX_LINE_BYTES,
     Examples
     --------
     >>> import io, json, tempfile, pathlib
-    >>> from skhanrock import HanRockClassifier
+    >>> from skhanrock import HanRockClassifier, save_model
     >>> from skhanrock.datasets import make_conversations
     >>> X, y = make_conversations(n_conversations=4, random_state=0)
     >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
     ...                         random_state=0).fit(X, y)
-    >>> path = clf.save(pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock")
+    >>> path = save_model(clf, pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock")
     >>> rows = X[["conversation", "turn", "text"]].head(2).to_dict("records")
     >>> end = {"end_conversation": rows[0]["conversation"]}
     >>> out = io.StringIO()

@@ -50,7 +50,7 @@ def _rebuild(message, epoch, loss_name, value):
 class ModelFileError(ValueError):
     """A saved model file is damaged, tampered with, or not a skhanrock model.
 
-    Raised by ``load`` (and :func:`~skhanrock.load_model`) for every such
+    Raised by :func:`~skhanrock.load_model` for every such
     file, whatever part of it is wrong, instead of the error of the library
     that first tripped on it. Nothing in the file is unpickled or run.
 
@@ -70,14 +70,14 @@ class ModelFileError(ValueError):
     >>> error = ModelFileError("its vocabulary is not a word-to-id mapping.",
     ...                        path="model.skhanrock", member="skhanrock.json")
     >>> print(error)
-    model.skhanrock (member skhanrock.json) is damaged or not a model written by skhanrock's save(): its vocabulary is not a word-to-id mapping.
+    model.skhanrock (member skhanrock.json) is damaged or not a model written by skhanrock.save_model: its vocabulary is not a word-to-id mapping.
     >>> isinstance(error, ValueError), error.member
     (True, 'skhanrock.json')
     """
 
     def __init__(self, message, *, path, member=None):
         where = f"{path}" if member is None else f"{path} (member {member})"
-        super().__init__(f"{where} is damaged or not a model written by skhanrock's save(): "
+        super().__init__(f"{where} is damaged or not a model written by skhanrock.save_model: "
                          f"{message}")
         self.path = str(path)
         self.member = member

@@ -19,5 +19,5 @@ def conversations():
 
 @pytest.fixture(scope="session")
 def regression_conversations():
-    return make_conversations(n_conversations=8, min_turns=5, max_turns=9, task="regression",
+    return make_conversations(n_conversations=8, min_turns=5, max_turns=9, target_type="regression",
                               random_state=1)

@@ -40,8 +40,8 @@ _OUTPUT_METHODS = ("transform", "predict", "predict_proba")
 _NETWORK = {**TINY, "max_epochs": 1}
 
 
-def _raw(task):
-    X, y = make_conversations(n_conversations=6, min_turns=4, max_turns=6, task=task,
+def _raw(target_type):
+    X, y = make_conversations(n_conversations=6, min_turns=4, max_turns=6, target_type=target_type,
                               random_state=0)
     X.attrs["caller"] = {"note": "the caller's own"}  # must come back untouched
     return X, y
@@ -49,13 +49,13 @@ def _raw(task):
 
 def _with_targets():
     X, y = _raw("classification")
-    return AuxiliaryTargets(families="aph", history=1).fit_transform(X, y), y
+    return AuxiliaryTargets(families="aph", label_offsets=(-1,)).fit_transform(X, y), y
 
 
 # Each estimator, the frame and labels it is fitted on, and a column it reads.
 CASES = {
     "MonahTranscriber": (lambda: MonahTranscriber(), lambda: _raw("classification"), "text"),
-    "AuxiliaryTargets": (lambda: AuxiliaryTargets(families="aph", history=1),
+    "AuxiliaryTargets": (lambda: AuxiliaryTargets(families="aph", label_offsets=(-1,)),
                          lambda: _raw("classification"), "AU05_r"),
     "MutualInfoLossWeights": (lambda: MutualInfoLossWeights(random_state=0), _with_targets,
                               "aux:AU05"),

@@ -48,3 +48,65 @@ def test_no_module_imports_one_that_imports_it_back():
 
     cycles = sorted(module for module in graph if reaches(module, module, set()))
     assert not cycles, f"modules on an import cycle: {cycles}"
+
+
+def _declared_public(path):
+    """The names a module lists in ``__all__``, or None when it has no ``__all__``."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(target, ast.Name) and target.id == "__all__"
+                for target in node.targets):
+            return set(ast.literal_eval(node.value))
+    return None
+
+
+# Imports of another subpackage's private module that wait for a later step, with why.
+WAITING = {("skhanrock.__main__", "skhanrock.experiments._command"):
+           "the command-line modules are grouped in one place later (issue 27, item 6)"}
+
+
+def _package_of(module, paths):
+    """The subpackage a module belongs to (``skhanrock.nn``), or ``skhanrock`` for the root's."""
+    package = module if paths[module].name == "__init__.py" else module.rpartition(".")[0]
+    return ".".join(package.split(".")[:2])
+
+
+def private_imports():
+    """``(module, line, owner, name)`` of each name a module imports that its owner keeps private.
+
+    A name is private to its module when it starts with an underscore or,
+    in a module with an ``__all__``, when ``__all__`` does not list it.
+    Dunders (``__version__``) and submodules are not names of that kind. A
+    subpackage's private modules are private to other subpackages as a whole:
+    they import what its ``__init__`` lists.
+    """
+    paths = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    found = []
+    for module, path in paths.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            [owner] = _imported(module, path, ast.ImportFrom(
+                module=node.module, names=[ast.alias("*")], level=node.level), paths) or [None]
+            if owner not in paths or owner == module:
+                continue
+            if _package_of(owner, paths) not in ("skhanrock", _package_of(module, paths), owner) \
+                    and (module, owner) not in WAITING:
+                # another subpackage's private module, not the names its __init__ lists
+                found.append((module, node.lineno, owner, "(its private module)"))
+                continue
+            public = _declared_public(paths[owner])
+            for alias in node.names:
+                name = alias.name
+                if f"{owner}.{name}" in paths or (name.startswith("__") and name.endswith("__")):
+                    continue
+                if name.startswith("_") or (public is not None and name not in public):
+                    found.append((module, node.lineno, owner, name))
+    return found
+
+
+def test_no_module_imports_a_name_its_owner_keeps_private():
+    found = private_imports()
+    assert not found, "private names imported across modules (make them public in their " \
+        "owner's __all__, or move the code to the owner):\n" + \
+        "\n".join(f"{m}:{line} imports {name} from {owner}" for m, line, owner, name in found)

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from skhanrock._labels import check_label_offsets, label_offset_sources, label_offset_task_name
+from skhanrock._labels import (
+    check_label_offsets,
+    label_offset_sources,
+    label_offset_targets,
+    label_offset_task_name,
+)
 
 
 def test_offset_sources_follow_the_nearest_labelled_talkturn_further_away():
@@ -20,6 +25,18 @@ def test_offset_sources_follow_the_nearest_labelled_talkturn_further_away():
         [5, 6, -1, -1],
     ])
     np.testing.assert_array_equal(sources, expected)
+
+
+def test_offset_targets_hold_the_source_rows_value_or_the_fill():
+    codes = np.array([0, 0, 0, 1, 1])
+    labels = np.array(["sad", None, "happy", "angry", None], dtype=object)
+    targets = label_offset_targets(labels, codes, labels != None, [-1, 1], fill="none")  # noqa: E711
+    assert targets.tolist() == [["none", "happy"], ["sad", "happy"], ["sad", "none"],
+                                ["none", "none"], ["angry", "none"]]
+    # The estimator's class codes: the fill is the "no label" class.
+    primary = np.array([2, -1, 0, 1, -1])
+    codes_out = label_offset_targets(primary, codes, primary >= 0, [1], fill=3)
+    assert codes_out[:, 0].tolist() == [0, 0, 3, 3, 3]
 
 
 def test_offset_sources_never_cross_conversations():

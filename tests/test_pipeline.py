@@ -142,3 +142,23 @@ def test_paper_pipeline_refuses_a_step_that_loses_the_fitted_weights(conversatio
     pipe.fit(X, y)
     fitted = pipe.named_steps["weights"].loss_weights_
     np.testing.assert_allclose(pipe.named_steps["han"].loss_weights_[fitted.index], fitted)
+
+
+def test_paper_pipeline_takes_the_column_roles_once(conversations):
+    from skhanrock import make_paper_pipeline
+
+    X, y = conversations
+    roles = {"conversation": "dialogue", "turn": "utterance", "speaker": "who", "text": "words"}
+    settings = {**TINY, "max_epochs": 1}
+    expected = make_paper_pipeline("aphf", **settings).fit(X, y).predict_proba(X)
+    # Renamed once, for the transcriber, the auxiliary targets, the weights and the network.
+    renamed = make_paper_pipeline("aphf", **settings,
+                                  **{f"{role}_column": name for role, name in roles.items()})
+    X_renamed = X.rename(columns=roles)
+    np.testing.assert_allclose(renamed.fit(X_renamed, y).predict_proba(X_renamed), expected,
+                               rtol=1e-5, atol=1e-6)
+    # The timing family counts the words of the renamed text column too.
+    timing = make_paper_pipeline("t", **settings, conversation_column="dialogue",
+                                 turn_column="utterance", speaker_column="who", text_column="words")
+    with pytest.warns(UserWarning, match="overlap"):  # these generated talkturns never overlap
+        assert "aux:speech_rate" in timing[:-1].fit_transform(X_renamed, y).columns

@@ -258,7 +258,7 @@ def test_reset_forgets_a_conversation(classifier):
     stream.reset()
     assert stream.conversations == []
     assert [stream.add(t) for t in talkturns] == first
-    assert stream.predict() == first[-1]
+    assert stream.prediction() == first[-1]
 
 
 def test_models_that_cannot_stream_are_refused(classifier, conversations):
@@ -284,7 +284,7 @@ def test_save_model_round_trips_a_monah_pipeline(pipeline, tmp_path):
     assert [ours.add(t) for t in talkturns] == [theirs.add(t) for t in talkturns]
 
 
-def test_save_model_of_an_estimator_is_its_save(classifier, tmp_path):
+def test_save_model_round_trips_an_estimator(classifier, tmp_path):
     model, X = classifier
     restored = load_model(save_model(model, tmp_path / "model.skhanrock"))
     assert isinstance(restored, HanRockClassifier)
@@ -386,7 +386,7 @@ def test_turns_and_ids_a_stream_cannot_use_are_refused_by_name(classifier, chang
     with pytest.raises(error, match=message):
         stream.add({**talkturns[1], **change})
     assert stream.conversations == [talkturns[0]["conversation"]]
-    assert stream.predict() == first
+    assert stream.prediction() == first
 
 
 def _with_multiindex_columns(frame):
@@ -414,7 +414,7 @@ def test_end_forgets_a_conversation_and_its_id_may_start_again(classifier):
     assert stream.end(key) == len(talkturns)
     assert stream.conversations == []
     with pytest.raises(ValueError, match="no talkturn has been added"):
-        stream.predict()
+        stream.prediction()
     with pytest.raises(ValueError, match="ConversationStream.end: unknown conversation"):
         stream.end(key)
     with pytest.raises(TypeError, match=r"ConversationStream.end: the conversation id"):
@@ -589,4 +589,14 @@ def test_a_monah_pipeline_refuses_a_speaker_it_cannot_key_by_name(pipeline, spea
     first = stream.add(talkturns[0])
     with pytest.raises(TypeError, match="speaker column 'speaker'.*one speaker id"):
         stream.add({**talkturns[1], "speaker": speaker})
-    assert stream.predict() == first
+    assert stream.prediction() == first
+
+
+def test_the_old_predict_name_says_what_replaced_it(classifier):
+    model, X = classifier
+    stream = ConversationStream(model)
+    live = stream.add(X.iloc[0].to_dict())
+    assert stream.prediction() == live == stream.prediction(X["conversation"].iloc[0])
+    with pytest.raises(AttributeError, match=r"predict\(conversation\) is now .*prediction"):
+        stream.predict()
+    assert not hasattr(stream, "predict")

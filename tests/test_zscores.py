@@ -44,3 +44,17 @@ def test_later_rows_never_change_earlier_z():
     values[3] = -50.0
     after = earlier_speaker_z(values, ["c"] * 4, ["a"] * 4, min_history=2)
     np.testing.assert_array_equal(before[:3], after[:3])
+
+
+def test_a_long_speaker_matches_the_one_step_rule_to_the_bit_across_blocks():
+    # More rows than the batch computes at once, so rows on both sides of a block edge
+    # are checked against the stream's one-talkturn answer.
+    rng = np.random.default_rng(1)
+    values = rng.normal(loc=3.0, size=(600, 2))
+    values[rng.random((600, 2)) < 0.1] = np.nan
+    z = earlier_speaker_z(values, ["c"] * 600, ["a"] * 600, min_history=2)
+    for row in (1, 2, 255, 256, 257, 511, 512, 599):
+        np.testing.assert_array_equal(earlier_z(values[:row], values[row], 2), z[row])
+    for j in range(2):
+        np.testing.assert_allclose(z[:, j], _pandas_rule(values[:, j], ["c"] * 600, ["a"] * 600,
+                                                         2), rtol=1e-10)

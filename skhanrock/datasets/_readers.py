@@ -14,7 +14,9 @@ import pandas as pd
 
 from .._frame import check_numeric_columns, check_talkturn_frame, python_value
 
-__all__ = ["VOKATURI_EMOTIONS", "align_frames", "read_openface", "read_vokaturi"]
+__all__ = ["VOKATURI_EMOTIONS", "align_frames", "read_openface", "read_vokaturi", "file_places",
+           "read_csv_checked", "read_text_checked", "text_lines", "check_times", "expand_paths",
+           "talkturn_share"]
 
 #: Emotion probabilities of a Vokaturi table, in its column order.
 VOKATURI_EMOTIONS = ("neutrality", "happiness", "sadness", "anger", "fear")

@@ -4,6 +4,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
+from .._validation import replaced_parameters
+
 __all__ = ["EMOTIONS", "PAPER_REGIME", "make_conversations"]
 
 #: The four emotion classes of the generator (IEMOCAP's 4-class set).
@@ -54,8 +56,9 @@ _PAUSE_FACTOR = {"angry": 0.7, "happy": 0.9, "neutral": 1.0, "sad": 1.8}
 _VALENCE = {"angry": 1.8, "happy": 4.2, "neutral": 3.0, "sad": 2.0}
 
 
+@replaced_parameters(task="target_type")
 def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speakers=None,
-                       task="classification", signal_words=0.3, persistence=0.75,
+                       target_type="classification", signal_words=0.3, persistence=0.75,
                        unlabelled_fraction=0.15, label_noise=0.0, planted_features=False,
                        scripted=0.0, random_state=None):
     """Generate conversations whose emotions can be learnt from text and nonverbal cues.
@@ -77,13 +80,13 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
        ``tone_*`` drawn from an emotion-dependent Dirichlet mixed with the
        speaker's baseline, and talkturn times whose speech rate and pauses
        depend on emotion and speaker.
-    5. The label is the emotion (``task="classification"``) or a valence in
-       [1, 5] (``task="regression"``): the emotion's valence plus the speaker's
+    5. The label is the emotion (``target_type="classification"``) or a valence in
+       [1, 5] (``target_type="regression"``): the emotion's valence plus the speaker's
        bias plus noise. A fraction ``unlabelled_fraction`` of the talkturns get
        a missing label (None or NaN), as in IEMOCAP. With ``label_noise``, the
        annotator disagrees with the hidden emotion: each label is, with that
        probability, one of the three other emotions (drawn uniformly; for
-       ``task="regression"``, the valence of that other emotion). The
+       ``target_type="regression"``, the valence of that other emotion). The
        nonverbal features still follow the hidden emotion, so they stay noisy
        but honest views of it while the labels are noisy views too: the
        paper's regime, where auxiliary supervision from the features can help
@@ -123,8 +126,9 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
         conversations into one speaker group; speaker-disjoint splits
         (:class:`~skhanrock.model_selection.SpeakerGroupKFold`) need a larger
         pool, such as ``3 * n_conversations``.
-    task : {"classification", "regression"}, default="classification"
-        Kind of label returned in ``y``.
+    target_type : {"classification", "regression"}, default="classification"
+        Kind of label returned in ``y``. (``task``, its name before any release,
+        is refused with an error naming ``target_type``.)
     signal_words : float in [0, 1], default=0.3
         Probability that a word carries emotion; lower makes the text harder.
     persistence : float in [0, 1), default=0.75
@@ -176,7 +180,7 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     >>> list(planted.columns[-3:]), bool(same_y.equals(y))
     (['noise_a', 'noise_b', 'conflict'], True)
     """
-    _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
+    _check_generator_arguments(n_conversations, min_turns, max_turns, target_type, signal_words,
                                persistence, unlabelled_fraction, label_noise)
     if not 0.0 <= scripted <= 1.0:
         raise ValueError(f"scripted must lie in [0, 1], got {scripted}.")
@@ -196,7 +200,7 @@ def make_conversations(n_conversations=40, *, min_turns=8, max_turns=20, n_speak
     unlabelled = rng.random_sample(len(X)) < unlabelled_fraction
     # Drawn only when asked for, so that the default data stay as they were.
     annotated = _disagreeing_annotator(emotion, label_noise, rng) if label_noise else emotion
-    if task == "classification":
+    if target_type == "classification":
         y = annotated.astype(object).where(~unlabelled, None).rename("emotion")
     else:
         valence = annotated.map(_VALENCE).to_numpy() + valence_bias.to_numpy()
@@ -258,7 +262,7 @@ def _add_planted_features(X, emotion, rng):
     X["conflict"] = np.round((code + shift) % len(EMOTIONS) + rng.normal(0.0, 0.3, n_rows), 4)
 
 
-def _check_generator_arguments(n_conversations, min_turns, max_turns, task, signal_words,
+def _check_generator_arguments(n_conversations, min_turns, max_turns, target_type, signal_words,
                                persistence, unlabelled_fraction, label_noise=0.0):
     if int(n_conversations) < 1:
         raise ValueError(f"n_conversations must be at least 1, got {n_conversations}.")
@@ -267,8 +271,9 @@ def _check_generator_arguments(n_conversations, min_turns, max_turns, task, sign
             f"min_turns and max_turns must satisfy 1 <= min_turns <= max_turns, "
             f"got {min_turns} and {max_turns}."
         )
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    if target_type not in ("classification", "regression"):
+        raise ValueError(f"target_type must be 'classification' or 'regression', got "
+                         f"{target_type!r}.")
     for name, value, upper_open in (("signal_words", signal_words, False),
                                     ("persistence", persistence, True),
                                     ("unlabelled_fraction", unlabelled_fraction, True),

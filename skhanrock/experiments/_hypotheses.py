@@ -3,21 +3,23 @@
 from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
+from .._validation import replaced_parameters
 
-__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline"]
+__all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline", "arm_params"]
 
 # The arm entry that picks the auxiliary target families (and so the pipeline's
-# steps); every other entry is a pipeline parameter. It used to be "families",
-# which also names MonahTranscriber's cue families.
-AUX_FAMILIES = "aux_families"
-_OLD_AUX_FAMILIES = "families"
+# steps), named as make_paper_pipeline's argument and AuxiliaryTargets' parameter;
+# every other entry is a pipeline parameter. It was briefly "aux_families": one
+# thing, one name.
+AUX_FAMILIES = "families"
+_OLD_AUX_FAMILIES = "aux_families"
 
 
 def _check_arm(name, settings):
-    """Refuse the old ``"families"`` key, naming its replacement.
+    """Refuse the old ``"aux_families"`` key, naming its replacement.
 
     Left alone it would reach the pipeline as a parameter, whose error would
-    not say that the key is now ``"aux_families"``.
+    not say that the key is now ``"families"``.
     """
     if _OLD_AUX_FAMILIES in settings:
         raise ValueError(f"Hypothesis arm {name!r}: the key {_OLD_AUX_FAMILIES!r} is now "
@@ -35,12 +37,13 @@ def arm_params(settings):
 class Hypothesis:
     """Named arms compared against a baseline arm.
 
-    Each arm is ``{"aux_families": <auxiliary target families>, <pipeline
-    parameter>: value}``: the families (letters of ``"aphf"``, see
-    :class:`~skhanrock.AuxiliaryTargets`; ``""`` or no entry for none) decide
-    the pipeline's steps, the other entries are fixed parameters that the
-    random search does not draw. The old key ``"families"`` is an error
-    naming ``"aux_families"``.
+    Each arm is ``{"families": <auxiliary target families>, <pipeline
+    parameter>: value}``: the families (letters of ``"aphf"``, as
+    :func:`~skhanrock.make_paper_pipeline` and
+    :class:`~skhanrock.AuxiliaryTargets` take them; ``""`` or no entry for
+    none) decide the pipeline's steps, the other entries are fixed parameters
+    that the random search does not draw. The key ``"aux_families"`` is an
+    error naming ``"families"``.
 
     Parameters
     ----------
@@ -57,8 +60,8 @@ class Hypothesis:
     >>> HYPOTHESES["H3"].baseline, list(HYPOTHESES["H3"].arms)
     ('flat', ['flat', 'rock'])
     >>> dropout = Hypothesis("GRU dropout", "low",
-    ...                      {"low": {"aux_families": "ap", "han__gru_dropout": 0.05},
-    ...                       "high": {"aux_families": "ap", "han__gru_dropout": 0.4}})
+    ...                      {"low": {"families": "ap", "han__gru_dropout": 0.05},
+    ...                       "high": {"families": "ap", "han__gru_dropout": 0.4}})
     >>> dropout.arms["high"]["han__gru_dropout"]
     0.4
     """
@@ -94,7 +97,8 @@ HYPOTHESES = {
 }
 
 
-def hypothesis_pipeline(families, task="classification", random_state=None):
+@replaced_parameters(task="target_type")
+def hypothesis_pipeline(families, target_type="classification", random_state=None):
     """The paper's pipeline for one set of auxiliary families.
 
     MONAH narratives, then (when ``families`` is not empty) auxiliary targets
@@ -105,7 +109,7 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     ----------
     families : str
         Letters of "aphf"; "" for no auxiliary target.
-    task : {"classification", "regression"}
+    target_type : {"classification", "regression"}, default="classification"
     random_state : int or None
 
     Returns
@@ -120,4 +124,4 @@ def hypothesis_pipeline(families, task="classification", random_state=None):
     >>> [name for name, _ in hypothesis_pipeline("").steps]
     ['monah', 'han']
     """
-    return make_paper_pipeline(families, target_type=task, random_state=random_state)
+    return make_paper_pipeline(families, target_type=target_type, random_state=random_state)

@@ -312,7 +312,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         auxiliary families need (OpenFace, Vokaturi, timings).
     y : Series
         Primary labels, one per row; missing values are unlabelled rows. The
-        task follows :func:`~skhanrock.preprocessing.is_classification_target`:
+        target type follows :func:`~skhanrock.preprocessing.is_classification_target`:
         floats are regression targets, whole numbers such as rounded valence
         (1.0 ... 5.0) too; integers, strings, booleans and categoricals are
         classes.
@@ -322,7 +322,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     max_epochs : int, default=30
         Positive; ``fixed_params["han__max_epochs"]`` overrides it.
     metric : str or None, default=None
-        A name of :data:`~skhanrock.metrics.METRICS` that fits the task
+        A name of :data:`~skhanrock.metrics.METRICS` that fits the target type
         ("mae" for regression, the others for classes); None picks
         "accuracy" for class labels and "mae" for floats.
     partition : None, str or array-like, default=None
@@ -409,7 +409,7 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     ValueError
         Before any trial is trained: for a ``y`` of another length than ``X``
         or without a labelled row, a ``conversation_column`` that ``X`` lacks,
-        a metric that does not fit the task, a count that is not a positive
+        a metric that does not fit the target type, a count that is not a positive
         integer, a seed that is not an integer, an unknown search-space key,
         a ``speaker_column`` that ``X`` lacks, partitions that share a
         speaker, or a results file that another run is writing or that holds
@@ -436,23 +436,74 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
         counts["fixed_params['han__max_epochs']"] = fixed_params["han__max_epochs"]
     _check_arguments(X, y, hypothesis, metric, counts, random_state, conversation_column)
     mlflow_uri = check_tracking_uri(mlflow_uri)
+    task, metric, y = _task_metric_and_labels(X, y, metric)
+    space, fixed = _search(hypothesis, search_space, fixed_params, max_epochs,
+                           conversation_column)
+    partitions = train_dev_test_partition(X, y, partition, random_state=random_state,
+                                          shared_speakers=shared_speakers,
+                                          speaker_column=speaker_column,
+                                          conversation_column=conversation_column)
+    settings = _settings(hypothesis, space, fixed, metric, random_state, conversation_column,
+                         median_stopping)
+    experiment_id = fingerprint(X, y, partitions, settings)
+    plan = _Plan(
+        X, y, partitions, hypothesis, task, metric, space, fixed, random_state,
+        conversation_column,
+        median=None if median_stopping is None else (median_stopping,
+                                                     f"{hypothesis}:{experiment_id}"),
+        tracking=None if mlflow_uri is None else (mlflow_uri, f"{hypothesis}:{experiment_id}",
+                                                  hypothesis, metric))
+    store = ResultsFile(results_file, experiment_id) if results_file is not None else None
+    finished, n_fitted = _run_trials(plan, store, n_trials, n_jobs, progress)
+    return _experiment(plan, finished, n_trials, n_resamples, n_fitted)
+
+
+@dataclass
+class _Plan:
+    """What every trial of one experiment shares, checked: data, partition, search, seeds."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    partitions: pd.Series
+    hypothesis: str
+    task: str
+    metric: str
+    space: dict        # drawn per trial: neither an arm nor fixed_params sets these
+    fixed: dict
+    random_state: int
+    conversation_column: str
+    median: tuple = None    # (store, study) of the median stopping rule, or None
+    tracking: tuple = None  # what _track logs to MLflow, or None
+
+    @property
+    def definition(self):
+        return HYPOTHESES[self.hypothesis]
+
+
+def _task_metric_and_labels(X, y, metric):
+    """The task of ``y``, the metric (checked to fit it) and ``y`` as a Series on X's index."""
     # the task from y as given: rebuilding it below loses a categorical's dtype
     task = _task(y)
     metric = metric or ("accuracy" if task == "classification" else "mae")
     _check_metric(metric, task)
     y = pd.Series(np.asarray(y, dtype=object) if not isinstance(y, pd.Series) else y.to_numpy(),
                   index=X.index).infer_objects()
-    definition = HYPOTHESES[hypothesis]
+    return task, metric, y
+
+
+def _search(hypothesis, search_space, fixed_params, max_epochs, conversation_column):
+    """The parameters drawn per trial (those no arm or fixed_params sets) and the fixed ones."""
     space = paper_search_space() if search_space is None else dict(search_space)
     fixed = {"han__max_epochs": int(max_epochs), **(fixed_params or {})}
     check_search_space(hypothesis_pipeline("aphf"), {**space, **fixed})
     _check_conversation_params(conversation_column, space, fixed)
-    partitions = train_dev_test_partition(X, y, partition, random_state=random_state,
-                                          shared_speakers=shared_speakers,
-                                          speaker_column=speaker_column,
-                                          conversation_column=conversation_column)
-    varied = {key for arm in definition.arms.values() for key in arm_params(arm)[1]}
-    space = {k: v for k, v in space.items() if k not in varied and k not in fixed}
+    varied = {key for arm in HYPOTHESES[hypothesis].arms.values() for key in arm_params(arm)[1]}
+    return {k: v for k, v in space.items() if k not in varied and k not in fixed}, fixed
+
+
+def _settings(hypothesis, space, fixed, metric, random_state, conversation_column,
+              median_stopping):
+    """What the experiment's fingerprint records besides the data and the partition."""
     settings = {"hypothesis": hypothesis, "space": space, "fixed": fixed, "metric": metric,
                 "random_state": random_state}
     if conversation_column != "conversation":
@@ -461,13 +512,12 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
     if median_stopping is not None:
         check_curve_store(median_stopping, "median_stopping")
         settings["median_stopping"] = True
-    experiment_id = fingerprint(X, y, partitions, settings)
-    median = None if median_stopping is None else (median_stopping,
-                                                   f"{hypothesis}:{experiment_id}")
-    store = ResultsFile(results_file, experiment_id) if results_file is not None else None
-    tracking = None if mlflow_uri is None else (mlflow_uri, f"{hypothesis}:{experiment_id}",
-                                                hypothesis, metric)
-    arms = list(definition.arms)
+    return settings
+
+
+def _run_trials(plan, store, n_trials, n_jobs, progress):
+    """Every trial's record (read from ``store`` or fitted now), and how many were fitted."""
+    arms = list(plan.definition.arms)
     finished = store.read() if store is not None else []
     pending = _pending(finished, arms, n_trials)
     with ExitStack() as writing:
@@ -478,30 +528,41 @@ def run_experiment(X, y, hypothesis="H1", *, n_trials=30, max_epochs=30, metric=
             finished = store.read()  # another run may have added trials meanwhile
             pending = _pending(finished, arms, n_trials)
             store.prepare()
-        n_workers = joblib.effective_n_jobs(n_jobs)
-        threads = (max(1, (os.cpu_count() or 1) // min(n_workers, len(pending)))
-                   if n_workers > 1 and len(pending) > 1 else None)
-        jobs = (joblib.delayed(_fit_trial)(
-            X, y, partitions, arm, definition.arms[arm], trial,
-            {**_trial_parameters(space, random_state, trial), **fixed}, task, random_state,
-            threads, median, conversation_column, tracking)
-            for arm, trial in pending)
-        results = joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
-        for trial in tqdm(results, total=len(pending), disable=not progress,
-                          desc=f"{hypothesis} trials"):
+        for trial in tqdm(_fitted_trials(plan, pending, n_jobs), total=len(pending),
+                          disable=not progress, desc=f"{plan.hypothesis} trials"):
             if store is not None:
                 store.append(trial)
             finished.append(trial)
+    return finished, len(pending)
+
+
+def _fitted_trials(plan, pending, n_jobs):
+    """The record of each pending trial, as the workers finish them (in any order)."""
+    n_workers = joblib.effective_n_jobs(n_jobs)
+    threads = (max(1, (os.cpu_count() or 1) // min(n_workers, len(pending)))
+               if n_workers > 1 and len(pending) > 1 else None)
+    jobs = (joblib.delayed(_fit_trial)(
+        plan.X, plan.y, plan.partitions, arm, plan.definition.arms[arm], trial,
+        {**_trial_parameters(plan.space, plan.random_state, trial), **plan.fixed}, plan.task,
+        plan.random_state, threads, plan.median, plan.conversation_column, plan.tracking)
+        for arm, trial in pending)
+    return joblib.Parallel(n_jobs=n_jobs, return_as="generator_unordered")(jobs)
+
+
+def _experiment(plan, finished, n_trials, n_resamples, n_fitted):
+    """The trials' frame and the bootstrap table of the first ``n_trials`` trials of each arm."""
     # in trial order, whatever order the workers finished in: among tied dev scores the
     # first trial wins, and that must not depend on n_jobs or on a resume
     finished = sorted((t for t in finished if t["trial"] < int(n_trials)),
                       key=lambda t: (t["arm"], t["trial"]))
-    rows = {name: (partitions == name).to_numpy() for name in ("dev", "test")}
-    truth = {name: y[held_out].to_numpy() for name, held_out in rows.items()}
-    trials = _trials_frame(finished, truth, metric)
-    table = experiment_table(finished, definition, truth, metric, n_resamples, random_state,
-                             groups=_conversations(X, rows, conversation_column))
-    return Experiment(hypothesis, metric, definition.baseline, trials, table, len(pending))
+    rows = {name: (plan.partitions == name).to_numpy() for name in ("dev", "test")}
+    truth = {name: plan.y[held_out].to_numpy() for name, held_out in rows.items()}
+    trials = _trials_frame(finished, truth, plan.metric)
+    table = experiment_table(finished, plan.definition, truth, plan.metric, n_resamples,
+                             plan.random_state,
+                             groups=_conversations(plan.X, rows, plan.conversation_column))
+    return Experiment(plan.hypothesis, plan.metric, plan.definition.baseline, trials, table,
+                      n_fitted)
 
 
 def _pending(finished, arms, n_trials):

@@ -8,7 +8,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._frame import text_as_strings
 from ..nn import HanRockClassifier, HanRockRegressor, tokenize
 
-__all__ = ["BUCKETS", "attention_buckets", "explain"]
+__all__ = ["BUCKETS", "attention_buckets", "explain", "OVERALL", "check_frame", "repeated_label",
+           "row_positions", "split_pipeline"]
 
 #: Names of the attention buckets of standardised attention z, lowest first:
 #: None (z < 0), Low (0 <= z < 1), Medium (1 <= z < 2), High (z >= 2).

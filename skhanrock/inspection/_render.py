@@ -12,7 +12,9 @@ import pandas as pd
 
 from ._explain import BUCKETS, OVERALL
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "BUCKET_COLOURS", "CURRENT_COLOUR", "MISSING", "WORD_COLOUR",
+           "WORD_WEIGHT", "as_lookup", "check_models", "check_titles", "explained_rows",
+           "label_text", "own_predictions", "speaker_lookup"]
 
 # Stands for "no value given", since None and NaN are labels a caller may pass.
 MISSING = object()

@@ -7,7 +7,7 @@ from .._frame import text_as_strings
 from ..nn import HanRockRegressor
 from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 
-__all__ = ["explain_wording"]
+__all__ = ["explain_wording", "explained_output"]
 
 _COLUMNS = ["row", "context", "talkturn", "ngram", "tfidf", "coefficient", "contribution",
             "output", "prediction"]
@@ -126,7 +126,7 @@ def explain_wording(estimator, X, rows=None):
     net, frame = split_pipeline(estimator, X)
     vocabulary, weights = _lexical_path(net)
     positions = row_positions(rows, len(frame))
-    texts = text_as_strings(frame, net.text_column_)
+    texts = text_as_strings(frame, net.lexical_column_)
     ngrams = np.asarray(vocabulary.ngrams_, dtype=object)
     pieces = []
     for item in net.predict_attention(frame, rows=positions):

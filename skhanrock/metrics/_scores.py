@@ -17,8 +17,10 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics._scorer import _Scorer
 from sklearn.utils.multiclass import unique_labels
 
-__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer", "labelled_rows",
-           "paper_scorers", "score"]
+from .._validation import replaced_parameters
+
+__all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer",
+           "labelled_rows", "paper_scorers", "score", "finite_floats"]
 
 
 def labelled_rows(y_true, *y_preds):
@@ -375,12 +377,14 @@ def classwise_f1_scorers(labels):
             for label in labels}
 
 
-def paper_scorers(task="classification", labels=None):
+@replaced_parameters(task="target_type")
+def paper_scorers(target_type="classification", labels=None):
     """The paper's metrics as scorers for ``scoring=`` (unlabelled rows skipped).
 
     Parameters
     ----------
-    task : {"classification", "regression"}
+    target_type : {"classification", "regression"}, default="classification"
+        The kind of ``y`` scored.
     labels : array-like or None, default=None
         Classification only: also score the F1 of each of these classes
         (:func:`classwise_f1_scorers`).
@@ -401,11 +405,13 @@ def paper_scorers(task="classification", labels=None):
     >>> sorted(paper_scorers("classification", labels=["ang", "sad"]))[2:4]
     ['f1_class:ang', 'f1_class:sad']
     """
-    if task not in ("classification", "regression"):
-        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
-    if labels is not None and task == "regression":
-        raise ValueError("labels (class-wise F1) only applies to task='classification'.")
-    names = ["mae"] if task == "regression" else [m for m in METRICS if m != "mae"]
+    if target_type not in ("classification", "regression"):
+        raise ValueError(f"target_type must be 'classification' or 'regression', got "
+                         f"{target_type!r}.")
+    if labels is not None and target_type == "regression":
+        raise ValueError("labels (class-wise F1) only applies to "
+                         "target_type='classification'.")
+    names = ["mae"] if target_type == "regression" else [m for m in METRICS if m != "mae"]
     scorers = {name: _labelled_scorer(METRICS[name].function, name,
                                       METRICS[name].greater_is_better) for name in names}
     return scorers if labels is None else {**scorers, **classwise_f1_scorers(labels)}

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 from skorch.callbacks import Callback
 
-__all__ = ["MedianStopping", "SQLiteCurveStore", "check_curve_store"]
+__all__ = ["MedianStopping", "SQLiteCurveStore", "check_curve_store", "below_median",
+           "check_finite_score"]
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS curves (
     study TEXT NOT NULL, trial TEXT NOT NULL, epoch INTEGER NOT NULL, score REAL NOT NULL,

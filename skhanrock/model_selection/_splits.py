@@ -12,7 +12,8 @@ from sklearn.utils import check_random_state
 
 from .._targets import check_labels, is_classification_target
 
-__all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups"]
+__all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups", "check_key_columns",
+           "check_talkturns", "shared_speaker_rows"]
 
 
 def check_split_classes(y, train, where):

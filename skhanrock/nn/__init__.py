@@ -4,8 +4,9 @@ from ._attention import AdditiveAttention, masked_softmax
 from ._attention_output import TalkturnAttention
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
 from ._encoding import TalkturnEncoding
-from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor, load
+from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
 from ._gru import MaskedBiGRU
+from ._incremental import ConversationState
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._pretrained import PretrainedWordEncoder
@@ -18,6 +19,7 @@ __all__ = [
     "AdditiveAttention",
     "ChunkedBatchSampler",
     "ClassificationTarget",
+    "ConversationState",
     "ConversationValidSplit",
     "FrameValidSplit",
     "HanModule",
@@ -33,7 +35,14 @@ __all__ = [
     "TalkturnEncoding",
     "TaskLosses",
     "WindowBiGRU",
-    "load",
     "masked_softmax",
     "tokenize",
 ]
+
+
+def load(path):
+    """Gone: :func:`skhanrock.load_model` loads an estimator or a pipeline."""
+    # One of five ways to load a model before any release, and a name users may
+    # have typed: it says what replaced it (not in __all__).
+    raise TypeError("skhanrock.nn.load is gone: use skhanrock.load_model(path), which loads an "
+                    "estimator or a pipeline.")

@@ -12,7 +12,7 @@ from ._buckets import length_buckets
 from ._fine_tuning import PieceTable
 
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit",
-           "WordTable", "base_positions"]
+           "WordTable", "base_positions", "split_by_conversation"]
 
 
 class WordTable:

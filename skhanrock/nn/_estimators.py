@@ -21,11 +21,8 @@ from .._frame import (
     check_talkturn_frame,
     talkturn_frame_tags,
 )
-from .._labels import (
-    label_offset_sources,
-)
 from .._targets import check_labels
-from .._validation import check_number
+from .._validation import ReplacedName, check_number
 from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
 from ._callbacks import DivergenceGuard, talkturn_scoring
@@ -38,14 +35,15 @@ from ._data import (
 )
 from ._encoding import TalkturnEncoding
 from ._features import check_feature_columns
-from ._lexical import check_lexical_ngrams
+from ._incremental import next_talkturn
+from ._lexical import check_lexical_column, check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
-from ._persistence import load_estimator, load_saved, network_params, save_estimator
+from ._persistence import load_estimator, network_params, save_estimator
 from ._precision import PrecisionMixin, check_precision
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
-__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor", "load"]
+__all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
 
 _TOTAL_UNITS = 257
 
@@ -304,6 +302,13 @@ PretrainedWordEncoder, default="random"
     speaker_column : str, default="speaker"
         Whose earlier talkturns standardise a feature value; read only with
         ``feature_columns``.
+    lexical_column : None or str, default=None
+        Column the lexical path reads its n-grams from; None: the column the
+        word level reads (``text_column``). With MONAH narratives,
+        ``"text"`` keeps the narrative's words ("the woman loudly said")
+        out of the n-grams, which then come from the verbatim words while
+        the word level still reads the cues (see "Why the narrative hurt on
+        IEMOCAP" in the user guide). Needs ``lexical_ngrams``.
     random_state : int, RandomState or None, default=None
         Seeds the weight initialisation, dropout (through torch's global
         generator, at the start of training) and the batch order.
@@ -385,7 +390,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=64, lexical_ngrams=(1, 2), lexical_min_count=2,
                  lexical_max_features=50_000, lexical_context=0, feature_columns=None,
-                 speaker_column="speaker", random_state=None,
+                 speaker_column="speaker", lexical_column=None, random_state=None,
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
@@ -416,6 +421,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_context = lexical_context
         self.feature_columns = feature_columns
         self.speaker_column = speaker_column
+        self.lexical_column = lexical_column
         self.random_state = random_state
         self.precision = precision
 
@@ -444,6 +450,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             raise ValueError(f"lexical_context={self.lexical_context!r} reads earlier "
                              "talkturns' n-grams, which needs lexical_ngrams (for example "
                              "(1, 2)); it is None.")
+        check_lexical_column(self.lexical_column, self.lexical_ngrams)
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
@@ -649,7 +656,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         refit = getattr(self, "needs_data_fit_", True)
         self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
-        frame = self._check_frame(X, text_column)
+        frame = self._check_frame(X, text_column,
+                                  self.lexical_column if refit else self.encoding_.lexical_column_)
         if refit:
             self.seed_ = None if self.random_state is None else \
                 check_random_state(self.random_state).randint(2 ** 31 - 1)
@@ -696,9 +704,11 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         columns = X.columns if isinstance(X, pd.DataFrame) else ()
         return "narrative" if "narrative" in columns else "text"
 
-    def _check_frame(self, X, text_column):
+    def _check_frame(self, X, text_column, lexical_column=None):
         return check_talkturn_frame(X, conversation_column=self.conversation_column,
-                                    turn_column=self.turn_column, required=[text_column])
+                                    turn_column=self.turn_column,
+                                    required=list(dict.fromkeys([text_column,
+                                                                 lexical_column or text_column])))
 
     def _fit_encoding(self, frame, labels, text_column):
         validate_data(self, frame, skip_check_array=True, reset=True)
@@ -723,7 +733,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             lexical_min_count=self.lexical_min_count,
             lexical_max_features=self.lexical_max_features,
             feature_columns=check_feature_columns(self.feature_columns),
-            speaker_column=self.speaker_column)
+            speaker_column=self.speaker_column, lexical_column=self.lexical_column)
 
     def _check_y(self, y, frame):
         # Indexed like X, so that errors can name the row.
@@ -735,6 +745,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
     # The fitted encoding's parts, under the names users read them by.
     text_column_ = _from_encoding("text_column_", "Column read as text.")
+    lexical_column_ = _from_encoding("lexical_column_", "Column the lexical path reads.")
     aux_columns_ = _from_encoding("aux_columns_", "The auxiliary target columns of the training "
                                   "frame.")
     label_offsets_ = _from_encoding("label_offsets_", "History/future label offsets.")
@@ -762,7 +773,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
 
     def _encode(self, X, y=None, sample_weight=None):
         self._check_fitted_encoding()
-        frame = self._check_frame(X, self.text_column_)
+        frame = self._check_frame(X, self.text_column_, self.encoding_.lexical_column_)
         labels = None if y is None else self._check_y(y, frame)
         weights = None if sample_weight is None else _check_sample_weight(sample_weight, frame)
         order, ids, offsets, lengths = self.encoding_.encode(frame)
@@ -784,12 +795,12 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             raise ValueError(f"X is missing the auxiliary target column(s) {missing} "
                              "it was fitted with.")
         primary = self.target_.encode(labels)
-        sources = label_offset_sources(codes, labels.notna().to_numpy(), self.label_offsets_)
         targets = {
             "primary": primary,
             "aux": as_float32(check_numeric_columns(frame, self.aux_columns_),
                                self.aux_columns_, frame.index),
-            "offsets": self.target_.offset_targets(primary, sources),
+            "offsets": self.target_.offset_targets(primary, codes, labels.notna().to_numpy(),
+                                                   self.label_offsets_),
         }
         weights = self.target_.row_weights(primary)
         if sample_weight is not None:
@@ -900,76 +911,72 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         """
         return self._decode_primary(self._primary_outputs(X))
 
-    # ------------------------------------------------------------ persistence
-    def save(self, path):
-        """Save the fitted model to one file, without pickle.
+    def predict_next(self, talkturn, state=None):
+        """Predict the newest talkturn of a conversation from the cached earlier ones.
 
-        The file (a zip) holds the parameters and the fitted encoding
-        (vocabulary, classes or target scaling, task names, loss weights) as
-        JSON and the network's weights as tensors. ``load`` restores the
-        same predictions in another process and runs no code from the file,
-        unlike ``pickle.load``, which can run anything a file holds.
-        Training-time objects (``callbacks``, ``train_split``, ``embeddings``)
-        are not saved: the loaded model has their defaults. A pretrained word
-        encoder's weights are not saved either: the file keeps its local
-        folder and fingerprint (and ``fine_tune_layers``), ``load`` reads it
-        from that folder again and refuses a missing folder or another model;
-        the trained top layers of a fine-tuned encoder are network weights,
-        saved with the others. Saving refuses an encoder
-        built from a model in memory, which has no folder to read again. Custom ``module``,
-        ``criterion`` or optimizer classes are refused.
+        The incremental form of :meth:`predict`: ``state`` keeps the encodings
+        of the conversation's last ``context_size`` talkturns, so each call
+        encodes one talkturn's words, however long the conversation. The
+        returned ``prediction`` (and a classifier's ``probabilities``) is what
+        ``predict`` (``predict_proba``) gives the last row of the conversation
+        so far. :class:`~skhanrock.ConversationStream` wraps it for several
+        conversations, turn numbers and a MONAH transcriber.
 
         Parameters
         ----------
-        path : str or Path
-            File to write, for example ``"model.skhanrock"``.
+        talkturn : mapping
+            The next talkturn of the conversation: its text (``text_column_``)
+            and, with ``feature_columns``, its speaker and feature values.
+            Other keys are ignored; talkturns come in turn order.
+        state : ConversationState or None, default=None
+            What the call on the conversation's previous talkturn returned;
+            None starts a conversation.
 
         Returns
         -------
-        Path
-            The file written.
+        ConversationState
+            ``state`` (a new one when None) with the talkturn added: its
+            ``prediction``, ``probabilities`` (classifier), ``outputs`` and
+            ``attention()``. A refused talkturn leaves ``state`` as it was.
 
         Examples
         --------
-        >>> import tempfile, pathlib
         >>> from skhanrock import HanRockClassifier
         >>> from skhanrock.datasets import make_conversations
         >>> X, y = make_conversations(n_conversations=4, random_state=0)
-        >>> clf = HanRockClassifier(primary_units=8, context_size=3, max_epochs=1,
+        >>> clf = HanRockClassifier(primary_units=4, context_size=3, max_epochs=1,
         ...                         random_state=0).fit(X, y)
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock"
-        >>> restored = HanRockClassifier.load(clf.save(path))
-        >>> bool((restored.predict(X) == clf.predict(X)).all())
+        >>> first = X[X["conversation"] == X["conversation"].iloc[0]]
+        >>> state = None
+        >>> for talkturn in first.to_dict("records"):
+        ...     state = clf.predict_next(talkturn, state)
+        >>> bool(state.prediction == clf.predict(first)[-1])
         True
         """
+        self._check_fitted_encoding()
+        self._check_encoding_parameters()
+        # Evaluation mode, never back to training: streams in threads share the
+        # module. Only when needed: eval() walks every submodule, a cost per talkturn.
+        if self.module_.training:
+            self.module_.eval()
+        with self._autocast():
+            return next_talkturn(self, talkturn, state)
+
+    # ------------------------------------------------------------ persistence
+    # skhanrock.save_model and load_model are the one way to save and load; these
+    # are their estimator halves (a protocol, as scikit-learn's __sklearn_clone__),
+    # and the methods of the same job that came before are gone, naming them.
+    save = ReplacedName("skhanrock.save_model(model, path)")
+    load = ReplacedName("skhanrock.load_model(path)")
+
+    def __skhanrock_save__(self, path):
+        """Write this fitted estimator to ``path``; see :func:`skhanrock.save_model`."""
         return save_estimator(self, path)
 
     @classmethod
-    def load(cls, path):
-        """Load a model written by ``save`` (no unpickling).
-
-        Parameters
-        ----------
-        path : str or Path
-            The saved file.
-
-        Returns
-        -------
-        estimator
-            The fitted estimator. A model saved on a GPU loads on the CPU
-            when no GPU is available, with a warning.
-
-        Raises
-        ------
-        ValueError
-            If the file is not a saved model of this class, or was written
-            in another saved-model format.
-
-        Examples
-        --------
-        See ``save``.
-        """
-        return load_estimator(cls, path)
+    def __skhanrock_load__(cls, path):
+        """The estimator saved at ``path``, of whichever class; see :func:`skhanrock.load_model`."""
+        return load_estimator(path, (HanRockClassifier, HanRockRegressor))
 
     def predict_attention(self, X, rows=None):
         """Predictions with the word, talkturn and task attention behind them.
@@ -1098,8 +1105,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     Notes
     -----
     The vocabulary and the task heads are sized by the training data, so a
-    model is restored in a new process with ``save`` and ``load``
-    (no unpickling), not by ``load_params`` into a fresh, unfitted
+    model is restored in a new process with :func:`skhanrock.save_model` and
+    :func:`skhanrock.load_model` (no unpickling), not by ``load_params`` into a fresh, unfitted
     estimator. ``pickle`` works too, but loading a pickle runs whatever code
     the file holds: unpickle only files you trust.
 
@@ -1132,7 +1139,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
 
     def predict_proba(self, X):
         """Probability of each class for every talkturn of ``X``, in row order."""
-        return torch.softmax(torch.from_numpy(self._primary_outputs(X)), dim=1).numpy()
+        outputs = self._primary_outputs(X)  # first: it raises NotFittedError before a fit
+        return self.target_.probabilities(outputs)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy over the labelled talkturns of ``X`` (missing labels are skipped)."""
@@ -1169,7 +1177,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     --------
     >>> from skhanrock import HanRockRegressor
     >>> from skhanrock.datasets import make_conversations
-    >>> X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    >>> X, y = make_conversations(n_conversations=6, target_type="regression", random_state=0)
     >>> reg = HanRockRegressor(primary_units=8, context_size=3, max_epochs=2,
     ...                        random_state=0).fit(X, y)
     >>> reg.predict(X).shape == (len(X),)
@@ -1192,33 +1200,3 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         """R² over the labelled talkturns of ``X`` (missing labels are skipped)."""
         y_true, y_pred, weights = self._labelled_predictions(X, y, sample_weight)
         return r2_score(y_true.astype(float), y_pred.astype(float), sample_weight=weights)
-
-
-def load(path):
-    """Load a model written by ``save``, whichever estimator class it holds.
-
-    Parameters
-    ----------
-    path : str or Path
-        A file written by :meth:`HanRockClassifier.save` or
-        :meth:`HanRockRegressor.save`.
-
-    Returns
-    -------
-    HanRockClassifier or HanRockRegressor
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from skhanrock import HanRockRegressor
-    >>> from skhanrock.datasets import make_conversations
-    >>> from skhanrock.nn import load
-    >>> X, _ = make_conversations(n_conversations=4, random_state=0)
-    >>> reg = HanRockRegressor(primary_units=4, context_size=3, max_epochs=1,
-    ...                        random_state=0).fit(X, X["AU12_r"])
-    >>> path = reg.save(pathlib.Path(tempfile.mkdtemp()) / "model.skhanrock")
-    >>> type(load(path)).__name__
-    'HanRockRegressor'
-    """
-    return load_saved(path, (HanRockClassifier, HanRockRegressor))
-

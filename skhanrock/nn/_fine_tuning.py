@@ -21,7 +21,7 @@ from torch import nn
 from ._buckets import length_buckets
 
 __all__ = ["LowerStates", "PieceBatch", "PieceTable", "TransformerTop", "check_replay",
-           "layer_input", "lower_entry", "lower_outputs"]
+           "layer_input", "lower_entry", "lower_outputs", "REPLAY_CHECK_WORDS"]
 
 # Length buckets of a batch's windows in the top layers, each one more call of them.
 _MAX_BUCKETS = 4

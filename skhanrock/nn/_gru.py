@@ -6,7 +6,7 @@ from torch.func import functional_call
 
 from .._validation import check_number
 
-__all__ = ["MaskedBiGRU", "reverse_within_lengths"]
+__all__ = ["MaskedBiGRU", "reverse_within_lengths", "check_dropouts", "check_sizes"]
 
 
 def reverse_within_lengths(lengths, max_length):

@@ -14,7 +14,7 @@ import numpy as np
 from .._validation import check_number
 from ._text import tokenize
 
-__all__ = ["NgramVocabulary", "check_lexical_ngrams"]
+__all__ = ["NgramVocabulary", "check_lexical_column", "check_lexical_ngrams"]
 
 
 #: Longest n-gram of the lexical path: a longer one hardly recurs, and every n adds
@@ -37,6 +37,17 @@ def check_lexical_ngrams(value):
     high = check_number("lexical_ngrams[1] (max_n)", value[1], low=low, high=MAX_NGRAM,
                         integer=True)
     return int(low), int(high)
+
+
+def check_lexical_column(column, lexical_ngrams):
+    """Refuse a ``lexical_column`` that is not None or a column name, or without a lexical path."""
+    if column is None:
+        return
+    if not isinstance(column, str) or not column:
+        raise ValueError(f"lexical_column must be None or a column name (str), got {column!r}.")
+    if lexical_ngrams is None:
+        raise ValueError(f"lexical_column={column!r} is the column the lexical path reads, "
+                         "which needs lexical_ngrams (for example (1, 2)); it is None.")
 
 
 def _ngrams(words, low, high):

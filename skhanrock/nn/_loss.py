@@ -4,6 +4,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._validation import ReplacedName, replaced_parameters
+
 __all__ = ["MultiTaskLoss"]
 
 
@@ -18,7 +20,7 @@ def _weighted_mean(losses, weight):
     return (losses * weight).sum() / weight.sum().clamp(min=torch.finfo(losses.dtype).tiny)
 
 
-_TASKS = ("classification", "regression")
+_TARGET_TYPES = ("classification", "regression")
 # The error of each regression loss; a name outside it must never fall back to another loss.
 _REGRESSION_ERRORS = {"l1": torch.abs, "l2": torch.square}
 
@@ -41,24 +43,24 @@ def _check_choice(name, value, allowed):
         raise ValueError(f"MultiTaskLoss: {name} must be one of {allowed}, got {value!r}.")
 
 
-def _check_primary(task, primary, labels):
-    """Refuse primary outputs and labels of the other kind of task.
+def _check_primary(target_type, primary, labels):
+    """Refuse primary outputs and labels of the other kind of target.
 
-    A criterion whose ``task`` differs from its estimator's (say
-    ``HanRockClassifier(criterion__task="regression")``) would otherwise fail
+    A criterion whose ``target_type`` differs from its estimator's (say
+    ``HanRockClassifier(criterion__target_type="regression")``) would otherwise fail
     with a shape error deep inside torch, or not at all.
     """
-    if task == "classification" and (primary.dim() != 2 or labels.is_floating_point()):
+    if target_type == "classification" and (primary.dim() != 2 or labels.is_floating_point()):
         raise ValueError(
-            "MultiTaskLoss: task='classification' needs primary outputs of shape "
+            "MultiTaskLoss: target_type='classification' needs primary outputs of shape "
             f"(n_samples, n_classes) and integer labels, got outputs of shape "
             f"{tuple(primary.shape)} and {labels.dtype} labels; a regressor's criterion "
-            "needs task='regression'.")
-    if task == "regression" and (primary.dim() != 1 or not labels.is_floating_point()):
+            "needs target_type='regression'.")
+    if target_type == "regression" and (primary.dim() != 1 or not labels.is_floating_point()):
         raise ValueError(
-            "MultiTaskLoss: task='regression' needs one primary output per sample and "
+            "MultiTaskLoss: target_type='regression' needs one primary output per sample and "
             f"numeric targets, got outputs of shape {tuple(primary.shape)} and {labels.dtype} "
-            "targets; a classifier's criterion needs task='classification'.")
+            "targets; a classifier's criterion needs target_type='classification'.")
 
 
 class MultiTaskLoss(nn.Module):
@@ -73,16 +75,16 @@ class MultiTaskLoss(nn.Module):
 
     Parameters
     ----------
-    task : {"classification", "regression"}, default="classification"
-        Kind of primary task; it must match the estimator's (the estimators
-        set it themselves).
+    target_type : {"classification", "regression"}, default="classification"
+        Kind of primary target; it must match the estimator's (the estimators
+        set it themselves). A *task* is one loss head, not this.
     loss : {"l1", "l2"}, default="l1"
         Regression loss of the primary and history/future tasks.
 
     Raises
     ------
     ValueError
-        If ``task`` or ``loss`` is not one of its allowed values.
+        If ``target_type`` or ``loss`` is not one of its allowed values.
 
     Examples
     --------
@@ -95,19 +97,29 @@ class MultiTaskLoss(nn.Module):
     tensor(1.)
     """
 
-    def __init__(self, task="classification", loss="l1"):
+    task = ReplacedName("target_type")
+
+    @replaced_parameters(task="target_type")
+    def __init__(self, target_type="classification", loss="l1"):
         super().__init__()
-        _check_choice("task", task, _TASKS)
+        _check_choice("target_type", target_type, _TARGET_TYPES)
         _check_choice("loss", loss, tuple(_REGRESSION_ERRORS))
-        self.task = task
+        self.target_type = target_type
         self.loss = loss
+
+    def __getattr__(self, name):
+        # nn.Module answers a name it lacks itself, which would hide ReplacedName's message.
+        replaced = type(self).__dict__.get(name)
+        if isinstance(replaced, ReplacedName):
+            replaced.__get__(self, type(self))
+        return super().__getattr__(name)
 
     def task_losses(self, outputs, targets):
         """Unweighted loss of every task, primary first."""
         primary, aux, offsets = outputs[:3]
-        _check_primary(self.task, primary, targets["primary"])
+        _check_primary(self.target_type, primary, targets["primary"])
         weight = targets.get("weight")
-        if self.task == "classification":
+        if self.target_type == "classification":
             labels = targets["primary"]
             if weight is None:
                 n_labelled = (labels >= 0).sum().clamp(min=1)

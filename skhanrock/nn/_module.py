@@ -442,7 +442,7 @@ class HanModule(nn.Module):
         """The word level: one vector per talkturn and word branch, plus its lexical logits.
 
         A talkturn's vectors do not depend on its context, so a caller that
-        sees talkturns one at a time (:class:`skhanrock.ConversationStream`)
+        sees talkturns one at a time (the estimators' ``predict_next``)
         encodes each once and reads windows of the cached vectors with
         :meth:`read_windows`.
 

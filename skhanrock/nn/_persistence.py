@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from skorch.history import History
 
-from .._model_file import open_model_file, read_json, read_member, write_aside
+from .._model_file import damaged_entries, open_model_file, read_json, read_member, write_aside
 from .._validation import is_finite_number
 from .._version import __version__
 from ..exceptions import ModelFileError
@@ -27,8 +27,8 @@ from ._lexical import check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 
-__all__ = ["FORMAT_VERSION", "MAX_CONFIG_BYTES", "load_estimator", "load_saved",
-           "network_params", "non_finite_weights", "save_estimator", "saved_class_name"]
+__all__ = ["FORMAT_VERSION", "MAX_CONFIG_BYTES", "load_estimator", "network_params",
+           "non_finite_weights", "save_estimator"]
 
 #: Version of the saved layout; a file of another version is refused.
 FORMAT_VERSION = 1
@@ -50,11 +50,11 @@ _DEFAULT_CLASSES = ("iterator_train", "iterator_valid", "dataset")
 _NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
                    "recurrent_dropout", "freeze_embeddings", "conversation_column",
                    "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
-                   "speaker_column")
+                   "speaker_column", "lexical_column")
 
 
 def network_params(net):
-    """The parameters the network and encoding are built with, which ``save`` checks.
+    """The parameters the network and encoding are built with, which saving checks.
 
     ``set_params`` changes none of them in a fitted model until the next
     fit, and a file saved with another value would not load as it predicts.
@@ -81,7 +81,7 @@ def _json_value(name, value):
         # Keys may be classes of any type, which JSON objects cannot keep.
         return {"__pairs__": [[_json_value(name, k), _json_value(name, v)]
                               for k, v in value.items()]}
-    raise ValueError(f"save() cannot store the parameter {name}={value!r}; it keeps numbers, "
+    raise ValueError(f"save_model cannot store the parameter {name}={value!r}; it keeps numbers, "
                      "strings, lists, tuples and dicts of them. Reset it before saving, or pickle "
                      "the estimator from a trusted source only.")
 
@@ -109,12 +109,12 @@ def _saved_params(net):
             known = {cls: key for key, cls in _NAMED_CLASSES[name].items()}
             if value not in known:
                 raise ValueError(
-                    f"save() stores {name} by name and knows {sorted(known.values())}; got "
+                    f"save_model stores {name} by name and knows {sorted(known.values())}; got "
                     f"{value!r}. Pickle the estimator instead (from a trusted source only).")
             params[name] = {"__class__": known[value]}
         elif name in _DEFAULT_CLASSES:
             if value is not defaults[name]:
-                raise ValueError(f"save() cannot store {name}={value!r}.")
+                raise ValueError(f"save_model cannot store {name}={value!r}.")
         else:
             params[name] = _json_value(name, value)
     return params
@@ -152,6 +152,8 @@ def _plain(value):
 def save_estimator(net, path):
     """Write a fitted estimator to ``path`` (a zip file) without pickling anything.
 
+    The estimator's half of :func:`skhanrock.save_model`, which users call.
+
     Parameters
     ----------
     net : HanRockClassifier or HanRockRegressor
@@ -169,7 +171,7 @@ def save_estimator(net, path):
     state = {k: v.detach().cpu() for k, v in net.module_.state_dict().items()}
     bad = non_finite_weights(state)
     if bad:
-        raise ValueError(f"save() refuses this {type(net).__name__}: its weights {bad[:5]} hold "
+        raise ValueError(f"save_model refuses this {type(net).__name__}: its weights {bad[:5]} hold "
                          "NaN or infinite values (the fit diverged). Refit it, with a smaller "
                          "lr for example.")
     config = {"format": FORMAT_VERSION, "skhanrock_version": __version__,
@@ -193,14 +195,14 @@ def _check_network_params(net):
                for name, value in built.items() if current[name] != value]
     if changed:
         raise ValueError(
-            f"save() refuses this {type(net).__name__}: set_params changed {', '.join(changed)} "
+            f"save_model refuses this {type(net).__name__}: set_params changed {', '.join(changed)} "
             "after fit, and its network still has the fitted values (it predicts with "
             "them); a file with the new values would not load. Set them back, or fit again, "
             "before saving.")
     try:
         net._check_hyper_parameters()
     except ValueError as error:
-        raise ValueError(f"save() refuses a parameter that load (as fit) would refuse: "
+        raise ValueError(f"save_model refuses a parameter that load_model (as fit) would refuse: "
                          f"{error}") from error
 
 
@@ -224,49 +226,39 @@ def _read_weights(archive, limit, path):
     return weights
 
 
-def saved_class_name(path):
-    """Name of the estimator class a saved file holds (its JSON only; no weights are read)."""
-    with open_model_file(path) as archive:
-        return read_json(archive, _CONFIG, MAX_CONFIG_BYTES, path).get("estimator")
-
-
-def load_saved(path, classes):
-    """Read a saved model into whichever of ``classes`` it names."""
-    by_name = {cls.__name__: cls for cls in classes}
-    name = saved_class_name(path)
-    if name not in by_name:
-        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(by_name)}.")
-    return by_name[name].load(path)
-
-
-def _check_config(config, cls, path):
+def _saved_class(config, classes, path):
+    """The one of ``classes`` that ``config`` names, after its format is checked."""
     if config.get("format") != FORMAT_VERSION:
         raise ValueError(
             f"{path} has the saved-model format {config.get('format')!r}; this skhanrock "
             f"({__version__}) reads format {FORMAT_VERSION}. Load it with the skhanrock "
             f"version that wrote it ({config.get('skhanrock_version')!r}).")
-    if config.get("estimator") != cls.__name__:
-        raise ValueError(f"{path} holds a {config.get('estimator')}, not a {cls.__name__}; "
-                         f"load it with {config.get('estimator')}.load.")
+    by_name = {cls.__name__: cls for cls in classes}
+    name = config.get("estimator")
+    if not isinstance(name, str) or name not in by_name:
+        raise ValueError(f"{path} holds {name!r}, which is not one of {sorted(by_name)}.")
     if config.get("skhanrock_version") != __version__:
         warnings.warn(f"{path} was written by skhanrock {config.get('skhanrock_version')} and is "
                       f"loaded by {__version__}; check its predictions.", UserWarning,
-                      stacklevel=3)
+                      stacklevel=5)
+    return by_name[name]
 
 
-def load_estimator(cls, path):
-    """Read a model written by :func:`save_estimator` into a new ``cls``.
+def load_estimator(path, classes):
+    """Read a model written by :func:`save_estimator` into whichever of ``classes`` it names.
 
+    The estimator's half of :func:`skhanrock.load_model`, which users call.
     Every member is bounded before it is read, every parameter is checked as
     ``fit`` checks it, and a damaged or tampered file raises a
     :class:`~skhanrock.exceptions.ModelFileError` naming the file and member.
 
     Parameters
     ----------
-    cls : type
-        ``HanRockClassifier`` or ``HanRockRegressor``, as saved.
     path : str or Path
         The saved file.
+    classes : tuple of type
+        The estimator classes a file may hold (``HanRockClassifier``,
+        ``HanRockRegressor``).
 
     Returns
     -------
@@ -275,16 +267,11 @@ def load_estimator(cls, path):
     """
     with open_model_file(path) as archive:
         config = read_json(archive, _CONFIG, MAX_CONFIG_BYTES, path)
-        _check_config(config, cls, path)
+        cls = _saved_class(config, classes, path)
         if _WEIGHTS not in archive.namelist():
             raise _refused(f"it has no {_WEIGHTS} member.", path, member=None)
-        try:
+        with damaged_entries(path, _CONFIG):
             net, history = _restored(cls, config, path, archive.getinfo(_WEIGHTS).file_size)
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, IndexError, ValueError, AttributeError,
-                OverflowError) as error:
-            raise _refused(_described(error), path) from error
         weights = _read_weights(archive, _weights_limit(net.module_), path)
     _load_weights(net, weights, path)
     encoder = net.encoding_.word_encoder_
@@ -301,12 +288,6 @@ def load_estimator(cls, path):
     return net
 
 
-def _described(error):
-    if isinstance(error, KeyError):
-        return f"the entry {error} is missing."
-    return f"{error} ({type(error).__name__})"
-
-
 def _restored(cls, config, path, weights_bytes):
     """The estimator ``config`` describes, built and checked; its weights still to load."""
     if not isinstance(config.get("params"), dict) or not isinstance(config.get("fitted"), dict):
@@ -318,7 +299,7 @@ def _restored(cls, config, path, weights_bytes):
     params.setdefault("lexical_ngrams", None)
     if str(params.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
         warnings.warn(f"{path} was saved with device={params['device']!r}; no CUDA GPU is "
-                      "available, so it is loaded on the CPU.", UserWarning, stacklevel=4)
+                      "available, so it is loaded on the CPU.", UserWarning, stacklevel=5)
         params["device"] = "cpu"
     net = cls(**params)
     fitted = config["fitted"]
@@ -340,10 +321,10 @@ def _restored(cls, config, path, weights_bytes):
 
 
 def _check_param_names(cls, params):
-    """Only the parameters save() writes: no training-time objects, no unknown module keys."""
+    """Only the parameters save_model writes: no training-time objects, no unknown module keys."""
     for name in params:
         if name in _TRAINING_ONLY or name.startswith("callbacks"):
-            raise ValueError(f"it sets the parameter {name!r}, which save() never writes.")
+            raise ValueError(f"it sets the parameter {name!r}, which save_model never writes.")
         prefix, _, key = name.partition("__")
         # skorch reads optimizer__* itself (param_groups, ...): only the network's and
         # the loss's keyword arguments are checked here.

@@ -7,6 +7,8 @@ skorch's. The estimator stores ``precision`` and checks it with the other
 parameters (:func:`check_precision`).
 """
 
+import contextlib
+
 import torch
 from skorch.dataset import unpack_data
 from skorch.utils import TeeGenerator
@@ -69,12 +71,18 @@ class PrecisionMixin:
             return torch.device(self.device).type
         return next(self.module_.parameters()).device.type
 
-    def _forward_in_precision(self, inputs, **fit_params):
-        """``module_(**inputs)`` under autocast, its outputs as float32."""
+    def _autocast(self):
+        """The autocast context of ``precision``; "fp32" runs in none."""
         dtype = self._autocast_dtype()
         if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self._device_type(), dtype=dtype)
+
+    def _forward_in_precision(self, inputs, **fit_params):
+        """``module_(**inputs)`` under autocast, its outputs as float32."""
+        if self._autocast_dtype() is None:
             return self.module_(**inputs, **fit_params)
-        with torch.autocast(device_type=self._device_type(), dtype=dtype):
+        with self._autocast():
             outputs = self.module_(**inputs, **fit_params)
         # The loss, the scores and the predictions are float32 whatever the forward ran in.
         return _in_float32(outputs)

@@ -45,7 +45,7 @@ from ._pretrained_loading import (
 from ._text import surface_words, tokenize
 from ._vector_cache import CacheInfo, VectorCache, model_fingerprint
 
-__all__ = ["CacheInfo", "PretrainedWordEncoder"]
+__all__ = ["CacheInfo", "PretrainedWordEncoder", "check_unknown_words"]
 
 # "auto" shows a progress bar from this many model batches on.
 _PROGRESS_BATCHES = 20
@@ -604,21 +604,30 @@ class PretrainedWordEncoder(nn.Module):
         self._fingerprint = None
         return self
 
-    def fingerprint(self):
+    def fingerprint(self, *, fresh=False):
         """Hash of the model's identity and the settings that shape the vectors.
 
         It covers the model's configuration (not where it was loaded from), its
         tokenizer, every weight, ``max_words`` and ``max_length``; the on-disk
         cache files its entries under it.
 
+        Parameters
+        ----------
+        fresh : bool, default=False
+            The hash is computed once and kept; True hashes the weights as
+            they are now (edited in memory since, say), without changing the
+            kept hash or the cache entries filed under it.
+
         Returns
         -------
         str
             A SHA-256 hex digest.
         """
+        if fresh:
+            return model_fingerprint(self.model, tokenizer_identity(self.tokenizer),
+                                     self.max_words, self.max_length)
         if self._fingerprint is None:
-            self._fingerprint = model_fingerprint(self.model, tokenizer_identity(self.tokenizer),
-                                                  self.max_words, self.max_length)
+            self._fingerprint = self.fingerprint(fresh=True)
         return self._fingerprint
 
     def _vector_shape(self, text):

@@ -12,9 +12,12 @@ import numbers
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.utils.multiclass import type_of_target
 
 from .._frame import as_float32
+from .._labels import label_offset_targets
+from .._validation import ReplacedName
 
 __all__ = ["ClassificationTarget", "RegressionTarget"]
 
@@ -47,7 +50,8 @@ class ClassificationTarget:
     [1, -1, 0]
     """
 
-    task = "classification"
+    target_type = "classification"
+    task = ReplacedName("target_type")
 
     def __init__(self, class_weight=None):
         self.class_weight = class_weight
@@ -121,7 +125,7 @@ class ClassificationTarget:
 
     def criterion_kwargs(self):
         """Keyword arguments of :class:`~skhanrock.nn.MultiTaskLoss` for this target."""
-        return {"task": self.task}
+        return {"target_type": self.target_type}
 
     def encode(self, labels):
         """Class codes of ``labels`` (a Series), -1 for unlabelled rows."""
@@ -138,9 +142,10 @@ class ClassificationTarget:
             codes[position] = code
         return codes
 
-    def offset_targets(self, primary, sources):
+    def offset_targets(self, primary, conversation_codes, labelled, offsets):
         """History/future targets: the code at each source row, or the "no label" class."""
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)], len(self.classes_))
+        return label_offset_targets(primary, conversation_codes, labelled, offsets,
+                                    fill=len(self.classes_))
 
     def row_weights(self, primary):
         """Class weight of each encoded row (None without class weights)."""
@@ -151,6 +156,10 @@ class ClassificationTarget:
     def decode(self, outputs):
         """The most probable class of each row of primary-head ``outputs`` (logits)."""
         return self.classes_[np.asarray(outputs).argmax(axis=1)]
+
+    def probabilities(self, outputs):
+        """Class probabilities of each row of primary-head ``outputs`` (the logits' softmax)."""
+        return torch.softmax(torch.as_tensor(outputs), dim=-1).numpy()
 
     def decode_codes(self, codes):
         """Classes of encoded ``codes``; None where a row is unlabelled (-1)."""
@@ -204,7 +213,8 @@ class RegressionTarget:
     [3.0]
     """
 
-    task = "regression"
+    target_type = "regression"
+    task = ReplacedName("target_type")
 
     def __init__(self, loss="l1"):
         self.loss = loss
@@ -250,7 +260,7 @@ class RegressionTarget:
         """Keyword arguments of :class:`~skhanrock.nn.MultiTaskLoss` for this target."""
         if self.loss not in ("l1", "l2"):
             raise ValueError(f"loss must be 'l1' or 'l2', got {self.loss!r}.")
-        return {"task": self.task, "loss": self.loss}
+        return {"target_type": self.target_type, "loss": self.loss}
 
     def encode(self, labels):
         """Standardised float32 targets of ``labels`` (a Series), NaN where unlabelled."""
@@ -259,10 +269,10 @@ class RegressionTarget:
             standardised = (values - self.mean_) / self.scale_
         return as_float32(standardised[:, None], ["y (standardised)"], labels.index)[:, 0]
 
-    def offset_targets(self, primary, sources):
+    def offset_targets(self, primary, conversation_codes, labelled, offsets):
         """History/future targets: the standardised value at each source row, or NaN."""
-        return np.where(sources >= 0, primary[np.clip(sources, 0, None)],
-                        np.nan).astype(np.float32)
+        return label_offset_targets(primary, conversation_codes, labelled, offsets,
+                                    fill=np.nan).astype(np.float32)
 
     def row_weights(self, primary):
         """Regression rows carry no class weight."""

@@ -8,7 +8,8 @@ from collections import Counter
 
 import numpy as np
 
-__all__ = ["PAD_ID", "UNKNOWN_ID", "EMPTY_ID", "fit_vocabulary", "encode_texts", "tokenize"]
+__all__ = ["PAD_ID", "UNKNOWN_ID", "EMPTY_ID", "fit_vocabulary", "encode_texts", "tokenize",
+           "surface_words", "SPECIAL_TOKENS"]
 
 PAD_ID = 0
 #: Every out-of-vocabulary word maps to this one id.
@@ -16,7 +17,8 @@ UNKNOWN_ID = 1
 #: An empty talkturn is read as this single token, so attention always has a
 #: real position to attend to.
 EMPTY_ID = 2
-_SPECIAL_TOKENS = ("<pad>", "<unk>", "<empty>")
+#: The tokens of ids 0, 1 and 2, first in every fitted vocabulary.
+SPECIAL_TOKENS = ("<pad>", "<unk>", "<empty>")
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 
@@ -157,8 +159,8 @@ def fit_vocabulary(texts, min_count=1):
     counts = Counter(word for text in texts for word in tokenize(text))
     kept = sorted((w for w, c in counts.items() if c >= min_count),
                   key=lambda w: (-counts[w], w))
-    vocabulary = {token: i for i, token in enumerate(_SPECIAL_TOKENS)}
-    vocabulary.update((word, i) for i, word in enumerate(kept, start=len(_SPECIAL_TOKENS)))
+    vocabulary = {token: i for i, token in enumerate(SPECIAL_TOKENS)}
+    vocabulary.update((word, i) for i, word in enumerate(kept, start=len(SPECIAL_TOKENS)))
     return vocabulary
 
 

@@ -16,6 +16,7 @@ from .._frame import (
     conversation_sort_order,
     text_as_strings,
 )
+from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets
 from .._targets import check_labels, regression_labels
 from .._validation import check_number
 from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
@@ -40,10 +41,20 @@ _FAMILIES = {"a": ACTION_TARGETS, "p": PROSODY_TARGETS, "o": OPEN_PROSODY_TARGET
 TIMING_TARGETS = ("duration", "speech_rate", "pause", "overlap")
 # Label scales of the paper's regression corpora: IEMOCAP rates 1..5, SEMAINE -1..1.
 _RANGE_PRESETS = {"iemocap": (1.0, 5.0), "semaine": (-1.0, 1.0)}
-# Most past or future labels one family may request. The paper uses 4; every offset
+# Farthest past or future label one family may request. The paper uses 4; every offset
 # adds an output head and a loss term to the network and a mutual-information estimate,
-# so a mistyped count (10**5) is refused instead of building that many tasks.
+# so a mistyped offset (10**5) is refused instead of building that many tasks.
 _MAX_LABEL_OFFSET = 64
+
+
+def _offsets_of_counts(given):
+    """The ``label_offsets`` that the removed ``history``/``future`` counts in ``given`` meant."""
+    counts = {name: given.get(name, 4) for name in ("history", "future")}
+    if not all(isinstance(c, int) and 0 <= c <= _MAX_LABEL_OFFSET for c in counts.values()):
+        return DEFAULT_LABEL_OFFSETS
+    families = given.get("families", "hf")
+    past = range(-counts["history"], 0) if "h" in families else ()
+    return (*past, *(range(1, counts["future"] + 1) if "f" in families else ()))
 
 
 class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
@@ -95,8 +106,9 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
 
     The history and future families (``h``, ``f``) need the labels, which a
     transformer does not see at prediction time: this step only records the
-    requested offsets (``-history..-1`` and ``1..future``) in the frame's
-    ``attrs``, and the estimator builds those targets from ``y`` in ``fit``.
+    requested ``label_offsets`` in the frame's ``attrs``, and the estimator
+    (whose ``label_offsets`` parameter speaks the same vocabulary) builds those
+    targets from ``y`` in ``fit``.
 
     Parameters
     ----------
@@ -117,11 +129,16 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     target_type : {"auto", "classification", "regression"}, default="auto"
         Kind of primary target; only used to choose the range when
         ``target_range="auto"``.
-    history, future : int, default=4
-        How many past and future labels the ``h`` and ``f`` families request:
-        an integer in [0, 64], at least 1 when its family is requested. The
-        paper uses 4; each offset adds an output head, a loss term and a
-        mutual-information estimate, hence the bound.
+    label_offsets : "auto" or collection of int, default="auto"
+        The past (< 0) and future (> 0) labels the ``h`` and ``f`` families
+        request, written as the estimator's ``label_offsets``: ``-1`` is the
+        previous talkturn's label. "auto" is the paper's -4..-1 for ``h`` and
+        1..4 for ``f``; a collection such as ``(-2, -1, 1)`` names them, with
+        negative offsets only when ``h`` is requested, positive ones only
+        with ``f``, and at least one for each of them. At most 64 talkturns
+        away: each offset adds an output head, a loss term and a
+        mutual-information estimate. (It replaces the counts ``history`` and
+        ``future``: ``history=2, future=2`` is ``(-2, -1, 1, 2)``.)
     n_quantiles : int, default=1000
         Resolution of the percentile ranks, at least 2 (the lowest and the
         highest value); capped by the number of rows.
@@ -188,17 +205,17 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
     {'aux:duration': [1.0, 0.0, 0.5], 'aux:speech_rate': [0.0, 1.0, 0.5], 'aux:pause': [nan, 1.0, 0.0], 'aux:overlap': [nan, 0.0, 1.0]}
     """
 
-    @replaced_parameters(task="target_type")
+    @replaced_parameters(task="target_type", history=("label_offsets", _offsets_of_counts),
+                         future=("label_offsets", _offsets_of_counts))
     def __init__(self, families="ap", columns=None, target_range="auto", target_type="auto",
-                 history=4, future=4, n_quantiles=1000,
+                 label_offsets="auto", n_quantiles=1000,
                  conversation_column="conversation", turn_column="turn", text_column="text",
                  start_column="start", end_column="end"):
         self.families = families
         self.columns = columns
         self.target_range = target_range
         self.target_type = target_type
-        self.history = history
-        self.future = future
+        self.label_offsets = label_offsets
         self.n_quantiles = n_quantiles
         self.conversation_column = conversation_column
         self.turn_column = turn_column
@@ -219,9 +236,6 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
                 "columns must be None, a list of feature column names or a dict from target "
                 f"name to column, got {self.columns!r}; a single column is written "
                 f"columns=[{self.columns!r}].")
-        for name in ("history", "future"):
-            check_number(name, getattr(self, name), low=0, high=_MAX_LABEL_OFFSET,
-                         integer=True)
         check_number("n_quantiles", self.n_quantiles, low=2, integer=True)
 
     def _requested_targets(self):
@@ -295,15 +309,31 @@ class AuxiliaryTargets(TargetTypeMixin, FrameTransformer):
         return output
 
     def _label_offsets(self):
-        offsets = []
-        for letter, name, sign in (("h", "history", -1), ("f", "future", 1)):
-            count = getattr(self, name)
-            if letter in self.families:
-                if count < 1:
-                    raise ValueError(f"{name} must be at least 1 when family {letter!r} is "
-                                     f"requested, got {count}.")
-                offsets += [sign * k for k in range(1, count + 1)]
-        return tuple(sorted(offsets))
+        """The offsets the ``h`` and ``f`` families request, sorted, checked against them."""
+        sides = (("h", "history", "negative", -1), ("f", "future", "positive", 1))
+        if isinstance(self.label_offsets, str) and self.label_offsets == "auto":
+            return tuple(o for o in DEFAULT_LABEL_OFFSETS
+                         if any(letter in self.families and o * sign > 0
+                                for letter, _, _, sign in sides))
+        if isinstance(self.label_offsets, str):
+            raise ValueError("label_offsets must be 'auto' or a collection of non-zero integers "
+                             f"such as (-2, -1, 1, 2), got {self.label_offsets!r}.")
+        offsets = check_label_offsets(self.label_offsets)
+        far = [o for o in offsets if abs(o) > _MAX_LABEL_OFFSET]
+        if far:
+            raise ValueError(f"label_offsets reach at most {_MAX_LABEL_OFFSET} talkturns away, "
+                             f"got {far}.")
+        for letter, name, kind, sign in sides:
+            on_side = [o for o in offsets if o * sign > 0]
+            if letter in self.families and not on_side:
+                raise ValueError(
+                    f"family {letter!r} ({name} labels) is requested but label_offsets="
+                    f"{offsets} has no {kind} offset; add some or drop {letter!r} from families.")
+            if on_side and letter not in self.families:
+                raise ValueError(
+                    f"label_offsets={offsets} has the {name} offsets {on_side}, but families="
+                    f"{self.families!r} does not request {letter!r}; add it or drop them.")
+        return offsets
 
     def _explicit_range(self):
         """The range ``target_range`` names, or None for "auto"."""

@@ -9,49 +9,15 @@ and the tags say "a 2-D frame with text and gaps". A subclass writes ``fit``
 says which columns it adds and what it hands on; nothing else.
 """
 
-import functools
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
 from .._targets import TASKS, resolve_task
+from .._validation import replaced_parameters  # re-exported for the transformers' modules
 
 __all__ = ["FrameTransformer", "TargetTypeMixin", "replaced_parameters"]
-
-
-def replaced_parameters(**replacements):
-    """Make ``__init__`` refuse old parameter names with the name that replaced them.
-
-    ``replacements`` maps an old name to its replacement. The names were
-    renamed before any release, so the old ones are gone, not aliases; without
-    this, Python's own TypeError ("unexpected keyword argument 'task'") would
-    not say what to write instead. The signature that scikit-learn reads
-    (``get_params``, ``clone``) stays the decorated ``__init__``'s.
-
-    Examples
-    --------
-    >>> class Step:
-    ...     @replaced_parameters(task="target_type")
-    ...     def __init__(self, target_type="auto"):
-    ...         self.target_type = target_type
-    >>> Step(task="regression")
-    Traceback (most recent call last):
-    ...
-    TypeError: Step got task='regression': the parameter is now target_type; pass \
-target_type='regression'.
-    """
-    def decorate(init):
-        @functools.wraps(init)
-        def checked_init(self, *args, **kwargs):
-            for old in sorted(kwargs.keys() & replacements.keys()):
-                new = replacements[old]
-                raise TypeError(f"{type(self).__name__} got {old}={kwargs[old]!r}: the parameter "
-                                f"is now {new}; pass {new}={kwargs[old]!r}.")
-            init(self, *args, **kwargs)
-        return checked_init
-    return decorate
 
 
 class FrameTransformer(TransformerMixin, BaseEstimator):

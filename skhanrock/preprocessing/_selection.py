@@ -153,7 +153,7 @@ class AuxiliaryTaskSelector(FrameTransformer):
     >>> from skhanrock.datasets import make_conversations
     >>> from skhanrock.preprocessing import AuxiliaryTaskSelector
     >>> X, y = make_conversations(n_conversations=40, planted_features=True, random_state=0)
-    >>> aux = AuxiliaryTargets(families="ah", history=1, columns=["noise_a", "conflict"])
+    >>> aux = AuxiliaryTargets(families="ah", label_offsets=(-1,), columns=["noise_a", "conflict"])
     >>> X = aux.fit_transform(X, y)
     >>> selector = AuxiliaryTaskSelector(random_state=0).fit(X, y)
     >>> selector.selected_tasks_

@@ -15,7 +15,7 @@ from .._frame import (
     conversation_sort_order,
     pipeline_attr,
 )
-from .._labels import check_label_offsets, label_offset_sources, label_offset_task_name
+from .._labels import check_label_offsets, label_offset_targets, label_offset_task_name
 from .._targets import check_labels, regression_labels
 from .._validation import check_number
 from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
@@ -136,16 +136,20 @@ class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
         self.target_type_ = self._fit_target_type(y)
         if self.target_type_ == "regression":
             regression_labels(labels, "MutualInfoLossWeights")
-        tasks = self._task_targets(frame, labels)
-        # The estimators add noise row by row: rows in one canonical order make the
-        # information, hence the weights, independent of the caller's row order.
+        # Sorted once: the history/future targets follow the turns, and the estimators
+        # add noise row by row, so rows in one canonical order make the information,
+        # hence the weights, independent of the caller's row order.
         order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        tasks = self._task_targets(frame, labels, order)
         self.mutual_info_ = self._mutual_information(tasks.iloc[order], labels.iloc[order])
         self.loss_weights_ = self._weights(self.mutual_info_)
         return self._fit_columns(frame)
 
-    def _task_targets(self, frame, labels):
-        """Each auxiliary task's target per row (caller order), NaN where missing."""
+    def _task_targets(self, frame, labels, order):
+        """Each auxiliary task's target per row (caller order), NaN where missing.
+
+        ``order`` sorts the rows by conversation, then turn.
+        """
         aux_columns = [c for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         targets = pd.DataFrame(check_numeric_columns(frame, aux_columns),
                                columns=aux_columns, index=frame.index)
@@ -153,14 +157,13 @@ class MutualInfoLossWeights(TargetTypeMixin, FrameTransformer):
             pipeline_attr(frame, LABEL_OFFSETS_ATTR, "label_offsets", default=()),
             name=f"X.attrs[{LABEL_OFFSETS_ATTR!r}]")
         if offsets:
-            order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
             codes = pd.factorize(frame[self.conversation_column].iloc[order], sort=False)[0]
-            sorted_labels = labels.iloc[order].reset_index(drop=True)
-            sources = label_offset_sources(codes, sorted_labels.notna().to_numpy(), offsets)
+            sorted_labels = labels.iloc[order].to_numpy()
+            sorted_targets = label_offset_targets(sorted_labels, codes, pd.notna(sorted_labels),
+                                                  offsets, fill=None)
             for j, offset in enumerate(offsets):
-                values = np.full(len(frame), None, dtype=object)
-                found = sources[:, j] >= 0
-                values[order[found]] = sorted_labels.to_numpy()[sources[found, j]]
+                values = np.empty(len(frame), dtype=object)
+                values[order] = sorted_targets[:, j]
                 targets[label_offset_task_name(offset)] = values
         return targets
 

@@ -58,18 +58,24 @@ def test_emotion_words_carry_the_label(generated):
 
 
 def test_regression_labels_are_valences_in_range():
-    X, y = make_conversations(n_conversations=10, task="regression", random_state=0)
+    X, y = make_conversations(n_conversations=10, target_type="regression", random_state=0)
     assert y.name == "valence" and y.isna().any()
     assert y.dropna().between(1, 5).all()
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"n_conversations": 0}, "n_conversations"), ({"min_turns": 5, "max_turns": 2}, "min_turns"),
-    ({"task": "ranking"}, "task"), ({"persistence": 1.0}, "persistence"),
+    ({"target_type": "ranking"}, "target_type"), ({"persistence": 1.0}, "persistence"),
     ({"n_speakers": 1}, "n_speakers")])
 def test_bad_generator_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_conversations(**kwargs)
+
+
+def test_the_old_task_keyword_names_target_type():
+    with pytest.raises(TypeError, match="make_conversations got task='regression': the "
+                                        "parameter is now target_type"):
+        make_conversations(n_conversations=2, task="regression")
 
 
 def test_speakers_keep_their_tone_baseline_across_conversations():
@@ -94,7 +100,7 @@ def test_label_noise_makes_annotators_disagree_and_leaves_the_features_alone():
     # Every disagreement names another emotion, each about equally often.
     changed = y_noisy[labelled][y[labelled] != y_noisy[labelled]]
     assert set(changed) <= set(EMOTIONS)
-    regression, valence = make_conversations(n_conversations=20, task="regression",
+    regression, valence = make_conversations(n_conversations=20, target_type="regression",
                                              label_noise=0.5, random_state=0)
     assert valence.dropna().between(1, 5).all()
     with pytest.raises(ValueError, match="label_noise"):

@@ -63,7 +63,7 @@ def test_a_results_file_of_another_experiment_is_refused(h1, conversations_of_ma
 
 def test_regression_experiments_compare_mae(tmp_path):
     X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
-                              task="regression", random_state=2)
+                              target_type="regression", random_state=2)
     # rounded valence, 1.0 ... 5.0 with unlabelled gaps: floats, hence regression (the
     # package's rule, as the splitters apply it), though type_of_target calls it multiclass
     y = y.round().where(np.arange(len(y)) % 7 != 3)
@@ -212,7 +212,7 @@ def test_the_fingerprint_tells_settings_apart_that_print_alike():
 
 def test_a_diverged_trial_is_named_when_it_ends():
     X, y = make_conversations(n_conversations=12, min_turns=4, max_turns=6, n_speakers=36,
-                              task="regression", random_state=0)
+                              target_type="regression", random_state=0)
     # the net's loss check, or else the check of the predictions, finds it
     with pytest.raises(ValueError, match=r"every trial of arm 'flat' diverged \(1 of 1; trial 0"
                                          r".*smaller han__lr range"):

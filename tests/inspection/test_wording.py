@@ -59,7 +59,7 @@ def test_the_ngrams_are_the_talkturns_kept_ones_by_decreasing_contribution(scrip
 
 
 def test_a_regressors_contributions_are_what_the_lexical_path_adds_to_its_predictions():
-    X, y = make_conversations(n_conversations=10, task="regression", scripted=0.6,
+    X, y = make_conversations(n_conversations=10, target_type="regression", scripted=0.6,
                               signal_words=0.0, random_state=0)
     net = HanRockRegressor(**WIDE).fit(X, y)
     table = explain_wording(net, X, rows=[3, 9])

@@ -64,8 +64,12 @@ def test_classwise_scorers_work_as_scoring(predictions):
                             scoring=paper_scorers(labels=["a", "b"]))
     assert scores["test_f1_class:b"].tolist() == [0.0, 0.0]
     assert (scores["test_f1_class:a"] > 0.5).all()
-    with pytest.raises(ValueError, match="only applies to task='classification'"):
+    with pytest.raises(ValueError, match="only applies to target_type='classification'"):
         paper_scorers("regression", labels=["a"])
+    assert set(paper_scorers(target_type="regression")) == {"mae"}
+    with pytest.raises(TypeError, match="paper_scorers got task='regression': the parameter is "
+                                        "now target_type"):
+        paper_scorers(task="regression")
 
 
 def test_a_class_f1_of_a_label_nobody_has_warns_with_the_labels_at_hand():

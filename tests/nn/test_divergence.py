@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.exceptions import NotFittedError
 
-from skhanrock import ConversationStream, HanRockClassifier
+from skhanrock import ConversationStream, HanRockClassifier, load_model, save_model
 from skhanrock._testing import TINY
 from skhanrock.exceptions import ModelFileError, TrainingDivergedError
 
@@ -40,7 +40,7 @@ def _stream_answers(net, X):
 def test_a_diverged_training_call_restores_the_fitted_model(fitted, conversations, tmp_path,
                                                             method):
     X, y = conversations
-    net = HanRockClassifier.load(fitted.save(tmp_path / "good.skhanrock"))
+    net = load_model(save_model(fitted, tmp_path / "good.skhanrock"))
     net.set_params(max_epochs=1).partial_fit(X, y)  # the optimizer has moments to keep
     proba, weights, epochs = net.predict_proba(X), _weights(net), len(net.history)
     labels, live = _stream_answers(net, X)
@@ -60,7 +60,7 @@ def test_a_diverged_training_call_restores_the_fitted_model(fitted, conversation
     np.testing.assert_array_equal(got_labels, labels)
     np.testing.assert_array_equal(got_live, live)
     assert np.isfinite(got_live).all()
-    restored = HanRockClassifier.load(net.save(tmp_path / "after.skhanrock"))
+    restored = load_model(save_model(net, tmp_path / "after.skhanrock"))
     np.testing.assert_array_equal(restored.predict_proba(X), proba)
     # Training goes on from it with a workable lr, and no earlier state lingers.
     net.set_params(lr=TINY.get("lr", 2 ** -8), max_epochs=1).partial_fit(X, y)
@@ -75,18 +75,18 @@ def test_a_diverged_first_fit_leaves_the_estimator_unfitted(conversations, tmp_p
     with pytest.raises(NotFittedError):
         net.predict(X)
     with pytest.raises(NotFittedError):
-        net.save(tmp_path / "model.skhanrock")
+        save_model(net, tmp_path / "model.skhanrock")
     with pytest.raises(NotFittedError):
         ConversationStream(net).add(X.iloc[0].to_dict())
 
 
 def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path, capsys):
-    path = fitted.save(tmp_path / "good.skhanrock")
-    net = HanRockClassifier.load(path)
+    path = save_model(fitted, tmp_path / "good.skhanrock")
+    net = load_model(path)
     with torch.no_grad():
         next(net.module_.parameters()).fill_(float("nan"))
     with pytest.raises(ValueError, match="NaN or infinite.*diverged"):
-        net.save(tmp_path / "nan.skhanrock")
+        save_model(net, tmp_path / "nan.skhanrock")
     assert not (tmp_path / "nan.skhanrock").exists()
     # The same weights written into a file by hand are refused when it is read.
     with zipfile.ZipFile(path) as archive:
@@ -97,7 +97,7 @@ def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path, caps
         archive.writestr("skhanrock.json", config)
         archive.writestr("weights.pt", weights.getvalue())
     with pytest.raises(ModelFileError, match=r"weights\.pt.*NaN or infinite") as error:
-        HanRockClassifier.load(tmp_path / "tampered.skhanrock")
+        load_model(tmp_path / "tampered.skhanrock")
     assert error.value.member == "weights.pt"
     # The stream command refuses it with one line and status 2 instead of answering NaN.
     from skhanrock.__main__ import main

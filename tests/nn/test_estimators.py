@@ -16,7 +16,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, cross_validate
 from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 
-from skhanrock import HanRockClassifier, HanRockRegressor
+from skhanrock import HanRockClassifier, HanRockRegressor, load_model, save_model
 from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 from skhanrock._testing import TINY
 from skhanrock.exceptions import TrainingDivergedError
@@ -755,8 +755,8 @@ def test_freeze_embeddings_pretrained_trains_the_words_without_a_vector(half_pre
 def test_freeze_embeddings_pretrained_survives_saving(half_pretrained, conversations, tmp_path):
     X, _ = conversations
     path = tmp_path / "model.skhanrock"
-    half_pretrained.save(path)
-    loaded = HanRockClassifier.load(path)
+    save_model(half_pretrained, path)
+    loaded = load_model(path)
     np.testing.assert_array_equal(loaded.encoding_.pretrained_rows_,
                                   half_pretrained.encoding_.pretrained_rows_)
     np.testing.assert_allclose(loaded.predict_proba(X), half_pretrained.predict_proba(X),

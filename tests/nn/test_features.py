@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 import torch
 
-from skhanrock import ConversationStream, HanRockClassifier, HanRockRegressor, MonahTranscriber
+from skhanrock import (
+    ConversationStream,
+    HanRockClassifier,
+    HanRockRegressor,
+    MonahTranscriber,
+    load_model,
+    save_model,
+)
 from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.inspection import explain_features
@@ -37,7 +44,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def regression_data():
-    X, y = make_conversations(n_conversations=8, task="regression", random_state=0)
+    X, y = make_conversations(n_conversations=8, target_type="regression", random_state=0)
     return _with_gaps(X), y
 
 
@@ -169,19 +176,19 @@ def make_pipeline_with_monah():
 
 def test_save_and_load_keep_the_feature_path_in_a_fresh_process(classifier, data, tmp_path):
     X, _ = data
-    path = classifier.save(tmp_path / "model.skhanrock")
+    path = save_model(classifier, tmp_path / "model.skhanrock")
     X.to_pickle(tmp_path / "X.pkl")
     np.save(tmp_path / "expected.npy", classifier.predict_proba(X))
     stdout = run_without_unpickling(
         "import numpy as np, pandas as pd\n"
-        "from skhanrock import HanRockClassifier\n"
-        f"net = HanRockClassifier.load({str(path)!r})\n"
+        "from skhanrock import load_model\n"
+        f"net = load_model({str(path)!r})\n"
         f"X = pd.read_pickle({str(tmp_path / 'X.pkl')!r})\n"
         f"np.testing.assert_array_equal(net.predict_proba(X), "
         f"np.load({str(tmp_path / 'expected.npy')!r}))\n"
         "print(net.encoding_.feature_columns_)\n")
     assert str(FEATURES) in stdout
-    restored = HanRockClassifier.load(path)
+    restored = load_model(path)
     assert restored.get_params()["feature_columns"] == FEATURES
     torch.testing.assert_close(restored.module_.features.weight,
                                classifier.module_.features.weight, rtol=0, atol=0)

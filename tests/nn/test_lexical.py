@@ -3,7 +3,13 @@ import pandas as pd
 import pytest
 import torch
 
-from skhanrock import ConversationStream, HanRockClassifier, HanRockRegressor
+from skhanrock import (
+    ConversationStream,
+    HanRockClassifier,
+    HanRockRegressor,
+    load_model,
+    save_model,
+)
 from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.nn import ConversationValidSplit, HanModule, tokenize
@@ -125,7 +131,7 @@ def test_both_estimators_and_architectures_add_the_lexical_logits(cls, architect
                                                                    scripted, tmp_path):
     X, y = scripted
     if cls is HanRockRegressor:
-        X, y = make_conversations(n_conversations=12, task="regression", scripted=0.6,
+        X, y = make_conversations(n_conversations=12, target_type="regression", scripted=0.6,
                                   signal_words=0.0, random_state=0)
     net = cls(**TINY, **FAST_LEXICAL, architecture=architecture).fit(X, y)
     weight = net.module_.lexical.weight
@@ -141,7 +147,7 @@ def test_both_estimators_and_architectures_add_the_lexical_logits(cls, architect
     items = net.predict_attention(X, rows=[0, 7])
     assert all(item.lexical.shape == weight.shape[1:] for item in items)
     assert all(len(item.word[0]) == len(item.context) for item in items)
-    restored = cls.load(net.save(tmp_path / "model.skhanrock"))
+    restored = load_model(save_model(net, tmp_path / "model.skhanrock"))
     np.testing.assert_array_equal(restored.predict(X), before)
     assert restored.encoding_.lexical_.ngrams_ == net.encoding_.lexical_.ngrams_
     np.testing.assert_array_equal(restored.encoding_.lexical_.idf_, net.encoding_.lexical_.idf_)
@@ -149,8 +155,8 @@ def test_both_estimators_and_architectures_add_the_lexical_logits(cls, architect
 
 def test_save_and_load_keep_the_lexical_path(lexical_classifier, scripted, tmp_path):
     X, _ = scripted
-    path = lexical_classifier.save(tmp_path / "model.skhanrock")
-    restored = HanRockClassifier.load(path)
+    path = save_model(lexical_classifier, tmp_path / "model.skhanrock")
+    restored = load_model(path)
     assert restored.get_params()["lexical_ngrams"] == (1, 2)
     np.testing.assert_array_equal(restored.predict_proba(X), lexical_classifier.predict_proba(X))
     torch.testing.assert_close(restored.module_.lexical.weight,
@@ -236,7 +242,7 @@ def test_lexical_context_is_saved_and_counts(context_classifier, scripted, tmp_p
     X, _ = scripted
     module = context_classifier.module_
     assert module.lexical.weight.shape == (len(context_classifier.encoding_.lexical_), 3 * 4)
-    restored = HanRockClassifier.load(context_classifier.save(tmp_path / "model.skhanrock"))
+    restored = load_model(save_model(context_classifier, tmp_path / "model.skhanrock"))
     assert restored.lexical_context == 2
     np.testing.assert_array_equal(restored.predict_proba(X), context_classifier.predict_proba(X))
     # Weights of the earlier offsets were trained and move the predictions.

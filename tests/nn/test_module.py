@@ -10,9 +10,11 @@ from skhanrock import HanRockClassifier, HanRockRegressor
 from skhanrock._testing import TINY
 from skhanrock.nn import (
     AdditiveAttention,
+    ClassificationTarget,
     HanModule,
     MaskedBiGRU,
     MultiTaskLoss,
+    RegressionTarget,
     WindowBiGRU,
 )
 
@@ -69,12 +71,28 @@ def test_loss_refuses_an_unknown_regression_loss(loss):
         MultiTaskLoss("regression", loss=loss)
 
 
-@pytest.mark.parametrize("task", ["classifcation", "Regression", "", None])
-def test_loss_refuses_an_unknown_task(task):
+@pytest.mark.parametrize("target_type", ["classifcation", "Regression", "", None])
+def test_loss_refuses_an_unknown_target_type(target_type):
     # Anything but "classification" used to become regression.
-    with pytest.raises(ValueError,
-                       match=r"task must be one of \('classification', 'regression'\), got"):
-        MultiTaskLoss(task)
+    with pytest.raises(ValueError, match=r"target_type must be one of \('classification', "
+                                         r"'regression'\), got"):
+        MultiTaskLoss(target_type)
+
+
+def test_the_old_task_keyword_names_target_type():
+    # "task" means one loss head; the kind of y is target_type everywhere.
+    with pytest.raises(TypeError, match="MultiTaskLoss got task='regression': the parameter is "
+                                        "now target_type; pass target_type='regression'"):
+        MultiTaskLoss(task="regression")
+    assert MultiTaskLoss(target_type="regression").target_type == "regression"
+    with pytest.raises(AttributeError, match="MultiTaskLoss.task is gone: use target_type"):
+        MultiTaskLoss().task  # noqa: B018 - the read is the test
+    with pytest.raises(AttributeError, match="has no attribute 'bogus'"):
+        MultiTaskLoss().bogus  # noqa: B018 - other missing names keep torch's message
+    for kind in (ClassificationTarget, RegressionTarget):
+        with pytest.raises(AttributeError, match=rf"{kind.__name__}.task is gone: use target_type"):
+            kind().task  # noqa: B018 - the read is the test
+    assert RegressionTarget().criterion_kwargs() == {"target_type": "regression", "loss": "l1"}
 
 
 def test_loss_weighs_each_task_with_its_weight():
@@ -102,10 +120,10 @@ def test_loss_accepts_classification_outputs_and_refuses_regression_ones():
     outputs, targets = _classification_batch()
     value = MultiTaskLoss("classification")(outputs, targets, torch.tensor([0.5, 0.5]))
     assert torch.isfinite(value)
-    with pytest.raises(ValueError, match="task='regression' needs one primary output per sample"):
+    with pytest.raises(ValueError, match="target_type='regression' needs one primary output per sample"):
         MultiTaskLoss("regression")(outputs, targets, torch.tensor([0.5, 0.5]))
     regression_outputs, regression_targets = _regression_batch()
-    with pytest.raises(ValueError, match="task='classification' needs primary outputs of shape"):
+    with pytest.raises(ValueError, match="target_type='classification' needs primary outputs of shape"):
         MultiTaskLoss("classification")(regression_outputs, regression_targets, torch.ones(1))
 
 
@@ -117,8 +135,8 @@ def test_regressor_refuses_an_unknown_criterion_loss(regression_conversations):
 
 def test_classifier_refuses_a_regression_criterion(conversations):
     X, y = conversations
-    with pytest.raises(ValueError, match="a classifier's criterion needs task='classification'"):
-        HanRockClassifier(criterion__task="regression", **{**TINY, "max_epochs": 1}).fit(X, y)
+    with pytest.raises(ValueError, match="a classifier's criterion needs target_type='classification'"):
+        HanRockClassifier(criterion__target_type="regression", **{**TINY, "max_epochs": 1}).fit(X, y)
 
 
 # ----------------------------------------------------- module constructors

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from skhanrock import HanRockClassifier, HanRockRegressor
+from skhanrock import HanRockClassifier, HanRockRegressor, load_model, save_model
 from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.nn import _embeddings
@@ -105,7 +105,7 @@ def test_a_classifier_fits_and_predicts_on_the_packaged_encoder(fitted, data):
 
 @needs_extra
 def test_a_regressor_fits_and_predicts_on_the_packaged_encoder(cache):
-    X, y = make_conversations(n_conversations=3, min_turns=4, max_turns=6, task="regression",
+    X, y = make_conversations(n_conversations=3, min_turns=4, max_turns=6, target_type="regression",
                               random_state=0)
     predicted = HanRockRegressor(embeddings=PACKAGED_MINILM, **SETTINGS).fit(X, y).predict(X)
     assert predicted.shape == (len(X),)
@@ -116,9 +116,9 @@ def test_a_regressor_fits_and_predicts_on_the_packaged_encoder(cache):
 def test_a_saved_model_finds_the_checkpoint_by_name_in_another_cache(fitted, data, tmp_path,
                                                                      monkeypatch):
     X, _ = data
-    fitted.save(tmp_path / "model.skhanrock")
+    save_model(fitted, tmp_path / "model.skhanrock")
     # Another machine: the checkpoint extracted to another cache folder.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
-    loaded = HanRockClassifier.load(tmp_path / "model.skhanrock")
+    loaded = load_model(tmp_path / "model.skhanrock")
     assert loaded.encoding_.word_encoder_.model_path == packaged_minilm_folder().resolve()
     np.testing.assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), atol=1e-6)

@@ -7,11 +7,10 @@ import pytest
 import torch
 from skorch.callbacks import Callback, GradientNormClipping
 
-from skhanrock import HanRockClassifier, HanRockRegressor
+from skhanrock import HanRockClassifier, HanRockRegressor, load_model, save_model
 from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
 from skhanrock.exceptions import TrainingDivergedError
-from skhanrock.nn import load
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
@@ -95,7 +94,7 @@ def test_an_unknown_precision_is_refused_by_name(precision, conversations):
 def test_save_and_load_keep_the_precision(device, conversations, tmp_path):
     X, y = conversations
     net = HanRockClassifier(**TINY, precision="bf16", device=device).fit(X, y)
-    restored = load(net.save(tmp_path / "model.skhanrock"))
+    restored = load_model(save_model(net, tmp_path / "model.skhanrock"))
     assert restored.precision == "bf16"
     np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
 

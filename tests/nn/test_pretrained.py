@@ -271,6 +271,19 @@ def test_the_fingerprint_does_not_depend_on_having_encoded(model_dir):
     assert used.fingerprint() == expected
 
 
+def test_a_fresh_fingerprint_sees_edited_weights_and_keeps_the_cached_one(model_dir):
+    encoder = PretrainedWordEncoder(model_dir)
+    kept = encoder.fingerprint()
+    assert encoder.fingerprint(fresh=True) == kept
+    with torch.no_grad():
+        next(encoder.model.parameters()).add_(1.0)
+    fresh = encoder.fingerprint(fresh=True)
+    assert fresh != kept
+    # The cache files its entries under the kept hash until cache_clear.
+    assert encoder.fingerprint() == kept
+    assert encoder.cache_clear().fingerprint() == fresh
+
+
 @pytest.mark.parametrize("device", ["tpu", "meta", None, "cuda:99"])
 def test_a_device_torch_cannot_use_here_is_refused_naming_the_parameter(encoder, device):
     with pytest.raises(ValueError, match=r"^device"):

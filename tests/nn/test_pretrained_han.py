@@ -81,7 +81,7 @@ def tuned(model_dir, data):
 
 @pytest.fixture(scope="module")
 def regressor(model_dir):
-    X, y = make_conversations(n_conversations=6, task="regression", random_state=0)
+    X, y = make_conversations(n_conversations=6, target_type="regression", random_state=0)
     return HanRockRegressor(embeddings=str(model_dir), **SETTINGS).fit(X, y), X
 
 
@@ -149,7 +149,7 @@ def test_the_encoder_stays_frozen_and_outside_the_trained_module(fitted):
 def test_save_and_load_read_the_encoder_from_its_folder(fitted, data, tmp_path):
     clf, _, _, _ = fitted
     X, _ = data
-    restored = HanRockClassifier.load(clf.save(tmp_path / "model.skhanrock"))
+    restored = load_model(save_model(clf, tmp_path / "model.skhanrock"))
     assert restored.encoding_.word_encoder_.fingerprint() == clf.encoding_.word_encoder_.fingerprint()
     np.testing.assert_allclose(restored.predict_proba(X), clf.predict_proba(X), atol=1e-6)
     assert restored.embeddings == str(clf.encoding_.word_encoder_.model_path)
@@ -159,14 +159,14 @@ def test_load_refuses_another_model_or_a_missing_folder(model_dir, data, tmp_pat
     X, y = data
     folder = shutil.copytree(model_dir, tmp_path / "checkpoint")
     clf = HanRockClassifier(embeddings=str(folder), **{**SETTINGS, "max_epochs": 1}).fit(X, y)
-    path = clf.save(tmp_path / "model.skhanrock")
+    path = save_model(clf, tmp_path / "model.skhanrock")
     shutil.rmtree(folder)
     tiny_bert(folder, seed=1)
     with pytest.raises(ValueError, match="fingerprint"):
-        HanRockClassifier.load(path)
+        load_model(path)
     shutil.rmtree(folder)
     with pytest.raises(ValueError, match="does not exist"):
-        HanRockClassifier.load(path)
+        load_model(path)
 
 
 def test_saving_an_encoder_without_a_folder_is_refused(fitted, data, tmp_path):
@@ -178,7 +178,7 @@ def test_saving_an_encoder_without_a_folder_is_refused(fitted, data, tmp_path):
     assert in_memory.model_path is None
     clf = HanRockClassifier(embeddings=in_memory, **{**SETTINGS, "max_epochs": 1}).fit(X, y)
     with pytest.raises(ValueError, match="save_pretrained"):
-        clf.save(tmp_path / "model.skhanrock")
+        save_model(clf, tmp_path / "model.skhanrock")
     assert not (tmp_path / "model.skhanrock").exists()
 
 
@@ -200,7 +200,7 @@ def test_saving_an_encoder_whose_model_is_not_its_folders_is_refused(model_dir, 
         with torch.no_grad():
             encoder.model.embeddings.word_embeddings.weight.add_(1.0)
     with pytest.raises(ValueError, match="not the one in .*save_pretrained"):
-        clf.save(tmp_path / "model.skhanrock")
+        save_model(clf, tmp_path / "model.skhanrock")
     assert list(tmp_path.iterdir()) == []
     if how == "edited_after_loading":
         assert encoder.fingerprint() == fingerprint  # the encoder itself is left as it was
@@ -368,11 +368,11 @@ def test_a_fine_tuned_model_refuses_another_checkpoint(model_dir, data, tmp_path
     folder = shutil.copytree(model_dir, tmp_path / "checkpoint")
     clf = HanRockClassifier(embeddings=PretrainedWordEncoder(folder, fine_tune_layers=1),
                             **{**SETTINGS, "max_epochs": 1}).fit(X, y)
-    path = clf.save(tmp_path / "model.skhanrock")
+    path = save_model(clf, tmp_path / "model.skhanrock")
     shutil.rmtree(folder)
     tiny_bert(folder, seed=1)
     with pytest.raises(ValueError, match="fingerprint"):
-        HanRockClassifier.load(path)
+        load_model(path)
 
 
 def test_fine_tuned_streams_in_threads_encode_new_texts_as_predict_does(tuned, data):
@@ -481,8 +481,8 @@ def test_a_loaded_fine_tuned_model_keeps_its_encoder_rate(model_dir, data, tmp_p
     X, y = data
     encoder = PretrainedWordEncoder(model_dir, fine_tune_layers=1, fine_tune_lr=2e-4)
     clf = HanRockClassifier(embeddings=encoder, **{**SETTINGS, "max_epochs": 1}).fit(X, y)
-    clf.save(tmp_path / "model.skhanrock")
-    loaded = HanRockClassifier.load(tmp_path / "model.skhanrock")
+    save_model(clf, tmp_path / "model.skhanrock")
+    loaded = load_model(tmp_path / "model.skhanrock")
     assert loaded.encoding_.word_encoder_.fine_tune_lr == 2e-4
     assert loaded.embeddings.fine_tune_lr == 2e-4       # a later fit tunes it alike
 

@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -108,7 +109,8 @@ def test_percentiles_are_exact_and_reproducible_beyond_ten_thousand_rows():
 def test_user_columns_history_future_and_missing_values(conversations):
     X, y = conversations
     X = X.assign(AU05_r=X["AU05_r"].where(X["turn"] != 1))
-    out = AuxiliaryTargets(families="ah", columns={"pause": "start"}, history=2).fit_transform(X, y)
+    out = AuxiliaryTargets(families="ah", columns={"pause": "start"},
+                           label_offsets=(-2, -1)).fit_transform(X, y)
     assert "aux:pause" in out.columns
     assert out.attrs[LABEL_OFFSETS_ATTR] == (-2, -1)
     assert out["aux:AU05"].isna().sum() == (X["turn"] == 1).sum()
@@ -138,12 +140,18 @@ def test_auxiliary_errors_and_input_untouched(conversations):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"families": "h", "history": 10 ** 5}, r"history must be an integer in \[0, 64\], got 100000"),
-    ({"families": "f", "future": 65}, r"future must be an integer in \[0, 64\], got 65"),
-    ({"families": "h", "history": 2.5}, r"history must be an integer in \[0, 64\], got 2.5"),
-    ({"history": None}, r"history must be an integer in \[0, 64\], got None"),
-    ({"future": "a"}, r"future must be an integer in \[0, 64\], got 'a'"),
-    ({"families": "h", "history": 0}, "history must be at least 1 when family 'h' is requested"),
+    ({"families": "h", "label_offsets": (-10 ** 5,)},
+     r"label_offsets reach at most 64 talkturns away, got \[-100000\]"),
+    ({"families": "f", "label_offsets": (1, 65)}, r"at most 64 talkturns away, got \[65\]"),
+    ({"families": "h", "label_offsets": (-2.5,)}, r"label_offsets must hold non-zero integers"),
+    ({"families": "h", "label_offsets": (-1, 0)}, r"label_offsets must hold non-zero integers"),
+    ({"families": "h", "label_offsets": (-1, -1)}, r"label_offsets has repeated offsets"),
+    ({"families": "h", "label_offsets": "a"}, r"label_offsets must be 'auto' or a collection"),
+    ({"families": "hf", "label_offsets": (-1,)},
+     r"family 'f' \(future labels\) is requested but label_offsets=\(-1,\) has no positive"),
+    ({"families": "h", "label_offsets": (-1, 2)},
+     r"label_offsets=\(-1, 2\) has the future offsets \[2\], but families='h' does not "
+     r"request 'f'"),
     ({"columns": "AU05_r"}, r"columns must be None, a list .*columns=\['AU05_r'\]"),
     ({"columns": 5}, "columns must be None, a list"),
     ({"n_quantiles": 0}, "n_quantiles must be an integer >= 2, got 0"),
@@ -159,12 +167,38 @@ def test_auxiliary_parameters_are_refused_by_name(conversations, params, message
 
 def test_auxiliary_parameter_bounds_are_inclusive(conversations):
     X, y = conversations
-    aux = AuxiliaryTargets(families="hf", history=64, future=np.int64(1), n_quantiles=2).fit(X, y)
+    aux = AuxiliaryTargets(families="hf", label_offsets=[1, *range(-64, 0)],
+                           n_quantiles=2).fit(X, y)
     assert aux.label_offsets_ == (*range(-64, 0), 1)
-    # A count of zero is fine when its family is not requested.
-    assert AuxiliaryTargets(families="a", history=0, future=0).fit(X, y).label_offsets_ == ()
+    assert AuxiliaryTargets(families="fh", label_offsets=np.array([-1, 3])).fit(
+        X, y).label_offsets_ == (-1, 3)
+    # "auto" is the paper's four on each requested side, nothing without h or f.
+    assert AuxiliaryTargets(families="hf").fit(X, y).label_offsets_ == (-4, -3, -2, -1, 1, 2, 3, 4)
+    assert AuxiliaryTargets(families="f").fit(X, y).label_offsets_ == (1, 2, 3, 4)
+    assert AuxiliaryTargets(families="a").fit(X, y).label_offsets_ == ()
     assert AuxiliaryTargets(families="", columns=("AU05_r",)).fit(X, y).target_columns_ == \
         {"aux:AU05_r": "AU05_r"}
+
+
+def test_label_offsets_that_are_not_integers_are_refused_by_name(conversations):
+    X, y = conversations
+    with pytest.raises(TypeError, match="label_offsets must be a collection of non-zero "
+                                        "integers, got None"):
+        AuxiliaryTargets(families="h", label_offsets=None).fit(X, y)
+
+
+@pytest.mark.parametrize("params, replacement", [
+    ({"families": "hf", "history": 2}, "label_offsets=(-2, -1, 1, 2, 3, 4)"),
+    ({"families": "ahf", "history": 1, "future": 2}, "label_offsets=(-1, 1, 2)"),
+    ({"families": "ah", "future": 3}, "label_offsets=(-4, -3, -2, -1)"),
+    ({"future": 1}, "label_offsets=(-4, -3, -2, -1, 1)"),
+])
+def test_history_and_future_counts_name_their_replacement(params, replacement):
+    # The counts became the estimator's vocabulary, the offsets themselves.
+    old = min(params.keys() & {"history", "future"})  # the first named, alphabetically
+    with pytest.raises(TypeError, match=rf"AuxiliaryTargets got {old}=\d: the parameter is now "
+                                        rf"label_offsets; pass {re.escape(replacement)}\."):
+        AuxiliaryTargets(**params)
 
 
 def test_auxiliary_refuses_an_empty_frame(conversations):

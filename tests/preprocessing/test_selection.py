@@ -25,7 +25,7 @@ PROXY = {**{name: value for name, value in TINY.items() if name != "random_state
 @pytest.fixture(scope="module")
 def planted():
     X, y = make_conversations(n_conversations=40, planted_features=True, random_state=0)
-    aux = AuxiliaryTargets(families="aph", history=1, target_type="classification",
+    aux = AuxiliaryTargets(families="aph", label_offsets=(-1,), target_type="classification",
                            columns=["noise_a", "noise_b", "conflict"])
     return aux.fit_transform(X, y), y
 
@@ -134,7 +134,7 @@ def test_searchable_inside_a_pipeline_with_randomized_search():
     X, y = make_conversations(n_conversations=8, planted_features=True, random_state=0)
     pipe = Pipeline([
         ("monah", MonahTranscriber()),
-        ("aux", AuxiliaryTargets(families="ah", history=1, columns=["noise_a"],
+        ("aux", AuxiliaryTargets(families="ah", label_offsets=(-1,), columns=["noise_a"],
                                  target_type="classification")),
         ("select", AuxiliaryTaskSelector(random_state=0)),
         ("weights", MutualInfoLossWeights(target_type="classification", random_state=0)),
