@@ -2,12 +2,12 @@
 
 MONAH's cues and the feature path read each talkturn's measurement against
 the mean and spread of its speaker's *earlier* talkturns in the conversation
-(``skhanrock._zscores.earlier_speaker_z``, one loop over each speaker's rows
+(``skhanrock._utils.zscores.earlier_speaker_z``, one loop over each speaker's rows
 that a stream can follow talkturn by talkturn). The straightforward batch
 reference is a pandas expanding window per (conversation, speaker), shifted by
 one row so that a talkturn never reads itself: once on the whole frame (a
 groupby's expanding window, every feature at once) and once as MONAH computed
-it before ``_zscores.py`` existed (``transform`` of each group, one feature at
+it before ``_utils/zscores.py`` existed (``transform`` of each group, one feature at
 a time). All run on generated data of
 the size of IEMOCAP sessions 1-3 as the feature path reads it (5,788
 talkturns, 8 features, about 90 two-speaker conversations, some measurements
@@ -23,7 +23,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from skhanrock._zscores import earlier_speaker_z
+from skhanrock._utils.zscores import earlier_speaker_z
 
 MIN_HISTORY = 2  # MonahTranscriber's and the feature path's default
 

@@ -7,8 +7,14 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from . import nn
-from ._model_file import check_file_target, damaged_entries, open_model_file, read_json, write_aside
 from ._stream import split_streamable
+from ._utils.model_file import (
+    check_file_target,
+    damaged_entries,
+    open_model_file,
+    read_json,
+    write_aside,
+)
 from .preprocessing import MonahTranscriber
 
 __all__ = ["load_model", "save_model"]

@@ -11,8 +11,8 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ._frame import check_flat_columns, python_value, turn_in_range
-from ._validation import check_number, is_finite_number
+from ._utils.frame import check_flat_columns, python_value, turn_in_range
+from ._utils.validation import check_number, is_finite_number
 from .nn import ConversationState, HanRockClassifier, HanRockRegressor
 from .preprocessing import (
     AuxiliaryTargets,

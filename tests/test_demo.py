@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 
 from skhanrock.__main__ import main
-from skhanrock._demo import _conclusion, run_demo
+from skhanrock._commands.demo import _conclusion, run_demo
 
 MODELS = ["TF-IDF + logistic regression", "HAN-ROCK, no auxiliary targets",
           "HAN-ROCK, ap auxiliary targets", "HAN-ROCK, aphf auxiliary targets"]

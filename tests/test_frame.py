@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from skhanrock._frame import check_talkturn_frame, conversation_sort_order
+from skhanrock._utils.frame import check_talkturn_frame, conversation_sort_order
 
 
 def _frame(turns, dtype=None):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from skhanrock._labels import (
+from skhanrock._utils.labels import (
     check_label_offsets,
     label_offset_sources,
     label_offset_targets,

@@ -22,7 +22,7 @@ from skhanrock import (
     save_model,
 )
 from skhanrock.__main__ import main
-from skhanrock._stream_command import run_stream
+from skhanrock._commands.stream import run_stream
 from skhanrock._testing import TINY
 
 MODELS = [("classifier", "rock"), ("classifier", "flat"), ("regressor", "rock"),
@@ -501,7 +501,7 @@ def test_stream_command_answers_a_non_finite_model_output_with_an_error(saved_cl
         for parameter in broken.module_.parameters():
             parameter.fill_(float("nan"))
     # However such a model is obtained (a diverged fit), the output stays JSON.
-    monkeypatch.setattr("skhanrock._stream_command.load_model", lambda _: broken)
+    monkeypatch.setattr("skhanrock._commands.stream.load_model", lambda _: broken)
     talkturns = _first_conversation(X)[:2]
     refused, answers = _run(path, "\n".join(json.dumps(t) for t in talkturns).encode())
     assert refused == 2

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from skhanrock._zscores import earlier_speaker_z, earlier_z
+from skhanrock._utils.zscores import earlier_speaker_z, earlier_z
 
 
 def _pandas_rule(values, conversations, speakers, min_history):

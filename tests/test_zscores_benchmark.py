@@ -23,7 +23,7 @@ def benchmark():
 
 
 def test_the_references_compute_the_package_rule(benchmark):
-    from skhanrock._zscores import earlier_speaker_z
+    from skhanrock._utils.zscores import earlier_speaker_z
 
     values, conversations, speakers = benchmark.talkturns(300, 3, np.random.default_rng(2))
     expected = earlier_speaker_z(values, conversations, speakers, 2)

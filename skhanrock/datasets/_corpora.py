@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._frame import check_numeric_columns, python_value
+from .._utils.frame import check_numeric_columns, python_value
 from ._readers import file_places, read_csv_checked, read_text_checked, text_lines
 
 __all__ = ["IEMOCAP_4_CLASSES", "load_iemocap", "load_meld", "load_semaine"]

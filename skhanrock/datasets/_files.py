@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._frame import check_numeric_columns, check_talkturn_frame
+from .._utils.frame import check_numeric_columns, check_talkturn_frame
 from ._readers import VOKATURI_EMOTIONS, check_times
 
 __all__ = ["make_feature_files"]

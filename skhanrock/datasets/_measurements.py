@@ -4,7 +4,7 @@ import warnings
 
 import pandas as pd
 
-from .._frame import check_dataframe
+from .._utils.frame import check_dataframe
 
 __all__ = ["attach_measurements"]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._frame import check_talkturn_frame, python_value
+from .._utils.frame import check_talkturn_frame, python_value
 from ._readers import check_times, expand_paths, talkturn_share
 
 __all__ = ["PROSODY_COLUMNS", "extract_prosody"]

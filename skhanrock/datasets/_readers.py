@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._frame import check_numeric_columns, check_talkturn_frame, python_value
+from .._utils.frame import check_numeric_columns, check_talkturn_frame, python_value
 
 __all__ = ["VOKATURI_EMOTIONS", "align_frames", "read_openface", "read_vokaturi", "file_places",
            "read_csv_checked", "read_text_checked", "text_lines", "check_times", "expand_paths",

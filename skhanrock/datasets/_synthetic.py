@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
 
-from .._validation import replaced_parameters
+from .._utils.validation import replaced_parameters
 
 __all__ = ["EMOTIONS", "PAPER_REGIME", "make_conversations"]
 

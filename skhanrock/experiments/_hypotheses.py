@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from .. import make_paper_pipeline
-from .._validation import replaced_parameters
+from .._utils.validation import replaced_parameters
 
 __all__ = ["HYPOTHESES", "Hypothesis", "hypothesis_pipeline", "arm_params"]
 

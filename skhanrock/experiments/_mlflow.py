@@ -10,7 +10,7 @@ from pathlib import Path
 
 from skorch.callbacks.logging import filter_log_keys
 
-from .._validation import is_finite_number
+from .._utils.validation import is_finite_number
 
 # MLflow's limits on one log_batch call
 _PARAMS_PER_BATCH, _METRICS_PER_BATCH, _PARAM_LENGTH = 100, 1000, 6000

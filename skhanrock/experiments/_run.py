@@ -11,8 +11,8 @@ import pandas as pd
 from sklearn.model_selection import ParameterSampler
 from tqdm.auto import tqdm
 
-from .._targets import check_labels, is_classification_target, regression_labels
-from .._validation import check_number, is_finite_number
+from .._utils.targets import check_labels, is_classification_target, regression_labels
+from .._utils.validation import check_number, is_finite_number
 from ..exceptions import TrainingDivergedError
 from ..metrics import METRICS, paper_scorers, score
 from ..model_selection import (

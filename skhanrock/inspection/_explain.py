@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._frame import text_as_strings
+from .._utils.frame import text_as_strings
 from ..nn import HanRockClassifier, HanRockRegressor, tokenize
 
 __all__ = ["BUCKETS", "attention_buckets", "explain", "OVERALL", "check_frame", "repeated_label",

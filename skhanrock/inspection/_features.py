@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from .._frame import conversation_sort_order
+from .._utils.frame import conversation_sort_order
 from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 from ._wording import explained_output
 

@@ -6,8 +6,8 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils.parallel import Parallel, delayed
 
-from .._frame import AUX_PREFIX, check_talkturn_frame
-from .._validation import check_number
+from .._utils.frame import AUX_PREFIX, check_talkturn_frame
+from .._utils.validation import check_number
 from ..metrics import get_scorer
 
 __all__ = ["permutation_importance"]

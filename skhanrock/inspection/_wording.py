@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from .._frame import text_as_strings
+from .._utils.frame import text_as_strings
 from ..nn import HanRockRegressor
 from ._explain import check_frame, repeated_label, row_positions, split_pipeline
 

@@ -17,7 +17,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.metrics._scorer import _Scorer
 from sklearn.utils.multiclass import unique_labels
 
-from .._validation import replaced_parameters
+from .._utils.validation import replaced_parameters
 
 __all__ = ["METRICS", "Metric", "classwise_f1", "classwise_f1_scorers", "get_scorer",
            "labelled_rows", "paper_scorers", "score", "finite_floats"]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 
-from .._validation import check_number
+from .._utils.validation import check_number
 from ._splits import (
     check_key_columns,
     check_split_classes,

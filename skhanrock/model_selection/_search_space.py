@@ -4,7 +4,7 @@ import numpy as np
 from scipy.stats import loguniform, randint, uniform
 from sklearn.utils import check_random_state
 
-from .._validation import check_number
+from .._utils.validation import check_number
 
 __all__ = ["ZeroOrLogUniform", "check_search_space", "paper_search_space"]
 

@@ -10,7 +10,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.model_selection._split import _BaseKFold
 from sklearn.utils import check_random_state
 
-from .._targets import check_labels, is_classification_target
+from .._utils.targets import check_labels, is_classification_target
 
 __all__ = ["SpeakerGroupKFold", "check_split_classes", "speaker_groups", "check_key_columns",
            "check_talkturns", "shared_speaker_rows"]

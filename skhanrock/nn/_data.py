@@ -6,8 +6,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset, Subset
 
-from .._frame import canonical_codes
-from .._validation import check_number
+from .._utils.frame import canonical_codes
+from .._utils.validation import check_number
 from ._buckets import length_buckets
 from ._fine_tuning import PieceTable
 

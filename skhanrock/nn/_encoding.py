@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .._frame import (
+from .._utils.frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
@@ -22,8 +22,8 @@ from .._frame import (
     pipeline_attr,
     text_as_strings,
 )
-from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
-from .._validation import check_number
+from .._utils.labels import DEFAULT_LABEL_OFFSETS, check_label_offsets, label_offset_task_name
+from .._utils.validation import check_number
 from ._embeddings import (
     PACKAGED_MINILM,
     embedding_matrix,

@@ -15,14 +15,14 @@ from skorch.dataset import Dataset as SkorchDataset
 from skorch.utils import to_numpy
 from torch.utils.data import DataLoader
 
-from .._frame import (
+from .._utils.frame import (
     as_float32,
     check_numeric_columns,
     check_talkturn_frame,
     talkturn_frame_tags,
 )
-from .._targets import check_labels
-from .._validation import ReplacedName, check_number
+from .._utils.targets import check_labels
+from .._utils.validation import ReplacedName, check_number
 from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
 from ._callbacks import DivergenceGuard, talkturn_scoring

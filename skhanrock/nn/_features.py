@@ -3,7 +3,7 @@
 Each column a user names in ``feature_columns`` (loudness, pitch, speech
 rate, ...) is standardised per speaker against that speaker's earlier
 talkturns of the same conversation (the rule of MONAH's cues, in
-``skhanrock._zscores``). Nothing is fitted, so nothing is learnt from the
+``skhanrock._utils.zscores``). Nothing is fitted, so nothing is learnt from the
 rows being predicted, and a stream that sees the talkturns one by one gives
 the network exactly the inputs a batch gives it.
 
@@ -15,8 +15,8 @@ missing indicator of 1, so the network can tell "average" from "unknown".
 import numpy as np
 import pandas as pd
 
-from .._frame import check_numeric_columns
-from .._zscores import earlier_speaker_z, earlier_z
+from .._utils.frame import check_numeric_columns
+from .._utils.zscores import earlier_speaker_z, earlier_z
 
 __all__ = ["CLIP", "MIN_HISTORY", "SpeakerFeatureHistory", "check_feature_columns",
            "feature_input_names", "feature_inputs", "feature_values"]

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from .._validation import check_number
+from .._utils.validation import check_number
 
 __all__ = ["MaskedBiGRU", "reverse_within_lengths", "check_dropouts", "check_sizes"]
 

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from sklearn.base import is_classifier
 
-from .._frame import python_value, text_as_strings
+from .._utils.frame import python_value, text_as_strings
 from ._attention_output import TalkturnAttention
 
 __all__ = ["ConversationState", "next_talkturn"]

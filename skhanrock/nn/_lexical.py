@@ -11,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 
-from .._validation import check_number
+from .._utils.validation import check_number
 from ._text import tokenize
 
 __all__ = ["NgramVocabulary", "check_lexical_column", "check_lexical_ngrams"]

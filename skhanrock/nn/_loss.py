@@ -4,7 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import ReplacedName, replaced_parameters
+from .._utils.validation import ReplacedName, replaced_parameters
 
 __all__ = ["MultiTaskLoss"]
 

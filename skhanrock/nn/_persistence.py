@@ -19,8 +19,14 @@ import pandas as pd
 import torch
 from skorch.history import History
 
-from .._model_file import damaged_entries, open_model_file, read_json, read_member, write_aside
-from .._validation import is_finite_number
+from .._utils.model_file import (
+    damaged_entries,
+    open_model_file,
+    read_json,
+    read_member,
+    write_aside,
+)
+from .._utils.validation import is_finite_number
 from .._version import __version__
 from ..exceptions import ModelFileError
 from ._lexical import check_lexical_ngrams

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._validation import check_number, is_finite_number
+from .._utils.validation import check_number, is_finite_number
 from ._fine_tuning import (
     REPLAY_CHECK_WORDS,
     TransformerTop,

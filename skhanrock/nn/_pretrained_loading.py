@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .._validation import check_number
+from .._utils.validation import check_number
 
 __all__ = ["check_device", "check_tokenizer", "check_vocabulary", "import_transformers",
            "load_tokenizer", "local_folder", "quietly_loaded", "resolve_max_length",

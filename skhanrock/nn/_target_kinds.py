@@ -15,9 +15,9 @@ import pandas as pd
 import torch
 from sklearn.utils.multiclass import type_of_target
 
-from .._frame import as_float32
-from .._labels import label_offset_targets
-from .._validation import ReplacedName
+from .._utils.frame import as_float32
+from .._utils.labels import label_offset_targets
+from .._utils.validation import ReplacedName
 
 __all__ = ["ClassificationTarget", "RegressionTarget"]
 

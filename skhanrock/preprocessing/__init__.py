@@ -1,6 +1,6 @@
 """From raw feature frames to MONAH narratives, auxiliary targets, their selection and loss weights."""
 
-from .._targets import is_classification_target
+from .._utils.targets import is_classification_target
 from ._auxiliary import (
     ACTION_TARGETS,
     OPEN_PROSODY_TARGETS,

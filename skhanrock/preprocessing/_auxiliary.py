@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn.preprocessing import QuantileTransformer
 
-from .._frame import (
+from .._utils.frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     canonical_codes,
@@ -16,9 +16,9 @@ from .._frame import (
     conversation_sort_order,
     text_as_strings,
 )
-from .._labels import DEFAULT_LABEL_OFFSETS, check_label_offsets
-from .._targets import check_labels, regression_labels
-from .._validation import check_number
+from .._utils.labels import DEFAULT_LABEL_OFFSETS, check_label_offsets
+from .._utils.targets import check_labels, regression_labels
+from .._utils.validation import check_number
 from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
 
 __all__ = ["ACTION_TARGETS", "OPEN_PROSODY_TARGETS", "PROSODY_TARGETS", "TIMING_TARGETS",

@@ -13,9 +13,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from .._frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
-from .._targets import TASKS, resolve_task
-from .._validation import replaced_parameters  # re-exported for the transformers' modules
+from .._utils.frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
+from .._utils.targets import TASKS, resolve_task
+from .._utils.validation import replaced_parameters  # re-exported for the transformers' modules
 
 __all__ = ["FrameTransformer", "TargetTypeMixin", "replaced_parameters"]
 

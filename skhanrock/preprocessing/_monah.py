@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from .._frame import (
+from .._utils.frame import (
     check_numeric_columns,
     check_talkturn_frame,
     conversation_sort_order,
     refuse_rows,
     text_as_strings,
 )
-from .._validation import check_number, is_finite_number
-from .._zscores import earlier_speaker_z, earlier_z
+from .._utils.validation import check_number, is_finite_number
+from .._utils.zscores import earlier_speaker_z, earlier_z
 from ._base import FrameTransformer, replaced_parameters
 
 __all__ = ["DEFAULT_ACTIONS", "MEASUREMENT_MEANINGS", "MonahNarrator", "MonahTranscriber",

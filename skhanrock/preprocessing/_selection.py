@@ -6,7 +6,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import check_random_state
 
-from .._frame import (
+from .._utils.frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
@@ -14,9 +14,9 @@ from .._frame import (
     check_talkturn_frame,
     pipeline_attr,
 )
-from .._labels import check_label_offsets, label_offset_task_name
-from .._targets import check_labels, resolve_task
-from .._validation import check_number
+from .._utils.labels import check_label_offsets, label_offset_task_name
+from .._utils.targets import check_labels, resolve_task
+from .._utils.validation import check_number
 from ._auxiliary import ACTION_TARGETS, OPEN_PROSODY_TARGETS, PROSODY_TARGETS, TIMING_TARGETS
 from ._base import FrameTransformer
 from ._weighting import MutualInfoLossWeights

@@ -6,7 +6,7 @@ import pandas as pd
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 from sklearn.utils import check_random_state
 
-from .._frame import (
+from .._utils.frame import (
     AUX_PREFIX,
     LABEL_OFFSETS_ATTR,
     LOSS_WEIGHTS_ATTR,
@@ -15,9 +15,9 @@ from .._frame import (
     conversation_sort_order,
     pipeline_attr,
 )
-from .._labels import check_label_offsets, label_offset_targets, label_offset_task_name
-from .._targets import check_labels, regression_labels
-from .._validation import check_number
+from .._utils.labels import check_label_offsets, label_offset_targets, label_offset_task_name
+from .._utils.targets import check_labels, regression_labels
+from .._utils.validation import check_number
 from ._base import FrameTransformer, TargetTypeMixin, replaced_parameters
 
 __all__ = ["MutualInfoLossWeights"]

@@ -133,7 +133,7 @@ def test_scripted_out_of_range_is_refused():
 
 
 def test_paper_regime_is_the_demos():
-    # A public name for what the README cites, so it need not point at skhanrock._demo.
+    # A public name for what the README cites, so it need not point at skhanrock._commands.demo.
     from skhanrock import _demo
 
     assert _demo.PAPER_REGIME is PAPER_REGIME

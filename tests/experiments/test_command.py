@@ -35,7 +35,7 @@ def _frame_file(tmp_path, rename=None):
 
 
 def test_the_command_line_takes_a_speaker_column_or_none(tmp_path, capsys, monkeypatch):
-    import skhanrock.experiments._command as command
+    import skhanrock._commands.experiment as command
 
     arguments = _frame_file(tmp_path)
     assert main([*arguments, "--speaker-column", "speaker_id"]) == 2

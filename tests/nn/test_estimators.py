@@ -17,8 +17,8 @@ from sklearn.model_selection import GroupKFold, cross_validate
 from skorch.callbacks import Checkpoint, EarlyStopping, EpochScoring, LRScheduler, ProgressBar
 
 from skhanrock import HanRockClassifier, HanRockRegressor, load_model, save_model
-from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 from skhanrock._testing import TINY
+from skhanrock._utils.frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 from skhanrock.exceptions import TrainingDivergedError
 from skhanrock.nn import ConversationValidSplit, FrameValidSplit, tokenize
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from skhanrock import AuxiliaryTargets
-from skhanrock._frame import LABEL_OFFSETS_ATTR
+from skhanrock._utils.frame import LABEL_OFFSETS_ATTR
 from skhanrock.preprocessing import is_classification_target
 
 from ._shared import ROUNDED_VALENCE

@@ -8,8 +8,8 @@ from sklearn.model_selection import GroupKFold, RandomizedSearchCV
 from sklearn.pipeline import Pipeline
 
 from skhanrock import AuxiliaryTargets, HanRockClassifier, MonahTranscriber, MutualInfoLossWeights
-from skhanrock._frame import LABEL_OFFSETS_ATTR
 from skhanrock._testing import TINY
+from skhanrock._utils.frame import LABEL_OFFSETS_ATTR
 from skhanrock.datasets import make_conversations
 from skhanrock.preprocessing import AuxiliaryTaskSelector
 

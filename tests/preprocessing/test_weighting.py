@@ -4,7 +4,7 @@ import pytest
 from sklearn.base import clone
 
 from skhanrock import AuxiliaryTargets, MutualInfoLossWeights
-from skhanrock._frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
+from skhanrock._utils.frame import LABEL_OFFSETS_ATTR, LOSS_WEIGHTS_ATTR
 
 
 @pytest.mark.parametrize("assignment", ["random", "linear", "softmax"])

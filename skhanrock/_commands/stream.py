@@ -5,11 +5,11 @@ import math
 import sys
 import warnings
 
-from ._arguments import integer_at_least
-from ._frame import python_value
-from ._saving import load_model
-from ._stream import ConversationStream
-from ._validation import check_number
+from .._saving import load_model
+from .._stream import ConversationStream
+from .._utils.frame import python_value
+from .._utils.validation import check_number
+from .arguments import integer_at_least
 
 __all__ = ["END_KEY", "MAX_LINE_BYTES", "add_stream_command", "run_stream"]
 

@@ -12,7 +12,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from .exceptions import ModelFileError
+from ..exceptions import ModelFileError
 
 __all__ = ["check_file_target", "damaged_entries", "open_model_file", "read_json", "read_member",
            "write_aside"]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..datasets import make_conversations
-from ._run import run_experiment
+from ..experiments import run_experiment
 
 __all__ = ["add_experiment_command", "run_experiment_command"]
 

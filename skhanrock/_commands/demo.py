@@ -10,9 +10,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from skorch.callbacks import ProgressBar
 
-from ._pipeline import make_paper_pipeline
-from ._validation import check_number
-from .datasets import (
+from .._pipeline import make_paper_pipeline
+from .._utils.validation import check_number
+from ..datasets import (
     PAPER_REGIME,
     align_frames,
     make_conversations,
@@ -20,8 +20,8 @@ from .datasets import (
     read_openface,
     read_vokaturi,
 )
-from .metrics import bootstrap_compare, score
-from .preprocessing import MonahTranscriber
+from ..metrics import bootstrap_compare, score
+from ..preprocessing import MonahTranscriber
 
 __all__ = ["run_demo"]
 
