@@ -1,14 +1,13 @@
 """``benchmarks/narrative_cues.py``: the narrative's cue prefix and its cue phrases are read back
 exactly (the counts and the "cues kept apart" arm of nonverbal.rst rest on them)."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from skhanrock import MonahTranscriber
 from skhanrock.datasets import make_conversations
+from tests._benchmarks import load_benchmark
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "narrative_cues.py"
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks folder is absent")
@@ -16,14 +15,7 @@ pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks fold
 
 @pytest.fixture(scope="module")
 def benchmark():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("narrative_cues", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    return load_benchmark("narrative_cues")
 
 
 def test_the_prefix_is_the_narrative_before_the_verbatim_words(benchmark):

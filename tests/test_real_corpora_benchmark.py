@@ -1,7 +1,6 @@
 """``benchmarks/real_corpora.py``: IEMOCAP's rotations are speaker-disjoint and keep whole
 conversations, and ``--quick`` runs on both corpora (skipped without ``../shared/data``)."""
 
-import importlib.util
 import json
 import os
 import re
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests._benchmarks import load_benchmark
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "benchmarks" / "real_corpora.py"
@@ -27,14 +28,7 @@ needs_meld = pytest.mark.skipif(not MELD.is_dir(), reason="MELD is not in ../sha
 
 @pytest.fixture(scope="module")
 def benchmark():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("real_corpora", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    return load_benchmark("real_corpora")
 
 
 def run(*arguments, tmp_path):

@@ -5,7 +5,6 @@ union, the verdict) run everywhere; a ``--quick`` run of every arm on each
 corpus runs only where ``../shared/data`` holds it.
 """
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests._benchmarks import load_benchmark
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SCRIPT = REPOSITORY / "benchmarks" / "real_nonverbal.py"
@@ -24,14 +25,7 @@ pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks fold
 
 @pytest.fixture(scope="module")
 def benchmark():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        spec = importlib.util.spec_from_file_location("real_nonverbal", SCRIPT)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    return load_benchmark("real_nonverbal")
 
 
 def test_t_interval_matches_the_textbook_formula(benchmark):

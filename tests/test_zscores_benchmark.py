@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests._benchmarks import load_benchmark
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "zscores.py"
 
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks folder is absent")
@@ -14,12 +16,7 @@ pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the benchmarks fold
 
 @pytest.fixture(scope="module")
 def benchmark():
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import zscores
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return zscores
+    return load_benchmark("zscores")
 
 
 def test_the_references_compute_the_package_rule(benchmark):
