@@ -82,8 +82,8 @@ class AverageProbe(Callback):
     """Scores weight averages on the test session without changing training.
 
     Keeps an exponential moving average of the weights per step for each of
-    ``decays`` (scored at every epoch end) and every epoch-end state (uniform
-    averages of the last k epochs are scored at the end).
+    ``decays`` (scored after epoch 10 and the last) and every epoch-end state
+    (uniform averages of the last k epochs are scored at the end).
     """
 
     def __init__(self, X, truth, labelled, decays=(0.99, 0.995)):
@@ -115,8 +115,12 @@ class AverageProbe(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs_.append({k: v.detach().clone() for k, v in net.module_.state_dict().items()})
+        # Scored where a comparison reads them only: each costs a prediction of the test session.
+        if len(self.epochs_) not in (10, net.max_epochs):
+            return
         for decay, average in self.ema_.items():
-            self.ema_scores_[decay].append(self.scored(net, average)["accuracy"])
+            self.ema_scores_[decay].append(
+                (len(self.epochs_), self.scored(net, average)["accuracy"]))
 
     def report(self, net):
         n = len(self.epochs_)
