@@ -86,8 +86,10 @@ class AverageProbe(Callback):
     (uniform averages of the last k epochs are scored at the end).
     """
 
-    def __init__(self, X, truth, labelled, decays=(0.99, 0.995)):
+    def __init__(self, X, truth, labelled, decays=(0.99, 0.995), interim=None):
         self.X, self.truth, self.labelled, self.decays = X, truth, labelled, decays
+        # Called with the uniform averages after epoch 10 of a longer fit.
+        self.interim = interim
 
     def on_train_begin(self, net, **kwargs):
         self.ema_ = {d: {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
@@ -121,20 +123,28 @@ class AverageProbe(Callback):
         for decay, average in self.ema_.items():
             self.ema_scores_[decay].append(
                 (len(self.epochs_), self.scored(net, average)["accuracy"]))
+        if self.interim and len(self.epochs_) == 10 < net.max_epochs:
+            self.interim(net, {"ema_acc": {str(d): v for d, v in self.ema_scores_.items()},
+                               "uniform": self.uniform(net, (3, 5))})
 
-    def report(self, net):
+    def uniform(self, net, sizes):
+        """Scores of the uniform means of the last k epoch-end weights, for each k of sizes."""
         n = len(self.epochs_)
         uniform = {}
-        for k in sorted({3, 5, n // 2, n - n // 4}):
+        for k in sorted(sizes):
             if 1 < k <= n:
                 last = self.epochs_[-k:]
                 mean = {name: (torch.stack([s[name].float() for s in last]).mean(0)
                                .to(last[0][name].dtype) if last[0][name].is_floating_point()
                                else last[-1][name]) for name in last[0]}
                 uniform[f"last{k}"] = self.scored(net, mean)
+        return uniform
+
+    def report(self, net):
+        n = len(self.epochs_)
         return {"steps": self.steps_,
                 "ema_acc": {str(d): v for d, v in self.ema_scores_.items()},
-                "uniform": uniform}
+                "uniform": self.uniform(net, {3, 5, n // 2, n - n // 4})}
 
 
 def main():
@@ -168,7 +178,15 @@ def main():
                                      T_max=params["max_epochs"]))
     if args.clip:
         callbacks.append(GradientNormClipping(args.clip))
-    probe = AverageProbe(X[test], truth, labelled) if args.probe else None
+    def interim(net, probe_result):
+        line = {"seed": args.seed, "rotation": args.rotation, "set": args.set,
+                "schedule": args.schedule, "interim_epoch": len(net.history),
+                "test_acc": [round(v, 4) for v in net.history[:, "test_acc"]],
+                "probe": probe_result}
+        with open(args.out, "a") as handle:
+            handle.write(json.dumps(line) + "\n")
+
+    probe = AverageProbe(X[test], truth, labelled, interim=interim) if args.probe else None
     if probe:
         callbacks.append(probe)
     start = time.perf_counter()
