@@ -122,3 +122,15 @@ def test_a_bad_share_set_before_partial_fit_names_the_parameter(conversations):
 def test_an_explicit_share_is_checked_when_the_callback_starts():
     with pytest.raises(ValueError, match="average_weights must be"):
         WeightAveraging(share=1.5).initialize()
+
+
+def test_a_warm_start_fit_averages_its_own_epochs(averaged, conversations, tmp_path):
+    X, y = conversations
+    fitted, _ = averaged
+    net = HanRockClassifier.load(fitted.save(tmp_path / "model.skhanrock"))
+    recorder = EpochWeights()
+    net.set_params(callbacks=[("epoch_weights", recorder)], warm_start=True)
+    net.initialize_callbacks().fit(X, y)
+    assert len(recorder.weights_) == 4  # fit went on from the loaded weights
+    assert dict(net.callbacks_)["weight_averaging"].n_averaged_ == 2
+    _assert_weights(net, _mean(recorder.weights_[2:]))
