@@ -5,7 +5,7 @@ consecutive epochs, so the epoch a fit happens to end on decides much of its
 score. The uniform mean of the end-of-epoch weights over the last part of
 training (stochastic weight averaging, Izmailov et al., 2018) sits in the
 middle of the region those epochs wander in: it raised the mean test accuracy
-by 3 to 5 points, though not the agreement between seeds; see "The training
+by 2 to 4 points, though not the agreement between seeds; see "The training
 recipe" in the user guide for the measurements.
 """
 
