@@ -2,6 +2,7 @@
 
 from ._attention import AdditiveAttention, masked_softmax
 from ._attention_output import TalkturnAttention
+from ._averaging import WeightAveraging
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
 from ._encoding import TalkturnEncoding
 from ._estimators import FrameValidSplit, HanRockClassifier, HanRockRegressor
@@ -34,6 +35,7 @@ __all__ = [
     "TalkturnDataset",
     "TalkturnEncoding",
     "TaskLosses",
+    "WeightAveraging",
     "WindowBiGRU",
     "masked_softmax",
     "tokenize",

@@ -25,6 +25,7 @@ from .._utils.targets import check_labels
 from .._utils.validation import ReplacedName, check_number
 from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
+from ._averaging import WeightAveraging, check_average_weights
 from ._callbacks import DivergenceGuard, talkturn_scoring
 from ._data import (
     ChunkedBatchSampler,
@@ -343,6 +344,13 @@ PretrainedWordEncoder, default="random"
         gradients, and optimizers that need a closure (LBFGS) are not
         supported. "fp32" runs without autocast. Mixed precision pays on GPUs
         with tensor cores; see the user guide's GPU page.
+    average_weights : float, default=0.0
+        Share of each training call's ``max_epochs``, the last ones, whose
+        end-of-epoch weights are averaged (stochastic weight averaging); the
+        mean replaces the weights when the call ends, so it predicts and is
+        saved, and each ``partial_fit`` averages its own epochs. 0 keeps the
+        last epoch's weights. See :class:`~skhanrock.nn.WeightAveraging` and
+        "The training recipe" in the user guide.
 """
 _SHARED_KWARGS = """    **kwargs
         Any other parameter of :class:`skorch.NeuralNet`: ``callbacks``
@@ -394,7 +402,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
-                 train_split=None, verbose=0, device="cpu", precision="fp32", **kwargs):
+                 train_split=None, verbose=0, device="cpu", precision="fp32",
+                 average_weights=0.0, **kwargs):
         super().__init__(module=module, criterion=criterion, optimizer=optimizer, lr=lr,
                          max_epochs=max_epochs, batch_size=batch_size,
                          train_split=train_split, verbose=verbose, device=device, **kwargs)
@@ -424,6 +433,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_column = lexical_column
         self.random_state = random_state
         self.precision = precision
+        self.average_weights = average_weights
 
     # ----------------------------------------------------------------- set-up
     def _check_hyper_parameters(self):
@@ -470,6 +480,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                 "neighbours.")
         _check_device(self.device)
         check_precision(self.precision)
+        check_average_weights(self.average_weights)
         self._check_skorch_parameters()
 
     def _check_skorch_parameters(self):
@@ -574,12 +585,13 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return self
 
     def get_default_callbacks(self):
-        """The divergence guard (``"divergence_guard"``), then skorch's default callbacks.
+        """The divergence guard, weight averaging, then skorch's default callbacks.
 
         The guard comes first, so that no callback sees a batch whose loss
         is not finite.
         """
-        return [("divergence_guard", DivergenceGuard()), *super().get_default_callbacks()]
+        return [("divergence_guard", DivergenceGuard()), ("weight_averaging", WeightAveraging()),
+                *super().get_default_callbacks()]
 
     def initialize_callbacks(self):
         """skorch's callbacks, with plain ``EpochScoring`` adapted to talkturn targets.

@@ -14,8 +14,8 @@ def test_the_divergence_guard_runs_before_every_other_callback(estimator):
     net = estimator(callbacks=[("valid_acc", scoring)]).initialize()
     callbacks = dict(net.callbacks_)
     # skorch keeps print_log last; the guard is first, so no callback sees a NaN loss.
-    assert list(callbacks) == ["divergence_guard", "epoch_timer", "train_loss", "valid_loss",
-                               "valid_acc", "print_log"]
+    assert list(callbacks) == ["divergence_guard", "weight_averaging", "epoch_timer",
+                               "train_loss", "valid_loss", "valid_acc", "print_log"]
     assert isinstance(callbacks["divergence_guard"], DivergenceGuard)
     # The plain EpochScoring is replaced by the talkturn one; the caller's is left as it was.
     assert isinstance(callbacks["valid_acc"], TalkturnScoring)
