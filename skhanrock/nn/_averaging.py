@@ -14,7 +14,7 @@ import math
 import torch
 from skorch.callbacks import Callback
 
-from .._validation import check_number
+from .._utils.validation import check_number
 
 __all__ = ["WeightAveraging", "check_average_weights"]
 
