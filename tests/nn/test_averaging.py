@@ -5,7 +5,7 @@ import pytest
 import torch
 from skorch.callbacks import Callback
 
-from skhanrock import HanRockClassifier
+from skhanrock import HanRockClassifier, load_model, save_model
 from skhanrock._testing import TINY
 from skhanrock.exceptions import TrainingDivergedError
 from skhanrock.nn import WeightAveraging
@@ -73,7 +73,7 @@ def test_the_share_rounds_up_to_whole_epochs(conversations):
 def test_partial_fit_averages_its_own_epochs(averaged, conversations, tmp_path):
     X, y = conversations
     fitted, _ = averaged
-    net = HanRockClassifier.load(fitted.save(tmp_path / "model.skhanrock"))
+    net = load_model(save_model(fitted, tmp_path / "model.skhanrock"))
     recorder = EpochWeights()
     # The share set after fit reaches the next call (the callback reads it then).
     net.set_params(callbacks=[("epoch_weights", recorder)], max_epochs=3,
@@ -87,7 +87,7 @@ def test_partial_fit_averages_its_own_epochs(averaged, conversations, tmp_path):
 def test_save_load_keeps_the_averaged_weights(averaged, conversations, tmp_path):
     X, _ = conversations
     net, _ = averaged
-    restored = HanRockClassifier.load(net.save(tmp_path / "averaged.skhanrock"))
+    restored = load_model(save_model(net, tmp_path / "averaged.skhanrock"))
     _assert_weights(restored, net.module_.state_dict())
     np.testing.assert_array_equal(restored.predict_proba(X), net.predict_proba(X))
     assert restored.average_weights == 0.5
@@ -96,7 +96,7 @@ def test_save_load_keeps_the_averaged_weights(averaged, conversations, tmp_path)
 def test_a_diverged_call_leaves_the_averaged_model(averaged, conversations, tmp_path):
     X, y = conversations
     fitted, _ = averaged
-    net = HanRockClassifier.load(fitted.save(tmp_path / "model.skhanrock"))
+    net = load_model(save_model(fitted, tmp_path / "model.skhanrock"))
     net.partial_fit(X, y)
     weights = {k: v.clone() for k, v in net.module_.state_dict().items()}
     net.set_params(lr=1e12, max_epochs=4)
@@ -127,7 +127,7 @@ def test_an_explicit_share_is_checked_when_the_callback_starts():
 def test_a_warm_start_fit_averages_its_own_epochs(averaged, conversations, tmp_path):
     X, y = conversations
     fitted, _ = averaged
-    net = HanRockClassifier.load(fitted.save(tmp_path / "model.skhanrock"))
+    net = load_model(save_model(fitted, tmp_path / "model.skhanrock"))
     recorder = EpochWeights()
     net.set_params(callbacks=[("epoch_weights", recorder)], warm_start=True)
     net.initialize_callbacks().fit(X, y)
