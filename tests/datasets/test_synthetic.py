@@ -134,8 +134,8 @@ def test_scripted_out_of_range_is_refused():
 
 def test_paper_regime_is_the_demos():
     # A public name for what the README cites, so it need not point at skhanrock._commands.demo.
-    from skhanrock import _demo
+    from skhanrock._commands import demo
 
-    assert _demo.PAPER_REGIME is PAPER_REGIME
+    assert demo.PAPER_REGIME is PAPER_REGIME
     X, y = make_conversations(n_conversations=40, random_state=0, **PAPER_REGIME)
     assert 0.4 < y.isna().mean() < 0.6          # half of the talkturns unlabelled
