@@ -70,7 +70,7 @@ for text in narratives[narratives.str.contains("loudly|softly|pitch")].head(3):
 # by their meaning (``aux:loudness``...), beside timing and the neighbours'
 # labels, and the pipeline weighs each task by its mutual information with the
 # emotion.
-settings = {"random_state": 0, "primary_units": 16, "context_size": 4,
+settings = {"random_state": 0, "primary_units": 16, "aux_units": 16, "context_size": 4,
             "max_epochs": 2 if quick else 4, "embeddings": "random"}
 pipe = make_paper_pipeline("thf", **settings)
 pipe.set_params(monah__cues="vp", monah__measurements=meanings, aux__columns=meanings)
