@@ -19,6 +19,7 @@ from pandas.api.types import (
 )
 
 __all__ = [
+    "as_text",
     "AUX_PREFIX",
     "LABEL_OFFSETS_ATTR",
     "LOSS_WEIGHTS_ATTR",
@@ -298,19 +299,22 @@ def check_numeric_columns(X, columns, *, name="X", allow_nan=True):
 
 def text_as_strings(X, column, *, name="X"):
     """Return ``X[column]`` as a list of strings; missing text becomes ``""``."""
-    series = X[column]
-    texts = []
-    for row, value in zip(X.index, series.to_numpy(dtype=object), strict=True):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            texts.append("")
-        elif isinstance(value, str):
-            texts.append(value)
-        else:
-            raise TypeError(
-                f"{name}[{column!r}] must hold text; row {row!r} holds "
-                f"{type(value).__name__} {value!r}."
-            )
-    return texts
+    return [as_text(value, column, row, name=name)
+            for row, value in zip(X.index, X[column].to_numpy(dtype=object), strict=True)]
+
+
+def as_text(value, column, row, *, name="X"):
+    """One cell of a text column as a string: missing text is ``""``, anything else not a str an error.
+
+    The per-value rule of :func:`text_as_strings`, for callers that read one
+    talkturn (the incremental predictor) and need not build a frame for it.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name}[{column!r}] must hold text; row {row!r} holds "
+                    f"{type(value).__name__} {value!r}.")
 
 
 def conversation_sort_order(X, conversation_column="conversation", turn_column="turn"):

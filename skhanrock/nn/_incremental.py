@@ -13,11 +13,10 @@ from collections import deque
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import is_classifier
 
-from .._utils.frame import python_value, text_as_strings
+from .._utils.frame import as_text, python_value
 from ._attention_output import TalkturnAttention
 
 __all__ = ["ConversationState", "next_talkturn"]
@@ -186,9 +185,8 @@ class ConversationState:
     def _lexical_text(self, talkturn):
         """The text the lexical path reads; missing text reads as "", as ``predict`` reads it."""
         column = self._lexical_column
-        [text] = text_as_strings(pd.DataFrame({column: [talkturn[column]]}), column,
-                                 name="the talkturn")
-        return text
+        # Per value: a one-row DataFrame per talkturn cost more than the check itself.
+        return as_text(talkturn[column], column, self.n_talkturns, name="the talkturn")
 
     def _feature_inputs(self, talkturn, values, device):
         """The feature path's input (standardised on the speaker's history), which it keeps."""
