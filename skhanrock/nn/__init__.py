@@ -2,6 +2,7 @@
 
 from ._attention import AdditiveAttention, masked_softmax
 from ._attention_output import TalkturnAttention
+from ._auto_split import DevEarlyStopping
 from ._averaging import WeightAveraging
 from ._data import ChunkedBatchSampler, ConversationValidSplit, TalkturnBatch, TalkturnDataset
 from ._encoding import TalkturnEncoding
@@ -22,6 +23,7 @@ __all__ = [
     "ClassificationTarget",
     "ConversationState",
     "ConversationValidSplit",
+    "DevEarlyStopping",
     "FrameValidSplit",
     "HanModule",
     "HanRockClassifier",

@@ -12,7 +12,7 @@ from ._buckets import length_buckets
 from ._fine_tuning import PieceTable
 
 __all__ = ["ChunkedBatchSampler", "TalkturnBatch", "TalkturnDataset", "ConversationValidSplit",
-           "WordTable", "base_positions", "split_by_conversation"]
+           "WordTable", "base_positions", "speaker_groups", "split_by_conversation"]
 
 
 class WordTable:
@@ -364,6 +364,15 @@ class ConversationValidSplit:
         when a model is trained in several calls (``partial_fit``,
         ``warm_start``), so that validation never scores conversations
         trained on earlier.
+    speaker_disjoint : bool, default=False
+        Hold out whole groups of conversations that share a speaker (the
+        estimators read the ``speaker_column``), so that no held-out speaker
+        is also heard in training and the validation score is that of new
+        speakers, as the test score of a speaker-disjoint evaluation is. When
+        no such groups make up half of the share (one cast speaks in every
+        conversation, as in MELD, or two sessions of two actors each, as in
+        IEMOCAP's training sessions), the draw is the conversation draw of
+        ``speaker_disjoint=False``.
 
     Examples
     --------
@@ -374,13 +383,24 @@ class ConversationValidSplit:
     >>> split.held_out(["a", "a", "b", "c", "c", "d"]).tolist()
     ['c', 'd']
     >>> net = HanRockClassifier(train_split=split, callbacks=[EarlyStopping(patience=3)])
+
+    With speakers, conversations that share one ("a" and "b" share Ann) are
+    held out together, where the plain draw splits them:
+
+    >>> ConversationValidSplit(0.5, random_state=1).held_out(["a", "b", "c", "d"]).tolist()
+    ['b', 'c']
+    >>> by_speaker = ConversationValidSplit(0.5, random_state=1, speaker_disjoint=True)
+    >>> by_speaker.held_out(["a", "a", "b", "b", "c", "d"],
+    ...                     speakers=["ann", "bo", "ann", "cy", "dee", "ed"]).tolist()
+    ['a', 'b']
     """
 
-    def __init__(self, valid_fraction=0.2, random_state=None):
+    def __init__(self, valid_fraction=0.2, random_state=None, speaker_disjoint=False):
         self.valid_fraction = valid_fraction
         self.random_state = random_state
+        self.speaker_disjoint = speaker_disjoint
 
-    def held_out(self, conversations, default_random_state=None):
+    def held_out(self, conversations, default_random_state=None, speakers=None):
         """The conversations held out for validation.
 
         Parameters
@@ -389,6 +409,9 @@ class ConversationValidSplit:
             Conversation id of each talkturn.
         default_random_state : int or None, default=None
             Seed used when ``random_state`` is None (the estimators pass their own).
+        speakers : array-like of shape (n_rows,) or None, default=None
+            Speaker of each talkturn (missing values link nothing); needed
+            with ``speaker_disjoint=True``, unused otherwise.
 
         Returns
         -------
@@ -398,21 +421,81 @@ class ConversationValidSplit:
         """
         fraction = check_number("valid_fraction", self.valid_fraction, low=0, high=1,
                                 low_open=True, high_open=True)
-        ids = pd.unique(np.asarray(conversations))
+        if not isinstance(self.speaker_disjoint, bool | np.bool_):
+            raise ValueError(f"speaker_disjoint must be True or False, got "
+                             f"{self.speaker_disjoint!r}.")
+        conversations = np.asarray(conversations)
+        ids = pd.unique(conversations)
         # Drawn from the sorted ids, so the draw does not depend on the row order.
         ids = ids[np.argsort(canonical_codes(ids))]
         if len(ids) < 2:
             raise ValueError(
                 "ConversationValidSplit needs at least 2 conversations to hold one out; "
                 f"the training data has {len(ids)}.")
-        rng = np.random.default_rng(default_random_state if self.random_state is None
-                                    else self.random_state)
+        seed = default_random_state if self.random_state is None else self.random_state
         n_valid = min(len(ids) - 1, max(1, round(fraction * len(ids))))
+        if self.speaker_disjoint:
+            if speakers is None:
+                raise ValueError("ConversationValidSplit(speaker_disjoint=True) needs the "
+                                 "speaker of each talkturn (speakers=).")
+            groups = speaker_groups(conversations, speakers, ids)
+            chosen = _whole_groups(groups, n_valid, np.random.default_rng(seed))
+            if 2 * chosen.sum() >= n_valid:
+                return ids[chosen]
+        rng = np.random.default_rng(seed)
         return ids[np.sort(rng.choice(len(ids), n_valid, replace=False))]
 
     def __repr__(self):
+        disjoint = ", speaker_disjoint=True" if self.speaker_disjoint else ""
         return (f"{type(self).__name__}(valid_fraction={self.valid_fraction}, "
-                f"random_state={self.random_state})")
+                f"random_state={self.random_state}{disjoint})")
+
+
+def speaker_groups(conversations, speakers, ids):
+    """Group of each of ``ids``: conversations linked by a shared speaker, transitively.
+
+    Parameters
+    ----------
+    conversations, speakers : array-like of shape (n_rows,)
+        Conversation and speaker of each talkturn; a missing speaker links nothing.
+    ids : ndarray
+        The distinct conversation ids, in the order of the result.
+
+    Returns
+    -------
+    ndarray of shape (len(ids),)
+        A group number per conversation; equal numbers share a speaker chain.
+    """
+    speakers = pd.Series(np.asarray(speakers, dtype=object))
+    if len(speakers) != len(conversations):
+        raise ValueError(f"speakers has {len(speakers)} values for {len(conversations)} "
+                         "talkturns.")
+    position = {conversation: i for i, conversation in enumerate(ids)}
+    parent = np.arange(len(ids))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_conversation = {}
+    known = speakers.notna().to_numpy()
+    for conversation, speaker in zip(conversations[known], speakers[known], strict=True):
+        here = position[conversation]
+        there = first_conversation.setdefault(speaker, here)
+        parent[root(here)] = root(there)
+    return np.array([root(i) for i in range(len(ids))])
+
+
+def _whole_groups(groups, n_valid, rng):
+    """Mask of the conversations of whole groups, drawn at random, that fit in ``n_valid``."""
+    chosen = np.zeros(len(groups), dtype=bool)
+    for group in rng.permutation(np.unique(groups)):
+        members = groups == group
+        if chosen.sum() + members.sum() <= n_valid:
+            chosen |= members
+    return chosen
 
 
 def base_positions(dataset):

@@ -25,6 +25,7 @@ from .._utils.targets import check_labels
 from .._utils.validation import ReplacedName, check_number
 from ..metrics import labelled_rows
 from ._attention_output import unpack_attention
+from ._auto_split import AUTO, auto_held_out, dev_callbacks
 from ._averaging import WeightAveraging, check_average_weights
 from ._callbacks import DivergenceGuard, talkturn_scoring
 from ._data import (
@@ -321,13 +322,23 @@ PretrainedWordEncoder, default="random"
         kernels); ``optimizer__weight_decay`` is the L2 penalty. ``lr`` defaults
         to 2**-8, ``max_epochs`` to 10, ``batch_size`` to 64 windows (see
         "The measurements behind the parameters" in the user guide).
-    train_split : None, ConversationValidSplit or FrameValidSplit, default=None
+    train_split : "auto", None, ConversationValidSplit or FrameValidSplit, default=None
         Internal validation for early stopping and checkpoints: whole
         conversations held out (:class:`~skhanrock.nn.ConversationValidSplit`)
         or a separate development frame (:class:`~skhanrock.nn.FrameValidSplit`).
         Splits of single talkturns, such as skorch's ``ValidSplit``, are
         refused: their talkturns would still be context and history/future
-        targets of the training rows.
+        targets of the training rows. "auto" is the whole recipe: 10% of the
+        labelled training conversations held out (speaker-disjoint where the
+        ``speaker_column`` allows), the primary task scored on them after every
+        epoch (``"valid_score"``: weighted F1, or negative MAE for the
+        regressor), training stopped after 5 epochs without a better score and
+        the best epoch's weights restored (the default callbacks
+        ``valid_score`` and ``early_stopping``, a
+        :class:`~skhanrock.nn.DevEarlyStopping`); with fewer than 20
+        labelled conversations it holds nothing out and trains ``max_epochs``.
+        None trains on every conversation. See "The training recipe" in the
+        user guide for what it does on IEMOCAP.
     verbose, device
         As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
         ``"cuda"`` or ``"cuda:N"``.
@@ -470,17 +481,24 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                              f"got {self.freeze_embeddings!r}.")
         if self.embeddings == "random":
             check_number("embedding_dim", self.embedding_dim, low=1, integer=True)
-        if self.train_split is not None and not isinstance(
+        if not self._auto_split() and self.train_split is not None and not isinstance(
                 self.train_split, ConversationValidSplit | FrameValidSplit):
             raise ValueError(
-                "train_split must be None, a ConversationValidSplit or a FrameValidSplit, got "
-                f"{self.train_split!r}. A split of single talkturns (such as skorch's "
+                "train_split must be 'auto', None, a ConversationValidSplit or a "
+                f"FrameValidSplit, got {self.train_split!r}. A split of single talkturns (such "
+                "as skorch's "
                 "ValidSplit) would leak: held-out talkturns would still be context of the "
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
         check_precision(self.precision)
         check_average_weights(self.average_weights)
+        if self._auto_split() and self.average_weights:
+            raise ValueError(
+                f"average_weights={self.average_weights!r} averages the last epochs, while "
+                "train_split='auto' restores the epoch that scored best on held-out "
+                "conversations: choose one (train_split=None averages over a fit on every "
+                "conversation).")
         self._check_skorch_parameters()
 
     def _check_skorch_parameters(self):
@@ -585,13 +603,16 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return self
 
     def get_default_callbacks(self):
-        """The divergence guard, weight averaging, then skorch's default callbacks.
+        """The divergence guard, weight averaging, skorch's default callbacks, then early stopping.
 
         The guard comes first, so that no callback sees a batch whose loss
-        is not finite.
+        is not finite. With ``train_split="auto"``, the dev score of the
+        primary task and its early stopping follow skorch's defaults (skorch
+        moves its ``PrintLog`` last).
         """
+        auto = dev_callbacks(self._new_target().dev_scoring) if self._auto_split() else []
         return [("divergence_guard", DivergenceGuard()), ("weight_averaging", WeightAveraging()),
-                *super().get_default_callbacks()]
+                *super().get_default_callbacks(), *auto]
 
     def initialize_callbacks(self):
         """skorch's callbacks, with plain ``EpochScoring`` adapted to talkturn targets.
@@ -675,8 +696,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                 check_random_state(self.random_state).randint(2 ** 31 - 1)
             if self.seed_ is not None:
                 torch.manual_seed(self.seed_)
-        self.valid_conversations_ = self._held_out_conversations(frame)
         labels = self._check_y(y, frame)
+        self.valid_conversations_ = self._held_out_conversations(frame, labels)
         self._check_labelled_on_both_sides(frame, labels)
         if not refit:
             return
@@ -702,8 +723,15 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                     f"labelled row (held out: {list(self.valid_conversations_)}); its loss "
                     "would be 0. Use another valid_fraction or random_state.")
 
-    def _held_out_conversations(self, frame):
+    def _auto_split(self):
+        # A str first: comparing a FrameValidSplit's frames with == would be elementwise.
+        return isinstance(self.train_split, str) and self.train_split == AUTO
+
+    def _held_out_conversations(self, frame, labels):
         ids = frame[self.conversation_column].to_numpy()
+        if self._auto_split():
+            return auto_held_out(frame, labels, conversation_column=self.conversation_column,
+                                 speaker_column=self.speaker_column, seed=self.seed_)
         if isinstance(self.train_split, ConversationValidSplit):
             # An unseeded split follows the estimator's seed: same random_state, same model.
             return self.train_split.held_out(ids, default_random_state=self.seed_)
@@ -838,7 +866,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                 raise ValueError(f"FrameValidSplit (X_valid, y_valid): {error}") from error
             return training, valid
         dataset = self._encode(X, y, sample_weight)
-        if self.train_split is None:
+        if not len(self.valid_conversations_):
             return dataset, None
         # The conversations drawn in on_train_begin, whose texts the vocabulary never saw.
         conversations = np.asarray(X[self.conversation_column])[dataset.sorted_to_caller]

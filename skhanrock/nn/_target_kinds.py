@@ -52,6 +52,8 @@ class ClassificationTarget:
 
     target_type = "classification"
     task = ReplacedName("target_type")
+    #: What ``train_split="auto"`` early-stops on: robust to a class the model stops predicting.
+    dev_scoring = "f1_weighted"
 
     def __init__(self, class_weight=None):
         self.class_weight = class_weight
@@ -215,6 +217,8 @@ class RegressionTarget:
 
     target_type = "regression"
     task = ReplacedName("target_type")
+    #: What ``train_split="auto"`` early-stops on: the paper's regression metric.
+    dev_scoring = "neg_mean_absolute_error"
 
     def __init__(self, loss="l1"):
         self.loss = loss

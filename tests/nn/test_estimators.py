@@ -330,7 +330,7 @@ def test_row_level_validation_splits_are_refused(conversations):
     from skorch.dataset import ValidSplit
 
     X, y = conversations
-    with pytest.raises(ValueError, match="train_split must be None, a ConversationValidSplit"):
+    with pytest.raises(ValueError, match="train_split must be .auto., None, a ConversationValidSplit"):
         HanRockClassifier(**TINY, train_split=ValidSplit(0.2)).fit(X, y)
 
 
