@@ -34,7 +34,7 @@ Rows (``--rows``; each network row has ``random_state`` = each of ``--seeds``):
   the best epoch restored, frozen embeddings, context size, primary units,
   dropout, learning rate, epochs, the lexical path (alone and with the three
   previous talkturns), no history/future heads, the packaged frozen
-  all-MiniLM-L6-v2 encoder;
+  all-MiniLM-L6-v2 encoder, training chunks of 4 talkturns (``chunk4``);
 - ``glove_file``: the old defaults on a GloVe text file of the user's
   (``--glove-file glove.6B.300d.txt``; none ships);
 - ``recipe`` (MELD): the levers that helped, combined. ``--recipe auto``
@@ -139,6 +139,9 @@ LEVERS = {
     "lexical_ctx3": {"lexical_ngrams": [1, 2], "lexical_context": 3},
     "no_offsets": {"label_offsets": []},
     "minilm": {"embeddings": "all-MiniLM-L6-v2"},
+    # Batches of 16 chunks of 4 talkturns instead of one chunk of 64: on IEMOCAP's long,
+    # one-emotion conversations a batch of one conversation left the deep path untrained.
+    "chunk4": {"chunk_size": 4},
 }
 #: Levers that only make sense for a classifier.
 CLASSIFICATION_ONLY = {"balanced", "class_weight"}

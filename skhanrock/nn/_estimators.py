@@ -250,11 +250,15 @@ PretrainedWordEncoder, default="random"
         Column read as text; "auto" is ``narrative`` when present, else ``text``.
     conversation_column, turn_column : str
         Column roles of the talkturn frame.
-    chunk_size : int, default=64
+    chunk_size : int, default=4
         Training batches are made of shuffled chunks of up to this many
         consecutive talkturns of one conversation, so windows in a batch share
-        talkturn encodings; 1 gives fully random batches (see "The
-        measurements behind the parameters" in the user guide).
+        talkturn encodings; 1 gives fully random batches. Larger chunks are
+        faster but put fewer conversations in a batch: with 64, a batch of
+        IEMOCAP's long conversations held one conversation, and its one
+        emotion swung the network from batch to batch so far that the deep
+        path did not learn (see "Batches of one conversation" in the user
+        guide).
     lexical_ngrams : None or (int, int), default=(1, 2)
         The lexical path ("wide and deep"), so that exact wording counts
         (scripted or repetitive talkturns, catchphrases): ``(1, 2)`` gives
@@ -407,7 +411,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  freeze_embeddings="auto", max_words=64, min_word_count=1, gru_dropout=0.1,
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
-                 chunk_size=64, lexical_ngrams=(1, 2), lexical_min_count=2,
+                 chunk_size=4, lexical_ngrams=(1, 2), lexical_min_count=2,
                  lexical_max_features=50_000, lexical_context=0, feature_columns=None,
                  speaker_column="speaker", lexical_column=None, random_state=None,
                  module=HanModule,
