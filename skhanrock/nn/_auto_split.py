@@ -100,6 +100,24 @@ class DevEarlyStopping(EarlyStopping):
     ``patience`` epochs without improvement and restores the best epoch's
     weights, whose number is ``best_epoch_``.
 
+    Parameters
+    ----------
+    monitor : str, default="valid_loss"
+        History key to watch (``"valid_score"`` in the estimators).
+    patience : int, default=5
+        Epochs without improvement before training stops.
+    threshold : float, default=1e-4
+        Smallest change that counts as an improvement.
+    threshold_mode : {"rel", "abs"}, default="rel"
+        Whether ``threshold`` is relative to the best score or absolute.
+    lower_is_better : bool, default=True
+        Whether a lower ``monitor`` is better (False for a score).
+    sink : callable, default=print
+        Where the stopping and restoring messages go (with ``verbose``).
+    load_best : bool, default=False
+        Restore the best epoch's weights when training ends (True in the
+        estimators).
+
     Examples
     --------
     >>> from skhanrock import HanRockClassifier
