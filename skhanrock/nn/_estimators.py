@@ -341,8 +341,8 @@ PretrainedWordEncoder, default="random"
         ``valid_score`` and ``early_stopping``, a
         :class:`~skhanrock.nn.DevEarlyStopping`); with fewer than 20
         labelled conversations it holds nothing out and trains ``max_epochs``.
-        None trains on every conversation. See "The training recipe" in the
-        user guide for what it does on IEMOCAP.
+        None (the default) trains on every conversation; see "Early stopping
+        on a dev metric" in the user guide for why, on IEMOCAP.
     verbose, device
         As in :class:`skorch.NeuralNet`; ``device`` is ``"cpu"`` (default),
         ``"cuda"`` or ``"cuda:N"``.
