@@ -490,8 +490,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             raise ValueError(
                 "train_split must be 'auto', None, a ConversationValidSplit or a "
                 f"FrameValidSplit, got {self.train_split!r}. A split of single talkturns (such "
-                "as skorch's "
-                "ValidSplit) would leak: held-out talkturns would still be context of the "
+                "as skorch's ValidSplit) would leak: held-out talkturns would still be context of the "
                 "training windows, and their labels history/future targets of their "
                 "neighbours.")
         _check_device(self.device)
@@ -732,10 +731,10 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return isinstance(self.train_split, str) and self.train_split == AUTO
 
     def _held_out_conversations(self, frame, labels):
-        ids = frame[self.conversation_column].to_numpy()
         if self._auto_split():
             return auto_held_out(frame, labels, conversation_column=self.conversation_column,
                                  speaker_column=self.speaker_column, seed=self.seed_)
+        ids = frame[self.conversation_column].to_numpy()
         if isinstance(self.train_split, ConversationValidSplit):
             # An unseeded split follows the estimator's seed: same random_state, same model.
             return self.train_split.held_out(ids, default_random_state=self.seed_)
