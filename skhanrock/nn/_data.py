@@ -92,6 +92,9 @@ class TalkturnBatch:
     features : Tensor of shape (U, 2 * n_features) or None, default=None
         The feature path's inputs of the U talkturns, in their order; None
         without a feature path.
+    lexical_logits : Tensor of shape (B, n_outputs) or None, default=None
+        The B samples' logits that replace the lexical layer's (a stacked
+        lexical path's held-out logits, while training); None reads the layer.
 
     Examples
     --------
@@ -105,7 +108,7 @@ class TalkturnBatch:
     """
 
     def __init__(self, tokens, lengths, windows, window_lengths, rows, talkturns,
-                 word_buckets=None, ngrams=None, features=None):
+                 word_buckets=None, ngrams=None, features=None, lexical_logits=None):
         self.tokens = tokens
         self.lengths = lengths
         self.windows = windows
@@ -116,6 +119,7 @@ class TalkturnBatch:
         self.word_buckets = word_buckets
         self.ngrams = ngrams
         self.features = features
+        self.lexical_logits = lexical_logits
 
     def __len__(self):
         return len(self.windows)
@@ -133,6 +137,8 @@ class TalkturnBatch:
             inputs["ngrams"] = tuple(part.to(device) for part in self.ngrams)
         if self.features is not None:
             inputs["features"] = self.features.to(device)
+        if self.lexical_logits is not None:
+            inputs["lexical_logits"] = self.lexical_logits.to(device)
         return inputs
 
 
@@ -169,6 +175,10 @@ class TalkturnDataset(Dataset):
         The feature path's inputs of the sorted talkturns (see
         ``TalkturnEncoding.feature_inputs``); the batches then carry those of
         their talkturns.
+    lexical_logits : ndarray of shape (n, n_outputs) or None, default=None
+        Per sorted talkturn, logits that replace the lexical layer's for its
+        window (a stacked lexical path's held-out logits); the batches then
+        carry those of their samples.
 
     Examples
     --------
@@ -187,7 +197,8 @@ class TalkturnDataset(Dataset):
     """
 
     def __init__(self, token_ids, token_offsets, token_lengths, conversation_codes,
-                 context_size, sorted_to_caller, targets=None, lexical=None, features=None):
+                 context_size, sorted_to_caller, targets=None, lexical=None, features=None,
+                 lexical_logits=None):
         # One table per kind of input, each gathering its batches itself, so that
         # collate never asks which kind it holds.
         if isinstance(token_ids, PieceTable):
@@ -209,6 +220,7 @@ class TalkturnDataset(Dataset):
             sizes = np.diff(np.r_[offsets, len(ids)])
             self.lexical = (torch.as_tensor(ids), offsets, sizes, torch.as_tensor(weights))
         self.features = None if features is None else torch.as_tensor(features)
+        self.lexical_logits = None if lexical_logits is None else torch.as_tensor(lexical_logits)
         positions = np.arange(len(self.conversation_codes))
         first = np.r_[True, self.conversation_codes[1:] != self.conversation_codes[:-1]]
         self.conversation_start = np.maximum.accumulate(np.where(first, positions, 0))
@@ -258,9 +270,11 @@ class TalkturnDataset(Dataset):
                               length_buckets(lengths), self._ngrams(distinct),
                               None if self.features is None
                               else self.features[torch.from_numpy(distinct)])
+        index = torch.from_numpy(rows)
+        if self.lexical_logits is not None:
+            batch.lexical_logits = self.lexical_logits[index]
         if self.targets is None:
             return batch, None
-        index = torch.from_numpy(rows)
         return batch, {name: values[index] for name, values in self.targets.items()}
 
 

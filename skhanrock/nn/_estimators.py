@@ -38,10 +38,11 @@ from ._data import (
 from ._encoding import TalkturnEncoding
 from ._features import check_feature_columns
 from ._incremental import next_talkturn
-from ._lexical import check_lexical_column, check_lexical_ngrams
+from ._lexical import check_lexical_column, check_lexical_fit, check_lexical_ngrams
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, network_params, save_estimator
+from ._stacking import context_bag_matrix, fit_stacked_lexical
 from ._precision import PrecisionMixin, check_precision
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
@@ -291,6 +292,21 @@ PretrainedWordEncoder, default="random"
         bags the lexical path reads too, each offset with weights of its own,
         as a TF-IDF baseline's blocks for the current and previous talkturns
         are; 0 reads the current talkturn only.
+    lexical_fit : {"joint", "stacked"}, default="joint"
+        How the lexical layer learns. ``"joint"``: from zero, with the rest
+        of the network, by the same optimiser. ``"stacked"``: first, in
+        closed form (scikit-learn's ``LogisticRegression``, or ``Ridge`` on
+        the standardised target, on the labelled training talkturns, the
+        class and sample weights included), then frozen; the primary head's
+        bias starts from its intercept, and the network learns what the
+        linear model gets wrong. While it trains, each training talkturn's
+        lexical logits come from a linear model fitted without its
+        conversation (5 grouped folds), since the training rows' own logits
+        are near-perfect; the same folds choose ``C`` (or ``alpha``) from
+        0.3-10 (0.3-30), kept in ``lexical_strength_``. Needs
+        ``lexical_ngrams`` and two labelled training conversations. A later
+        ``partial_fit`` trains on the frozen layer as it is. See "The
+        lexical path fitted first" in the user guide.
     feature_columns : None or list of str, default=None
         The feature path: numeric talkturn columns (loudness, pitch, speech
         rate, ...) fed to the network as numbers. Each value is z-scored
@@ -412,8 +428,9 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=4, lexical_ngrams=(1, 2), lexical_min_count=2,
-                 lexical_max_features=50_000, lexical_context=0, feature_columns=None,
-                 speaker_column="speaker", lexical_column=None, random_state=None,
+                 lexical_max_features=50_000, lexical_context=0, lexical_fit="joint",
+                 feature_columns=None, speaker_column="speaker", lexical_column=None,
+                 random_state=None,
                  module=HanModule,
                  criterion=MultiTaskLoss,
                  optimizer=torch.optim.Adam, lr=2 ** -8, max_epochs=10, batch_size=64,
@@ -443,6 +460,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_min_count = lexical_min_count
         self.lexical_max_features = lexical_max_features
         self.lexical_context = lexical_context
+        self.lexical_fit = lexical_fit
         self.feature_columns = feature_columns
         self.speaker_column = speaker_column
         self.lexical_column = lexical_column
@@ -476,6 +494,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                              "talkturns' n-grams, which needs lexical_ngrams (for example "
                              "(1, 2)); it is None.")
         check_lexical_column(self.lexical_column, self.lexical_ngrams)
+        check_lexical_fit(self.lexical_fit, self.lexical_ngrams)
         check_number("lr", self.lr, low=0, low_open=True)
         for name in ("gru_dropout", "recurrent_dropout"):
             check_number(name, getattr(self, name), low=0, high=1, high_open=True)
@@ -560,6 +579,9 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         extra = self.get_params_for("module")
         _check_module_arguments(extra, kwargs, self.get_params(deep=False))
         self.module_ = self.module(**kwargs, **extra)
+        if self.lexical_fit == "stacked" and self.module_.lexical is not None:
+            # Fitted in closed form before the network trains (get_split_datasets).
+            self.module_.lexical.weight.requires_grad_(False)
         # A fresh module means a fresh model: the next training call fits the
         # vocabulary and tasks again, unless this call comes from that fit itself.
         self.needs_data_fit_ = True
@@ -712,6 +734,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
+        self.needs_lexical_fit_ = self.lexical_fit == "stacked"
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
@@ -862,18 +885,59 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         """
         sample_weight = fit_params.get("sample_weight")
         if isinstance(self.train_split, FrameValidSplit):
-            training = self._encode(X, y, sample_weight)
+            training = self._with_stacked_lexical(self._encode(X, y, sample_weight))
             try:
                 valid = self.get_dataset(self.train_split.X_valid, self.train_split.y_valid)
             except ValueError as error:
                 raise ValueError(f"FrameValidSplit (X_valid, y_valid): {error}") from error
             return training, valid
         dataset = self._encode(X, y, sample_weight)
-        if not len(self.valid_conversations_):
-            return dataset, None
         # The conversations drawn in on_train_begin, whose texts the vocabulary never saw.
         conversations = np.asarray(X[self.conversation_column])[dataset.sorted_to_caller]
-        return split_by_conversation(dataset, np.isin(conversations, self.valid_conversations_))
+        held_out = np.isin(conversations, self.valid_conversations_)
+        dataset = self._with_stacked_lexical(dataset, held_out)
+        if not len(self.valid_conversations_):
+            return dataset, None
+        return split_by_conversation(dataset, held_out)
+
+    def _with_stacked_lexical(self, dataset, held_out=None):
+        """With ``lexical_fit="stacked"``, on a fresh model: fit the lexical layer first.
+
+        The closed-form linear model is fitted on the training talkturns
+        (not ``held_out``, a mask of sorted positions) and frozen in the layer, the
+        primary head's bias starts from its intercept, and ``dataset``
+        carries the logits the network trains on: held-out ones (from folds
+        of the training conversations) for training rows, the layer's own
+        for held-out rows. Later calls (``partial_fit``, ``warm_start``)
+        train on the layer as it is.
+        """
+        self.lexical_strength_ = getattr(self, "lexical_strength_", None)
+        if not getattr(self, "needs_lexical_fit_", False) or self.module_.lexical is None:
+            return dataset
+        ids, offsets, _, weights = dataset.lexical
+        matrix = context_bag_matrix((ids.numpy(), offsets, weights.numpy()),
+                                    dataset.conversation_codes, self.encoding_.n_lexical_features,
+                                    self.lexical_context)
+        training = np.ones(len(dataset), dtype=bool) if held_out is None else ~held_out
+        primary = dataset.targets["primary"].numpy()
+        row_weights = dataset.targets.get("weight")
+        fitted = fit_stacked_lexical(
+            matrix[training], primary[training], self.target_.labelled(primary)[training],
+            dataset.conversation_codes[training], self.target_.target_type,
+            self.target_.n_outputs,
+            None if row_weights is None else row_weights.numpy()[training])
+        layer = self.module_.lexical.weight
+        with torch.no_grad():
+            layer.copy_(torch.as_tensor(fitted.layer_weights(
+                self.encoding_.n_lexical_features, self.lexical_context), dtype=layer.dtype))
+            bias = self.module_.primary_head.bias
+            bias.copy_(torch.as_tensor(fitted.intercept, dtype=bias.dtype))
+        logits = (matrix @ fitted.coef).astype(np.float32)
+        logits[training] = fitted.held_out_logits
+        dataset.lexical_logits = torch.as_tensor(logits)
+        self.lexical_strength_ = fitted.strength
+        self.needs_lexical_fit_ = False
+        return dataset
 
     def get_iterator(self, dataset, training=False):
         """Batches of consecutive windows, chunk-shuffled when training."""
@@ -1133,6 +1197,9 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     valid_conversations_ : ndarray
         Conversations held out for validation at the last training call
         (empty without a :class:`~skhanrock.nn.ConversationValidSplit`).
+    lexical_strength_ : float or None
+        ``C`` (or ``alpha``) of a stacked lexical path; None with
+        ``lexical_fit="joint"``.
     history, module_, optimizer_, criterion_
         As in :class:`skorch.NeuralNet`.
     grad_scaler_ : torch.amp.GradScaler or None
@@ -1213,7 +1280,8 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
         The fitted target kind: mean, scale and range of the primary target.
     target_range_ : tuple of float
         Smallest and largest labelled target.
-    encoding_, vocabulary_, task_names_, loss_weights_, n_features_in_, feature_names_in_
+    encoding_, vocabulary_, task_names_, loss_weights_, n_features_in_, feature_names_in_,
+    lexical_strength_
         As in :class:`~skhanrock.HanRockClassifier`.
 
     Examples

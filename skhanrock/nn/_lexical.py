@@ -14,7 +14,11 @@ import numpy as np
 from .._utils.validation import check_number
 from ._text import tokenize
 
-__all__ = ["NgramVocabulary", "check_lexical_column", "check_lexical_ngrams"]
+__all__ = ["LEXICAL_FITS", "NgramVocabulary", "check_lexical_column", "check_lexical_fit",
+           "check_lexical_ngrams"]
+
+#: How the lexical layer learns: with the network, or first in closed form (``_stacking``).
+LEXICAL_FITS = ("joint", "stacked")
 
 
 #: Longest n-gram of the lexical path: a longer one hardly recurs, and every n adds
@@ -48,6 +52,15 @@ def check_lexical_column(column, lexical_ngrams):
     if lexical_ngrams is None:
         raise ValueError(f"lexical_column={column!r} is the column the lexical path reads, "
                          "which needs lexical_ngrams (for example (1, 2)); it is None.")
+
+
+def check_lexical_fit(value, lexical_ngrams):
+    """Refuse a ``lexical_fit`` other than ``"joint"`` or ``"stacked"``, or stacked without a path."""
+    if not isinstance(value, str) or value not in LEXICAL_FITS:
+        raise ValueError(f"lexical_fit must be one of {LEXICAL_FITS}, got {value!r}.")
+    if value == "stacked" and lexical_ngrams is None:
+        raise ValueError("lexical_fit='stacked' fits the lexical path first, which needs "
+                         "lexical_ngrams (for example (1, 2)); it is None.")
 
 
 def _ngrams(words, low, high):

@@ -388,7 +388,7 @@ class HanModule(nn.Module):
         return vectors, word_attention
 
     def forward(self, tokens, lengths, windows, window_lengths, word_buckets=None, ngrams=None,
-                features=None):
+                features=None, lexical_logits=None):
         """Predict every task for a batch of windows.
 
         The same as :meth:`encode_talkturns` followed by :meth:`read_windows`.
@@ -418,6 +418,11 @@ class HanModule(nn.Module):
         features : Tensor (U, 2 * talkturn_features) or None
             With a feature path (and only then), the U talkturns' standardised
             measurements, then their missing indicators.
+        lexical_logits : Tensor (B, n_primary_outputs) or None
+            With a lexical path, logits that replace the lexical layer's for
+            the B windows: a stacked lexical path's held-out logits while the
+            network trains (see ``lexical_fit`` of the estimators); None reads
+            the layer.
 
         Returns
         -------
@@ -434,7 +439,8 @@ class HanModule(nn.Module):
         """
         vectors, word_attention = self.encode_talkturns(tokens, lengths, word_buckets, ngrams,
                                                         features)
-        primary, aux, offsets, attention = self.read_windows(vectors, windows, window_lengths)
+        primary, aux, offsets, attention = self.read_windows(vectors, windows, window_lengths,
+                                                             lexical_logits)
         attention["word"] = word_attention
         return primary, aux, offsets, attention
 
@@ -484,7 +490,7 @@ class HanModule(nn.Module):
             vectors.append(self.features(features))
         return vectors, word_attention
 
-    def read_windows(self, vectors, windows, window_lengths):
+    def read_windows(self, vectors, windows, window_lengths, lexical_logits=None):
         """The talkturn and task levels, over talkturn vectors of :meth:`encode_talkturns`.
 
         Parameters
@@ -494,6 +500,8 @@ class HanModule(nn.Module):
             lexical logits with a lexical path.
         windows, window_lengths
             As in :meth:`forward`, indexing ``vectors``.
+        lexical_logits : Tensor (B, n_primary_outputs) or None
+            As in :meth:`forward`.
 
         Returns
         -------
@@ -513,9 +521,13 @@ class HanModule(nn.Module):
             primary, task_vectors = self._fuse_tasks(vectors, primary_vector, windows,
                                                      window_lengths, window_mask, attention)
         extra = len(self.word_attention)
+        if lexical_logits is not None and self.lexical is None:
+            raise ValueError("HanModule: lexical_logits replace the lexical path's logits, "
+                             "but the module has no lexical path (lexical_features=0).")
         if self.lexical is not None:
-            attention["lexical"] = self._window_logits(vectors[extra], 1 + self.lexical_context,
-                                                       windows, window_lengths)
+            attention["lexical"] = self._window_logits(
+                vectors[extra], 1 + self.lexical_context, windows, window_lengths
+            ) if lexical_logits is None else lexical_logits.to(primary.dtype)
             primary = primary + attention["lexical"]
             extra += 1
         if self.features is not None:

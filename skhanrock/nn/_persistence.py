@@ -56,7 +56,7 @@ _DEFAULT_CLASSES = ("iterator_train", "iterator_valid", "dataset")
 _NETWORK_PARAMS = ("architecture", "primary_units", "aux_units", "max_words", "gru_dropout",
                    "recurrent_dropout", "freeze_embeddings", "conversation_column",
                    "turn_column", "lexical_ngrams", "lexical_context", "feature_columns",
-                   "speaker_column", "lexical_column")
+                   "speaker_column", "lexical_column", "lexical_fit")
 
 
 def network_params(net):
@@ -146,6 +146,7 @@ def _fitted_state(net):
         "target": net.target_.fitted_state(),
         "feature_names_in": [str(c) for c in net.feature_names_in_],
         "seed": net.seed_,
+        "lexical_strength": getattr(net, "lexical_strength_", None),
         "history": json.loads(json.dumps(net.history.to_list(), default=_plain)),
     }
 
@@ -303,6 +304,8 @@ def _restored(cls, config, path, weights_bytes):
     # Files written before the lexical path became the default were saved without
     # it, and some before the parameter existed: those have no n-grams to read.
     params.setdefault("lexical_ngrams", None)
+    # And those written before the lexical path could be fitted first trained it jointly.
+    params.setdefault("lexical_fit", "joint")
     if str(params.get("device", "cpu")).startswith("cuda") and not torch.cuda.is_available():
         warnings.warn(f"{path} was saved with device={params['device']!r}; no CUDA GPU is "
                       "available, so it is loaded on the CPU.", UserWarning, stacklevel=5)
@@ -319,11 +322,21 @@ def _restored(cls, config, path, weights_bytes):
     if fitted["seed"] is not None and not isinstance(fitted["seed"], int):
         raise ValueError(f"the seed must be an integer or null, got {fitted['seed']!r}.")
     net.seed_ = fitted["seed"]
+    net.lexical_strength_ = _lexical_strength(fitted.get("lexical_strength"))
     net.valid_conversations_ = np.array([], dtype=object)
     # Builds the network, checking every parameter as fit does.
     net.initialize()
     net._network_params_ = network_params(net)
     return net, History(list(fitted["history"]))
+
+
+def _lexical_strength(value):
+    """The saved ``lexical_strength_``: a positive number, or None (joint or older files)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                              or not value > 0):
+        raise ValueError(f"the lexical strength must be a positive number or null, got "
+                         f"{value!r}.")
+    return value
 
 
 def _check_param_names(cls, params):

@@ -149,6 +149,11 @@ class ClassificationTarget:
         return label_offset_targets(primary, conversation_codes, labelled, offsets,
                                     fill=len(self.classes_))
 
+    @staticmethod
+    def labelled(primary):
+        """Rows of encoded ``primary`` targets that carry a label (code >= 0)."""
+        return np.asarray(primary) >= 0
+
     def row_weights(self, primary):
         """Class weight of each encoded row (None without class weights)."""
         if self.class_weight_ is None:
@@ -277,6 +282,11 @@ class RegressionTarget:
         """History/future targets: the standardised value at each source row, or NaN."""
         return label_offset_targets(primary, conversation_codes, labelled, offsets,
                                     fill=np.nan).astype(np.float32)
+
+    @staticmethod
+    def labelled(primary):
+        """Rows of encoded ``primary`` targets that carry a label (not NaN)."""
+        return np.isfinite(np.asarray(primary))
 
     def row_weights(self, primary):
         """Regression rows carry no class weight."""
