@@ -142,6 +142,9 @@ LEVERS = {
     # Batches of 16 chunks of 4 talkturns instead of one chunk of 64: on IEMOCAP's long,
     # one-emotion conversations a batch of one conversation left the deep path untrained.
     "chunk4": {"chunk_size": 4},
+    # The lexical path fitted first in closed form, the network trained on its held-out logits.
+    "stacked": {"lexical_ngrams": [1, 2], "lexical_fit": "stacked"},
+    "stacked_ctx3": {"lexical_ngrams": [1, 2], "lexical_context": 3, "lexical_fit": "stacked"},
 }
 #: Levers that only make sense for a classifier.
 CLASSIFICATION_ONLY = {"balanced", "class_weight"}

@@ -4,9 +4,9 @@ The one owner of two rules every subpackage applies:
 
 - :func:`check_labels`: ``y`` is given, has one value per row of ``X`` and at
   least one labelled row (missing values mark unlabelled talkturns);
-- :func:`is_classification_target` / :func:`resolve_task`: classes or numbers.
+- :func:`is_classification_target` / :func:`resolve_target_type`: classes or numbers.
   The transformers of a pipeline cannot see its estimator, so they infer the
-  task from ``y`` by this documented rule, and the splitters and experiments
+  target type from ``y`` by this documented rule, and the splitters and experiments
   follow it too.
 """
 
@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-__all__ = ["TASKS", "check_labels", "is_classification_target", "regression_labels",
-           "resolve_task"]
+__all__ = ["TARGET_TYPES", "check_labels", "is_classification_target", "regression_labels",
+           "resolve_target_type"]
 
-#: Values of the ``task`` parameter of the preprocessing transformers.
-TASKS = ("auto", "classification", "regression")
+#: Values of the ``target_type`` parameter of the preprocessing transformers.
+TARGET_TYPES = ("auto", "classification", "regression")
 # Kinds of pandas' ``infer_dtype`` that hold measurements rather than classes.
 _CONTINUOUS_KINDS = frozenset({"floating", "mixed-integer-float", "decimal"})
 
@@ -125,17 +125,17 @@ def is_classification_target(labels):
     return infer_dtype(_label_values(labels), skipna=True) not in _CONTINUOUS_KINDS
 
 
-def resolve_task(task, labels, owner, *, warn=True):
-    """``"classification"`` or ``"regression"`` for ``labels`` under ``task``.
+def resolve_target_type(target_type, labels, owner, *, warn=True):
+    """``"classification"`` or ``"regression"`` for ``labels`` under ``target_type``.
 
     ``"auto"`` applies :func:`is_classification_target` and, with
     ``warn``, warns when the answer is a guess: floats that are all whole
     numbers may be class codes. ``owner`` names the estimator in messages.
     """
-    if task not in TASKS:
-        raise ValueError(f"{owner}: task must be one of {TASKS}, got {task!r}.")
-    if task != "auto":
-        return task
+    if target_type not in TARGET_TYPES:
+        raise ValueError(f"{owner}: target_type must be one of {TARGET_TYPES}, got {target_type!r}.")
+    if target_type != "auto":
+        return target_type
     if is_classification_target(labels):
         return "classification"
     if not warn:

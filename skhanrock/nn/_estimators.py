@@ -42,8 +42,8 @@ from ._lexical import check_lexical_column, check_lexical_fit, check_lexical_ngr
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, network_params, save_estimator
-from ._stacking import context_bag_matrix, fit_stacked_lexical
 from ._precision import PrecisionMixin, check_precision
+from ._stacking import context_bag_matrix, fit_stacked_lexical
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .._utils.frame import carry_attrs, check_fitted_columns, columns_with, talkturn_frame_tags
-from .._utils.targets import TASKS, resolve_task
+from .._utils.targets import TARGET_TYPES, resolve_target_type
 from .._utils.validation import replaced_parameters  # re-exported for the transformers' modules
 
 __all__ = ["FrameTransformer", "TargetTypeMixin", "replaced_parameters"]
@@ -115,12 +115,12 @@ class TargetTypeMixin:
         """
         target_type = self.target_type
         owner = type(self).__name__
-        if not (isinstance(target_type, str) and target_type in TASKS):
-            raise ValueError(f"{owner}: target_type must be one of {TASKS}, "
+        if not (isinstance(target_type, str) and target_type in TARGET_TYPES):
+            raise ValueError(f"{owner}: target_type must be one of {TARGET_TYPES}, "
                              f"got {target_type!r}.")
         if y is None and target_type == "auto":
             return None
-        return resolve_task(target_type, y, owner, warn=warn)
+        return resolve_target_type(target_type, y, owner, warn=warn)
 
     @property
     def task_(self):

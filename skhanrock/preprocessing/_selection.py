@@ -15,7 +15,7 @@ from .._utils.frame import (
     pipeline_attr,
 )
 from .._utils.labels import check_label_offsets, label_offset_task_name
-from .._utils.targets import check_labels, resolve_task
+from .._utils.targets import check_labels, resolve_target_type
 from .._utils.validation import check_number
 from ._auxiliary import ACTION_TARGETS, OPEN_PROSODY_TARGETS, PROSODY_TARGETS, TIMING_TARGETS
 from ._base import FrameTransformer
@@ -220,7 +220,7 @@ class AuxiliaryTaskSelector(FrameTransformer):
         frame = check_talkturn_frame(X, conversation_column=self.conversation_column,
                                      turn_column=self.turn_column)
         labels = check_labels(y, frame, type(self).__name__)
-        self.target_type_ = resolve_task(self.target_type, y, type(self).__name__)
+        self.target_type_ = resolve_target_type(self.target_type, y, type(self).__name__)
         columns = [str(c) for c in frame.columns if str(c).startswith(AUX_PREFIX)]
         offsets = check_label_offsets(
             pipeline_attr(frame, LABEL_OFFSETS_ATTR, "label_offsets", default=()),

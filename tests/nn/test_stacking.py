@@ -1,0 +1,245 @@
+"""The lexical path fitted first (``lexical_fit="stacked"``)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from skhanrock import (
+    ConversationStream,
+    HanRockClassifier,
+    HanRockRegressor,
+    load_model,
+    save_model,
+)
+from skhanrock._testing import TINY
+from skhanrock.datasets import make_conversations
+from skhanrock.nn import ConversationValidSplit, HanModule
+from skhanrock.nn._stacking import LINEAR_STRENGTHS, context_bag_matrix, fit_stacked_lexical
+
+STACKED = {"lexical_ngrams": (1, 2), "lexical_fit": "stacked", "lexical_context": 1}
+
+
+@pytest.fixture(scope="module")
+def scripted():
+    return make_conversations(n_conversations=12, scripted=0.6, signal_words=0.0,
+                              random_state=0)
+
+
+@pytest.fixture(scope="module")
+def stacked(scripted):
+    X, y = scripted
+    return HanRockClassifier(**TINY, **STACKED).fit(X, y)
+
+
+def _sorted_matrix(net, X):
+    """The context bag matrix of ``X``'s talkturns in the estimator's sorted order."""
+    order = np.lexsort((X["turn"].to_numpy(), X["conversation"].to_numpy()))
+    bags = net.encoding_.lexical_bags(X, order)
+    codes = pd.factorize(X["conversation"].to_numpy()[order])[0]
+    return context_bag_matrix(bags, codes, net.encoding_.n_lexical_features,
+                              net.lexical_context), order
+
+
+# -- the bag matrix ---------------------------------------------------------------------
+
+
+def test_the_matrix_reads_earlier_talkturns_of_the_same_conversation_only():
+    rng = np.random.default_rng(0)
+    dense = rng.random((6, 3)) * (rng.random((6, 3)) > 0.4)
+    current = sp.csr_matrix(dense)
+    bags = (current.indices, current.indptr[:-1], current.data)
+    codes = np.array([0, 0, 0, 1, 1, 2])
+    matrix = context_bag_matrix(bags, codes, 3, 2).toarray()
+    assert matrix.shape == (6, 9)
+    for row in range(6):
+        for k in range(3):
+            source = row - k
+            same = source >= 0 and codes[source] == codes[row]
+            expected = dense[source] if same else np.zeros(3)
+            np.testing.assert_array_equal(matrix[row, 3 * k:3 * (k + 1)], expected)
+
+
+# -- the closed-form fit ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(1)
+    dense = rng.random((60, 8))
+    targets = (dense[:, 0] + dense[:, 1] > 1).astype(int) + (dense[:, 2] > 0.7)
+    conversations = np.arange(60) // 6
+    return sp.csr_matrix(dense), targets, conversations
+
+
+def test_held_out_logits_come_from_a_model_that_never_saw_the_conversation(toy):
+    matrix, targets, conversations = toy
+    fitted = fit_stacked_lexical(matrix, targets, np.ones(60, bool), conversations,
+                                 "classification", 3)
+    # Refit the fold of the first conversation by hand: every conversation but its fold's.
+    from sklearn.model_selection import GroupKFold
+    folds = list(GroupKFold(n_splits=5).split(np.zeros(60), groups=conversations))
+    train, held = next((train, held) for train, held in folds if 0 in held)
+    model = LogisticRegression(C=fitted.strength, max_iter=3000).fit(matrix[train],
+                                                                       targets[train])
+    np.testing.assert_allclose(fitted.held_out_logits[held], matrix[held] @ model.coef_.T,
+                               rtol=1e-4, atol=1e-4)
+    assert fitted.strength == min(fitted.held_out_scores, key=fitted.held_out_scores.get)
+    assert set(fitted.held_out_scores) == set(LINEAR_STRENGTHS["classification"])
+    # The full model: every labelled row.
+    full = LogisticRegression(C=fitted.strength, max_iter=3000).fit(matrix, targets)
+    np.testing.assert_allclose(fitted.coef, full.coef_.T, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fitted.intercept, full.intercept_, rtol=1e-4, atol=1e-4)
+
+
+def test_a_binary_model_gives_the_softmax_of_scikit_learns_probabilities(toy):
+    matrix, targets, conversations = toy
+    binary = (targets > 0).astype(int)
+    fitted = fit_stacked_lexical(matrix, binary, np.ones(60, bool), conversations,
+                                 "classification", 2)
+    model = LogisticRegression(C=fitted.strength, max_iter=3000).fit(matrix, binary)
+    probabilities = torch.softmax(torch.as_tensor(matrix @ fitted.coef + fitted.intercept),
+                                  dim=1).numpy()
+    np.testing.assert_allclose(probabilities, model.predict_proba(matrix), atol=1e-6)
+
+
+def test_unlabelled_rows_get_logits_and_stay_out_of_the_fit(toy):
+    matrix, targets, conversations = toy
+    labelled = np.arange(60) % 3 != 0
+    fitted = fit_stacked_lexical(matrix, np.where(labelled, targets, -1), labelled,
+                                 conversations, "classification", 3)
+    model = LogisticRegression(C=fitted.strength, max_iter=3000).fit(matrix[labelled],
+                                                                       targets[labelled])
+    np.testing.assert_allclose(fitted.coef, model.coef_.T, rtol=1e-4, atol=1e-4)
+    assert fitted.held_out_logits.shape == (60, 3)
+    assert np.abs(fitted.held_out_logits[~labelled]).sum() > 0
+
+
+def test_a_regression_target_is_fitted_by_ridge(toy):
+    matrix, _, conversations = toy
+    values = matrix.toarray() @ np.arange(8.0)
+    fitted = fit_stacked_lexical(matrix, values, np.ones(60, bool), conversations,
+                                 "regression", 1)
+    model = Ridge(alpha=fitted.strength).fit(matrix, values)
+    np.testing.assert_allclose(fitted.coef[:, 0], model.coef_, rtol=1e-6)
+    assert set(fitted.held_out_scores) == set(LINEAR_STRENGTHS["regression"])
+
+
+def test_one_labelled_conversation_cannot_give_held_out_logits(toy):
+    matrix, targets, _ = toy
+    with pytest.raises(ValueError, match="at least two training conversations"):
+        fit_stacked_lexical(matrix, targets, np.ones(60, bool), np.zeros(60, int),
+                            "classification", 3)
+
+
+# -- the estimators ---------------------------------------------------------------------
+
+
+def test_the_layer_holds_the_closed_form_model_and_stays_frozen(stacked, scripted):
+    X, y = scripted
+    assert stacked.lexical_strength_ in LINEAR_STRENGTHS["classification"]
+    assert not stacked.module_.lexical.weight.requires_grad
+    matrix, order = _sorted_matrix(stacked, X)
+    codes = stacked.target_.encode(y.iloc[order])
+    labelled = codes >= 0
+    model = LogisticRegression(C=stacked.lexical_strength_, max_iter=3000).fit(
+        matrix[labelled], codes[labelled])
+    logits = np.stack([item.lexical for item in stacked.predict_attention(X)])
+    np.testing.assert_allclose(logits, matrix @ model.coef_.T, rtol=1e-3, atol=1e-4)
+
+
+def test_training_batches_carry_held_out_logits_and_dev_batches_the_layers(scripted):
+    X, y = scripted
+    split = ConversationValidSplit(0.25, random_state=0)
+    net = HanRockClassifier(**TINY, **STACKED, train_split=split).fit(X, y)
+    net.needs_lexical_fit_ = True  # as on a fresh model, for one more split
+    training, valid = net.get_split_datasets(X, y)
+    base = training.dataset
+    held_out = np.setdiff1d(np.arange(len(base)), training.indices)
+    matrix, _ = _sorted_matrix(net, X)
+    layer_logits = matrix @ net.module_.lexical.weight.numpy().reshape(
+        -1, 2, len(net.classes_)).transpose(1, 0, 2).reshape(-1, len(net.classes_))
+    np.testing.assert_allclose(base.lexical_logits[held_out].numpy(), layer_logits[held_out],
+                               rtol=1e-4, atol=1e-5)
+    # Training rows' logits are not the layer's own (fitted on them).
+    assert not np.allclose(base.lexical_logits[training.indices].numpy(),
+                           layer_logits[training.indices], atol=1e-3)
+    batch, _ = base.collate(training.indices[:5])
+    np.testing.assert_array_equal(batch.lexical_logits.numpy(),
+                                  base.lexical_logits[training.indices[:5]].numpy())
+    assert len(valid) == len(held_out)
+
+
+def test_partial_fit_trains_the_network_on_the_frozen_layer(stacked, scripted):
+    X, y = scripted
+    net = HanRockClassifier(**TINY, **STACKED).fit(X, y)
+    before = net.module_.lexical.weight.clone()
+    head = net.module_.primary_head.weight.clone()
+    net.partial_fit(X, y)
+    torch.testing.assert_close(net.module_.lexical.weight, before, rtol=0, atol=0)
+    assert not torch.equal(net.module_.primary_head.weight, head)
+
+
+def test_same_random_state_same_model(stacked, scripted):
+    X, y = scripted
+    again = HanRockClassifier(**TINY, **STACKED).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), stacked.predict_proba(X))
+
+
+def test_save_load_and_stream_keep_the_stacked_path(stacked, scripted, tmp_path):
+    X, _ = scripted
+    restored = load_model(save_model(stacked, tmp_path / "stacked.skhanrock"))
+    assert restored.lexical_fit == "stacked"
+    assert restored.lexical_strength_ == stacked.lexical_strength_
+    assert not restored.module_.lexical.weight.requires_grad
+    np.testing.assert_array_equal(restored.predict_proba(X), stacked.predict_proba(X))
+    stream = ConversationStream(stacked)
+    part = X[X["conversation"] == X["conversation"].iloc[0]].sort_values("turn")
+    for end, talkturn in enumerate(part.to_dict("records"), start=1):
+        stream.add(talkturn)
+        np.testing.assert_allclose(stream.predict_proba(),
+                                   stacked.predict_proba(part.iloc[:end])[-1], atol=1e-5)
+
+
+def test_the_regressor_stacks_a_ridge():
+    X, y = make_conversations(n_conversations=12, target_type="regression", scripted=0.6,
+                              random_state=0)
+    reg = HanRockRegressor(**TINY, **STACKED).fit(X, y)
+    assert reg.lexical_strength_ in LINEAR_STRENGTHS["regression"]
+    assert np.isfinite(reg.predict(X)).all()
+    assert not reg.module_.lexical.weight.requires_grad
+
+
+def test_joint_keeps_no_strength_and_trains_the_layer(scripted):
+    X, y = scripted
+    joint = HanRockClassifier(**TINY).fit(X, y)
+    assert joint.lexical_fit == "joint" and joint.lexical_strength_ is None
+    assert joint.module_.lexical.weight.requires_grad
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"lexical_fit": "first"}, "lexical_fit must be one of"),
+    ({"lexical_fit": None}, "lexical_fit must be one of"),
+    ({"lexical_fit": "stacked", "lexical_ngrams": None}, "needs lexical_ngrams"),
+])
+def test_bad_lexical_fit_is_refused_by_name(scripted, params, message):
+    X, y = scripted
+    with pytest.raises(ValueError, match=message):
+        HanRockClassifier(**TINY, **params).fit(X, y)
+
+
+def test_one_training_conversation_is_refused_by_name(scripted):
+    X, y = scripted
+    one = X["conversation"] == X["conversation"].iloc[0]
+    with pytest.raises(ValueError, match="lexical_fit='stacked' needs labelled talkturns"):
+        HanRockClassifier(**TINY, **STACKED).fit(X[one], y[one])
+
+
+def test_the_module_refuses_lexical_logits_without_a_lexical_path():
+    module = HanModule(vocabulary_size=9, embedding_dim=4, primary_units=3, n_primary_outputs=2)
+    tokens, lengths = torch.tensor([[3, 4]]), torch.tensor([2])
+    windows, window_lengths = torch.tensor([[0]]), torch.tensor([1])
+    with pytest.raises(ValueError, match="no lexical path"):
+        module(tokens, lengths, windows, window_lengths, lexical_logits=torch.zeros(1, 2))
