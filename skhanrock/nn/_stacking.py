@@ -107,20 +107,20 @@ class StackedLexical:
         return per_offset.transpose(1, 0, 2).reshape(n_ngrams, -1)
 
 
-def _linear_model(target_type, strength):
+def _linear_model(target_type):
     if target_type == "classification":
-        return LogisticRegression(C=strength, max_iter=3000)
-    return Ridge(alpha=strength)
+        return LogisticRegression(max_iter=3000, warm_start=True)
+    return Ridge()
 
 
-def _coefficients(model, target_type, n_outputs):
+def _coefficients(model, n_outputs):
     """``(coef (n_columns, n_outputs), intercept (n_outputs,))`` over all ``n_outputs`` codes.
 
     A class missing from a fold's rows gets zero weights; a binary logistic
     regression's single score is split evenly between the two logits, which
     gives the same softmax.
     """
-    if target_type == "regression":
+    if isinstance(model, Ridge):
         return np.asarray(model.coef_, dtype=np.float64).reshape(-1, 1), \
             np.atleast_1d(np.asarray(model.intercept_, dtype=np.float64))
     coef = np.zeros((model.coef_.shape[1], n_outputs))
@@ -146,10 +146,11 @@ def _held_out_score(scores, targets, weights, target_type):
                              weights=weights))
 
 
-def _fit(matrix, targets, weights, target_type, strength, n_outputs):
-    model = _linear_model(target_type, strength)
+def _fit(model, strength, matrix, targets, weights, n_outputs):
+    """Fit ``model`` at ``strength`` (its ``C`` or ``alpha``); its coefficients over all outputs."""
+    model.set_params(**{"C" if isinstance(model, LogisticRegression) else "alpha": strength})
     model.fit(matrix, targets, sample_weight=weights)
-    return _coefficients(model, target_type, n_outputs)
+    return _coefficients(model, n_outputs)
 
 
 def fit_stacked_lexical(matrix, targets, labelled, conversation_codes, target_type, n_outputs,
@@ -210,20 +211,25 @@ def fit_stacked_lexical(matrix, targets, labelled, conversation_codes, target_ty
     row_fold = np.array([fold_of_conversation.get(code, 0) for code in conversation_codes])
     fit_rows = np.flatnonzero(labelled)
     label_fit = targets[labelled].astype(int if target_type == "classification" else float)
-    scores, held_out = {}, {}
-    for strength in LINEAR_STRENGTHS[target_type]:
-        logits = np.zeros((len(targets), n_outputs))
-        intercepts = np.zeros((len(targets), n_outputs))
-        for k, (train, _) in enumerate(folds):
-            coef, intercept = _fit(matrix[fit_rows[train]], label_fit[train],
-                                   weights[fit_rows[train]], target_type, strength, n_outputs)
-            rows = row_fold == k
-            logits[rows] = matrix[rows] @ coef
-            intercepts[rows] = intercept
-        held_out[strength] = logits
-        scores[strength] = _held_out_score((logits + intercepts)[labelled], label_fit,
-                                           weights[labelled], target_type)
+    strengths = LINEAR_STRENGTHS[target_type]
+    logits = np.zeros((len(strengths), len(targets), n_outputs))
+    intercepts = np.zeros_like(logits)
+    for k, (train, _) in enumerate(folds):
+        rows = row_fold == k
+        # One model per fold, its strengths in increasing order, each fit starting
+        # from the last one's solution (a logistic regression's warm start).
+        model = _linear_model(target_type)
+        part = matrix[fit_rows[train]]
+        for i, strength in enumerate(strengths):
+            coef, intercept = _fit(model, strength, part, label_fit[train],
+                                   weights[fit_rows[train]], n_outputs)
+            logits[i, rows] = matrix[rows] @ coef
+            intercepts[i, rows] = intercept
+    scores = {strength: _held_out_score((logits[i] + intercepts[i])[labelled], label_fit,
+                                        weights[labelled], target_type)
+              for i, strength in enumerate(strengths)}
     best = min(scores, key=scores.get)
-    coef, intercept = _fit(matrix[fit_rows], label_fit, weights[fit_rows], target_type, best,
-                           n_outputs)
-    return StackedLexical(coef, intercept, held_out[best].astype(np.float32), best, scores)
+    coef, intercept = _fit(_linear_model(target_type), best, matrix[fit_rows], label_fit,
+                           weights[fit_rows], n_outputs)
+    return StackedLexical(coef, intercept, logits[strengths.index(best)].astype(np.float32),
+                          best, scores)
