@@ -142,15 +142,19 @@ LEVERS = {
     # Batches of 16 chunks of 4 talkturns instead of one chunk of 64: on IEMOCAP's long,
     # one-emotion conversations a batch of one conversation left the deep path untrained.
     "chunk4": {"chunk_size": 4},
-    # The lexical path fitted first in closed form, the network trained on its held-out logits.
-    "stacked": {"lexical_ngrams": [1, 2], "lexical_fit": "stacked"},
-    "stacked_ctx3": {"lexical_ngrams": [1, 2], "lexical_context": 3, "lexical_fit": "stacked"},
 }
 #: Levers that only make sense for a classifier.
 CLASSIFICATION_ONLY = {"balanced", "class_weight"}
 BASELINES = {"tfidf_turn": 0, "tfidf": PREVIOUS_TURNS}
 #: Today's defaults, with only the word vectors named.
-PACKAGE_ROWS = {"package": "glove-6b-50d", "package_minilm": "all-MiniLM-L6-v2"}
+PACKAGE_ROWS = {
+    "package": {"embeddings": "glove-6b-50d"},
+    "package_minilm": {"embeddings": "all-MiniLM-L6-v2"},
+    # The lexical path over the current and 3 previous talkturns, fitted first in closed
+    # form; the network trained on its held-out logits.
+    "package_stacked": {"embeddings": "glove-6b-50d", "lexical_fit": "stacked",
+                        "lexical_context": 3},
+}
 ALL_ROWS = [*BASELINES, "defaults", *LEVERS, "glove_file", "recipe", *PACKAGE_ROWS]
 QUICK_ROWS = ["tfidf_turn", "tfidf", "defaults", "package"]
 METRICS = {"classification": ("accuracy", "balanced accuracy", "weighted F1"),
@@ -280,9 +284,9 @@ def network_settings(changes, kind, args):
     return settings
 
 
-def package_settings(embeddings, args):
-    """The package's defaults of today: only the word vectors are asked for."""
-    settings = {"embeddings": embeddings}
+def package_settings(changes, args):
+    """The package's defaults of today: only the word vectors (and ``changes``) are asked for."""
+    settings = dict(changes)
     if args.epochs is not None:
         settings["max_epochs"] = args.epochs
     return settings
@@ -320,7 +324,8 @@ def describe(name, settings):
     if name == "defaults":
         return "embeddings='glove-6b-50d', old defaults"
     if name in PACKAGE_ROWS:
-        return f"embeddings={PACKAGE_ROWS[name]!r}, the package's defaults now (all else unset)"
+        given = ", ".join(f"{key}={value!r}" for key, value in PACKAGE_ROWS[name].items())
+        return f"{given}, the package's defaults now (all else unset)"
     changed = {k: v for k, v in settings.items()
                if k == "early_stopping" or OLD_DEFAULTS.get(k) != v}
     parts = []

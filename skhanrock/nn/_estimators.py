@@ -266,14 +266,14 @@ PretrainedWordEncoder, default="random"
         each talkturn a TF-IDF bag of its word 1- and 2-grams
         (:func:`~skhanrock.nn.tokenize` words of the whole text, punctuation
         included, sublinear tf, L2-normalised), fitted on the training rows
-        only, and a linear layer (``module_.lexical``, zero-initialised) adds
+        only, and a linear layer (``module_.lexical``; see ``lexical_fit``) adds
         its logits to the primary head's: those of the current talkturn's bag,
         and with ``lexical_context`` those of earlier talkturns' bags too. Its
         share is not in the attention: ``predict_attention`` reports it as
         each item's ``lexical`` logits, and
         :func:`~skhanrock.inspection.explain_wording` splits them by n-gram.
-        Regularise it with early stopping or its own weight decay (or give
-        it its own learning rate),
+        Trained jointly, regularise it with early stopping or its own weight
+        decay (or give it its own learning rate),
         ``optimizer__param_groups=[("lexical.*", {"weight_decay": ...})]``.
         ``max_n`` is at most 10: longer n-grams hardly recur, and each n
         adds to every talkturn's bag.
