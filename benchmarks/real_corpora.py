@@ -149,6 +149,8 @@ BASELINES = {"tfidf_turn": 0, "tfidf": PREVIOUS_TURNS}
 #: Today's defaults, with only the word vectors named.
 PACKAGE_ROWS = {
     "package": {"embeddings": "glove-6b-50d"},
+    # The lexical layer trained with the network from zero (the default until lexical_fit).
+    "package_joint": {"embeddings": "glove-6b-50d", "lexical_fit": "joint"},
     "package_minilm": {"embeddings": "all-MiniLM-L6-v2"},
     # The lexical path over the current and 3 previous talkturns, fitted first in closed
     # form; the network trained on its held-out logits.

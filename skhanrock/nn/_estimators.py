@@ -38,7 +38,12 @@ from ._data import (
 from ._encoding import TalkturnEncoding
 from ._features import check_feature_columns
 from ._incremental import next_talkturn
-from ._lexical import check_lexical_column, check_lexical_fit, check_lexical_ngrams
+from ._lexical import (
+    check_lexical_column,
+    check_lexical_fit,
+    check_lexical_ngrams,
+    resolve_lexical_fit,
+)
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, network_params, save_estimator
@@ -292,7 +297,7 @@ PretrainedWordEncoder, default="random"
         bags the lexical path reads too, each offset with weights of its own,
         as a TF-IDF baseline's blocks for the current and previous talkturns
         are; 0 reads the current talkturn only.
-    lexical_fit : {"joint", "stacked"}, default="joint"
+    lexical_fit : {"auto", "joint", "stacked"}, default="auto"
         How the lexical layer learns. ``"joint"``: from zero, with the rest
         of the network, by the same optimiser. ``"stacked"``: first, in
         closed form (scikit-learn's ``LogisticRegression``, or ``Ridge`` on
@@ -305,8 +310,10 @@ PretrainedWordEncoder, default="random"
         are near-perfect; the same folds choose ``C`` (or ``alpha``) from
         0.3-10 (0.3-30), kept in ``lexical_strength_``. Needs
         ``lexical_ngrams`` and two labelled training conversations. A later
-        ``partial_fit`` trains on the frozen layer as it is. See "The
-        lexical path fitted first" in the user guide.
+        ``partial_fit`` trains on the frozen layer as it is. ``"auto"``:
+        stacked with at least 20 labelled training conversations, joint
+        with fewer (each fold would hold out one or two); ``lexical_fit_``
+        says which. See "The lexical path fitted first" in the user guide.
     feature_columns : None or list of str, default=None
         The feature path: numeric talkturn columns (loudness, pitch, speech
         rate, ...) fed to the network as numbers. Each value is z-scored
@@ -428,7 +435,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=4, lexical_ngrams=(1, 2), lexical_min_count=2,
-                 lexical_max_features=50_000, lexical_context=0, lexical_fit="joint",
+                 lexical_max_features=50_000, lexical_context=0, lexical_fit="auto",
                  feature_columns=None, speaker_column="speaker", lexical_column=None,
                  random_state=None,
                  module=HanModule,
@@ -579,7 +586,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         extra = self.get_params_for("module")
         _check_module_arguments(extra, kwargs, self.get_params(deep=False))
         self.module_ = self.module(**kwargs, **extra)
-        if self.lexical_fit == "stacked" and self.module_.lexical is not None:
+        if getattr(self, "lexical_fit_", None) == "stacked" and self.module_.lexical is not None:
             # Fitted in closed form before the network trains (get_split_datasets).
             self.module_.lexical.weight.requires_grad_(False)
         # A fresh module means a fresh model: the next training call fits the
@@ -730,11 +737,21 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
+        self.lexical_fit_ = resolve_lexical_fit(
+            self.lexical_fit, self.lexical_ngrams,
+            self._labelled_training_conversations(frame, labels))
         self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
-        self.needs_lexical_fit_ = self.lexical_fit == "stacked"
+        self.needs_lexical_fit_ = self.lexical_fit_ == "stacked"
+
+    def _labelled_training_conversations(self, frame, labels):
+        """How many conversations outside the held-out ones carry a label."""
+        conversations = frame[self.conversation_column]
+        training = labels.notna().to_numpy() & ~conversations.isin(
+            self.valid_conversations_).to_numpy()
+        return conversations[training].nunique()
 
     def _check_labelled_on_both_sides(self, frame, labels):
         """Each side of a conversation split needs a label, or its loss is a silent 0."""
@@ -901,7 +918,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         return split_by_conversation(dataset, held_out)
 
     def _with_stacked_lexical(self, dataset, held_out=None):
-        """With ``lexical_fit="stacked"``, on a fresh model: fit the lexical layer first.
+        """With a stacked lexical path, on a fresh model: fit the lexical layer first.
 
         The closed-form linear model is fitted on the training talkturns
         (not ``held_out``, a mask of sorted positions) and frozen in the layer, the
@@ -1197,9 +1214,10 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
     valid_conversations_ : ndarray
         Conversations held out for validation at the last training call
         (empty without a :class:`~skhanrock.nn.ConversationValidSplit`).
+    lexical_fit_ : {"joint", "stacked"}
+        How the lexical layer was fitted (``lexical_fit`` resolved).
     lexical_strength_ : float or None
-        ``C`` (or ``alpha``) of a stacked lexical path; None with
-        ``lexical_fit="joint"``.
+        ``C`` (or ``alpha``) of a stacked lexical path; None for a joint one.
     history, module_, optimizer_, criterion_
         As in :class:`skorch.NeuralNet`.
     grad_scaler_ : torch.amp.GradScaler or None
@@ -1281,7 +1299,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     target_range_ : tuple of float
         Smallest and largest labelled target.
     encoding_, vocabulary_, task_names_, loss_weights_, n_features_in_, feature_names_in_,
-    lexical_strength_
+    lexical_fit_, lexical_strength_
         As in :class:`~skhanrock.HanRockClassifier`.
 
     Examples

@@ -14,11 +14,16 @@ import numpy as np
 from .._utils.validation import check_number
 from ._text import tokenize
 
-__all__ = ["LEXICAL_FITS", "NgramVocabulary", "check_lexical_column", "check_lexical_fit",
-           "check_lexical_ngrams"]
+__all__ = ["LEXICAL_FITS", "STACKED_MIN_CONVERSATIONS", "NgramVocabulary",
+           "check_lexical_column", "check_lexical_fit", "check_lexical_ngrams",
+           "resolve_lexical_fit"]
 
-#: How the lexical layer learns: with the network, or first in closed form (``_stacking``).
-LEXICAL_FITS = ("joint", "stacked")
+#: How the lexical layer learns: with the network, first in closed form (``_stacking``),
+#: or "auto": stacked once there are enough conversations for its folds.
+LEXICAL_FITS = ("auto", "joint", "stacked")
+#: Labelled training conversations from which ``lexical_fit="auto"`` stacks (as many as
+#: ``train_split="auto"`` needs): with fewer, each fold holds out one or two conversations.
+STACKED_MIN_CONVERSATIONS = 20
 
 
 #: Longest n-gram of the lexical path: a longer one hardly recurs, and every n adds
@@ -55,12 +60,30 @@ def check_lexical_column(column, lexical_ngrams):
 
 
 def check_lexical_fit(value, lexical_ngrams):
-    """Refuse a ``lexical_fit`` other than ``"joint"`` or ``"stacked"``, or stacked without a path."""
+    """Refuse a ``lexical_fit`` not in :data:`LEXICAL_FITS`, or ``"stacked"`` without a path."""
     if not isinstance(value, str) or value not in LEXICAL_FITS:
         raise ValueError(f"lexical_fit must be one of {LEXICAL_FITS}, got {value!r}.")
     if value == "stacked" and lexical_ngrams is None:
         raise ValueError("lexical_fit='stacked' fits the lexical path first, which needs "
                          "lexical_ngrams (for example (1, 2)); it is None.")
+
+
+def resolve_lexical_fit(value, lexical_ngrams, n_conversations):
+    """``"joint"`` or ``"stacked"``: what ``value`` means for a fit on ``n_conversations``.
+
+    ``"auto"`` stacks with a lexical path and at least
+    :data:`STACKED_MIN_CONVERSATIONS` labelled training conversations.
+
+    Examples
+    --------
+    >>> resolve_lexical_fit("auto", (1, 2), 40), resolve_lexical_fit("auto", (1, 2), 12)
+    ('stacked', 'joint')
+    """
+    check_lexical_fit(value, lexical_ngrams)
+    if value != "auto":
+        return value
+    stacked = lexical_ngrams is not None and n_conversations >= STACKED_MIN_CONVERSATIONS
+    return "stacked" if stacked else "joint"
 
 
 def _ngrams(words, low, high):

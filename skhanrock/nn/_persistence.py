@@ -146,6 +146,7 @@ def _fitted_state(net):
         "target": net.target_.fitted_state(),
         "feature_names_in": [str(c) for c in net.feature_names_in_],
         "seed": net.seed_,
+        "lexical_fit": net.lexical_fit_,
         "lexical_strength": getattr(net, "lexical_strength_", None),
         "history": json.loads(json.dumps(net.history.to_list(), default=_plain)),
     }
@@ -323,6 +324,11 @@ def _restored(cls, config, path, weights_bytes):
         raise ValueError(f"the seed must be an integer or null, got {fitted['seed']!r}.")
     net.seed_ = fitted["seed"]
     net.lexical_strength_ = _lexical_strength(fitted.get("lexical_strength"))
+    # Files from before the lexical path could be fitted first trained it jointly.
+    net.lexical_fit_ = fitted.get("lexical_fit", "joint")
+    if net.lexical_fit_ not in ("joint", "stacked"):
+        raise ValueError(f"the lexical fit must be 'joint' or 'stacked', got "
+                         f"{net.lexical_fit_!r}.")
     net.valid_conversations_ = np.array([], dtype=object)
     # Builds the network, checking every parameter as fit does.
     net.initialize()

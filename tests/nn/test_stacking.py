@@ -193,7 +193,7 @@ def test_same_random_state_same_model(stacked, scripted):
 def test_save_load_and_stream_keep_the_stacked_path(stacked, scripted, tmp_path):
     X, _ = scripted
     restored = load_model(save_model(stacked, tmp_path / "stacked.skhanrock"))
-    assert restored.lexical_fit == "stacked"
+    assert restored.lexical_fit == "stacked" and restored.lexical_fit_ == "stacked"
     assert restored.lexical_strength_ == stacked.lexical_strength_
     assert not restored.module_.lexical.weight.requires_grad
     np.testing.assert_array_equal(restored.predict_proba(X), stacked.predict_proba(X))
@@ -214,17 +214,33 @@ def test_the_regressor_stacks_a_ridge():
     assert not reg.module_.lexical.weight.requires_grad
 
 
-def test_joint_keeps_no_strength_and_trains_the_layer(scripted):
+def test_auto_stacks_from_twenty_labelled_training_conversations():
+    X, y = make_conversations(n_conversations=20, min_turns=4, max_turns=6, random_state=0)
+    auto = HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
+    assert auto.lexical_fit == "auto" and auto.lexical_fit_ == "stacked"
+    assert auto.lexical_strength_ in LINEAR_STRENGTHS["classification"]
+    assert not auto.module_.lexical.weight.requires_grad
+    # Holding out conversations leaves fewer than 20 to train on: joint.
+    held = HanRockClassifier(**{**TINY, "max_epochs": 1},
+                             train_split=ConversationValidSplit(0.2, random_state=0)).fit(X, y)
+    assert held.lexical_fit_ == "joint"
+
+
+def test_joint_keeps_no_strength_and_trains_the_layer(scripted, tmp_path):
     X, y = scripted
+    # Twelve conversations: "auto" trains the layer with the network.
     joint = HanRockClassifier(**TINY).fit(X, y)
-    assert joint.lexical_fit == "joint" and joint.lexical_strength_ is None
+    assert joint.lexical_fit_ == "joint" and joint.lexical_strength_ is None
     assert joint.module_.lexical.weight.requires_grad
+    restored = load_model(save_model(joint, tmp_path / "joint.skhanrock"))
+    assert restored.lexical_fit_ == "joint" and restored.module_.lexical.weight.requires_grad
 
 
 @pytest.mark.parametrize("params, message", [
     ({"lexical_fit": "first"}, "lexical_fit must be one of"),
     ({"lexical_fit": None}, "lexical_fit must be one of"),
     ({"lexical_fit": "stacked", "lexical_ngrams": None}, "needs lexical_ngrams"),
+    ({"lexical_fit": "Stacked"}, "lexical_fit must be one of"),
 ])
 def test_bad_lexical_fit_is_refused_by_name(scripted, params, message):
     X, y = scripted
