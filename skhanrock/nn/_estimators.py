@@ -40,8 +40,10 @@ from ._features import check_feature_columns
 from ._incremental import next_talkturn
 from ._lexical import (
     check_lexical_column,
+    check_lexical_context,
     check_lexical_fit,
     check_lexical_ngrams,
+    resolve_lexical_context,
     resolve_lexical_fit,
 )
 from ._loss import MultiTaskLoss
@@ -290,13 +292,15 @@ PretrainedWordEncoder, default="random"
         N-grams found in fewer training talkturns are dropped.
     lexical_max_features : int, default=50000
         At most this many n-grams are kept, the most frequent first (the
-        lexical layer has ``n_kept * (1 + lexical_context) * n_outputs``
+        lexical layer has ``n_kept * (1 + lexical_context_) * n_outputs``
         weights).
-    lexical_context : int, default=0
+    lexical_context : int or "auto", default="auto"
         Earlier talkturns of the window (at most ``context_size - 1``) whose
         bags the lexical path reads too, each offset with weights of its own,
         as a TF-IDF baseline's blocks for the current and previous talkturns
-        are; 0 reads the current talkturn only.
+        are; 0 reads the current talkturn only. ``"auto"``: 3 (at most
+        ``context_size - 1``) for a stacked path, 0 for a joint one
+        (``lexical_context_`` holds the number).
     lexical_fit : {"auto", "joint", "stacked"}, default="auto"
         How the lexical layer learns. ``"joint"``: from zero, with the rest
         of the network, by the same optimiser. ``"stacked"``: first, in
@@ -435,7 +439,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
                  recurrent_dropout=0.1, loss_weights=None, label_offsets="auto",
                  text_column="auto", conversation_column="conversation", turn_column="turn",
                  chunk_size=4, lexical_ngrams=(1, 2), lexical_min_count=2,
-                 lexical_max_features=50_000, lexical_context=0, lexical_fit="auto",
+                 lexical_max_features=50_000, lexical_context="auto", lexical_fit="auto",
                  feature_columns=None, speaker_column="speaker", lexical_column=None,
                  random_state=None,
                  module=HanModule,
@@ -493,13 +497,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             check_number(name, getattr(self, name), low=1, integer=True)
         check_lexical_ngrams(self.lexical_ngrams)
         check_feature_columns(self.feature_columns)
-        # The window holds context_size talkturns: no earlier one lies beyond it.
-        check_number("lexical_context", self.lexical_context, low=0,
-                     high=self.context_size - 1, integer=True)
-        if self.lexical_context and self.lexical_ngrams is None:
-            raise ValueError(f"lexical_context={self.lexical_context!r} reads earlier "
-                             "talkturns' n-grams, which needs lexical_ngrams (for example "
-                             "(1, 2)); it is None.")
+        check_lexical_context(self.lexical_context, self.context_size, self.lexical_ngrams)
         check_lexical_column(self.lexical_column, self.lexical_ngrams)
         check_lexical_fit(self.lexical_fit, self.lexical_ngrams)
         check_number("lr", self.lr, low=0, low_open=True)
@@ -618,7 +616,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             "n_label_offsets": len(self.label_offsets_),
             "n_offset_outputs": self.target_.n_offset_outputs,
             "lexical_features": self.encoding_.n_lexical_features,
-            "lexical_context": self.lexical_context,
+            "lexical_context": self.lexical_context_,
             # The linear feature layer reads the whole window, offset by offset.
             "talkturn_features": self.encoding_.n_talkturn_features,
             "feature_context": self.context_size - 1 if self.encoding_.n_talkturn_features else 0,
@@ -740,6 +738,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_fit_ = resolve_lexical_fit(
             self.lexical_fit, self.lexical_ngrams,
             self._labelled_training_conversations(frame, labels))
+        self.lexical_context_ = resolve_lexical_context(self.lexical_context, self.lexical_fit_,
+                                                        self.context_size)
         self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
@@ -934,7 +934,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         ids, offsets, _, weights = dataset.lexical
         matrix = context_bag_matrix((ids.numpy(), offsets, weights.numpy()),
                                     dataset.conversation_codes, self.encoding_.n_lexical_features,
-                                    self.lexical_context)
+                                    self.lexical_context_)
         training = np.ones(len(dataset), dtype=bool) if held_out is None else ~held_out
         primary = dataset.targets["primary"].numpy()
         row_weights = dataset.targets.get("weight")
@@ -946,7 +946,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         layer = self.module_.lexical.weight
         with torch.no_grad():
             layer.copy_(torch.as_tensor(fitted.layer_weights(
-                self.encoding_.n_lexical_features, self.lexical_context), dtype=layer.dtype))
+                self.encoding_.n_lexical_features, self.lexical_context_), dtype=layer.dtype))
             bias = self.module_.primary_head.bias
             bias.copy_(torch.as_tensor(fitted.intercept, dtype=bias.dtype))
         logits = (matrix @ fitted.coef).astype(np.float32)
@@ -1216,6 +1216,8 @@ class HanRockClassifier(ClassifierMixin, _HanRockNet):
         (empty without a :class:`~skhanrock.nn.ConversationValidSplit`).
     lexical_fit_ : {"joint", "stacked"}
         How the lexical layer was fitted (``lexical_fit`` resolved).
+    lexical_context_ : int
+        Earlier talkturns the lexical path reads (``lexical_context`` resolved).
     lexical_strength_ : float or None
         ``C`` (or ``alpha``) of a stacked lexical path; None for a joint one.
     history, module_, optimizer_, criterion_
@@ -1299,7 +1301,7 @@ class HanRockRegressor(RegressorMixin, _HanRockNet):
     target_range_ : tuple of float
         Smallest and largest labelled target.
     encoding_, vocabulary_, task_names_, loss_weights_, n_features_in_, feature_names_in_,
-    lexical_fit_, lexical_strength_
+    lexical_fit_, lexical_context_, lexical_strength_
         As in :class:`~skhanrock.HanRockClassifier`.
 
     Examples

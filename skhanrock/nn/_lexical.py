@@ -14,9 +14,10 @@ import numpy as np
 from .._utils.validation import check_number
 from ._text import tokenize
 
-__all__ = ["LEXICAL_FITS", "STACKED_MIN_CONVERSATIONS", "NgramVocabulary",
-           "check_lexical_column", "check_lexical_fit", "check_lexical_ngrams",
-           "resolve_lexical_fit"]
+__all__ = ["LEXICAL_FITS", "STACKED_CONTEXT", "STACKED_MIN_CONVERSATIONS", "NgramVocabulary",
+           "check_lexical_column", "check_lexical_context", "check_lexical_fit",
+           "check_lexical_ngrams",
+           "resolve_lexical_context", "resolve_lexical_fit"]
 
 #: How the lexical layer learns: with the network, first in closed form (``_stacking``),
 #: or "auto": stacked once there are enough conversations for its folds.
@@ -24,6 +25,10 @@ LEXICAL_FITS = ("auto", "joint", "stacked")
 #: Labelled training conversations from which ``lexical_fit="auto"`` stacks (as many as
 #: ``train_split="auto"`` needs): with fewer, each fold holds out one or two conversations.
 STACKED_MIN_CONVERSATIONS = 20
+#: Earlier talkturns a stacked path reads with ``lexical_context="auto"``: the TF-IDF
+#: baseline's three previous talkturns (on IEMOCAP, stacking over the current talkturn
+#: alone gained nothing).
+STACKED_CONTEXT = 3
 
 
 #: Longest n-gram of the lexical path: a longer one hardly recurs, and every n adds
@@ -66,6 +71,37 @@ def check_lexical_fit(value, lexical_ngrams):
     if value == "stacked" and lexical_ngrams is None:
         raise ValueError("lexical_fit='stacked' fits the lexical path first, which needs "
                          "lexical_ngrams (for example (1, 2)); it is None.")
+
+
+def check_lexical_context(value, context_size, lexical_ngrams):
+    """Refuse a ``lexical_context`` other than "auto" or an int in [0, context_size - 1]."""
+    if isinstance(value, str) and value == "auto":
+        return
+    if isinstance(value, str):
+        raise ValueError(f"lexical_context must be 'auto' or an integer, got {value!r}.")
+    # The window holds context_size talkturns: no earlier one lies beyond it.
+    check_number("lexical_context", value, low=0, high=context_size - 1, integer=True)
+    if value and lexical_ngrams is None:
+        raise ValueError(f"lexical_context={value!r} reads earlier talkturns' n-grams, which "
+                         "needs lexical_ngrams (for example (1, 2)); it is None.")
+
+
+def resolve_lexical_context(value, lexical_fit, context_size):
+    """The earlier talkturns a fit's lexical path reads: ``value``, or what "auto" means.
+
+    ``"auto"``: :data:`STACKED_CONTEXT` (at most ``context_size - 1``) for a
+    stacked path, 0 for a joint one.
+
+    Examples
+    --------
+    >>> resolve_lexical_context("auto", "stacked", 18), resolve_lexical_context("auto", "joint", 18)
+    (3, 0)
+    >>> resolve_lexical_context("auto", "stacked", 3), resolve_lexical_context(1, "joint", 18)
+    (2, 1)
+    """
+    if not (isinstance(value, str) and value == "auto"):
+        return int(value)
+    return min(STACKED_CONTEXT, context_size - 1) if lexical_fit == "stacked" else 0
 
 
 def resolve_lexical_fit(value, lexical_ngrams, n_conversations):

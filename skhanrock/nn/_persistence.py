@@ -147,6 +147,7 @@ def _fitted_state(net):
         "feature_names_in": [str(c) for c in net.feature_names_in_],
         "seed": net.seed_,
         "lexical_fit": net.lexical_fit_,
+        "lexical_context": net.lexical_context_,
         "lexical_strength": getattr(net, "lexical_strength_", None),
         "history": json.loads(json.dumps(net.history.to_list(), default=_plain)),
     }
@@ -329,6 +330,12 @@ def _restored(cls, config, path, weights_bytes):
     if net.lexical_fit_ not in ("joint", "stacked"):
         raise ValueError(f"the lexical fit must be 'joint' or 'stacked', got "
                          f"{net.lexical_fit_!r}.")
+    # Older files hold the number in the parameter itself.
+    net.lexical_context_ = fitted.get("lexical_context", params.get("lexical_context") or 0)
+    if isinstance(net.lexical_context_, bool) or not isinstance(net.lexical_context_, int) \
+            or not 0 <= net.lexical_context_ < net.context_size:
+        raise ValueError(f"the lexical context must be an integer in [0, context_size), got "
+                         f"{net.lexical_context_!r}.")
     net.valid_conversations_ = np.array([], dtype=object)
     # Builds the network, checking every parameter as fit does.
     net.initialize()

@@ -195,6 +195,7 @@ def test_save_load_and_stream_keep_the_stacked_path(stacked, scripted, tmp_path)
     restored = load_model(save_model(stacked, tmp_path / "stacked.skhanrock"))
     assert restored.lexical_fit == "stacked" and restored.lexical_fit_ == "stacked"
     assert restored.lexical_strength_ == stacked.lexical_strength_
+    assert restored.lexical_context_ == stacked.lexical_context_ == 1
     assert not restored.module_.lexical.weight.requires_grad
     np.testing.assert_array_equal(restored.predict_proba(X), stacked.predict_proba(X))
     stream = ConversationStream(stacked)
@@ -218,12 +219,20 @@ def test_auto_stacks_from_twenty_labelled_training_conversations():
     X, y = make_conversations(n_conversations=20, min_turns=4, max_turns=6, random_state=0)
     auto = HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
     assert auto.lexical_fit == "auto" and auto.lexical_fit_ == "stacked"
+    # lexical_context="auto": three previous talkturns, at most context_size - 1 of them.
+    assert auto.lexical_context == "auto" and auto.lexical_context_ == TINY["context_size"] - 1
+    n_ngrams, n_classes = auto.encoding_.n_lexical_features, len(auto.classes_)
+    assert auto.module_.lexical.weight.shape == (n_ngrams, TINY["context_size"] * n_classes)
     assert auto.lexical_strength_ in LINEAR_STRENGTHS["classification"]
     assert not auto.module_.lexical.weight.requires_grad
     # Holding out conversations leaves fewer than 20 to train on: joint.
     held = HanRockClassifier(**{**TINY, "max_epochs": 1},
                              train_split=ConversationValidSplit(0.2, random_state=0)).fit(X, y)
-    assert held.lexical_fit_ == "joint"
+    assert held.lexical_fit_ == "joint" and held.lexical_context_ == 0
+    wide = HanRockClassifier(**{**TINY, "max_epochs": 1, "context_size": 8}).fit(X, y)
+    assert wide.lexical_context_ == 3
+    fixed = HanRockClassifier(**{**TINY, "max_epochs": 1, "lexical_context": 1}).fit(X, y)
+    assert fixed.lexical_fit_ == "stacked" and fixed.lexical_context_ == 1
 
 
 def test_joint_keeps_no_strength_and_trains_the_layer(scripted, tmp_path):
@@ -231,9 +240,11 @@ def test_joint_keeps_no_strength_and_trains_the_layer(scripted, tmp_path):
     # Twelve conversations: "auto" trains the layer with the network.
     joint = HanRockClassifier(**TINY).fit(X, y)
     assert joint.lexical_fit_ == "joint" and joint.lexical_strength_ is None
+    assert joint.lexical_context_ == 0
     assert joint.module_.lexical.weight.requires_grad
     restored = load_model(save_model(joint, tmp_path / "joint.skhanrock"))
     assert restored.lexical_fit_ == "joint" and restored.module_.lexical.weight.requires_grad
+    assert restored.lexical_context_ == 0
 
 
 @pytest.mark.parametrize("params, message", [
@@ -241,6 +252,7 @@ def test_joint_keeps_no_strength_and_trains_the_layer(scripted, tmp_path):
     ({"lexical_fit": None}, "lexical_fit must be one of"),
     ({"lexical_fit": "stacked", "lexical_ngrams": None}, "needs lexical_ngrams"),
     ({"lexical_fit": "Stacked"}, "lexical_fit must be one of"),
+    ({"lexical_context": "three"}, "lexical_context must be 'auto' or an integer"),
 ])
 def test_bad_lexical_fit_is_refused_by_name(scripted, params, message):
     X, y = scripted
