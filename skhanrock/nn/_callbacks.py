@@ -100,6 +100,18 @@ class DivergenceGuard(Callback):
         vars(net).pop("_before_call", None)
         net._before_call = snapshot(net) if replaced is None else replaced
 
+    @staticmethod
+    def restore_model_before_call(net):
+        """Put the estimator back as the training call found it (when it was kept).
+
+        For a call that fails: at a non-finite loss, and at an error of the
+        estimator's own checks or data fits once ``initialize`` has replaced
+        the model.
+        """
+        before = vars(net).pop("_before_call", None)
+        if before is not None:
+            restore(net, before)
+
     def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
         """Raise at a non-finite loss, with the estimator restored."""
         if loss is None:
@@ -118,9 +130,7 @@ class DivergenceGuard(Callback):
             value=float(loss))
         # Its weights may already hold NaN: the model before the call predicts instead
         # (an unfitted one raises NotFittedError).
-        before = vars(net).pop("_before_call", None)
-        if before is not None:
-            restore(net, before)
+        self.restore_model_before_call(net)
         raise error
 
     def on_train_end(self, net, X=None, y=None, **kwargs):

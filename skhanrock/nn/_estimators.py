@@ -1,5 +1,6 @@
 """HanRockClassifier and HanRockRegressor: the skorch estimators users fit."""
 
+import contextlib
 import fnmatch
 import inspect
 
@@ -716,6 +717,25 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         The estimator as it was before the call is kept until it ends.
         """
         DivergenceGuard.keep_model_before_call(self)
+        with self._model_restored_on_error():
+            self._begin_training(X, y)
+
+    @contextlib.contextmanager
+    def _model_restored_on_error(self):
+        """A training call that fails leaves the estimator as the call found it.
+
+        ``fit`` has already replaced the model (``initialize``) when the
+        estimator checks the data and fits the encoding and the lexical path;
+        an error there puts the model before the call back, as a diverged
+        loss does.
+        """
+        try:
+            yield
+        except Exception:
+            DivergenceGuard.restore_model_before_call(self)
+            raise
+
+    def _begin_training(self, X, y):
         refit = getattr(self, "needs_data_fit_", True)
         self._sync_grad_scaler()
         text_column = self._resolve_text_column(X) if refit else self.text_column_
@@ -731,13 +751,14 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self._check_labelled_on_both_sides(frame, labels)
         if not refit:
             return
+        # Resolved (and refused) before anything of the fitted model is replaced.
+        lexical_fit = resolve_lexical_fit(self.lexical_fit, self.lexical_ngrams,
+                                          self._labelled_training_conversations(frame, labels))
         # Chunk orders come from one generator for the model's whole life, so a
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
-        self.lexical_fit_ = resolve_lexical_fit(
-            self.lexical_fit, self.lexical_ngrams,
-            self._labelled_training_conversations(frame, labels))
+        self.lexical_fit_ = lexical_fit
         self.lexical_context_ = resolve_lexical_context(self.lexical_context, self.lexical_fit_,
                                                         self.context_size)
         self._network_params_ = network_params(self)
@@ -900,7 +921,10 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         ``fit_params`` may hold ``sample_weight`` (one weight per row of
         ``X``), which weighs the primary loss of the training rows.
         """
-        sample_weight = fit_params.get("sample_weight")
+        with self._model_restored_on_error():
+            return self._split_datasets(X, y, fit_params.get("sample_weight"))
+
+    def _split_datasets(self, X, y, sample_weight):
         if isinstance(self.train_split, FrameValidSplit):
             training = self._with_stacked_lexical(self._encode(X, y, sample_weight))
             try:

@@ -108,7 +108,8 @@ def resolve_lexical_fit(value, lexical_ngrams, n_conversations):
     """``"joint"`` or ``"stacked"``: what ``value`` means for a fit on ``n_conversations``.
 
     ``"auto"`` stacks with a lexical path and at least
-    :data:`STACKED_MIN_CONVERSATIONS` labelled training conversations.
+    :data:`STACKED_MIN_CONVERSATIONS` labelled training conversations;
+    ``"stacked"`` needs two (checked here, before a fit replaces anything).
 
     Examples
     --------
@@ -116,6 +117,11 @@ def resolve_lexical_fit(value, lexical_ngrams, n_conversations):
     ('stacked', 'joint')
     """
     check_lexical_fit(value, lexical_ngrams)
+    if value == "stacked" and n_conversations < 2:
+        raise ValueError(
+            "lexical_fit='stacked' needs labelled talkturns in at least two training "
+            "conversations, to give the network held-out logits; got "
+            f"{n_conversations}.")
     if value != "auto":
         return value
     stacked = lexical_ngrams is not None and n_conversations >= STACKED_MIN_CONVERSATIONS

@@ -103,3 +103,26 @@ def test_weights_with_nan_are_refused_at_save_and_at_load(fitted, tmp_path, caps
     from skhanrock.__main__ import main
     assert main(["stream", "--model", str(tmp_path / "tampered.skhanrock")]) == 2
     assert "weights.pt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("failure", ["labels", "dev frame"])
+def test_a_training_call_refused_after_initialize_restores_the_fitted_model(fitted, conversations,
+                                                                            failure):
+    # fit replaces the model (skorch's initialize) before the estimator checks the labels
+    # or encodes a FrameValidSplit's dev frame; an error there must put it back.
+    from skhanrock.nn import FrameValidSplit
+
+    X, y = conversations
+    net = HanRockClassifier(**TINY).fit(X, y)
+    before, weights = net.predict_proba(X), _weights(net)
+    if failure == "labels":
+        bad_X, bad_y, match = X, y.where(y.isna()), "labelled"
+    else:
+        dev = X.drop(columns=[net.text_column_])
+        net.set_params(train_split=FrameValidSplit(dev, y))
+        bad_X, bad_y, match = X, y, "FrameValidSplit"
+    with pytest.raises(ValueError, match=match):
+        net.fit(bad_X, bad_y)
+    np.testing.assert_array_equal(net.predict_proba(X), before)
+    for name, value in _weights(net).items():
+        torch.testing.assert_close(value, weights[name], rtol=0, atol=0)

@@ -16,7 +16,7 @@ from skhanrock import (
 )
 from skhanrock._testing import TINY
 from skhanrock.datasets import make_conversations
-from skhanrock.nn import ConversationValidSplit, HanModule
+from skhanrock.nn import ConversationValidSplit, FrameValidSplit, HanModule
 from skhanrock.nn._stacking import LINEAR_STRENGTHS, context_bag_matrix, fit_stacked_lexical
 
 STACKED = {"lexical_ngrams": (1, 2), "lexical_fit": "stacked", "lexical_context": 1}
@@ -260,11 +260,25 @@ def test_bad_lexical_fit_is_refused_by_name(scripted, params, message):
         HanRockClassifier(**TINY, **params).fit(X, y)
 
 
-def test_one_training_conversation_is_refused_by_name(scripted):
+def test_one_training_conversation_is_refused_before_the_fitted_model_is_touched(scripted):
     X, y = scripted
+    joint = HanRockClassifier(**TINY).fit(X, y)
+    before = joint.predict_proba(X)
     one = X["conversation"] == X["conversation"].iloc[0]
+    joint.set_params(lexical_fit="stacked")
     with pytest.raises(ValueError, match="lexical_fit='stacked' needs labelled talkturns"):
-        HanRockClassifier(**TINY, **STACKED).fit(X[one], y[one])
+        joint.fit(X[one], y[one])
+    assert joint.lexical_fit_ == "joint" and joint.lexical_context_ == 0
+    np.testing.assert_array_equal(joint.predict_proba(X), before)
+
+
+def test_a_frame_valid_split_scores_the_layer_on_its_dev_frame(scripted):
+    X, y = scripted
+    dev = X["conversation"].isin(X["conversation"].unique()[:3])
+    net = HanRockClassifier(**TINY, **STACKED,
+                            train_split=FrameValidSplit(X[dev], y[dev])).fit(X[~dev], y[~dev])
+    assert net.lexical_fit_ == "stacked" and net.lexical_strength_ is not None
+    assert np.isfinite(net.history[:, "valid_loss"]).all()
 
 
 def test_the_module_refuses_lexical_logits_without_a_lexical_path():
