@@ -316,9 +316,10 @@ PretrainedWordEncoder, default="random"
         0.3-10 (0.3-30), kept in ``lexical_strength_``. Needs
         ``lexical_ngrams`` and two labelled training conversations. A later
         ``partial_fit`` trains on the frozen layer as it is. ``"auto"``:
-        stacked with at least 20 labelled training conversations, joint
-        with fewer (each fold would hold out one or two); ``lexical_fit_``
-        says which. See "The lexical path fitted first" in the user guide.
+        a classifier's is stacked with at least 20 labelled training
+        conversations, joint with fewer (each fold would hold out one or
+        two); a regressor's is joint (a stacked ridge scored below it on
+        IEMOCAP's ratings); ``lexical_fit_`` says which. See "The lexical path fitted first" in the user guide.
     feature_columns : None or list of str, default=None
         The feature path: numeric talkturn columns (loudness, pitch, speech
         rate, ...) fed to the network as numbers. Each value is z-scored
@@ -753,7 +754,8 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
             return
         # Resolved (and refused) before anything of the fitted model is replaced.
         lexical_fit = resolve_lexical_fit(self.lexical_fit, self.lexical_ngrams,
-                                          self._labelled_training_conversations(frame, labels))
+                                          self._labelled_training_conversations(frame, labels),
+                                          self._new_target().target_type)
         # Chunk orders come from one generator for the model's whole life, so a
         # later partial_fit continues the sequence instead of repeating it.
         self.batch_order_rng_ = np.random.default_rng(self.seed_)

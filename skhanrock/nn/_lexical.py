@@ -104,17 +104,21 @@ def resolve_lexical_context(value, lexical_fit, context_size):
     return min(STACKED_CONTEXT, context_size - 1) if lexical_fit == "stacked" else 0
 
 
-def resolve_lexical_fit(value, lexical_ngrams, n_conversations):
+def resolve_lexical_fit(value, lexical_ngrams, n_conversations, target_type="classification"):
     """``"joint"`` or ``"stacked"``: what ``value`` means for a fit on ``n_conversations``.
 
-    ``"auto"`` stacks with a lexical path and at least
-    :data:`STACKED_MIN_CONVERSATIONS` labelled training conversations;
+    ``"auto"`` stacks a classifier's lexical path with at least
+    :data:`STACKED_MIN_CONVERSATIONS` labelled training conversations (a
+    regressor's trains jointly: on IEMOCAP's valence and arousal a stacked
+    ridge scored below the joint fit);
     ``"stacked"`` needs two (checked here, before a fit replaces anything).
 
     Examples
     --------
     >>> resolve_lexical_fit("auto", (1, 2), 40), resolve_lexical_fit("auto", (1, 2), 12)
     ('stacked', 'joint')
+    >>> resolve_lexical_fit("auto", (1, 2), 40, "regression")
+    'joint'
     """
     check_lexical_fit(value, lexical_ngrams)
     if value == "stacked" and n_conversations < 2:
@@ -124,7 +128,8 @@ def resolve_lexical_fit(value, lexical_ngrams, n_conversations):
             f"{n_conversations}.")
     if value != "auto":
         return value
-    stacked = lexical_ngrams is not None and n_conversations >= STACKED_MIN_CONVERSATIONS
+    stacked = (lexical_ngrams is not None and target_type == "classification"
+               and n_conversations >= STACKED_MIN_CONVERSATIONS)
     return "stacked" if stacked else "joint"
 
 

@@ -206,9 +206,11 @@ def test_save_load_and_stream_keep_the_stacked_path(stacked, scripted, tmp_path)
                                    stacked.predict_proba(part.iloc[:end])[-1], atol=1e-5)
 
 
-def test_the_regressor_stacks_a_ridge():
-    X, y = make_conversations(n_conversations=12, target_type="regression", scripted=0.6,
-                              random_state=0)
+def test_the_regressor_stacks_a_ridge_when_asked_and_trains_jointly_by_default():
+    X, y = make_conversations(n_conversations=20, target_type="regression", min_turns=4,
+                              max_turns=6, random_state=0)
+    auto = HanRockRegressor(**{**TINY, "max_epochs": 1}).fit(X, y)
+    assert auto.lexical_fit_ == "joint" and auto.lexical_context_ == 0
     reg = HanRockRegressor(**TINY, **STACKED).fit(X, y)
     assert reg.lexical_strength_ in LINEAR_STRENGTHS["regression"]
     assert np.isfinite(reg.predict(X)).all()
