@@ -319,7 +319,8 @@ PretrainedWordEncoder, default="random"
         a classifier's is stacked with at least 20 labelled training
         conversations, joint with fewer (each fold would hold out one or
         two); a regressor's is joint (a stacked ridge scored below it on
-        IEMOCAP's ratings); ``lexical_fit_`` says which. See "The lexical path fitted first" in the user guide.
+        IEMOCAP's ratings); ``lexical_fit_`` says which. See "The lexical
+        path fitted first" in the user guide.
     feature_columns : None or list of str, default=None
         The feature path: numeric talkturn columns (loudness, pitch, speech
         rate, ...) fed to the network as numbers. Each value is z-scored
@@ -763,6 +764,7 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.lexical_fit_ = lexical_fit
         self.lexical_context_ = resolve_lexical_context(self.lexical_context, self.lexical_fit_,
                                                         self.context_size)
+        self.lexical_strength_ = None  # a fresh model: set when its stacked layer is fitted
         self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
@@ -954,7 +956,6 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         for held-out rows. Later calls (``partial_fit``, ``warm_start``)
         train on the layer as it is.
         """
-        self.lexical_strength_ = getattr(self, "lexical_strength_", None)
         if not getattr(self, "needs_lexical_fit_", False) or self.module_.lexical is None:
             return dataset
         ids, offsets, _, weights = dataset.lexical

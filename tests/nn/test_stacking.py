@@ -184,6 +184,15 @@ def test_partial_fit_trains_the_network_on_the_frozen_layer(stacked, scripted):
     assert not torch.equal(net.module_.primary_head.weight, head)
 
 
+def test_a_joint_refit_forgets_the_stacked_strength(scripted):
+    X, y = scripted
+    net = HanRockClassifier(**TINY, **STACKED).fit(X, y)
+    assert net.lexical_strength_ is not None
+    net.set_params(lexical_fit="joint").fit(X, y)
+    assert net.lexical_fit_ == "joint" and net.lexical_strength_ is None
+    assert net.module_.lexical.weight.requires_grad
+
+
 def test_same_random_state_same_model(stacked, scripted):
     X, y = scripted
     again = HanRockClassifier(**TINY, **STACKED).fit(X, y)
