@@ -6,7 +6,9 @@ final one on every labelled training talkturn. The straightforward reference
 is what a user would run by hand: one ``TfidfVectorizer`` and one
 ``LogisticRegression`` on the same rows (no context blocks, no folds). The
 script times the package's n-gram bags, the context bag matrix and
-``fit_stacked_lexical`` against that reference and prints the ratios; with
+``fit_stacked_lexical`` against that reference and prints the ratios, then
+``choose_context`` (the same folds over the current talkturn and over the
+current and ``--context`` previous ones, as ``lexical_context="auto"``); with
 ``--root`` it reads IEMOCAP sessions 1-2 (the rotation's training sessions),
 otherwise generated conversations of about that size.
 
@@ -25,7 +27,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skhanrock.datasets import make_conversations
 from skhanrock.nn._lexical import NgramVocabulary
-from skhanrock.nn._stacking import context_bag_matrix, fit_stacked_lexical
+from skhanrock.nn._stacking import choose_context, context_bag_matrix, fit_stacked_lexical
 
 
 def talkturns(root, n_conversations):
@@ -80,6 +82,9 @@ def main():
     bags_s, (vocabulary, matrix) = best_of(args.repeats, bags)
     fit_s, fitted = best_of(args.repeats, lambda: fit_stacked_lexical(
         matrix, encoded, labelled, codes, "classification", len(classes)))
+    choice_s, (context, scores) = best_of(args.repeats, lambda: choose_context(
+        matrix, len(vocabulary), (0, args.context), encoded, labelled, codes, "classification",
+        len(classes)))
     print(f"{len(texts)} talkturns ({labelled.sum()} labelled, {codes.max() + 1} "
           f"conversations), {len(vocabulary)} n-grams x {1 + args.context} offsets; "
           f"best of {args.repeats}")
@@ -88,6 +93,9 @@ def main():
     print(f"package: fit_stacked_lexical (C={fitted.strength})"
           f"{'':<{max(0, 14 - len(str(fitted.strength)))}}{fit_s:8.2f} s  "
           f"({fit_s / reference_s:.1f}x the reference)")
+    chosen = ", ".join(f"{c} previous: {score:.4f}" for c, score in scores.items())
+    print(f"package: choose_context (0 or {args.context})               {choice_s:8.2f} s  "
+          f"(held-out log-loss {chosen}; chosen {context})")
 
 
 if __name__ == "__main__":

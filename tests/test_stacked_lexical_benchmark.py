@@ -39,3 +39,4 @@ def test_the_script_runs_and_reports_the_ratio():
     out = subprocess.run([sys.executable, str(SCRIPT), "--conversations", "6", "--repeats", "1",
                           "--context", "1"], capture_output=True, text=True, check=True).stdout
     assert "fit_stacked_lexical" in out and "x the reference" in out
+    assert "choose_context" in out and "chosen" in out

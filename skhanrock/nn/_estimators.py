@@ -20,6 +20,7 @@ from .._utils.frame import (
     as_float32,
     check_numeric_columns,
     check_talkturn_frame,
+    conversation_sort_order,
     talkturn_frame_tags,
 )
 from .._utils.targets import check_labels
@@ -44,14 +45,14 @@ from ._lexical import (
     check_lexical_context,
     check_lexical_fit,
     check_lexical_ngrams,
-    resolve_lexical_context,
+    lexical_context_candidates,
     resolve_lexical_fit,
 )
 from ._loss import MultiTaskLoss
 from ._module import HanModule
 from ._persistence import load_estimator, network_params, save_estimator
 from ._precision import PrecisionMixin, check_precision
-from ._stacking import context_bag_matrix, fit_stacked_lexical
+from ._stacking import choose_context, context_bag_matrix, fit_stacked_lexical
 from ._target_kinds import ClassificationTarget, RegressionTarget
 
 __all__ = ["FrameValidSplit", "HanRockClassifier", "HanRockRegressor"]
@@ -299,9 +300,10 @@ PretrainedWordEncoder, default="random"
         Earlier talkturns of the window (at most ``context_size - 1``) whose
         bags the lexical path reads too, each offset with weights of its own,
         as a TF-IDF baseline's blocks for the current and previous talkturns
-        are; 0 reads the current talkturn only. ``"auto"``: 3 (at most
-        ``context_size - 1``) for a stacked path, 0 for a joint one
-        (``lexical_context_`` holds the number).
+        are; 0 reads the current talkturn only. ``"auto"``: for a stacked
+        path, 0 or 3 (at most ``context_size - 1``), whichever linear model
+        scores the better held-out log-loss (MAE) on the stacking folds; 0
+        for a joint one (``lexical_context_`` holds the number).
     lexical_fit : {"auto", "joint", "stacked"}, default="auto"
         How the lexical layer learns. ``"joint"``: from zero, with the rest
         of the network, by the same optimiser. ``"stacked"``: first, in
@@ -762,14 +764,40 @@ class _HanRockNet(PrecisionMixin, NeuralNet):
         self.batch_order_rng_ = np.random.default_rng(self.seed_)
         self._fit_encoding(frame, labels, text_column)
         self.lexical_fit_ = lexical_fit
-        self.lexical_context_ = resolve_lexical_context(self.lexical_context, self.lexical_fit_,
-                                                        self.context_size)
+        candidates = lexical_context_candidates(self.lexical_context, lexical_fit,
+                                                self.context_size)
+        # The layer's size depends on the context, so it is chosen before the network is built.
+        self.lexical_context_ = candidates[0] if len(candidates) == 1 else \
+            self._chosen_lexical_context(frame, labels, candidates)
         self.lexical_strength_ = None  # a fresh model: set when its stacked layer is fitted
         self._network_params_ = network_params(self)
         self.initialized_ = False  # a quiet re-initialisation, not a user-visible one
         self.initialize()
         self.needs_data_fit_ = False
         self.needs_lexical_fit_ = self.lexical_fit_ == "stacked"
+
+    def _chosen_lexical_context(self, frame, labels, candidates):
+        """The candidate context whose stacked linear model scores best on held-out folds.
+
+        Fitted on the training conversations with the class weights (sample
+        weights reach the fit only later, in ``get_split_datasets``, where the
+        chosen context is fitted again with them).
+        """
+        order = conversation_sort_order(frame, self.conversation_column, self.turn_column)
+        conversations = frame[self.conversation_column].to_numpy()[order]
+        codes = pd.factorize(conversations, sort=False)[0]
+        training = ~np.isin(conversations, self.valid_conversations_)
+        primary = self.target_.encode(labels.iloc[order])
+        weights = self.target_.row_weights(primary)
+        n_ngrams = self.encoding_.n_lexical_features
+        matrix = context_bag_matrix(self.encoding_.lexical_bags(frame, order), codes, n_ngrams,
+                                    max(candidates))
+        context, _ = choose_context(
+            matrix[training], n_ngrams, candidates, primary[training],
+            self.target_.labelled(primary)[training], codes[training],
+            self.target_.target_type, self.target_.n_outputs,
+            None if weights is None else weights[training])
+        return context
 
     def _labelled_training_conversations(self, frame, labels):
         """How many conversations outside the held-out ones carry a label."""

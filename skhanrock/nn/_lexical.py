@@ -17,7 +17,7 @@ from ._text import tokenize
 __all__ = ["LEXICAL_FITS", "STACKED_CONTEXT", "STACKED_MIN_CONVERSATIONS", "NgramVocabulary",
            "check_lexical_column", "check_lexical_context", "check_lexical_fit",
            "check_lexical_ngrams",
-           "resolve_lexical_context", "resolve_lexical_fit"]
+           "lexical_context_candidates", "resolve_lexical_fit"]
 
 #: How the lexical layer learns: with the network, first in closed form (``_stacking``),
 #: or "auto": stacked once there are enough conversations for its folds.
@@ -25,9 +25,9 @@ LEXICAL_FITS = ("auto", "joint", "stacked")
 #: Labelled training conversations from which ``lexical_fit="auto"`` stacks (as many as
 #: ``train_split="auto"`` needs): with fewer, each fold holds out one or two conversations.
 STACKED_MIN_CONVERSATIONS = 20
-#: Earlier talkturns a stacked path reads with ``lexical_context="auto"``: the TF-IDF
-#: baseline's three previous talkturns (on IEMOCAP, stacking over the current talkturn
-#: alone gained nothing).
+#: Earlier talkturns a stacked path may read with ``lexical_context="auto"`` (or none):
+#: the TF-IDF baseline's three previous talkturns. On IEMOCAP stacking over the current
+#: talkturn alone gained nothing; on MELD the utterance alone scored better.
 STACKED_CONTEXT = 3
 
 
@@ -86,22 +86,27 @@ def check_lexical_context(value, context_size, lexical_ngrams):
                          "needs lexical_ngrams (for example (1, 2)); it is None.")
 
 
-def resolve_lexical_context(value, lexical_fit, context_size):
-    """The earlier talkturns a fit's lexical path reads: ``value``, or what "auto" means.
+def lexical_context_candidates(value, lexical_fit, context_size):
+    """The earlier talkturns a fit's lexical path may read: ``value``, or what "auto" allows.
 
-    ``"auto"``: :data:`STACKED_CONTEXT` (at most ``context_size - 1``) for a
-    stacked path, 0 for a joint one.
+    ``"auto"``: for a stacked path, none or :data:`STACKED_CONTEXT` (at most
+    ``context_size - 1``), which the stacking folds choose between
+    (``_stacking.choose_context``); 0 for a joint one.
 
     Examples
     --------
-    >>> resolve_lexical_context("auto", "stacked", 18), resolve_lexical_context("auto", "joint", 18)
-    (3, 0)
-    >>> resolve_lexical_context("auto", "stacked", 3), resolve_lexical_context(1, "joint", 18)
-    (2, 1)
+    >>> lexical_context_candidates("auto", "stacked", 18)
+    (0, 3)
+    >>> lexical_context_candidates("auto", "stacked", 3), lexical_context_candidates("auto", "joint", 18)
+    ((0, 2), (0,))
+    >>> lexical_context_candidates(1, "stacked", 18)
+    (1,)
     """
     if not (isinstance(value, str) and value == "auto"):
-        return int(value)
-    return min(STACKED_CONTEXT, context_size - 1) if lexical_fit == "stacked" else 0
+        return (int(value),)
+    if lexical_fit != "stacked":
+        return (0,)
+    return tuple(sorted({0, min(STACKED_CONTEXT, context_size - 1)}))
 
 
 def resolve_lexical_fit(value, lexical_ngrams, n_conversations, target_type="classification"):

@@ -19,7 +19,8 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import GroupKFold
 
-__all__ = ["LINEAR_STRENGTHS", "StackedLexical", "context_bag_matrix", "fit_stacked_lexical"]
+__all__ = ["LINEAR_STRENGTHS", "StackedLexical", "choose_context", "context_bag_matrix",
+           "fit_stacked_lexical"]
 
 #: Candidate strengths: ``C`` of the logistic regression (classes), ``alpha`` of the
 #: ridge (regression); the held-out folds choose one.
@@ -233,3 +234,48 @@ def fit_stacked_lexical(matrix, targets, labelled, conversation_codes, target_ty
                            weights[fit_rows], n_outputs)
     return StackedLexical(coef, intercept, logits[strengths.index(best)].astype(np.float32),
                           best, scores)
+
+
+def choose_context(matrix, n_ngrams, candidates, targets, labelled, conversation_codes,
+                   target_type, n_outputs, weights=None):
+    """The candidate context whose linear model scores best on the held-out folds.
+
+    Column blocks come current talkturn first (:func:`context_bag_matrix`),
+    so the matrix of ``max(candidates)`` holds every smaller context as its
+    first columns; each candidate is fitted as :func:`fit_stacked_lexical`
+    does (strength chosen on the same folds) and scored by its best
+    held-out log-loss (MAE); a tie goes to the smaller context.
+
+    Parameters
+    ----------
+    matrix : sparse matrix of shape (n, (1 + max(candidates)) * n_ngrams)
+    n_ngrams : int
+    candidates : tuple of int
+    targets, labelled, conversation_codes, target_type, n_outputs, weights
+        As in :func:`fit_stacked_lexical`.
+
+    Returns
+    -------
+    context : int
+    scores : dict
+        Best held-out score of each candidate.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> rng = np.random.default_rng(0)
+    >>> current = rng.random((40, 3))
+    >>> targets = (current[:, 0] > 0.5).astype(int)
+    >>> codes = np.arange(40) // 4
+    >>> bags = sp.csr_matrix(current)
+    >>> matrix = context_bag_matrix((bags.indices, bags.indptr[:-1], bags.data), codes, 3, 1)
+    >>> choose_context(matrix, 3, (0, 1), targets, np.ones(40, bool), codes,
+    ...                "classification", 2)[0]
+    0
+    """
+    scores = {}
+    for context in sorted(candidates):
+        fitted = fit_stacked_lexical(matrix[:, :(1 + context) * n_ngrams], targets, labelled,
+                                     conversation_codes, target_type, n_outputs, weights)
+        scores[context] = min(fitted.held_out_scores.values())
+    return min(scores, key=lambda context: (scores[context], context)), scores

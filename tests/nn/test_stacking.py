@@ -34,13 +34,23 @@ def stacked(scripted):
     return HanRockClassifier(**TINY, **STACKED).fit(X, y)
 
 
-def _sorted_matrix(net, X):
+def _sorted_matrix(net, X, context=None):
     """The context bag matrix of ``X``'s talkturns in the estimator's sorted order."""
     order = np.lexsort((X["turn"].to_numpy(), X["conversation"].to_numpy()))
     bags = net.encoding_.lexical_bags(X, order)
     codes = pd.factorize(X["conversation"].to_numpy()[order])[0]
-    return context_bag_matrix(bags, codes, net.encoding_.n_lexical_features,
-                              net.lexical_context), order
+    context = net.lexical_context_ if context is None else context
+    return context_bag_matrix(bags, codes, net.encoding_.n_lexical_features, context), order
+
+
+def _held_out_score(net, X, y, context):
+    """The best held-out score of the stacked linear model over ``context`` earlier talkturns."""
+    matrix, order = _sorted_matrix(net, X, context)
+    codes = net.target_.encode(y.iloc[order])
+    conversations = pd.factorize(X["conversation"].to_numpy()[order])[0]
+    fitted = fit_stacked_lexical(matrix, codes, codes >= 0, conversations, "classification",
+                                 len(net.classes_))
+    return min(fitted.held_out_scores.values())
 
 
 # -- the bag matrix ---------------------------------------------------------------------
@@ -230,10 +240,14 @@ def test_auto_stacks_from_twenty_labelled_training_conversations():
     X, y = make_conversations(n_conversations=20, min_turns=4, max_turns=6, random_state=0)
     auto = HanRockClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
     assert auto.lexical_fit == "auto" and auto.lexical_fit_ == "stacked"
-    # lexical_context="auto": three previous talkturns, at most context_size - 1 of them.
-    assert auto.lexical_context == "auto" and auto.lexical_context_ == TINY["context_size"] - 1
+    # lexical_context="auto": none or two previous talkturns (three, at most context_size - 1),
+    # whichever linear model scores better on the stacking folds.
+    scores = {context: _held_out_score(auto, X, y, context) for context in (0, 2)}
+    assert auto.lexical_context == "auto"
+    assert auto.lexical_context_ == min(scores, key=scores.get)
     n_ngrams, n_classes = auto.encoding_.n_lexical_features, len(auto.classes_)
-    assert auto.module_.lexical.weight.shape == (n_ngrams, TINY["context_size"] * n_classes)
+    assert auto.module_.lexical.weight.shape == (n_ngrams,
+                                                 (1 + auto.lexical_context_) * n_classes)
     assert auto.lexical_strength_ in LINEAR_STRENGTHS["classification"]
     assert not auto.module_.lexical.weight.requires_grad
     # Holding out conversations leaves fewer than 20 to train on: joint.
@@ -241,7 +255,8 @@ def test_auto_stacks_from_twenty_labelled_training_conversations():
                              train_split=ConversationValidSplit(0.2, random_state=0)).fit(X, y)
     assert held.lexical_fit_ == "joint" and held.lexical_context_ == 0
     wide = HanRockClassifier(**{**TINY, "max_epochs": 1, "context_size": 8}).fit(X, y)
-    assert wide.lexical_context_ == 3
+    scores = {context: _held_out_score(wide, X, y, context) for context in (0, 3)}
+    assert wide.lexical_context_ == min(scores, key=scores.get)
     fixed = HanRockClassifier(**{**TINY, "max_epochs": 1, "lexical_context": 1}).fit(X, y)
     assert fixed.lexical_fit_ == "stacked" and fixed.lexical_context_ == 1
 
